@@ -1,0 +1,39 @@
+//! One run of the command: open the inputs, compute, write, commit.
+
+use anyhow::{Result, bail};
+
+use crate::cli::Config;
+use crate::input::open_all;
+use crate::output::Destination;
+use crate::pipeline::{self, common_shape, precision_of};
+use crate::reduce::Reduction;
+
+/// Runs a checked command line. Output appears only if everything succeeded.
+pub fn run(config: &Config) -> Result<()> {
+    let mut sources = open_all(&[&config.pred, &config.target], &config.csv)?;
+    let (pred, rest) = sources.split_at_mut(1);
+    let (pred, target) = (pred[0].as_mut(), rest[0].as_mut());
+    let mut dest = match &config.output {
+        Some(path) => Destination::file(path)?,
+        None => Destination::stdout(),
+    };
+    let mut writer = config.format.writer();
+    match config.reduction {
+        Reduction::None => {
+            let [loss] = config.losses[..] else {
+                bail!("internal error: one loss expected for --reduction none")
+            };
+            let shape = common_shape(pred, target)?;
+            writer.begin(dest.writer(), &shape, precision_of(pred, target))?;
+            pipeline::elementwise(pred, target, loss, &mut |v| {
+                Ok(writer.values(dest.writer(), v)?)
+            })?;
+            writer.end(dest.writer())?;
+        }
+        reduction => {
+            let results = pipeline::reduce(pred, target, &config.losses, reduction)?;
+            writer.scalars(dest.writer(), &results)?;
+        }
+    }
+    dest.commit()
+}

@@ -1,0 +1,102 @@
+//! The two machine float types kernels run in.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// `f32` or `f64`: what a loss kernel computes in.
+///
+/// Kernels are written once over this trait so that the f32 and f64 paths evaluate the same
+/// expression tree, operation for operation, which is what makes them bit-identical to PyTorch.
+pub trait Float:
+    Copy
+    + Default
+    + PartialOrd
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// 0.
+    const ZERO: Self;
+    /// 0.5.
+    const HALF: Self;
+    /// 1.
+    const ONE: Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// Rounds an `f64` to this type (round to nearest even).
+    fn from_f64(x: f64) -> Self;
+    /// Widens (exactly) to `f64`.
+    fn to_f64(self) -> f64;
+    /// Square root, correctly rounded.
+    fn sqrt(self) -> Self;
+    /// `e^x`.
+    fn exp(self) -> Self;
+    /// `ln(1 + x)`, accurate for small `x`.
+    fn ln_1p(self) -> Self;
+    /// Whether the value is NaN.
+    fn is_nan(self) -> bool;
+    /// `true` for ±inf and NaN.
+    fn is_finite(self) -> bool;
+    /// The larger of two values; NaN if either is NaN.
+    fn max_nan(self, other: Self) -> Self {
+        if self.is_nan() || other.is_nan() {
+            return if self.is_nan() { self } else { other };
+        }
+        if self > other { self } else { other }
+    }
+    /// Magnitude of `self` with the sign of `sign`.
+    fn copysign(self, sign: Self) -> Self;
+}
+
+macro_rules! impl_float {
+    ($t:ty) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const HALF: Self = 0.5;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn copysign(self, sign: Self) -> Self {
+                <$t>::copysign(self, sign)
+            }
+        }
+    };
+}
+
+impl_float!(f32);
+impl_float!(f64);

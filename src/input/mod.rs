@@ -1,0 +1,385 @@
+//! Inputs: what `--pred`, `--target` and `--weight` name, and readers that stream their
+//! elements in C order.
+
+pub mod csv;
+pub mod decode;
+pub mod npy;
+pub mod npz;
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, IsTerminal, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+
+pub use self::csv::{CsvOptions, HeaderMode};
+use self::npy::NpySource;
+use crate::dtype::Dtype;
+use crate::error::UsageError;
+
+/// A stream of an array's elements in C order, converted to the compute float on the way.
+pub trait Source: Send {
+    /// The array's shape.
+    fn shape(&self) -> &[usize];
+    /// The element type as stored.
+    fn dtype(&self) -> Dtype;
+    /// Fills `out` with the next `out.len()` elements.
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()>;
+    /// Fills `out` with the next `out.len()` elements; only for float16 and float32 data.
+    fn read_f32(&mut self, out: &mut [f32]) -> Result<()>;
+    /// Called after the last element: checks what can only be checked at the end (an archive
+    /// member's CRC).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    Path(PathBuf),
+}
+
+/// `PATH`, `PATH:KEY`, `-` or `-:KEY`, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The file or stdin.
+    pub location: Location,
+    /// An NPZ array name or a CSV column (name or 1-based number).
+    pub key: Option<String>,
+}
+
+impl InputSpec {
+    /// Splits an argument into location and key. A path that exists as written is taken whole,
+    /// even if it holds a colon; otherwise the text after the last colon is the key.
+    pub fn parse(arg: &OsStr) -> Result<InputSpec, UsageError> {
+        let bytes = arg.as_bytes();
+        if bytes.is_empty() {
+            return Err(UsageError::new("an input name is empty"));
+        }
+        if bytes == b"-" {
+            return Ok(InputSpec {
+                location: Location::Stdin,
+                key: None,
+            });
+        }
+        if Path::new(arg).exists() {
+            return Ok(InputSpec {
+                location: Location::Path(arg.into()),
+                key: None,
+            });
+        }
+        let Some(colon) = bytes.iter().rposition(|&c| c == b':') else {
+            return Ok(InputSpec {
+                location: Location::Path(arg.into()),
+                key: None,
+            });
+        };
+        let (path, key) = (&bytes[..colon], &bytes[colon + 1..]);
+        let key = String::from_utf8(key.to_vec())
+            .map_err(|_| UsageError::new("an input KEY is not valid UTF-8"))?;
+        if key.is_empty() {
+            return Err(UsageError::new(format!(
+                "'{}' ends in ':' but names no KEY",
+                arg.to_string_lossy()
+            )));
+        }
+        let location = match path {
+            b"-" => Location::Stdin,
+            b"" => {
+                return Err(UsageError::new(format!(
+                    "'{}' names no file before ':'",
+                    arg.to_string_lossy()
+                )));
+            }
+            _ => Location::Path(PathBuf::from(OsString::from_vec(path.to_vec()))),
+        };
+        Ok(InputSpec {
+            location,
+            key: Some(key),
+        })
+    }
+}
+
+impl fmt::Display for InputSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Location::Stdin => f.write_str("<stdin>")?,
+            Location::Path(p) => write!(f, "{}", p.display())?,
+        }
+        match &self.key {
+            Some(k) => write!(f, ":{k}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The container formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Npy,
+    Npz,
+    Csv,
+}
+
+fn sniff(head: &[u8]) -> Container {
+    if head.starts_with(npy::MAGIC) {
+        Container::Npy
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Container::Npz
+    } else {
+        Container::Csv
+    }
+}
+
+fn by_extension(path: &Path) -> Option<Container> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "npy" => Some(Container::Npy),
+        "npz" => Some(Container::Npz),
+        "csv" | "tsv" | "txt" => Some(Container::Csv),
+        _ => None,
+    }
+}
+
+/// An array held in memory (CSV data), streamed out like a file.
+pub struct MemSource {
+    shape: Vec<usize>,
+    data: Vec<f64>,
+    pos: usize,
+}
+
+impl MemSource {
+    /// Wraps `data` (C order) with its shape.
+    pub fn new(shape: Vec<usize>, data: Vec<f64>) -> MemSource {
+        MemSource {
+            shape,
+            data,
+            pos: 0,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[f64]> {
+        ensure!(
+            self.pos + n <= self.data.len(),
+            "internal error: read past the end of the array"
+        );
+        self.pos += n;
+        Ok(&self.data[self.pos - n..self.pos])
+    }
+}
+
+impl Source for MemSource {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        out.copy_from_slice(self.take(out.len())?);
+        Ok(())
+    }
+    fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
+        bail!("internal error: CSV data is float64")
+    }
+}
+
+/// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
+/// several columns).
+enum Bytes {
+    Shared(Arc<[u8]>),
+    File(PathBuf),
+}
+
+/// Opens every input. Inputs that name the same file or stdin share one read of it, so
+/// `-p -:pred -t -:target < data.csv` works.
+pub fn open_all(specs: &[&InputSpec], csv_opts: &CsvOptions) -> Result<Vec<Box<dyn Source>>> {
+    let stdin_users = specs
+        .iter()
+        .filter(|s| s.location == Location::Stdin)
+        .count();
+    let mut stdin: Option<Arc<[u8]>> = None;
+    let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
+    let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let source = open_one(spec, csv_opts, stdin_users, &mut stdin, &mut tables)
+            .with_context(|| spec.to_string())?;
+        out.push(source);
+    }
+    Ok(out)
+}
+
+fn open_one(
+    spec: &InputSpec,
+    csv_opts: &CsvOptions,
+    stdin_users: usize,
+    stdin: &mut Option<Arc<[u8]>>,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Box<dyn Source>> {
+    let (bytes, container) = match &spec.location {
+        Location::Stdin => {
+            if stdin.is_none() {
+                let mut input = io::stdin().lock();
+                if io::stdin().is_terminal() {
+                    return Err(UsageError::new(
+                        "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
+                    )
+                    .into());
+                }
+                if stdin_users == 1 {
+                    // The only reader of stdin streams it, unless it turns out to be a table or archive.
+                    let mut head = Vec::new();
+                    (&mut input).take(8).read_to_end(&mut head)?;
+                    if sniff(&head) == Container::Npy {
+                        ensure!(
+                            spec.key.is_none(),
+                            "a KEY was given but the input is an NPY file, which holds one array"
+                        );
+                        let rest = Box::new(Cursor::new(head).chain(io::stdin()));
+                        return Ok(Box::new(NpySource::open(rest, None)?));
+                    }
+                    let mut all = head;
+                    input.read_to_end(&mut all)?;
+                    *stdin = Some(all.into());
+                } else {
+                    let mut all = Vec::new();
+                    input.read_to_end(&mut all)?;
+                    *stdin = Some(all.into());
+                }
+            }
+            let data = stdin.clone().unwrap_or_else(|| Arc::from(&b""[..]));
+            let c = sniff(&data);
+            (Bytes::Shared(data), c)
+        }
+        Location::Path(path) => {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
+            ensure!(!meta.is_dir(), "is a directory, not a data file");
+            let container = match by_extension(path) {
+                Some(c) => c,
+                None => {
+                    let mut head = Vec::new();
+                    open_file(path)?.take(8).read_to_end(&mut head)?;
+                    sniff(&head)
+                }
+            };
+            (Bytes::File(path.clone()), container)
+        }
+    };
+    match container {
+        Container::Npy => {
+            ensure!(
+                spec.key.is_none(),
+                "a KEY was given but the input is an NPY file, which holds one array"
+            );
+            let (reader, len): (Box<dyn Read + Send>, Option<u64>) = match bytes {
+                Bytes::Shared(b) => {
+                    let n = b.len() as u64;
+                    (Box::new(Cursor::new(b)), Some(n))
+                }
+                Bytes::File(p) => {
+                    let f = open_file(&p)?;
+                    let n = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                    (Box::new(f), n)
+                }
+            };
+            Ok(Box::new(NpySource::open(reader, len)?))
+        }
+        Container::Npz => {
+            let reader: Box<dyn npz::ReadSeek> = match bytes {
+                Bytes::Shared(b) => Box::new(Cursor::new(b)),
+                Bytes::File(p) => Box::new(open_file(&p)?),
+            };
+            let member = npz::open_member(reader, spec.key.as_deref())?;
+            let name = member.name.clone();
+            let src = NpySource::open(member.reader, Some(member.size))
+                .with_context(|| format!("array '{name}'"))?;
+            Ok(Box::new(src.drain_on_finish()))
+        }
+        Container::Csv => {
+            let table = match tables.iter().find(|(loc, _)| *loc == spec.location) {
+                Some((_, t)) => t.clone(),
+                None => {
+                    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
+                        Location::Path(p)
+                            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) =>
+                        {
+                            b'\t'
+                        }
+                        _ => b',',
+                    });
+                    let t = match bytes {
+                        Bytes::Shared(b) => csv::read_table(&b[..], delimiter, csv_opts.header)?,
+                        Bytes::File(p) => csv::read_table(
+                            io::BufReader::new(open_file(&p)?),
+                            delimiter,
+                            csv_opts.header,
+                        )?,
+                    };
+                    let t = Arc::new(t);
+                    tables.push((spec.location.clone(), t.clone()));
+                    t
+                }
+            };
+            let nrows = table.nrows();
+            Ok(Box::new(match &spec.key {
+                Some(k) => MemSource::new(vec![nrows], table.column_values(table.column(k)?)),
+                None if table.ncols == 1 => MemSource::new(vec![nrows], table.data.clone()),
+                None => MemSource::new(vec![nrows, table.ncols], table.data.clone()),
+            }))
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))
+}
+
+/// An I/O error's reason without Rust's "(os error 2)" suffix.
+pub fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(s: &str) -> InputSpec {
+        InputSpec::parse(OsStr::new(s)).unwrap()
+    }
+
+    #[test]
+    fn splits_keys_at_the_last_colon() {
+        assert_eq!(spec("-").location, Location::Stdin);
+        let s = spec("-:pred");
+        assert_eq!(
+            (s.location, s.key.as_deref()),
+            (Location::Stdin, Some("pred"))
+        );
+        let s = spec("/no/such/a:b.npz:target");
+        assert_eq!(s.location, Location::Path("/no/such/a:b.npz".into()));
+        assert_eq!(s.key.as_deref(), Some("target"));
+        assert!(InputSpec::parse(OsStr::new("x.npz:")).is_err());
+    }
+
+    #[test]
+    fn an_existing_path_with_a_colon_is_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a:b.csv");
+        std::fs::write(&p, "1\n").unwrap();
+        let s = InputSpec::parse(p.as_os_str()).unwrap();
+        assert_eq!((s.location, s.key), (Location::Path(p), None));
+    }
+}

@@ -1,0 +1,206 @@
+//! JSON: one object per scalar result (an array of them for a δ sweep), or
+//! `{"shape":[…],"dtype":"…","values":[…]}` with values nested as the shape.
+
+use std::io::{self, Write};
+
+use super::{Writer, number};
+use crate::dtype::Precision;
+use crate::pipeline::Values;
+use crate::reduce::Summary;
+
+/// One field of a scalar result.
+pub enum Field {
+    /// A string.
+    Str(String),
+    /// A float of the given type.
+    Num(f64, Precision),
+    /// A count.
+    Int(u64),
+    /// A shape.
+    Shape(Vec<usize>),
+}
+
+/// The fields of a result, in the order JSON and CSV print them.
+pub fn fields(r: &Summary) -> Vec<(&'static str, Field)> {
+    let mut f = vec![("loss", Field::Str(r.loss.kind().name().to_string()))];
+    if let Some((name, v)) = r.loss.param() {
+        f.push((name, Field::Num(v, Precision::F64)));
+    }
+    f.push(("reduction", Field::Str(r.reduction.name().to_string())));
+    f.push(("value", Field::Num(r.value, r.precision)));
+    f.push(("sum", Field::Num(r.sum, Precision::F64)));
+    f.push(("count", Field::Int(r.count)));
+    f.push(("shape", Field::Shape(r.shape.clone())));
+    f.push(("dtype", Field::Str(r.precision.name().to_string())));
+    if let Some(lf) = r.linear_fraction {
+        f.push(("linear_fraction", Field::Num(lf, Precision::F64)));
+    }
+    f
+}
+
+fn push_object(buf: &mut String, r: &Summary) {
+    buf.push('{');
+    for (i, (name, field)) in fields(r).into_iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        buf.push_str(&serde_json::to_string(name).unwrap_or_default());
+        buf.push(':');
+        match field {
+            Field::Str(s) => buf.push_str(&serde_json::to_string(&s).unwrap_or_default()),
+            Field::Num(x, p) => number::push_json(buf, x, p),
+            Field::Int(n) => buf.push_str(&n.to_string()),
+            Field::Shape(s) => buf.push_str(&shape_json(&s)),
+        }
+    }
+    buf.push('}');
+}
+
+fn shape_json(shape: &[usize]) -> String {
+    format!(
+        "[{}]",
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// The JSON writer. While streaming element losses it tracks the multi-index of the next element
+/// to know where brackets open and close.
+#[derive(Default)]
+pub struct Json {
+    shape: Vec<usize>,
+    index: Vec<usize>,
+    started: bool,
+}
+
+impl Writer for Json {
+    fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()> {
+        let mut buf = String::new();
+        match results {
+            [one] => push_object(&mut buf, one),
+            _ => {
+                buf.push('[');
+                for (i, r) in results.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    push_object(&mut buf, r);
+                }
+                buf.push(']');
+            }
+        }
+        buf.push('\n');
+        out.write_all(buf.as_bytes())
+    }
+
+    fn begin(
+        &mut self,
+        out: &mut dyn Write,
+        shape: &[usize],
+        precision: Precision,
+    ) -> io::Result<()> {
+        let head = format!(
+            "{{\"shape\":{},\"dtype\":\"{}\",\"values\":",
+            shape_json(shape),
+            precision.name()
+        );
+        out.write_all(head.as_bytes())?;
+        self.shape = shape.to_vec();
+        self.index = vec![0; shape.len()];
+        self.started = false;
+        if shape.contains(&0) {
+            out.write_all(empty_nested(shape).as_bytes())?;
+        } else {
+            out.write_all("[".repeat(shape.len()).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()> {
+        let p = values.precision();
+        let mut buf = String::with_capacity(values.len() * 12);
+        for i in 0..values.len() {
+            if self.started {
+                // Advance the multi-index; every axis that wraps closes and reopens a bracket.
+                let mut wrapped = 0;
+                for k in (0..self.shape.len()).rev() {
+                    self.index[k] += 1;
+                    if self.index[k] < self.shape[k] {
+                        break;
+                    }
+                    self.index[k] = 0;
+                    wrapped += 1;
+                }
+                for _ in 0..wrapped {
+                    buf.push(']');
+                }
+                buf.push(',');
+                for _ in 0..wrapped {
+                    buf.push('[');
+                }
+            }
+            self.started = true;
+            number::push_json(&mut buf, values.get(i), p);
+        }
+        out.write_all(buf.as_bytes())
+    }
+
+    fn end(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let empty = self.shape.contains(&0);
+        let close = if empty {
+            String::new()
+        } else {
+            "]".repeat(self.shape.len())
+        };
+        out.write_all(format!("{close}}}\n").as_bytes())
+    }
+}
+
+/// Nested empty lists as numpy's `tolist()` gives them: shape (3, 0) is `[[],[],[]]`.
+fn empty_nested(shape: &[usize]) -> String {
+    match shape {
+        [] => String::new(),
+        [0, ..] => "[]".to_string(),
+        [d, rest @ ..] => {
+            let inner = empty_nested(rest);
+            format!("[{}]", vec![inner; *d].join(","))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(shape: &[usize], vals: &[f64]) -> String {
+        let mut out = Vec::new();
+        let mut w = Json::default();
+        w.begin(&mut out, shape, Precision::F64).unwrap();
+        // Two chunks, to cross a chunk boundary mid-row.
+        let (a, b) = vals.split_at(vals.len() / 2);
+        w.values(&mut out, Values::F64(a)).unwrap();
+        w.values(&mut out, Values::F64(b)).unwrap();
+        w.end(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn nests_as_the_shape() {
+        let v: Vec<f64> = (0..6).map(f64::from).collect();
+        assert!(render(&[2, 3], &v).contains("\"values\":[[0.0,1.0,2.0],[3.0,4.0,5.0]]}"));
+        assert!(render(&[3, 1, 2], &v).contains("[[[0.0,1.0]],[[2.0,3.0]],[[4.0,5.0]]]"));
+        assert!(render(&[], &[7.0]).contains("\"values\":7.0}"));
+        assert!(render(&[3, 0], &[]).contains("\"values\":[[],[],[]]}"));
+        assert!(render(&[0, 3], &[]).contains("\"values\":[]}"));
+    }
+
+    #[test]
+    fn output_is_valid_json() {
+        let s = render(&[2], &[f64::NAN, f64::INFINITY]);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["values"][1], "Infinity");
+    }
+}

@@ -1,0 +1,72 @@
+//! Writing results: one [`Writer`] per format, and a [`Destination`] that only shows output once
+//! the whole run has succeeded.
+
+pub mod csv;
+pub mod destination;
+pub mod json;
+pub mod npy;
+pub mod number;
+pub mod text;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+pub use self::destination::Destination;
+use crate::dtype::Precision;
+use crate::pipeline::Values;
+use crate::reduce::Summary;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One value per line.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Comma-separated values.
+    Csv,
+    /// A NumPy array file.
+    Npy,
+}
+
+impl Format {
+    /// The format an output file's extension implies: `.json`, `.csv`, `.npy`; `None` for others.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "npy" => Some(Format::Npy),
+            "txt" => Some(Format::Text),
+            _ => None,
+        }
+    }
+
+    /// A writer for this format.
+    pub fn writer(self) -> Box<dyn Writer> {
+        match self {
+            Format::Text => Box::new(text::Text),
+            Format::Json => Box::new(json::Json::default()),
+            Format::Csv => Box::new(csv::Csv::default()),
+            Format::Npy => Box::new(npy::Npy),
+        }
+    }
+}
+
+/// Writes results in one format. Scalar results come in one call; element losses stream as
+/// `begin`, `values` for each chunk in C order, then `end`.
+pub trait Writer {
+    /// Writes one result per loss (several for a δ sweep).
+    fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()>;
+    /// Starts an array of element losses.
+    fn begin(
+        &mut self,
+        out: &mut dyn Write,
+        shape: &[usize],
+        precision: Precision,
+    ) -> io::Result<()>;
+    /// Writes the next chunk of element losses.
+    fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()>;
+    /// Finishes the array.
+    fn end(&mut self, out: &mut dyn Write) -> io::Result<()>;
+}

@@ -1,0 +1,74 @@
+//! NPY: the element losses as an array with `pred`'s shape in the result type; a scalar result
+//! as a 0-d array, several (a δ sweep) as a 1-d array.
+
+use std::io::{self, Write};
+
+use super::Writer;
+use crate::dtype::Precision;
+use crate::input::npy::header_bytes;
+use crate::pipeline::Values;
+use crate::reduce::Summary;
+
+/// The NPY writer.
+pub struct Npy;
+
+fn descr(p: Precision) -> &'static str {
+    match p {
+        Precision::F16 => "<f2",
+        Precision::F32 => "<f4",
+        Precision::F64 => "<f8",
+    }
+}
+
+impl Writer for Npy {
+    fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()> {
+        let p = results.first().map_or(Precision::F64, |r| r.precision);
+        let shape: &[usize] = if results.len() == 1 {
+            &[]
+        } else {
+            &[results.len()]
+        };
+        self.begin(out, shape, p)?;
+        let vals: Vec<f64> = results.iter().map(|r| r.value).collect();
+        match p {
+            Precision::F64 => self.values(out, Values::F64(&vals)),
+            Precision::F32 => self.values(
+                out,
+                Values::F32(&vals.iter().map(|&x| x as f32).collect::<Vec<_>>()),
+            ),
+            Precision::F16 => {
+                let v: Vec<half::f16> = vals.iter().map(|&x| half::f16::from_f64(x)).collect();
+                self.values(out, Values::F16(&v))
+            }
+        }
+    }
+
+    fn begin(
+        &mut self,
+        out: &mut dyn Write,
+        shape: &[usize],
+        precision: Precision,
+    ) -> io::Result<()> {
+        out.write_all(&header_bytes(descr(precision), shape))
+    }
+
+    fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(values.len() * 8);
+        match values {
+            Values::F16(v) => v
+                .iter()
+                .for_each(|x| buf.extend_from_slice(&x.to_le_bytes())),
+            Values::F32(v) => v
+                .iter()
+                .for_each(|x| buf.extend_from_slice(&x.to_le_bytes())),
+            Values::F64(v) => v
+                .iter()
+                .for_each(|x| buf.extend_from_slice(&x.to_le_bytes())),
+        }
+        out.write_all(&buf)
+    }
+
+    fn end(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+}

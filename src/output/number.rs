@@ -1,0 +1,97 @@
+//! Numbers in the shortest decimal form that reads back to the same value in the result type.
+
+use std::fmt::Write;
+
+use half::f16;
+
+use crate::dtype::Precision;
+
+/// Appends `x` (a value of type `p`, widened to `f64`) to `buf` in its shortest round-trip form:
+/// `0.1`, `1.0`, `1e-7`, `1e300`; `NaN`, `inf`, `-inf` for the non-finite values.
+pub fn push(buf: &mut String, x: f64, p: Precision) {
+    // Rust's `Debug` for floats is the shortest representation that parses back to the same
+    // value of that type, switching to an exponent for very large and very small magnitudes.
+    let _ = match p {
+        Precision::F64 => write!(buf, "{x:?}"),
+        Precision::F32 => write!(buf, "{:?}", x as f32),
+        Precision::F16 => write!(buf, "{:?}", shortest_f16(f16::from_f64(x))),
+    };
+}
+
+/// The value as a JSON token: a number, or for non-finite values the strings `"NaN"`,
+/// `"Infinity"` and `"-Infinity"`, since RFC 8259 has no such numbers.
+pub fn push_json(buf: &mut String, x: f64, p: Precision) {
+    if x.is_nan() {
+        buf.push_str("\"NaN\"");
+    } else if x.is_infinite() {
+        buf.push_str(if x > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        });
+    } else {
+        push(buf, x, p);
+    }
+}
+
+/// `x` as a string, see [`push`].
+pub fn format(x: f64, p: Precision) -> String {
+    let mut s = String::new();
+    push(&mut s, x, p);
+    s
+}
+
+/// The `f64` with the fewest significant digits that rounds to `v` as a half-precision value
+/// (numpy reads a float16 by parsing an `f64` and rounding it, and so does this).
+fn shortest_f16(v: f16) -> f64 {
+    let x = f64::from(v);
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    for digits in 0..17 {
+        let s = format!("{x:.digits$e}");
+        if let Ok(y) = s.parse::<f64>()
+            && f16::from_f64(y).to_bits() == v.to_bits()
+        {
+            return y;
+        }
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortest_in_each_type() {
+        assert_eq!(format(0.1, Precision::F64), "0.1");
+        assert_eq!(format(f64::from(0.1f32), Precision::F32), "0.1");
+        assert_eq!(format(f64::from(f16::from_f64(0.1)), Precision::F16), "0.1");
+        assert_eq!(format(1.0, Precision::F32), "1.0");
+        assert_eq!(format(1e300, Precision::F64), "1e300");
+        assert_eq!(format(65504.0, Precision::F16), "65500.0");
+        assert_eq!(format(f64::NAN, Precision::F32), "NaN");
+        assert_eq!(format(f64::NEG_INFINITY, Precision::F64), "-inf");
+    }
+
+    #[test]
+    fn every_f16_reads_back() {
+        for bits in 0..=u16::MAX {
+            let v = f16::from_bits(bits);
+            if v.is_nan() {
+                continue;
+            }
+            let s = format(f64::from(v), Precision::F16);
+            let back = f16::from_f64(s.parse::<f64>().unwrap());
+            assert_eq!(back.to_bits(), bits, "{s}");
+        }
+    }
+
+    #[test]
+    fn json_has_no_bare_non_finite_numbers() {
+        let mut s = String::new();
+        push_json(&mut s, f64::INFINITY, Precision::F64);
+        assert_eq!(s, "\"Infinity\"");
+    }
+}

@@ -1,0 +1,276 @@
+//! Reductions: exact-to-an-ulp sums in double-double arithmetic, combined in a fixed order.
+//!
+//! PyTorch sums f32 losses in f32, which drifts on long inputs. Here every element loss is
+//! widened to `f64` and added into a double-double (`hi + lo`, about 106 bits), so the sum is
+//! correct to within a tiny fraction of an f64 ulp before it is rounded once to the result type.
+//! Partial sums are made per fixed-size chunk and combined in chunk order, so the result does not
+//! depend on how chunks were spread over threads.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::dtype::Precision;
+use crate::error::UsageError;
+use crate::float::Float;
+
+/// How element losses are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Every element loss, in C order.
+    None,
+    /// The sum divided by the element count.
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+}
+
+impl Reduction {
+    /// `none`, `mean` or `sum`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::None => "none",
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+        }
+    }
+}
+
+impl FromStr for Reduction {
+    type Err = UsageError;
+    fn from_str(s: &str) -> Result<Reduction, UsageError> {
+        match s {
+            "none" => Ok(Reduction::None),
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            _ => Err(UsageError::new(format!(
+                "unknown reduction '{s}' (expected none, mean or sum)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Reduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A double-double: the unevaluated sum `hi + lo` with `|lo| ≤ ulp(hi)/2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Dd {
+    /// The leading part.
+    pub hi: f64,
+    /// The rounding error of `hi`.
+    pub lo: f64,
+}
+
+impl Dd {
+    /// Adds one `f64` exactly (Knuth's TwoSum), renormalising.
+    #[inline(always)]
+    pub fn add(&mut self, x: f64) {
+        let s = self.hi + x;
+        let bb = s - self.hi;
+        let err = (self.hi - (s - bb)) + (x - bb);
+        self.hi = s;
+        self.lo += err;
+    }
+
+    /// Adds another double-double.
+    pub fn add_dd(&mut self, other: Dd) {
+        if !(self.hi + other.hi).is_finite() {
+            // Infinities and NaN: the low parts carry nothing (and may be NaN themselves).
+            *self = Dd {
+                hi: self.hi + other.hi,
+                lo: 0.0,
+            };
+            return;
+        }
+        self.add(other.hi);
+        self.lo += other.lo;
+        let s = self.hi + self.lo;
+        self.lo -= s - self.hi;
+        self.hi = s;
+    }
+
+    /// The value rounded to `f64`. Non-finite sums are returned as they are (the low part of an
+    /// overflowed sum is meaningless).
+    pub fn value(self) -> f64 {
+        if self.hi.is_finite() {
+            self.hi + self.lo
+        } else {
+            self.hi
+        }
+    }
+
+    /// `(hi + lo) / n` rounded to `f64`; NaN for `n == 0`.
+    pub fn divided_by(self, n: u64) -> f64 {
+        if n == 0 {
+            return f64::NAN;
+        }
+        let d = n as f64;
+        if !self.hi.is_finite() {
+            return self.hi / d;
+        }
+        let q = self.hi / d;
+        // Remainder of the leading division, exact by fma, plus the low part.
+        let r = (-q).mul_add(d, self.hi) + self.lo;
+        q + r / d
+    }
+}
+
+/// What a reduction keeps while elements stream past: the sum, the count and the linear count.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Accumulator {
+    /// The sum of the element losses.
+    pub sum: Dd,
+    /// How many element losses went into `sum`.
+    pub count: u64,
+    /// How many of them had `|r| ≥ δ`.
+    pub linear: u64,
+}
+
+impl Accumulator {
+    /// Adds a chunk of element losses.
+    pub fn add<T: Float>(&mut self, losses: &[T], linear: u64) {
+        // Four independent double-doubles keep the adder pipelines busy; they are combined in a
+        // fixed order, so the result depends only on the chunk's contents.
+        let mut lanes = [Dd::default(); 4];
+        let mut it = losses.chunks_exact(4);
+        for c in &mut it {
+            for (lane, &x) in lanes.iter_mut().zip(c) {
+                lane.add(x.to_f64());
+            }
+        }
+        for (lane, &x) in lanes.iter_mut().zip(it.remainder()) {
+            lane.add(x.to_f64());
+        }
+        for lane in lanes {
+            self.sum.add_dd(lane);
+        }
+        self.count += losses.len() as u64;
+        self.linear += linear;
+    }
+
+    /// Combines the accumulator of the elements that follow this one's.
+    pub fn merge(&mut self, later: &Accumulator) {
+        self.sum.add_dd(later.sum);
+        self.count += later.count;
+        self.linear += later.linear;
+    }
+
+    /// The reduced value in `f64`, before rounding to the result type.
+    pub fn reduce(&self, reduction: Reduction) -> f64 {
+        match reduction {
+            Reduction::Mean => self.sum.divided_by(self.count),
+            Reduction::Sum | Reduction::None => self.sum.value(),
+        }
+    }
+
+    /// The share of counted elements in the linear regime (NaN when nothing was counted).
+    pub fn linear_fraction(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.linear as f64 / self.count as f64
+        }
+    }
+}
+
+/// A finished scalar result: what JSON and CSV report for one loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The loss and its parameter.
+    pub loss: crate::loss::Loss,
+    /// `mean` or `sum`.
+    pub reduction: Reduction,
+    /// The result, rounded once to `precision`.
+    pub value: f64,
+    /// The sum in `f64`, for merging shards.
+    pub sum: f64,
+    /// Elements counted.
+    pub count: u64,
+    /// Shape of the inputs.
+    pub shape: Vec<usize>,
+    /// The result type.
+    pub precision: Precision,
+    /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
+    pub linear_fraction: Option<f64>,
+}
+
+impl Summary {
+    /// Finishes an accumulator.
+    pub fn new(
+        loss: crate::loss::Loss,
+        reduction: Reduction,
+        acc: &Accumulator,
+        shape: Vec<usize>,
+        precision: Precision,
+    ) -> Summary {
+        Summary {
+            loss,
+            reduction,
+            value: precision.round(acc.reduce(reduction)),
+            sum: acc.sum.value(),
+            count: acc.count,
+            shape,
+            precision,
+            linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_tiny_next_to_huge_exactly() {
+        let mut acc = Accumulator::default();
+        acc.add(&[1e16_f64, 1.0, 1.0, -1e16], 0);
+        assert_eq!(acc.reduce(Reduction::Sum), 2.0);
+    }
+
+    #[test]
+    fn mean_of_nothing_is_nan_and_sum_is_zero() {
+        let acc = Accumulator::default();
+        assert!(acc.reduce(Reduction::Mean).is_nan());
+        assert_eq!(acc.reduce(Reduction::Sum), 0.0);
+    }
+
+    #[test]
+    fn non_finite_sums() {
+        let mut acc = Accumulator::default();
+        acc.add(&[1.0_f64, f64::INFINITY, 2.0], 0);
+        assert_eq!(acc.reduce(Reduction::Mean), f64::INFINITY);
+        acc.add(&[f64::NAN], 0);
+        assert!(acc.reduce(Reduction::Sum).is_nan());
+        let mut big = Accumulator::default();
+        big.add(&[f64::MAX, f64::MAX], 0);
+        assert_eq!(big.reduce(Reduction::Sum), f64::INFINITY);
+    }
+
+    #[test]
+    fn mean_is_correctly_rounded_for_thirds() {
+        let mut acc = Accumulator::default();
+        acc.add(&[1.0_f64, 0.0, 0.0], 0);
+        assert_eq!(acc.reduce(Reduction::Mean), 1.0 / 3.0);
+    }
+
+    #[test]
+    fn merge_equals_one_pass() {
+        let xs: Vec<f64> = (0..1000)
+            .map(|i| (i as f64).sqrt() * 1e-3 + 1e10 * ((i % 7) as f64))
+            .collect();
+        let mut whole = Accumulator::default();
+        whole.add(&xs, 3);
+        let (a, b) = xs.split_at(333);
+        let (mut x, mut y) = (Accumulator::default(), Accumulator::default());
+        x.add(a, 1);
+        y.add(b, 2);
+        x.merge(&y);
+        assert_eq!(x.count, whole.count);
+        assert_eq!(x.linear, 3);
+        assert_eq!(x.reduce(Reduction::Sum), whole.reduce(Reduction::Sum));
+    }
+}
