@@ -119,51 +119,100 @@ impl Dd {
     }
 }
 
+/// 2^-600: sums that would overflow `f64` are kept scaled by this (exact for a power of two; only
+/// values below 2^-422 lose bits, which is far below the last bit of such a sum).
+const SCALE_DOWN: f64 = 2.409919865102884e-181;
+/// 2^600.
+const SCALE_UP: f64 = 4.149515568880993e180;
+
 /// What a reduction keeps while elements stream past: the sum, the count and the linear count.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Accumulator {
-    /// The sum of the element losses.
+    /// The sum of the element losses (times 2^-600 when `scaled`).
     pub sum: Dd,
+    /// Whether `sum` is kept scaled down, because the true sum exceeds `f64`'s range.
+    pub scaled: bool,
     /// How many element losses went into `sum`.
     pub count: u64,
     /// How many of them had `|r| ≥ δ`.
     pub linear: u64,
 }
 
+/// The double-double sum of `xs` times `factor`.
+fn chunk_sum<T: Float>(xs: &[T], factor: f64) -> Dd {
+    // Four independent double-doubles keep the adder pipelines busy; they are combined in a
+    // fixed order, so the result depends only on the chunk's contents.
+    let mut lanes = [Dd::default(); 4];
+    let mut it = xs.chunks_exact(4);
+    for c in &mut it {
+        for (lane, &x) in lanes.iter_mut().zip(c) {
+            lane.add(x.to_f64() * factor);
+        }
+    }
+    for (lane, &x) in lanes.iter_mut().zip(it.remainder()) {
+        lane.add(x.to_f64() * factor);
+    }
+    let mut total = lanes[0];
+    for lane in &lanes[1..] {
+        total.add_dd(*lane);
+    }
+    total
+}
+
+impl Dd {
+    fn scaled(self, f: f64) -> Dd {
+        Dd {
+            hi: self.hi * f,
+            lo: self.lo * f,
+        }
+    }
+}
+
 impl Accumulator {
     /// Adds a chunk of element losses.
     pub fn add<T: Float>(&mut self, losses: &[T], linear: u64) {
-        // Four independent double-doubles keep the adder pipelines busy; they are combined in a
-        // fixed order, so the result depends only on the chunk's contents.
-        let mut lanes = [Dd::default(); 4];
-        let mut it = losses.chunks_exact(4);
-        for c in &mut it {
-            for (lane, &x) in lanes.iter_mut().zip(c) {
-                lane.add(x.to_f64());
-            }
+        let mut sum = chunk_sum(losses, 1.0);
+        let mut scaled = false;
+        if !sum.hi.is_finite() && losses.iter().all(|x| x.is_finite()) {
+            sum = chunk_sum(losses, SCALE_DOWN);
+            scaled = true;
         }
-        for (lane, &x) in lanes.iter_mut().zip(it.remainder()) {
-            lane.add(x.to_f64());
-        }
-        for lane in lanes {
-            self.sum.add_dd(lane);
-        }
+        self.combine(sum, scaled);
         self.count += losses.len() as u64;
         self.linear += linear;
     }
 
+    fn combine(&mut self, mut sum: Dd, scaled: bool) {
+        if scaled && !self.scaled {
+            self.sum = self.sum.scaled(SCALE_DOWN);
+            self.scaled = true;
+        } else if self.scaled && !scaled {
+            sum = sum.scaled(SCALE_DOWN);
+        }
+        let mut total = self.sum;
+        total.add_dd(sum);
+        if !total.hi.is_finite() && self.sum.hi.is_finite() && sum.hi.is_finite() && !self.scaled {
+            // Two finite partial sums whose total overflows: keep going scaled.
+            self.scaled = true;
+            total = self.sum.scaled(SCALE_DOWN);
+            total.add_dd(sum.scaled(SCALE_DOWN));
+        }
+        self.sum = total;
+    }
+
     /// Combines the accumulator of the elements that follow this one's.
     pub fn merge(&mut self, later: &Accumulator) {
-        self.sum.add_dd(later.sum);
+        self.combine(later.sum, later.scaled);
         self.count += later.count;
         self.linear += later.linear;
     }
 
     /// The reduced value in `f64`, before rounding to the result type.
     pub fn reduce(&self, reduction: Reduction) -> f64 {
+        let unscale = if self.scaled { SCALE_UP } else { 1.0 };
         match reduction {
-            Reduction::Mean => self.sum.divided_by(self.count),
-            Reduction::Sum | Reduction::None => self.sum.value(),
+            Reduction::Mean => self.sum.divided_by(self.count) * unscale,
+            Reduction::Sum | Reduction::None => self.sum.value() * unscale,
         }
     }
 
@@ -211,7 +260,7 @@ impl Summary {
             loss,
             reduction,
             value: precision.round(acc.reduce(reduction)),
-            sum: acc.sum.value(),
+            sum: acc.reduce(Reduction::Sum),
             count: acc.count,
             shape,
             precision,
@@ -248,6 +297,26 @@ mod tests {
         let mut big = Accumulator::default();
         big.add(&[f64::MAX, f64::MAX], 0);
         assert_eq!(big.reduce(Reduction::Sum), f64::INFINITY);
+    }
+
+    #[test]
+    fn mean_of_values_whose_sum_overflows() {
+        let mut acc = Accumulator::default();
+        acc.add(&[f64::MAX, f64::MAX / 2.0], 0);
+        assert_eq!(acc.reduce(Reduction::Mean), f64::MAX * 0.75);
+        assert_eq!(acc.reduce(Reduction::Sum), f64::INFINITY);
+        let mut a = Accumulator::default();
+        a.add(&[f64::MAX], 0);
+        let mut b = Accumulator::default();
+        b.add(&[f64::MAX], 0);
+        a.merge(&b);
+        assert_eq!(a.reduce(Reduction::Mean), f64::MAX);
+    }
+
+    #[test]
+    fn scale_constants_are_powers_of_two() {
+        assert_eq!(SCALE_DOWN, 2f64.powi(-600));
+        assert_eq!(SCALE_UP, 2f64.powi(600));
     }
 
     #[test]

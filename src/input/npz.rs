@@ -94,7 +94,7 @@ pub fn open_member(reader: Box<dyn ReadSeek>, key: Option<&str>) -> Result<Membe
             );
             Box::new(body)
         }
-        CompressionMethod::Deflated => {
+        m if m == CompressionMethod::DEFLATE => {
             ensure!(
                 size <= compressed
                     .saturating_mul(MAX_DEFLATE_RATIO)
