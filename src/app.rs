@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use crate::cli::Config;
 use crate::input::open_all;
 use crate::output::Destination;
-use crate::pipeline::{self, common_shape, precision_of};
+use crate::pipeline::{Engine, NanPolicy, common_shape, precision_of};
 use crate::reduce::Reduction;
 
 /// Runs a checked command line. Output appears only if everything succeeded.
@@ -18,6 +18,7 @@ pub fn run(config: &Config) -> Result<()> {
         None => Destination::stdout(),
     };
     let mut writer = config.format.writer();
+    let engine = Engine::new(config.threads, NanPolicy::Propagate)?;
     match config.reduction {
         Reduction::None => {
             let [loss] = config.losses[..] else {
@@ -25,13 +26,13 @@ pub fn run(config: &Config) -> Result<()> {
             };
             let shape = common_shape(pred, target)?;
             writer.begin(dest.writer(), &shape, precision_of(pred, target))?;
-            pipeline::elementwise(pred, target, loss, &mut |v| {
+            engine.elementwise(pred, target, loss, &mut |v| {
                 Ok(writer.values(dest.writer(), v)?)
             })?;
             writer.end(dest.writer())?;
         }
         reduction => {
-            let results = pipeline::reduce(pred, target, &config.losses, reduction)?;
+            let results = engine.reduce(pred, target, &config.losses, reduction)?;
             writer.scalars(dest.writer(), &results)?;
         }
     }

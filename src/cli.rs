@@ -69,6 +69,10 @@ pub struct Cli {
     /// The first CSV row is data.
     #[arg(long)]
     pub no_header: bool,
+
+    /// Worker threads [default: one per core]; results are identical for every count.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// `--loss` values.
@@ -125,6 +129,8 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// How CSV inputs are read.
     pub csv: CsvOptions,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
 }
 
 impl Cli {
@@ -209,6 +215,7 @@ impl Cli {
             format,
             output: self.output,
             csv: CsvOptions { delimiter, header },
+            threads: self.threads.unwrap_or(0),
         })
     }
 }

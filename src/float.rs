@@ -19,6 +19,8 @@ pub trait Float:
     + Div<Output = Self>
     + Neg<Output = Self>
 {
+    /// Bits in the type: 32 or 64.
+    const BITS: u32;
     /// 0.
     const ZERO: Self;
     /// 0.5.
@@ -55,6 +57,7 @@ pub trait Float:
 macro_rules! impl_float {
     ($t:ty) => {
         impl Float for $t {
+            const BITS: u32 = (std::mem::size_of::<$t>() * 8) as u32;
             const ZERO: Self = 0.0;
             const HALF: Self = 0.5;
             const ONE: Self = 1.0;

@@ -6,7 +6,10 @@ use crate::dtype::{Dtype, Kind};
 use crate::float::Float;
 
 /// A compute float that stored elements can be converted to.
-pub trait Element: Float {
+pub trait Element: Float + bytemuck::Pod {
+    /// The stored type whose bytes are this type's bytes as they are in memory.
+    const NATIVE: Dtype;
+
     /// Converts `out.len()` elements of type `dtype` from `bytes` (exactly `out.len() * dtype.size`
     /// bytes). Returns `false` if `dtype` does not convert to this type exactly; SPEC §3 never
     /// asks for that, since integers and bool always compute in `f64`.
@@ -34,6 +37,11 @@ macro_rules! each {
 }
 
 impl Element for f64 {
+    const NATIVE: Dtype = Dtype {
+        kind: Kind::Float,
+        size: 8,
+        big_endian: cfg!(target_endian = "big"),
+    };
     fn decode(dt: Dtype, bytes: &[u8], out: &mut [f64]) -> bool {
         let big = dt.big_endian;
         match (dt.kind, dt.size) {
@@ -60,6 +68,11 @@ impl Element for f64 {
 }
 
 impl Element for f32 {
+    const NATIVE: Dtype = Dtype {
+        kind: Kind::Float,
+        size: 4,
+        big_endian: cfg!(target_endian = "big"),
+    };
     fn decode(dt: Dtype, bytes: &[u8], out: &mut [f32]) -> bool {
         let big = dt.big_endian;
         match (dt.kind, dt.size) {

@@ -94,16 +94,27 @@ pub fn read_header(r: &mut impl Read) -> Result<Header> {
 
 /// Like `read_exact`, but an early end of input is an error that says so plainly.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<()> {
+    let filled = fill(r, buf)?;
+    ensure!(
+        filled == buf.len(),
+        "the file ends after {filled} of {} bytes",
+        buf.len()
+    );
+    Ok(())
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
-            Ok(0) => bail!("the file ends after {filled} of {} bytes", buf.len()),
+            Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(filled)
 }
 
 /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
@@ -382,23 +393,27 @@ impl NpySource {
             out.len() <= self.left,
             "internal error: read past the end of the array"
         );
-        let size = self.header.dtype.size;
-        self.buf.resize(out.len() * size, 0);
-        if let Err(e) = read_full(&mut self.reader, &mut self.buf) {
-            let done = self.header.len() - self.left;
-            return Err(e).with_context(|| {
-                format!(
-                    "truncated: the header promises {} elements but the data ends within element {}",
-                    self.header.len(),
-                    done + 1
-                )
-            });
+        let dtype = self.header.dtype;
+        // Data already in the compute type's in-memory layout is read straight into place.
+        let direct = dtype == T::NATIVE;
+        let bytes: &mut [u8] = if direct {
+            bytemuck::cast_slice_mut(out)
+        } else {
+            self.buf.resize(out.len() * dtype.size, 0);
+            &mut self.buf
+        };
+        let filled = fill(&mut self.reader, bytes)?;
+        if filled < bytes.len() {
+            let at = self.header.len() - self.left + filled / dtype.size;
+            bail!(
+                "truncated: the header promises {} elements of {dtype} but the data ends after {at}",
+                self.header.len()
+            );
         }
         self.left -= out.len();
         ensure!(
-            T::decode(self.header.dtype, &self.buf, out),
-            "internal error: {} read as a narrower float",
-            self.header.dtype
+            direct || T::decode(dtype, &self.buf, out),
+            "internal error: {dtype} read as a narrower float"
         );
         Ok(())
     }
