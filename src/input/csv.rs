@@ -1,10 +1,25 @@
-//! CSV, TSV and plain-text tables of numbers.
+//! CSV, TSV and plain-text tables of numbers, streamed.
+//!
+//! Every record is one line: numbers never hold line breaks, so a quoted field must close on its
+//! own line. That makes line ends record boundaries, which lets a file be counted in one fast
+//! pass and its blocks parsed on all cores. Memory stays bounded by the block size and the
+//! longest line allowed ([`MAX_LINE`]).
 
+use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use rayon::prelude::*;
 
+use super::Source;
+use crate::dtype::Dtype;
 use crate::error::UsageError;
+
+/// The longest line accepted, in bytes.
+pub const MAX_LINE: usize = 16 << 20;
+/// Bytes read per block.
+const BLOCK: usize = 4 << 20;
 
 /// Whether the first record is a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,23 +55,93 @@ pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
     }
 }
 
-/// A table of numbers, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    /// Column names, if the input had a header.
-    pub names: Option<Vec<String>>,
-    /// Number of columns.
-    pub ncols: usize,
-    /// The values, row after row.
-    pub data: Vec<f64>,
+/// Parses a number as SPEC §2 allows: decimal or scientific, `nan`/`inf`/`infinity` in any case
+/// with an optional sign, surrounded by optional spaces, optionally in double quotes.
+pub fn parse_number(field: &str) -> Option<f64> {
+    let s = unquote(field.as_bytes()).ok()?;
+    number(s)
 }
 
-impl Table {
-    /// Number of data rows.
-    pub fn nrows(&self) -> usize {
-        self.data.len().checked_div(self.ncols).unwrap_or(0)
+/// A whole byte string as a number (no spaces around it).
+fn number(s: &[u8]) -> Option<f64> {
+    // fast-float2 reads "inf", "infinity" and "nan" in any case with a sign, and no hex or
+    // underscores; it must consume the whole field.
+    match fast_float2::parse_partial::<f64, _>(s) {
+        Ok((x, n)) if n == s.len() => Some(x),
+        _ => None,
     }
+}
 
+fn is_space(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s
+        && is_space(*first)
+    {
+        s = rest;
+    }
+    while let [rest @ .., last] = s
+        && is_space(*last)
+    {
+        s = rest;
+    }
+    s
+}
+
+/// A field without surrounding spaces and quotes. A doubled quote inside stands for one quote.
+fn unquote(field: &[u8]) -> Result<&[u8], &'static str> {
+    let s = trim(field);
+    match s {
+        [b'"', inner @ .., b'"'] if !inner.is_empty() || s.len() >= 2 => Ok(trim(inner)),
+        [b'"', ..] => Err("unterminated quote (a quoted field must close on its own line)"),
+        _ => Ok(s),
+    }
+}
+
+/// The fields of a line, split at the delimiter outside quotes.
+fn split(
+    line: &[u8],
+    delimiter: u8,
+    mut each: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, &c) in line.iter().enumerate() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if c == delimiter && !quoted {
+            each(&line[start..i])?;
+            start = i + 1;
+        }
+    }
+    if quoted {
+        return Err("unterminated quote (a quoted field must close on its own line)".into());
+    }
+    each(&line[start..])
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|c| c.is_ascii_whitespace())
+}
+
+/// What a first pass over a table finds: its header and the number of data rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Column names, if the first record is a header.
+    pub names: Option<Vec<String>>,
+    /// Fields per record.
+    pub ncols: usize,
+    /// Data rows (blank lines do not count).
+    pub rows: usize,
+    /// Byte offset of the first line after the header (or of the first line, without one).
+    pub data_start: usize,
+    /// The 1-based line number at `data_start`.
+    pub data_line: u64,
+}
+
+impl Layout {
     /// Finds a column by header name or 1-based number (as `cut -f`). Returns its 0-based index.
     pub fn column(&self, key: &str) -> Result<usize> {
         if let Some(i) = self
@@ -85,102 +170,394 @@ impl Table {
             ),
         }
     }
-
-    /// One column's values, in row order.
-    pub fn column_values(&self, col: usize) -> Vec<f64> {
-        self.data
-            .iter()
-            .skip(col)
-            .step_by(self.ncols.max(1))
-            .copied()
-            .collect()
-    }
 }
 
-/// Parses a number as SPEC §2 allows: decimal or scientific, `nan`/`inf`/`infinity` in any case
-/// with an optional sign, surrounded by optional spaces.
-pub fn parse_number(field: &str) -> Option<f64> {
-    let s = field.trim_matches(|c: char| c == ' ' || c == '\t');
-    if s.is_empty() {
-        return None;
-    }
-    // Rust's parser reads "inf", "infinity" and "nan" in any case with a sign, and rejects the
-    // hex, underscore and other forms that numpy would not write.
-    s.parse::<f64>().ok()
-}
-
-/// Reads a whole table. `name` is used in messages only by the caller's context.
-pub fn read_table(input: impl Read, delimiter: u8, header: HeaderMode) -> Result<Table> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut record = csv::ByteRecord::new();
-    let mut names = None;
-    let mut ncols = 0usize;
-    let mut data = Vec::new();
+/// Reads `r` line by line in blocks, calling `f(line_number, start, next, line)` for every line:
+/// its absolute byte offset, the offset just past its line end, and its text without the line
+/// end. A UTF-8 byte order mark before the first line is skipped. Stops when `f` returns `false`.
+fn for_each_line(
+    r: &mut dyn Read,
+    mut f: impl FnMut(u64, usize, usize, &[u8]) -> Result<bool>,
+) -> Result<()> {
+    let mut buf = vec![0u8; BLOCK];
+    let (mut len, mut base, mut line) = (0usize, 0usize, 1u64);
+    let mut eof = false;
     let mut first = true;
     loop {
-        let more = rdr
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_error(&e))?;
-        if !more {
-            break;
+        while !eof && len < buf.len() {
+            let n = r.read(&mut buf[len..])?;
+            eof = n == 0;
+            len += n;
         }
-        let line = record.position().map_or(0, |p| p.line());
-        // A completely empty line (csv yields one empty field) is skipped, as numpy and awk do.
-        if record.len() == 1 && record[0].iter().all(|c| c.is_ascii_whitespace()) {
+        let mut consumed = 0;
+        if first && buf[..len].starts_with(b"\xEF\xBB\xBF") {
+            consumed = 3;
+        }
+        first = false;
+        while let Some(i) = memchr::memchr(b'\n', &buf[consumed..len]) {
+            let end = consumed + i;
+            if !f(
+                line,
+                base + consumed,
+                base + end + 1,
+                strip_cr(&buf[consumed..end]),
+            )? {
+                return Ok(());
+            }
+            line += 1;
+            consumed = end + 1;
+        }
+        if eof {
+            if consumed < len {
+                f(
+                    line,
+                    base + consumed,
+                    base + len,
+                    strip_cr(&buf[consumed..len]),
+                )?;
+            }
+            return Ok(());
+        }
+        if consumed == 0 {
+            ensure!(
+                buf.len() < MAX_LINE,
+                "line {line} is longer than {} MiB",
+                MAX_LINE >> 20
+            );
+            buf.resize((buf.len() * 2).min(MAX_LINE), 0);
+        }
+        buf.copy_within(consumed..len, 0);
+        len -= consumed;
+        base += consumed;
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The first pass: header, column count, data rows.
+pub fn scan(r: &mut dyn Read, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+    let mut layout = Layout {
+        names: None,
+        ncols: 0,
+        rows: 0,
+        data_start: 0,
+        data_line: 1,
+    };
+    let mut seen_first = false;
+    for_each_line(r, |line_no, start, next, line| {
+        if seen_first {
+            // A line that starts with a non-space byte is not blank; only others need a look.
+            if line.first().is_some_and(|c| !c.is_ascii_whitespace()) || !is_blank(line) {
+                layout.rows += 1;
+            }
+            return Ok(true);
+        }
+        if is_blank(line) {
+            return Ok(true);
+        }
+        seen_first = true;
+        let mut fields = Vec::new();
+        split(line, delimiter, |f| {
+            fields.push(f.to_vec());
+            Ok(())
+        })
+        .map_err(|e| anyhow!("line {line_no}: {e}"))?;
+        layout.ncols = fields.len();
+        let is_header = match header {
+            HeaderMode::Present => true,
+            HeaderMode::Absent => false,
+            HeaderMode::Detect => fields.iter().any(|f| {
+                let s = String::from_utf8_lossy(f);
+                parse_number(&s).is_none() && !trim(f).is_empty()
+            }),
+        };
+        if is_header {
+            let names = fields.iter().map(|f| {
+                let f = unquote(f).unwrap_or(f);
+                String::from_utf8(f.to_vec())
+                    .map_err(|_| anyhow!("line {line_no}: the header is not valid UTF-8"))
+            });
+            layout.names = Some(names.collect::<Result<_>>()?);
+            (layout.data_start, layout.data_line) = (next, line_no + 1);
+        } else {
+            (layout.data_start, layout.data_line, layout.rows) = (start, line_no, 1);
+        }
+        Ok(true)
+    })?;
+    ensure!(seen_first, "no data: the input is empty");
+    ensure!(
+        layout.rows > 0,
+        "no data rows: the input holds only a header"
+    );
+    Ok(layout)
+}
+
+/// Which values of each record a reader wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// One column.
+    Column(usize),
+    /// Every column, row after row.
+    All,
+}
+
+/// The parsing state shared by all readers of one table.
+struct Shared {
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    eof: bool,
+    line: u64,
+    rows_left: usize,
+    ncols: usize,
+    delimiter: u8,
+    selects: Vec<Select>,
+    queues: Vec<VecDeque<f64>>,
+}
+
+/// One parsed piece of a block.
+struct Piece {
+    values: Vec<Vec<f64>>,
+    lines: u64,
+    rows: usize,
+    error: Option<(u64, String)>,
+}
+
+impl Shared {
+    /// Parses the next block into the queues.
+    fn parse_block(&mut self) -> Result<()> {
+        while !self.eof && self.buf.len() < BLOCK {
+            let old = self.buf.len();
+            self.buf.resize(old + BLOCK, 0);
+            let n = self.reader.read(&mut self.buf[old..])?;
+            self.buf.truncate(old + n);
+            self.eof = n == 0;
+        }
+        let end = if self.eof {
+            self.buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &self.buf) {
+                Some(i) => i + 1,
+                None => {
+                    ensure!(
+                        self.buf.len() < MAX_LINE,
+                        "line {} is longer than {} MiB",
+                        self.line,
+                        MAX_LINE >> 20
+                    );
+                    // No full line yet: read more before parsing.
+                    let old = self.buf.len();
+                    self.buf.resize(old + BLOCK, 0);
+                    let n = self.reader.read(&mut self.buf[old..])?;
+                    self.buf.truncate(old + n);
+                    self.eof = n == 0;
+                    return Ok(());
+                }
+            }
+        };
+        ensure!(
+            end > 0 || !self.eof || self.rows_left == 0,
+            "the file has fewer rows than when it was counted"
+        );
+        let block = &self.buf[..end];
+        let pieces = split_block(block, rayon::current_num_threads() * 2);
+        let (ncols, delim, selects) = (self.ncols, self.delimiter, &self.selects);
+        let parsed: Vec<Piece> = pieces
+            .par_iter()
+            .map(|p| parse_piece(p, ncols, delim, selects))
+            .collect();
+        for piece in parsed {
+            if let Some((at, msg)) = piece.error {
+                bail!("line {}{msg}", self.line + at);
+            }
+            ensure!(
+                piece.rows <= self.rows_left,
+                "the file has more rows than when it was counted"
+            );
+            self.rows_left -= piece.rows;
+            self.line += piece.lines;
+            for (q, v) in self.queues.iter_mut().zip(piece.values) {
+                q.extend(v);
+            }
+        }
+        self.buf.drain(..end);
+        Ok(())
+    }
+}
+
+/// Splits a block of whole lines into about `n` pieces at line ends.
+fn split_block(block: &[u8], n: usize) -> Vec<&[u8]> {
+    let target = block.len() / n.max(1) + 1;
+    let mut pieces = Vec::with_capacity(n + 1);
+    let mut rest = block;
+    while rest.len() > target {
+        match memchr::memchr(b'\n', &rest[target..]) {
+            Some(i) => {
+                let (a, b) = rest.split_at(target + i + 1);
+                pieces.push(a);
+                rest = b;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
+fn parse_piece(piece: &[u8], ncols: usize, delimiter: u8, selects: &[Select]) -> Piece {
+    let mut out = Piece {
+        values: vec![Vec::new(); selects.len()],
+        lines: 0,
+        rows: 0,
+        error: None,
+    };
+    let mut row = Vec::with_capacity(ncols);
+    let mut start = 0;
+    while start < piece.len() {
+        let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |e| start + e);
+        let line = &piece[start..end];
+        start = end + 1;
+        let line = strip_cr(line);
+        let at = out.lines;
+        out.lines += 1;
+        if is_blank(line) {
             continue;
         }
-        let fields: Vec<&str> = record
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                std::str::from_utf8(f)
-                    .map_err(|_| anyhow::anyhow!("line {line}, column {}: not valid UTF-8", i + 1))
-            })
-            .collect::<Result<_>>()?;
-        if first {
-            first = false;
-            ncols = fields.len();
-            let is_header = match header {
-                HeaderMode::Present => true,
-                HeaderMode::Absent => false,
-                HeaderMode::Detect => fields
-                    .iter()
-                    .any(|f| parse_number(f).is_none() && !f.trim().is_empty()),
+        row.clear();
+        if let Err((col, msg)) = parse_line(line, delimiter, &mut row) {
+            out.error = Some((at, format!(", column {col}: {msg}")));
+            return out;
+        }
+        if row.len() != ncols {
+            let s = if row.len() == 1 { "" } else { "s" };
+            out.error = Some((
+                at,
+                format!(": {} field{s} where the first row has {ncols}", row.len()),
+            ));
+            return out;
+        }
+        out.rows += 1;
+        for (v, sel) in out.values.iter_mut().zip(selects) {
+            match sel {
+                Select::Column(c) => v.push(row[*c]),
+                Select::All => v.extend_from_slice(&row),
+            }
+        }
+    }
+    out
+}
+
+/// Exact powers of ten as `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common case, fast: `-?digits[.digits]` with at most 15 significant digits and no
+/// exponent. The digits form an integer below 2^53 and the divisor is an exact power of ten, so
+/// one IEEE division gives the correctly rounded value (Clinger's fast path). Anything else
+/// returns `None` and goes to the general parser.
+#[inline]
+fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
+    let neg = s.first() == Some(&b'-');
+    let mut i = usize::from(neg);
+    let (mut mant, mut digits, mut frac) = (0u64, 0u32, 0usize);
+    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+        digits += u32::from(mant != 0);
+        i += 1;
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+            digits += u32::from(mant != 0);
+            frac += 1;
+            i += 1;
+        }
+    }
+    if i == usize::from(neg)
+        || s[usize::from(neg)..i] == *b"."
+        || digits > 15
+        || frac >= POW10.len()
+        || s.get(i).is_some_and(|c| c | 0x20 == b'e')
+    {
+        return None;
+    }
+    let v = mant as f64 / POW10[frac];
+    Some((if neg { -v } else { v }, i))
+}
+
+/// Parses the numbers of one line into `row`; on error returns the 1-based column and why.
+fn parse_line(line: &[u8], delimiter: u8, row: &mut Vec<f64>) -> Result<(), (usize, String)> {
+    // Spaces around fields are allowed, unless the space is the delimiter itself.
+    let pad = |c: u8| is_space(c) && c != delimiter;
+    let n = line.len();
+    let (mut i, mut col) = (0, 0);
+    loop {
+        col += 1;
+        while i < n && pad(line[i]) {
+            i += 1;
+        }
+        let start = i;
+        let mut value = None;
+        if i < n && line[i] == b'"' {
+            let Some(close) = memchr::memchr(b'"', &line[i + 1..]) else {
+                return Err((
+                    col,
+                    "unterminated quote (a quoted field must close on its own line)".into(),
+                ));
             };
-            if is_header {
-                names = Some(fields.iter().map(|f| f.trim().to_string()).collect());
-                continue;
+            let inner = trim(&line[i + 1..i + 1 + close]);
+            i += close + 2;
+            value = number(inner);
+            if value.is_none() {
+                return Err((col, describe(inner)));
+            }
+        } else if let Some((x, len)) = plain_decimal(&line[i..]) {
+            value = Some(x);
+            i += len;
+        } else if let Ok((x, len)) = fast_float2::parse_partial::<f64, _>(&line[i..]) {
+            value = Some(x);
+            i += len;
+        }
+        while i < n && pad(line[i]) {
+            i += 1;
+        }
+        let at_end = i == n || line[i] == delimiter;
+        match value {
+            Some(x) if at_end => row.push(x),
+            _ => {
+                let end = memchr::memchr(delimiter, &line[start..]).map_or(n, |e| start + e);
+                let field = trim(&line[start..end]);
+                return Err((
+                    col,
+                    if field.is_empty() {
+                        "empty field".into()
+                    } else {
+                        describe(field)
+                    },
+                ));
             }
         }
-        if fields.len() != ncols {
-            bail!(
-                "line {line}: {} fields where the first row has {ncols}",
-                fields.len()
-            );
+        if i == n {
+            return Ok(());
         }
-        for (i, f) in fields.iter().enumerate() {
-            match parse_number(f) {
-                Some(x) => data.push(x),
-                None if f.trim().is_empty() => bail!("line {line}, column {}: empty field", i + 1),
-                None => bail!(
-                    "line {line}, column {}: '{}' is not a number",
-                    i + 1,
-                    clip(f)
-                ),
-            }
+        i += 1;
+        if i == n {
+            return Err((col + 1, "empty field".into()));
         }
     }
-    if first {
-        bail!("no data: the input is empty");
+}
+
+fn describe(field: &[u8]) -> String {
+    match std::str::from_utf8(field) {
+        Ok(s) => format!("'{}' is not a number", clip(s)),
+        Err(_) => "not valid UTF-8".into(),
     }
-    if data.is_empty() {
-        bail!("no data rows: the input holds only a header");
-    }
-    Ok(Table { names, ncols, data })
 }
 
 fn clip(s: &str) -> String {
@@ -191,48 +568,160 @@ fn clip(s: &str) -> String {
     out
 }
 
-fn csv_error(e: &csv::Error) -> anyhow::Error {
-    let at = e
-        .position()
-        .map(|p| format!("line {}: ", p.line()))
-        .unwrap_or_default();
-    match e.kind() {
-        csv::ErrorKind::Io(io) => anyhow::anyhow!("{at}{io}"),
-        _ => anyhow::anyhow!("{at}{e}"),
+/// Readers of the columns of one table, which is parsed once for all of them.
+pub struct Table {
+    shared: Arc<Mutex<Shared>>,
+    layout: Layout,
+}
+
+impl Table {
+    /// Prepares to read the table whose first pass gave `layout`; `reader` starts at the top of
+    /// the file.
+    pub fn new(mut reader: Box<dyn Read + Send>, layout: Layout, delimiter: u8) -> Result<Table> {
+        std::io::copy(
+            &mut (&mut reader).take(layout.data_start as u64),
+            &mut std::io::sink(),
+        )?;
+        let shared = Shared {
+            reader,
+            buf: Vec::new(),
+            eof: false,
+            line: layout.data_line,
+            rows_left: layout.rows,
+            ncols: layout.ncols,
+            delimiter,
+            selects: Vec::new(),
+            queues: Vec::new(),
+        };
+        Ok(Table {
+            shared: Arc::new(Mutex::new(shared)),
+            layout,
+        })
     }
+
+    /// The header and size found by the first pass.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// A reader of column `key` (name or 1-based number), or of every column without a key.
+    pub fn reader(&self, key: Option<&str>) -> Result<CsvSource> {
+        let (select, shape) = match key {
+            Some(k) => (
+                Select::Column(self.layout.column(k)?),
+                vec![self.layout.rows],
+            ),
+            None if self.layout.ncols == 1 => (Select::All, vec![self.layout.rows]),
+            None => (Select::All, vec![self.layout.rows, self.layout.ncols]),
+        };
+        let mut shared = lock(&self.shared);
+        shared.selects.push(select);
+        shared.queues.push(VecDeque::new());
+        Ok(CsvSource {
+            shared: self.shared.clone(),
+            index: shared.queues.len() - 1,
+            shape,
+        })
+    }
+}
+
+fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One column (or all columns) of a table, streamed.
+pub struct CsvSource {
+    shared: Arc<Mutex<Shared>>,
+    index: usize,
+    shape: Vec<usize>,
+}
+
+impl Source for CsvSource {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        while shared.queues[self.index].len() < out.len() {
+            ensure!(
+                !(shared.eof && shared.buf.is_empty()),
+                "the file has fewer rows than when it was counted"
+            );
+            shared.parse_block()?;
+        }
+        let n = out.len();
+        for (o, v) in out.iter_mut().zip(shared.queues[self.index].drain(..n)) {
+            *o = v;
+        }
+        Ok(())
+    }
+    fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
+        bail!("internal error: CSV data is float64")
+    }
+}
+
+/// Reads a whole table into memory: its header (if any), column count and values row by row.
+pub fn read_table(
+    input: impl Read + Send + 'static,
+    delimiter: u8,
+    header: HeaderMode,
+) -> Result<(Layout, Vec<f64>)> {
+    let mut bytes = Vec::new();
+    let mut input = input;
+    input.read_to_end(&mut bytes).context("cannot read")?;
+    let layout = scan(&mut &bytes[..], delimiter, header)?;
+    let table = Table::new(
+        Box::new(std::io::Cursor::new(bytes)),
+        layout.clone(),
+        delimiter,
+    )?;
+    let mut src = table.reader(None)?;
+    let mut data = vec![0.0; layout.rows * layout.ncols];
+    src.read_f64(&mut data)?;
+    Ok((layout, data))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table(s: &str) -> Result<Table> {
-        read_table(s.as_bytes(), b',', HeaderMode::Detect)
+    fn table(s: &str) -> Result<(Layout, Vec<f64>)> {
+        read_table(
+            std::io::Cursor::new(s.as_bytes().to_vec()),
+            b',',
+            HeaderMode::Detect,
+        )
     }
 
     #[test]
     fn detects_header_and_spellings() {
-        let t = table("\u{feff}pred,target\r\n1, 2\r\n\"-inf\",NaN\r\n+Infinity,1e-3\r\n").unwrap();
+        let (l, d) =
+            table("\u{feff}pred,target\r\n1, 2\r\n\n\"-inf\",NaN\r\n+Infinity,1e-3\r\n").unwrap();
         assert_eq!(
-            t.names.as_deref(),
+            l.names.as_deref(),
             Some(&["pred".to_string(), "target".to_string()][..])
         );
-        assert_eq!(t.nrows(), 3);
-        assert_eq!(t.column("target").unwrap(), 1);
-        assert_eq!(t.column("1").unwrap(), 0);
-        assert_eq!(t.data[2], f64::NEG_INFINITY);
-        assert!(t.data[3].is_nan());
-        assert_eq!(t.data[4], f64::INFINITY);
+        assert_eq!(l.rows, 3);
+        assert_eq!(l.column("target").unwrap(), 1);
+        assert_eq!(l.column("1").unwrap(), 0);
+        assert_eq!(d[2], f64::NEG_INFINITY);
+        assert!(d[3].is_nan());
+        assert_eq!(d[4], f64::INFINITY);
     }
 
     #[test]
     fn errors_name_line_and_column() {
         let e = table("1,2\n3,x\n").unwrap_err().to_string();
         assert_eq!(e, "line 2, column 2: 'x' is not a number");
-        let e = table("1,2\n3,\n").unwrap_err().to_string();
-        assert_eq!(e, "line 2, column 2: empty field");
+        let e = table("1,2\n\n3,\n").unwrap_err().to_string();
+        assert_eq!(e, "line 3, column 2: empty field");
         let e = table("1,2\n3\n").unwrap_err().to_string();
-        assert_eq!(e, "line 2: 1 fields where the first row has 2");
+        assert_eq!(e, "line 2: 1 field where the first row has 2");
+        let e = table("1,2\n\"3,4\n").unwrap_err().to_string();
+        assert!(e.starts_with("line 2") && e.contains("quote"), "{e}");
         assert!(
             table("a,b\n")
                 .unwrap_err()
@@ -240,23 +729,80 @@ mod tests {
                 .contains("only a header")
         );
         assert!(table("").unwrap_err().to_string().contains("empty"));
+        assert!(table("\n \n").unwrap_err().to_string().contains("empty"));
     }
 
     #[test]
     fn unknown_key_lists_columns() {
-        let e = table("a,b\n1,2\n")
-            .unwrap()
-            .column("c")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("a, b"), "{e}");
+        let (l, _) = table("a,b\n1,2\n").unwrap();
+        assert!(l.column("c").unwrap_err().to_string().contains("a, b"));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        let cases = [
+            "0.1",
+            "-0.0",
+            "123456789012345",
+            "0.000000000000001",
+            "9.99999999999999",
+            ".5",
+            "5.",
+            "-7.25",
+        ];
+        for c in cases {
+            let (x, n) = plain_decimal(c.as_bytes()).unwrap();
+            assert_eq!(
+                (x.to_bits(), n),
+                (c.parse::<f64>().unwrap().to_bits(), c.len()),
+                "{c}"
+            );
+        }
+        for c in ["1234567890123456", "1e5", "-", ".", "+1", "inf"] {
+            assert!(plain_decimal(c.as_bytes()).is_none(), "{c}");
+        }
+        let mut x = 0x2545F4914F6CDD1Du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s = format!(
+                "{}.{:0w$}",
+                x % 100_000,
+                x % 1_000_000_000,
+                w = (x % 10) as usize
+            );
+            if let Some((v, _)) = plain_decimal(s.as_bytes()) {
+                assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s}");
+            }
+        }
     }
 
     #[test]
     fn hex_and_underscores_are_not_numbers() {
-        for s in ["0x10", "1_000", "", " ", "1e", "--1"] {
+        for s in ["0x10", "1_000", "", " ", "1e", "--1", "\""] {
             assert_eq!(parse_number(s), None, "{s}");
         }
         assert_eq!(parse_number(" 2.5 "), Some(2.5));
+        assert_eq!(parse_number(" \" 2.5\" "), Some(2.5));
+    }
+
+    #[test]
+    fn many_blocks_and_pieces_keep_order_and_lines() {
+        let mut s = String::from("x,y\n");
+        for i in 0..300_000 {
+            s.push_str(&format!("{i},{}\n", i * 2));
+        }
+        s.push_str("1,oops\n");
+        let e = table(&s).unwrap_err().to_string();
+        assert!(e.starts_with("line 300002, column 2"), "{e}");
+        s.truncate(s.len() - "1,oops\n".len());
+        let (l, d) = table(&s).unwrap();
+        assert_eq!(l.rows, 300_000);
+        assert!(
+            d.chunks(2)
+                .enumerate()
+                .all(|(i, r)| r[0] == i as f64 && r[1] == 2.0 * i as f64)
+        );
     }
 }

@@ -316,25 +316,25 @@ fn open_one(
                         }
                         _ => b',',
                     });
+                    // Two passes: one counts the rows (the shape must be known before any
+                    // output), the other parses them.
                     let t = match bytes {
-                        Bytes::Shared(b) => csv::read_table(&b[..], delimiter, csv_opts.header)?,
-                        Bytes::File(p) => csv::read_table(
-                            io::BufReader::new(open_file(&p)?),
-                            delimiter,
-                            csv_opts.header,
-                        )?,
+                        Bytes::Shared(b) => {
+                            let layout = csv::scan(&mut &b[..], delimiter, csv_opts.header)?;
+                            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?
+                        }
+                        Bytes::File(p) => {
+                            let layout =
+                                csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
+                            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?
+                        }
                     };
                     let t = Arc::new(t);
                     tables.push((spec.location.clone(), t.clone()));
                     t
                 }
             };
-            let nrows = table.nrows();
-            Ok(Box::new(match &spec.key {
-                Some(k) => MemSource::new(vec![nrows], table.column_values(table.column(k)?)),
-                None if table.ncols == 1 => MemSource::new(vec![nrows], table.data.clone()),
-                None => MemSource::new(vec![nrows, table.ncols], table.data.clone()),
-            }))
+            Ok(Box::new(table.reader(spec.key.as_deref())?))
         }
     }
 }
