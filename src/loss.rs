@@ -1,13 +1,20 @@
 //! The loss family and its elementwise kernels.
 //!
-//! Each kernel evaluates exactly PyTorch's CPU expression (same operations, same order, no
-//! fused multiply-add), so `f32` and `f64` results are bit-identical to
-//! `torch.nn.functional.*_loss(..., reduction="none")`.
+//! Each kernel of the PyTorch losses (huber, smooth-l1, mse, l1) evaluates exactly PyTorch's
+//! CPU expression (same operations, same order, no fused multiply-add), so `f32` and `f64`
+//! results are bit-identical to `torch.nn.functional.*_loss(..., reduction="none")`; their
+//! gradients ([`Loss::backward`]) follow PyTorch's backward kernels in the same way.
+//! log-cosh and pseudo-Huber, which PyTorch lacks, are accurate to a few ulp over the whole
+//! range instead (see the module `accurate` for the formulas).
 
 use std::fmt;
 
 use crate::error::UsageError;
 use crate::float::Float;
+
+mod accurate;
+#[cfg(test)]
+mod tests;
 
 /// A loss with its parameter, checked once when it is built.
 ///
@@ -37,6 +44,14 @@ pub enum Loss {
     Mse,
     /// `|r|`.
     L1,
+    /// `log(cosh(r))`: ≈ `r²/2` near 0, ≈ `|r| − ln 2` far from it, evaluated without
+    /// overflow or cancellation anywhere.
+    LogCosh,
+    /// `δ²·(sqrt(1 + (r/δ)²) − 1)`: ≈ `r²/2` near 0, ≈ `δ·|r|` far from it.
+    PseudoHuber {
+        /// δ > 0 and finite.
+        delta: f64,
+    },
 }
 
 /// The name of a loss as the command line spells it.
@@ -50,24 +65,32 @@ pub enum LossKind {
     Mse,
     /// [`Loss::L1`].
     L1,
+    /// [`Loss::LogCosh`].
+    LogCosh,
+    /// [`Loss::PseudoHuber`].
+    PseudoHuber,
 }
 
 impl LossKind {
     /// Every loss, in the order the help lists them.
-    pub const ALL: [LossKind; 4] = [
+    pub const ALL: [LossKind; 6] = [
         LossKind::Huber,
         LossKind::SmoothL1,
         LossKind::Mse,
         LossKind::L1,
+        LossKind::LogCosh,
+        LossKind::PseudoHuber,
     ];
 
-    /// `huber`, `smooth-l1`, `mse` or `l1`.
+    /// `huber`, `smooth-l1`, `mse`, `l1`, `log-cosh` or `pseudo-huber`.
     pub fn name(self) -> &'static str {
         match self {
             LossKind::Huber => "huber",
             LossKind::SmoothL1 => "smooth-l1",
             LossKind::Mse => "mse",
             LossKind::L1 => "l1",
+            LossKind::LogCosh => "log-cosh",
+            LossKind::PseudoHuber => "pseudo-huber",
         }
     }
 
@@ -79,9 +102,9 @@ impl LossKind {
     /// The name of the parameter this loss takes, if any.
     pub fn param_name(self) -> Option<&'static str> {
         match self {
-            LossKind::Huber => Some("delta"),
+            LossKind::Huber | LossKind::PseudoHuber => Some("delta"),
             LossKind::SmoothL1 => Some("beta"),
-            LossKind::Mse | LossKind::L1 => None,
+            LossKind::Mse | LossKind::L1 | LossKind::LogCosh => None,
         }
     }
 
@@ -91,12 +114,13 @@ impl LossKind {
         match self {
             LossKind::Huber => Loss::huber(p),
             LossKind::SmoothL1 => Loss::smooth_l1(p),
-            LossKind::Mse | LossKind::L1 if param.is_some() => Err(UsageError::new(format!(
-                "the {} loss takes no parameter",
-                self.name()
-            ))),
+            LossKind::PseudoHuber => Loss::pseudo_huber(p),
+            LossKind::Mse | LossKind::L1 | LossKind::LogCosh if param.is_some() => Err(
+                UsageError::new(format!("the {} loss takes no parameter", self.name())),
+            ),
             LossKind::Mse => Ok(Loss::Mse),
             LossKind::L1 => Ok(Loss::L1),
+            LossKind::LogCosh => Ok(Loss::LogCosh),
         }
     }
 }
@@ -130,6 +154,18 @@ impl Loss {
         }
     }
 
+    /// Pseudo-Huber loss with scale δ, which must be > 0 and finite (δ = inf would make every
+    /// loss 0 in the formula, unlike Huber's `0.5·r²` limit, so it is refused).
+    pub fn pseudo_huber(delta: f64) -> Result<Loss, UsageError> {
+        if delta > 0.0 && delta.is_finite() {
+            Ok(Loss::PseudoHuber { delta })
+        } else {
+            Err(UsageError::new(format!(
+                "--delta must be greater than 0 and finite for the pseudo-huber loss, got {delta}"
+            )))
+        }
+    }
+
     /// Which loss this is.
     pub fn kind(&self) -> LossKind {
         match self {
@@ -137,24 +173,27 @@ impl Loss {
             Loss::SmoothL1 { .. } => LossKind::SmoothL1,
             Loss::Mse => LossKind::Mse,
             Loss::L1 => LossKind::L1,
+            Loss::LogCosh => LossKind::LogCosh,
+            Loss::PseudoHuber { .. } => LossKind::PseudoHuber,
         }
     }
 
     /// The parameter's name and value, if the loss has one.
     pub fn param(&self) -> Option<(&'static str, f64)> {
         match *self {
-            Loss::Huber { delta } => Some(("delta", delta)),
+            Loss::Huber { delta } | Loss::PseudoHuber { delta } => Some(("delta", delta)),
             Loss::SmoothL1 { beta } => Some(("beta", beta)),
-            Loss::Mse | Loss::L1 => None,
+            Loss::Mse | Loss::L1 | Loss::LogCosh => None,
         }
     }
 
-    /// The residual size from which the loss is linear, for `linear_fraction`.
+    /// The residual size from which the loss is linear, for `linear_fraction`: only huber and
+    /// smooth-l1 switch branches; log-cosh and pseudo-Huber bend smoothly and have none.
     pub fn threshold(&self) -> Option<f64> {
         match *self {
             Loss::Huber { delta } => Some(delta),
             Loss::SmoothL1 { beta } => Some(beta),
-            Loss::Mse | Loss::L1 => None,
+            Loss::Mse | Loss::L1 | Loss::LogCosh | Loss::PseudoHuber { .. } => None,
         }
     }
 
@@ -181,7 +220,164 @@ impl Loss {
                 map(pred, target, out, |r| r.abs());
                 0
             }
+            Loss::LogCosh => {
+                map(pred, target, out, |r| {
+                    T::from_f64(accurate::log_cosh(r.to_f64()))
+                });
+                0
+            }
+            Loss::PseudoHuber { delta } => {
+                let d = T::from_f64(delta).to_f64();
+                map(pred, target, out, |r| {
+                    T::from_f64(accurate::pseudo_huber(r.to_f64(), d))
+                });
+                0
+            }
         }
+    }
+
+    /// Writes `d L / d pred` into `out`, where `L` is the reduced (or, for `none`, each element's)
+    /// loss, as PyTorch autograd computes it.
+    ///
+    /// `scale` and `weight` describe how each element loss enters `L`: element `i` is scaled by
+    /// `g_i = scale` or, with weights, `g_i = scale · weight[i]` (rounded in `T`), and the result
+    /// is `loss'(r_i) · g_i`. For reduction `sum` and `none` the scale is 1; for `mean` it is
+    /// [`mean_scale`]`(n)`, `n` being the number of counted elements. Elements the caller leaves
+    /// out of a reduction (NaN omitted) must get gradient 0; that is the caller's to write.
+    ///
+    /// The derivatives, each in the operation order of PyTorch's backward kernel (`r` in `T`):
+    ///
+    /// | loss | `r ≤ −t` | `r ≥ t` | otherwise |
+    /// |---|---|---|---|
+    /// | huber (t = δ) | `−(g·δ)` | `g·δ` | `r·g` |
+    /// | smooth-l1 (t = β > 0) | `−g` | `g` | `(r·g)/β` |
+    /// | smooth-l1 (β = 0), l1 | `−g` | `g` | `0` (r = 0 and NaN: `torch.sign` is 0) |
+    /// | mse | | | `2·(r·g)` (as `r·g + r·g`, exact doubling) |
+    /// | log-cosh | | | `tanh(r)·g` |
+    /// | pseudo-huber | | | `r/sqrt(1 + (r/δ)²)·g` (±δ·g when r/δ > 2²⁷) |
+    ///
+    /// A NaN residual gives NaN, except for l1 and smooth-l1 with β = 0, where it gives 0
+    /// (PyTorch's `abs` backward multiplies by `sign(r)`, and `sign(NaN)` is 0). β = 0 goes
+    /// through l1 because `torch.nn.functional.smooth_l1_loss` calls `l1_loss` for β = 0: the
+    /// gradient at r = 0 is 0, never NaN. Zeros keep PyTorch's signs (`r = −0` gives `−0` for
+    /// huber, `sign(±0)·g` is `+0` for l1 when g > 0).
+    ///
+    /// ```
+    /// use huber::loss::{Loss, mean_scale};
+    ///
+    /// let pred = [-2.0_f64, -0.5, 0.0, 0.25];
+    /// let target = [0.0; 4];
+    /// let mut grad = [0.0; 4];
+    /// // mean over 4 elements
+    /// Loss::huber(0.5)?.backward(&pred, &target, mean_scale(4), None, &mut grad);
+    /// assert_eq!(grad, [-0.125, -0.125, 0.0, 0.0625]);
+    /// // sum with weights: each derivative times its weight
+    /// let w = [1.0, 2.0, 3.0, 4.0];
+    /// Loss::huber(0.5)?.backward(&pred, &target, 1.0, Some(&w), &mut grad);
+    /// assert_eq!(grad, [-0.5, -1.0, 0.0, 1.0]);
+    /// # Ok::<(), huber::error::UsageError>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn backward<T: Float>(
+        &self,
+        pred: &[T],
+        target: &[T],
+        scale: T,
+        weight: Option<&[T]>,
+        out: &mut [T],
+    ) {
+        assert!(
+            pred.len() == target.len()
+                && pred.len() == out.len()
+                && weight.is_none_or(|w| w.len() == pred.len()),
+            "slices of different lengths"
+        );
+        match weight {
+            None => self.backward_with(pred, target, out, |_| scale),
+            Some(w) => self.backward_with(pred, target, out, |i| scale * w[i]),
+        }
+    }
+
+    #[inline(always)]
+    fn backward_with<T: Float>(
+        &self,
+        pred: &[T],
+        target: &[T],
+        out: &mut [T],
+        g: impl Fn(usize) -> T,
+    ) {
+        match *self {
+            Loss::Huber { delta } => {
+                let d = T::from_f64(delta);
+                map_grad(pred, target, out, g, |r, g| {
+                    if r <= -d {
+                        -(g * d)
+                    } else if r >= d {
+                        g * d
+                    } else {
+                        r * g
+                    }
+                })
+            }
+            Loss::SmoothL1 { beta } if beta > 0.0 => {
+                let b = T::from_f64(beta);
+                map_grad(pred, target, out, g, |r, g| {
+                    if r <= -b {
+                        -g
+                    } else if r >= b {
+                        g
+                    } else {
+                        (r * g) / b
+                    }
+                })
+            }
+            Loss::SmoothL1 { .. } | Loss::L1 => map_grad(pred, target, out, g, |r, g| g * sign(r)),
+            Loss::Mse => map_grad(pred, target, out, g, |r, g| (r * g) + (r * g)),
+            Loss::LogCosh => map_grad(pred, target, out, g, |r, g| {
+                T::from_f64(accurate::log_cosh_grad(r.to_f64())) * g
+            }),
+            Loss::PseudoHuber { delta } => {
+                let d = T::from_f64(delta).to_f64();
+                map_grad(pred, target, out, g, |r, g| {
+                    T::from_f64(accurate::pseudo_huber_grad(r.to_f64(), d)) * g
+                })
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn map_grad<T: Float>(
+    pred: &[T],
+    target: &[T],
+    out: &mut [T],
+    g: impl Fn(usize) -> T,
+    f: impl Fn(T, T) -> T,
+) {
+    for (i, ((o, &a), &b)) in out.iter_mut().zip(pred).zip(target).enumerate() {
+        *o = f(a - b, g(i));
+    }
+}
+
+/// The upstream gradient of one element under reduction `mean` over `n` counted elements:
+/// `1/n` rounded to `T` (from `f64`, as PyTorch's loss backward kernels compute their `norm`).
+///
+/// `n = 0` gives `inf`, harmless since there is then no element to scale.
+pub fn mean_scale<T: Float>(n: u64) -> T {
+    T::from_f64(1.0 / n as f64)
+}
+
+/// `torch.sign`: −1, 0 or 1, and 0 for NaN and for both zeros.
+#[inline(always)]
+fn sign<T: Float>(r: T) -> T {
+    if r > T::ZERO {
+        T::ONE
+    } else if r < T::ZERO {
+        -T::ONE
+    } else {
+        T::ZERO
     }
 }
 
@@ -228,61 +424,4 @@ fn smooth_l1<T: Float>(pred: &[T], target: &[T], beta: T, out: &mut [T]) -> u64 
         };
     }
     linear
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run<T: Float>(loss: Loss, pred: &[T], target: &[T]) -> Vec<T> {
-        let mut out = vec![T::ZERO; pred.len()];
-        loss.forward(pred, target, &mut out);
-        out
-    }
-
-    #[test]
-    fn burn_vectors() {
-        let pred = [-2.0_f32, -0.5, 0.0, 0.3, 1.0];
-        let out = run(Loss::huber(0.5).unwrap(), &pred, &[0.0; 5]);
-        assert_eq!(out, [0.875, 0.125, 0.0, 0.045, 0.375]);
-    }
-
-    #[test]
-    fn linear_branch_at_delta() {
-        let mut out = [0.0];
-        let n = Loss::huber(2.0)
-            .unwrap()
-            .forward(&[3.0_f64], &[1.0], &mut out);
-        assert_eq!((n, out[0]), (1, 2.0));
-    }
-
-    #[test]
-    fn smooth_l1_beta_zero_is_l1() {
-        let pred = [-3.0_f64, 0.0, 2.5, f64::NAN];
-        let a = run(Loss::smooth_l1(0.0).unwrap(), &pred, &[0.0; 4]);
-        let b = run(Loss::L1, &pred, &[0.0; 4]);
-        assert_eq!(&a[..3], &b[..3]);
-        assert!(a[3].is_nan() && b[3].is_nan());
-    }
-
-    #[test]
-    fn infinite_delta_is_half_square() {
-        let out = run(
-            Loss::huber(f64::INFINITY).unwrap(),
-            &[1e10_f64, -3.0],
-            &[0.0; 2],
-        );
-        assert_eq!(out, [0.5e20, 4.5]);
-    }
-
-    #[test]
-    fn bad_parameters_are_refused() {
-        for d in [0.0, -1.0, f64::NAN, f64::NEG_INFINITY] {
-            assert!(Loss::huber(d).is_err(), "{d}");
-        }
-        for b in [-1e-300, f64::NAN] {
-            assert!(Loss::smooth_l1(b).is_err(), "{b}");
-        }
-        assert!(LossKind::Mse.with_param(Some(1.0)).is_err());
-    }
 }
