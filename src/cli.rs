@@ -5,13 +5,14 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::UsageError;
 use crate::input::csv::parse_delimiter;
 use crate::input::{CsvOptions, HeaderMode, InputSpec};
 use crate::loss::{Loss, LossKind};
 use crate::output::Format;
+use crate::pipeline::NanPolicy;
 use crate::reduce::Reduction;
 
 const EXAMPLES: &str = "\
@@ -20,35 +21,98 @@ Examples:
   huber -p pred.npy -t target.npy -d 0.5 -r none -o loss.npy
   huber -p run.npz:pred -t run.npz:target -f json     arrays of one NPZ file
   huber -p -:pred -t -:target < results.csv           two columns of one CSV on stdin
-  huber -p p.npy -t t.npy -l smooth-l1 -b 0.1 -r sum";
+  huber -p p.npy -t t.npy -d 0.1,0.5,1,2 -f csv       a δ sweep, one row per δ
+  huber merge shard-*.json                            combine results of shards";
 
 /// Robust regression losses over NPY, NPZ and CSV files, with PyTorch's numbers.
 #[derive(Debug, Parser)]
-#[command(name = "huber", version, about, after_help = EXAMPLES)]
+#[command(
+    name = "huber",
+    version,
+    about,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    /// A subcommand; without one, huber computes a loss.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The loss computation.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Combine JSON results of shards (mean and sum) into one result.
+    Merge(MergeArgs),
+}
+
+/// `huber merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON results written by `huber -f json` (- for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format [default: from the --output extension, else text].
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Write to PATH instead of stdout.
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// Options of a loss computation.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
-    #[arg(short = 'p', long, value_name = "INPUT")]
-    pub pred: OsString,
+    #[arg(short = 'p', long, value_name = "INPUT", required = true)]
+    pub pred: Option<OsString>,
 
     /// Targets, in the same forms as --pred.
-    #[arg(short = 't', long, value_name = "INPUT")]
-    pub target: OsString,
+    #[arg(short = 't', long, value_name = "INPUT", required = true)]
+    pub target: Option<OsString>,
+
+    /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
+    /// divides by the element count.
+    #[arg(short = 'w', long, value_name = "INPUT")]
+    pub weight: Option<OsString>,
 
     /// The loss function.
     #[arg(short = 'l', long, value_enum, default_value_t = LossArg::Huber)]
     pub loss: LossArg,
 
-    /// Huber threshold δ > 0 (default 1.0); several, comma-separated, give one result each.
+    /// Threshold δ > 0 of huber and pseudo-huber (default 1.0). Several, comma-separated, give
+    /// one result each; `auto` picks 1.345 · 1.4826 · MAD of the residuals.
     #[arg(short = 'd', long, value_name = "DELTA", allow_negative_numbers = true)]
     pub delta: Option<String>,
 
-    /// SmoothL1 threshold β ≥ 0 (default 1.0; 0 gives L1); several, comma-separated, give one result each.
+    /// Threshold β ≥ 0 of smooth-l1 (default 1.0; 0 gives L1). Several, comma-separated, give
+    /// one result each.
     #[arg(short = 'b', long, value_name = "BETA", allow_negative_numbers = true)]
     pub beta: Option<String>,
 
     /// How element losses are combined.
     #[arg(short = 'r', long, value_enum, default_value_t = ReductionArg::Mean)]
     pub reduction: ReductionArg,
+
+    /// Print the gradient of the (reduced) loss with respect to pred instead of the loss.
+    #[arg(short = 'g', long)]
+    pub grad: bool,
+
+    /// Elements whose loss is NaN: propagate (as PyTorch), omit from sum, mean and count, or
+    /// fail naming the first one.
+    #[arg(long, value_enum, default_value_t = NanArg::Propagate)]
+    pub nan: NanArg,
+
+    /// Allow NumPy broadcasting between pred, target and weight instead of requiring one shape.
+    #[arg(long)]
+    pub broadcast: bool,
 
     /// Output format [default: from the --output extension, else text].
     #[arg(short = 'f', long, value_enum)]
@@ -86,6 +150,10 @@ pub enum LossArg {
     Mse,
     /// Absolute error.
     L1,
+    /// log(cosh(r)).
+    LogCosh,
+    /// δ²·(sqrt(1 + (r/δ)²) − 1).
+    PseudoHuber,
 }
 
 /// `--reduction` values.
@@ -97,6 +165,17 @@ pub enum ReductionArg {
     Mean,
     /// The sum.
     Sum,
+}
+
+/// `--nan` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NanArg {
+    /// NaN losses make the result NaN.
+    Propagate,
+    /// NaN losses are left out of sum, mean and count.
+    Omit,
+    /// A NaN loss is an error.
+    Error,
 }
 
 /// `--format` values.
@@ -112,17 +191,34 @@ pub enum FormatArg {
     Npy,
 }
 
-/// A checked command line.
+/// The parameter values asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Params {
+    /// These losses, one result each.
+    Given(Vec<Loss>),
+    /// One huber or pseudo-huber loss with δ from the residuals' MAD.
+    AutoDelta(LossKind),
+}
+
+/// A checked loss computation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Predictions.
     pub pred: InputSpec,
     /// Targets.
     pub target: InputSpec,
-    /// One loss per parameter value (several for a sweep).
-    pub losses: Vec<Loss>,
+    /// Weights.
+    pub weight: Option<InputSpec>,
+    /// The losses to compute.
+    pub params: Params,
     /// The reduction.
     pub reduction: Reduction,
+    /// Print gradients instead of losses.
+    pub grad: bool,
+    /// NaN handling.
+    pub nan: NanPolicy,
+    /// NumPy broadcasting.
+    pub broadcast: bool,
     /// The output format.
     pub format: Format,
     /// The output file, or stdout.
@@ -133,25 +229,89 @@ pub struct Config {
     pub threads: usize,
 }
 
+/// A checked `huber merge`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeConfig {
+    /// Shard results.
+    pub files: Vec<PathBuf>,
+    /// The output format.
+    pub format: Format,
+    /// The output file, or stdout.
+    pub output: Option<PathBuf>,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    /// Compute a loss.
+    Run(Box<Config>),
+    /// Merge shard results.
+    Merge(MergeConfig),
+}
+
 impl Cli {
     /// Checks the arguments and resolves defaults.
+    pub fn into_task(self) -> Result<Task, UsageError> {
+        match self.command {
+            Some(Command::Merge(m)) => {
+                let format = output_format(m.format, &m.output)?;
+                if format == Format::Npy {
+                    return Err(UsageError::new("merge writes text, JSON or CSV"));
+                }
+                Ok(Task::Merge(MergeConfig {
+                    files: m.files,
+                    format,
+                    output: m.output,
+                }))
+            }
+            None => Ok(Task::Run(Box::new(self.run.into_config()?))),
+        }
+    }
+}
+
+fn output_format(
+    format: Option<FormatArg>,
+    output: &Option<PathBuf>,
+) -> Result<Format, UsageError> {
+    let format = match (format, output) {
+        (Some(f), _) => match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Npy => Format::Npy,
+        },
+        (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Text),
+        (None, None) => Format::Text,
+    };
+    if format == Format::Npy && output.is_none() && std::io::stdout().is_terminal() {
+        return Err(UsageError::new(
+            "refusing to write binary NPY to a terminal; use -o FILE.npy or redirect stdout",
+        ));
+    }
+    Ok(format)
+}
+
+impl RunArgs {
+    /// Checks the arguments of a loss computation.
     pub fn into_config(self) -> Result<Config, UsageError> {
         let kind = match self.loss {
             LossArg::Huber => LossKind::Huber,
             LossArg::SmoothL1 => LossKind::SmoothL1,
             LossArg::Mse => LossKind::Mse,
             LossArg::L1 => LossKind::L1,
+            LossArg::LogCosh => LossKind::LogCosh,
+            LossArg::PseudoHuber => LossKind::PseudoHuber,
         };
-        let (given, other) = match kind {
-            LossKind::Huber => (
+        let (given, other) = match kind.param_name() {
+            Some("delta") => (
                 self.delta.as_deref().map(|d| ("delta", d)),
                 self.beta.as_ref().map(|_| "--beta"),
             ),
-            LossKind::SmoothL1 => (
+            Some(_) => (
                 self.beta.as_deref().map(|b| ("beta", b)),
                 self.delta.as_ref().map(|_| "--delta"),
             ),
-            _ => (
+            None => (
                 None,
                 self.delta
                     .as_ref()
@@ -169,36 +329,43 @@ impl Cli {
                 kind.name()
             )));
         }
-        let losses = match given {
-            None => vec![kind.with_param(None)?],
-            Some((name, list)) => parse_list(name, list)?
-                .into_iter()
-                .map(|v| kind.with_param(Some(v)))
-                .collect::<Result<Vec<_>, _>>()?,
+        let params = match given {
+            None => Params::Given(vec![kind.with_param(None)?]),
+            Some(("delta", "auto")) => Params::AutoDelta(kind),
+            Some((name, list)) => {
+                let values = parse_list(name, list)?;
+                Params::Given(
+                    values
+                        .into_iter()
+                        .map(|v| kind.with_param(Some(v)))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
         };
         let reduction = match self.reduction {
             ReductionArg::None => Reduction::None,
             ReductionArg::Mean => Reduction::Mean,
             ReductionArg::Sum => Reduction::Sum,
         };
-        if reduction == Reduction::None && losses.len() > 1 {
+        let several = matches!(&params, Params::Given(l) if l.len() > 1);
+        if several && self.grad {
+            return Err(UsageError::new(
+                "--grad takes one parameter value: the gradient is of one loss",
+            ));
+        }
+        if several && reduction == Reduction::None {
             return Err(UsageError::new(
                 "several parameter values need a scalar reduction (mean or sum); run once per value for --reduction none",
             ));
         }
-        let format = match (self.format, &self.output) {
-            (Some(f), _) => match f {
-                FormatArg::Text => Format::Text,
-                FormatArg::Json => Format::Json,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Npy => Format::Npy,
-            },
-            (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Text),
-            (None, None) => Format::Text,
+        let nan = match self.nan {
+            NanArg::Propagate => NanPolicy::Propagate,
+            NanArg::Omit => NanPolicy::Omit,
+            NanArg::Error => NanPolicy::Error,
         };
-        if format == Format::Npy && self.output.is_none() && std::io::stdout().is_terminal() {
+        if nan == NanPolicy::Omit && reduction == Reduction::None && !self.grad {
             return Err(UsageError::new(
-                "refusing to write binary NPY to a terminal; use -o FILE.npy or redirect stdout",
+                "--nan omit leaves elements out of a sum or mean; with --reduction none there is nothing to leave them out of",
             ));
         }
         let header = match (self.header, self.no_header) {
@@ -207,12 +374,17 @@ impl Cli {
             _ => HeaderMode::Detect,
         };
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
-            pred: InputSpec::parse(&self.pred)?,
-            target: InputSpec::parse(&self.target)?,
-            losses,
+            pred: spec(self.pred)?,
+            target: spec(self.target)?,
+            weight: self.weight.map(|w| InputSpec::parse(&w)).transpose()?,
+            params,
             reduction,
-            format,
+            grad: self.grad,
+            nan,
+            broadcast: self.broadcast,
+            format: output_format(self.format, &self.output)?,
             output: self.output,
             csv: CsvOptions { delimiter, header },
             threads: self.threads.unwrap_or(0),
@@ -238,7 +410,17 @@ mod tests {
     fn config(args: &[&str]) -> Result<Config, UsageError> {
         let mut all = vec!["huber", "-p", "p.npy", "-t", "t.npy"];
         all.extend_from_slice(args);
-        Cli::try_parse_from(all).unwrap().into_config()
+        match Cli::try_parse_from(all).unwrap().into_task()? {
+            Task::Run(c) => Ok(*c),
+            Task::Merge(_) => unreachable!(),
+        }
+    }
+
+    fn losses(c: Config) -> Vec<Loss> {
+        match c.params {
+            Params::Given(l) => l,
+            Params::AutoDelta(_) => vec![],
+        }
     }
 
     #[test]
@@ -257,19 +439,26 @@ mod tests {
                 .contains("no parameter")
         );
         assert_eq!(
-            config(&["-l", "smooth-l1", "-b", "0"]).unwrap().losses,
+            losses(config(&["-l", "smooth-l1", "-b", "0"]).unwrap()),
             vec![Loss::SmoothL1 { beta: 0.0 }]
         );
+        assert!(config(&["-l", "pseudo-huber", "-d", "2"]).is_ok());
+        assert!(config(&["-l", "pseudo-huber", "-d", "inf"]).is_err());
     }
 
     #[test]
     fn delta_lists_and_bad_deltas() {
-        assert_eq!(config(&["-d", "0.5, 1,2"]).unwrap().losses.len(), 3);
+        assert_eq!(losses(config(&["-d", "0.5, 1,2"]).unwrap()).len(), 3);
         for bad in ["0", "-1", "nan", "x", "1,,2"] {
             assert!(config(&["-d", bad]).is_err(), "{bad}");
         }
         assert!(config(&["-d", "inf"]).is_ok());
         assert!(config(&["-d", "1,2", "-r", "none"]).is_err());
+        assert!(config(&["-d", "1,2", "--grad"]).is_err());
+        assert_eq!(
+            config(&["-d", "auto"]).unwrap().params,
+            Params::AutoDelta(LossKind::Huber)
+        );
     }
 
     #[test]
@@ -280,5 +469,15 @@ mod tests {
             Format::Csv
         );
         assert_eq!(config(&["-o", "x.out"]).unwrap().format, Format::Text);
+    }
+
+    #[test]
+    fn merge_is_a_subcommand() {
+        let task = Cli::try_parse_from(["huber", "merge", "a.json", "b.json"])
+            .unwrap()
+            .into_task()
+            .unwrap();
+        assert!(matches!(task, Task::Merge(m) if m.files.len() == 2));
+        assert!(Cli::try_parse_from(["huber", "-p", "a"]).is_err());
     }
 }

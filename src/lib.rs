@@ -29,6 +29,7 @@ pub mod error;
 pub mod float;
 pub mod input;
 pub mod loss;
+pub mod merge;
 pub mod output;
 pub mod pipeline;
 pub mod reduce;

@@ -12,9 +12,9 @@ fn main() -> ExitCode {
         Err(e) => return clap_exit(&e),
     };
     let result = cli
-        .into_config()
+        .into_task()
         .map_err(anyhow::Error::from)
-        .and_then(|c| huber::app::run(&c));
+        .and_then(|t| huber::app::run(&t));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 //! on element indices ([`CHUNK`]) and chunk results are combined in index order, so the result is
 //! the same bits for every thread count and every way the input arrived.
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Result, ensure};
 use half::f16;
 use rayon::prelude::*;
 
@@ -13,7 +13,7 @@ use crate::dtype::Precision;
 use crate::float::Float;
 use crate::input::Source;
 use crate::loss::Loss;
-use crate::reduce::{Accumulator, Reduction, Summary};
+use crate::reduce::{Accumulator, Dd, Reduction, Summary};
 
 /// Elements per chunk, the unit of parallel work and of partial sums.
 pub const CHUNK: usize = 1 << 14;
@@ -77,17 +77,6 @@ impl Values<'_> {
     }
 }
 
-/// The common shape of two inputs, or an error that shows both.
-pub fn common_shape(pred: &dyn Source, target: &dyn Source) -> Result<Vec<usize>> {
-    ensure!(
-        pred.shape() == target.shape(),
-        "shapes differ: pred is {} and target is {}",
-        fmt_shape(pred.shape()),
-        fmt_shape(target.shape())
-    );
-    Ok(pred.shape().to_vec())
-}
-
 /// A shape as numpy prints it: `(3, 4)`, `(5,)`, `()`.
 pub fn fmt_shape(shape: &[usize]) -> String {
     match shape {
@@ -103,9 +92,80 @@ pub fn fmt_shape(shape: &[usize]) -> String {
     }
 }
 
-/// The precision a pair of inputs computes in.
-pub fn precision_of(pred: &dyn Source, target: &dyn Source) -> Precision {
-    Precision::of([pred.dtype(), target.dtype()])
+/// The shape the inputs are computed over: all equal, or with `broadcast` NumPy's broadcast of
+/// them. The error shows every shape.
+pub fn common_shape(inputs: &Inputs<'_>, broadcast: bool) -> Result<Vec<usize>> {
+    let shapes = inputs.shapes();
+    let describe = || {
+        let names = ["pred", "target", "weight"];
+        let parts: Vec<String> = shapes
+            .iter()
+            .zip(names)
+            .map(|(s, n)| format!("{n} is {}", fmt_shape(s)))
+            .collect();
+        parts.join(", ")
+    };
+    if !broadcast {
+        ensure!(
+            shapes.iter().all(|s| *s == shapes[0]),
+            "shapes differ: {} (use --broadcast for NumPy broadcasting)",
+            describe()
+        );
+        return Ok(shapes[0].to_vec());
+    }
+    let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut out = vec![1usize; ndim];
+    for s in &shapes {
+        for (k, &d) in s.iter().enumerate() {
+            let o = &mut out[ndim - s.len() + k];
+            if *o == 1 {
+                *o = d;
+            } else {
+                ensure!(
+                    d == 1 || d == *o,
+                    "shapes cannot be broadcast together: {}",
+                    describe()
+                );
+            }
+        }
+    }
+    ensure!(
+        out.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .is_some(),
+        "the broadcast shape {} is too large",
+        fmt_shape(&out)
+    );
+    Ok(out)
+}
+
+/// The inputs of one computation. `weight` multiplies each element loss.
+pub struct Inputs<'a> {
+    /// Predictions.
+    pub pred: &'a mut dyn Source,
+    /// Targets.
+    pub target: &'a mut dyn Source,
+    /// Per-element weights.
+    pub weight: Option<&'a mut dyn Source>,
+}
+
+impl Inputs<'_> {
+    fn shapes(&self) -> Vec<&[usize]> {
+        let mut v = vec![self.pred.shape(), self.target.shape()];
+        if let Some(w) = &self.weight {
+            v.push(w.shape());
+        }
+        v
+    }
+
+    /// The compute and result type: the widest float among the inputs (SPEC §3).
+    pub fn precision(&self) -> Precision {
+        let mut dtypes = vec![self.pred.dtype(), self.target.dtype()];
+        if let Some(w) = &self.weight {
+            dtypes.push(w.dtype());
+        }
+        Precision::of(dtypes)
+    }
 }
 
 /// Runs the kernels on a pool of threads.
@@ -113,6 +173,9 @@ pub struct Engine {
     pool: rayon::ThreadPool,
     nan: NanPolicy,
 }
+
+/// What an elementwise or gradient run sends on: values in C order, batch by batch.
+pub type Sink<'a> = &'a mut dyn FnMut(Values<'_>) -> Result<()>;
 
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
@@ -123,217 +186,494 @@ impl Engine {
         Ok(Engine { pool, nan })
     }
 
-    /// Reduces the loss of `pred` against `target` for each of `losses`, in one pass.
+    /// Reduces the loss for each of `losses` over `shape` (from [`common_shape`]), in one pass.
     pub fn reduce(
         &self,
-        pred: &mut dyn Source,
-        target: &mut dyn Source,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
         losses: &[Loss],
         reduction: Reduction,
     ) -> Result<Vec<Summary>> {
-        let shape = common_shape(pred, target)?;
-        let precision = precision_of(pred, target);
+        let precision = inputs.precision();
         let accs = match precision {
-            Precision::F64 => self.drive::<f64>(pred, target, losses, false, None)?,
-            p => self.drive::<f32>(pred, target, losses, p == Precision::F16, None)?,
+            Precision::F64 => self.reduce_in::<f64>(inputs, shape, losses, false)?,
+            p => self.reduce_in::<f32>(inputs, shape, losses, p == Precision::F16)?,
         };
         Ok(losses
             .iter()
             .zip(&accs)
-            .map(|(l, acc)| Summary::new(*l, reduction, acc, shape.clone(), precision))
+            .map(|(l, acc)| Summary::new(*l, reduction, acc, shape.to_vec(), precision))
             .collect())
     }
 
-    /// Computes the element losses of `pred` against `target` and passes them, batch by batch in
-    /// C order, to `sink`.
-    pub fn elementwise(
+    fn reduce_in<T: Float + ReadFrom>(
         &self,
-        pred: &mut dyn Source,
-        target: &mut dyn Source,
-        loss: Loss,
-        sink: &mut dyn FnMut(Values<'_>) -> Result<()>,
-    ) -> Result<()> {
-        common_shape(pred, target)?;
-        match precision_of(pred, target) {
-            Precision::F64 => self.drive::<f64>(
-                pred,
-                target,
-                &[loss],
-                false,
-                Some(&mut |v| sink(Values::F64(v))),
-            )?,
-            Precision::F32 => self.drive::<f32>(
-                pred,
-                target,
-                &[loss],
-                false,
-                Some(&mut |v| sink(Values::F32(v))),
-            )?,
-            Precision::F16 => {
-                let mut half = Vec::new();
-                self.drive::<f32>(
-                    pred,
-                    target,
-                    &[loss],
-                    true,
-                    Some(&mut |v: &[f32]| {
-                        half.clear();
-                        half.extend(v.iter().map(|&x| f16::from_f32(x)));
-                        sink(Values::F16(&half))
-                    }),
-                )?
-            }
-        };
-        Ok(())
-    }
-
-    /// The one loop every run goes through. With `emit`, the element losses of the (single) loss
-    /// are passed on in order; the accumulators are returned either way.
-    fn drive<T: Float + ReadFrom>(
-        &self,
-        pred: &mut dyn Source,
-        target: &mut dyn Source,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
         losses: &[Loss],
         round_f16: bool,
-        mut emit: Option<Emit<'_, T>>,
     ) -> Result<Vec<Accumulator>> {
-        let n: usize = pred.shape().iter().product();
-        let mut accs = vec![Accumulator::default(); losses.len()];
-        let first = BATCH.min(n);
-        let mut cur = Batch::<T>::new(first);
-        let mut next = Batch::<T>::new(first);
-        let mut out = vec![T::ZERO; if emit.is_some() { first } else { 0 }];
-        cur.fill(pred, target, 0, first)?;
-        let ctx = Kernel {
-            losses,
-            round_f16,
-            nan: self.nan,
-            keep: emit.is_some(),
+        let nan = self.nan;
+        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<Vec<Accumulator>> {
+            let mut accs = vec![Accumulator::default(); losses.len()];
+            for (loss, acc) in losses.iter().zip(&mut accs) {
+                let linear = forward(loss, c, out, round_f16);
+                match nan {
+                    NanPolicy::Propagate => acc.add(out, linear),
+                    NanPolicy::Omit => acc.add_omitting_nan(out, linear),
+                    NanPolicy::Error => {
+                        first_nan(out, c.offset)?;
+                        acc.add(out, linear)
+                    }
+                }
+            }
+            Ok(accs)
         };
-        while cur.len > 0 {
-            let start = cur.start + cur.len;
-            let len = BATCH.min(n - start);
-            let (read, computed) = self.pool.install(|| {
-                rayon::join(
-                    || next.fill(pred, target, start, len),
-                    || ctx.batch(&cur, &mut out[..]),
-                )
-            });
-            let chunks = computed?;
+        let mut accs = vec![Accumulator::default(); losses.len()];
+        self.drive(inputs, shape, false, &work, &mut |chunks, _| {
             for chunk in &chunks {
                 for (acc, part) in accs.iter_mut().zip(chunk) {
                     acc.merge(part);
                 }
             }
-            if let Some(emit) = emit.as_mut() {
-                emit(&out[..cur.len])?;
+            Ok(())
+        })?;
+        Ok(accs)
+    }
+
+    /// Computes the element losses over `shape` and passes them, in C order, to `sink`.
+    pub fn elementwise(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        loss: Loss,
+        sink: Sink<'_>,
+    ) -> Result<()> {
+        match inputs.precision() {
+            Precision::F64 => self
+                .elementwise_in::<f64>(inputs, shape, loss, false, &mut |v| sink(Values::F64(v))),
+            Precision::F32 => self
+                .elementwise_in::<f32>(inputs, shape, loss, false, &mut |v| sink(Values::F32(v))),
+            Precision::F16 => {
+                self.elementwise_in::<f32>(inputs, shape, loss, true, &mut |v| emit_f16(v, sink))
             }
+        }
+    }
+
+    fn elementwise_in<T: Float + ReadFrom>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        loss: Loss,
+        round_f16: bool,
+        sink: &mut dyn FnMut(&[T]) -> Result<()>,
+    ) -> Result<()> {
+        let nan = self.nan;
+        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
+            forward(&loss, c, out, round_f16);
+            if nan == NanPolicy::Error {
+                first_nan(out, c.offset)?;
+            }
+            Ok(())
+        };
+        self.drive(inputs, shape, true, &work, &mut |_, out| sink(out))
+    }
+
+    /// The gradient of the reduced loss with respect to `pred`, in `pred`'s shape, passed in C
+    /// order to `sink`. `count` is the mean's divisor (the elements counted: with `--nan omit`
+    /// the caller counts them in a first pass). Elements left out by `--nan omit` get 0.
+    /// Where `pred` was broadcast, the gradients of its copies are summed exactly.
+    pub fn gradient(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        loss: Loss,
+        reduction: Reduction,
+        count: u64,
+        sink: Sink<'_>,
+    ) -> Result<()> {
+        match inputs.precision() {
+            Precision::F64 => {
+                self.gradient_in::<f64>(inputs, shape, loss, reduction, count, false, &mut |v| {
+                    sink(Values::F64(v))
+                })
+            }
+            Precision::F32 => {
+                self.gradient_in::<f32>(inputs, shape, loss, reduction, count, false, &mut |v| {
+                    sink(Values::F32(v))
+                })
+            }
+            Precision::F16 => {
+                self.gradient_in::<f32>(inputs, shape, loss, reduction, count, true, &mut |v| {
+                    emit_f16(v, sink)
+                })
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn gradient_in<T: Float + ReadFrom>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        loss: Loss,
+        reduction: Reduction,
+        count: u64,
+        round_f16: bool,
+        sink: &mut dyn FnMut(&[T]) -> Result<()>,
+    ) -> Result<()> {
+        let scale: T = match reduction {
+            Reduction::Mean => crate::loss::mean_scale(count),
+            Reduction::Sum | Reduction::None => T::ONE,
+        };
+        let nan = self.nan;
+        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
+            let mut dropped = Vec::new();
+            if nan != NanPolicy::Propagate {
+                forward(&loss, c, out, false);
+                if nan == NanPolicy::Error {
+                    first_nan(out, c.offset)?;
+                }
+                dropped = out.iter().map(|x| x.is_nan()).collect();
+            }
+            loss.backward(c.pred, c.target, scale, c.weight, out);
+            for (g, d) in out.iter_mut().zip(&dropped) {
+                if *d {
+                    *g = T::ZERO;
+                }
+            }
+            if round_f16 {
+                round_to_f16(out);
+            }
+            Ok(())
+        };
+        let pred_shape = inputs.pred.shape().to_vec();
+        if pred_shape == shape {
+            return self.drive(inputs, shape, true, &work, &mut |_, out| sink(out));
+        }
+        // pred was broadcast: sum the gradients of each of its elements' copies.
+        let strides = broadcast_strides(&pred_shape, shape);
+        let mut sums = vec![Dd::default(); pred_shape.iter().product()];
+        let mut index = MultiIndex::new(shape);
+        self.drive(inputs, shape, true, &work, &mut |_, out| {
+            for &g in out {
+                sums[index.offset(&strides)].add(g.to_f64());
+                index.advance();
+            }
+            Ok(())
+        })?;
+        let mut grads: Vec<T> = sums.iter().map(|d| T::from_f64(d.value())).collect();
+        if round_f16 {
+            round_to_f16(&mut grads);
+        }
+        for chunk in grads.chunks(BATCH) {
+            sink(chunk)?;
+        }
+        Ok(())
+    }
+
+    /// The residuals `pred − target` over `shape`, in the compute type, widened to `f64`
+    /// (for `--delta auto`, which needs their median).
+    pub fn residuals(&self, inputs: &mut Inputs<'_>, shape: &[usize]) -> Result<Vec<f64>> {
+        fn run<T: Float + ReadFrom>(
+            e: &Engine,
+            inputs: &mut Inputs<'_>,
+            shape: &[usize],
+        ) -> Result<Vec<f64>> {
+            let mut all = Vec::new();
+            let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
+                for ((o, &p), &t) in out.iter_mut().zip(c.pred).zip(c.target) {
+                    *o = p - t;
+                }
+                Ok(())
+            };
+            e.drive(inputs, shape, true, &work, &mut |_, out| {
+                all.extend(out.iter().map(|x| x.to_f64()));
+                Ok(())
+            })?;
+            Ok(all)
+        }
+        match inputs.precision() {
+            Precision::F64 => run::<f64>(self, inputs, shape),
+            _ => run::<f32>(self, inputs, shape),
+        }
+    }
+
+    /// The one loop every run goes through: reads batches (overlapping the next read with the
+    /// current computation), runs `work` on each chunk in parallel, and hands each batch's chunk
+    /// results (in order) and, with `keep`, its output values to `each`.
+    fn drive<T: Float + ReadFrom, R: Send>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        keep: bool,
+        work: Work<'_, T, R>,
+        each: EachBatch<'_, T, R>,
+    ) -> Result<()> {
+        let n: usize = shape.iter().product();
+        let mut feeds = Feeds::new(inputs, shape)?;
+        let first = BATCH.min(n);
+        let mut cur = Batch::<T>::new(first, feeds.weight.is_some());
+        let mut next = Batch::<T>::new(first, feeds.weight.is_some());
+        let mut out = vec![T::ZERO; if keep { first } else { 0 }];
+        feeds.fill(&mut cur, 0, first)?;
+        while cur.len > 0 {
+            let start = cur.start + cur.len;
+            let len = BATCH.min(n - start);
+            let (read, computed) = self.pool.install(|| {
+                rayon::join(
+                    || feeds.fill(&mut next, start, len),
+                    || run_batch(&cur, &mut out, keep, work),
+                )
+            });
+            each(computed?, &out[..if keep { cur.len } else { 0 }])?;
             read?;
             std::mem::swap(&mut cur, &mut next);
         }
-        pred.finish()?;
-        target.finish()?;
-        Ok(accs)
+        feeds.finish()
     }
 }
 
-/// Where element losses go when they are kept.
-type Emit<'a, T> = &'a mut dyn FnMut(&[T]) -> Result<()>;
+fn emit_f16(v: &[f32], sink: Sink<'_>) -> Result<()> {
+    let half: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
+    sink(Values::F16(&half))
+}
+
+fn round_to_f16<T: Float>(xs: &mut [T]) {
+    for x in xs {
+        *x = T::from_f64(f64::from(f16::from_f64(x.to_f64())));
+    }
+}
+
+/// The weighted element losses of a chunk; returns the linear count.
+fn forward<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &mut [T], round_f16: bool) -> u64 {
+    let linear = loss.forward(c.pred, c.target, out);
+    if let Some(w) = c.weight {
+        for (o, &w) in out.iter_mut().zip(w) {
+            *o = *o * w;
+        }
+    }
+    if round_f16 {
+        round_to_f16(out);
+    }
+    linear
+}
+
+fn first_nan<T: Float>(out: &[T], offset: usize) -> Result<()> {
+    match out.iter().position(|x| x.is_nan()) {
+        Some(i) => Err(NanAt(offset + i).into()),
+        None => Ok(()),
+    }
+}
+
+/// The work done on each chunk: fills the output slice, returns the chunk's result.
+type Work<'a, T, R> = &'a (dyn Fn(&ChunkIn<'_, T>, &mut [T]) -> Result<R> + Sync);
+/// What receives each batch's chunk results and output values, in order.
+type EachBatch<'a, T, R> = &'a mut dyn FnMut(Vec<R>, &[T]) -> Result<()>;
+
+/// One chunk of the inputs.
+struct ChunkIn<'a, T> {
+    pred: &'a [T],
+    target: &'a [T],
+    weight: Option<&'a [T]>,
+    /// Flat index of the chunk's first element.
+    offset: usize,
+}
+
+fn run_batch<T: Float, R: Send>(
+    b: &Batch<T>,
+    out: &mut [T],
+    keep: bool,
+    work: Work<'_, T, R>,
+) -> Result<Vec<R>> {
+    let n = b.len;
+    let chunk_in = |i: usize| {
+        let r = i * CHUNK..((i + 1) * CHUNK).min(n);
+        ChunkIn {
+            pred: &b.pred[r.clone()],
+            target: &b.target[r.clone()],
+            weight: b.weight.as_ref().map(|w| &w[r.clone()]),
+            offset: b.start + r.start,
+        }
+    };
+    let results: Vec<Result<R>> = if keep {
+        out[..n]
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(i, out)| work(&chunk_in(i), out))
+            .collect()
+    } else {
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || vec![T::ZERO; CHUNK],
+                |scratch, i| {
+                    let c = chunk_in(i);
+                    let len = c.pred.len();
+                    work(&c, &mut scratch[..len])
+                },
+            )
+            .collect()
+    };
+    results.into_iter().collect()
+}
 
 /// A batch of input elements, `start..start + len` in C order.
 struct Batch<T> {
     pred: Vec<T>,
     target: Vec<T>,
+    weight: Option<Vec<T>>,
     start: usize,
     len: usize,
 }
 
-impl<T: Float + ReadFrom> Batch<T> {
-    fn new(capacity: usize) -> Batch<T> {
+impl<T: Float> Batch<T> {
+    fn new(capacity: usize, weighted: bool) -> Batch<T> {
         Batch {
             pred: vec![T::ZERO; capacity],
             target: vec![T::ZERO; capacity],
+            weight: weighted.then(|| vec![T::ZERO; capacity]),
             start: 0,
             len: 0,
         }
     }
-
-    fn fill(
-        &mut self,
-        pred: &mut dyn Source,
-        target: &mut dyn Source,
-        start: usize,
-        len: usize,
-    ) -> Result<()> {
-        self.start = start;
-        self.len = len;
-        T::read_from(pred, &mut self.pred[..len])?;
-        T::read_from(target, &mut self.target[..len])
-    }
 }
 
-/// What runs on each chunk.
-struct Kernel<'a> {
-    losses: &'a [Loss],
-    round_f16: bool,
-    nan: NanPolicy,
-    /// Whether element losses are kept for output (one loss only).
-    keep: bool,
+/// Where one input's elements come from: streamed in order, or held whole and broadcast.
+enum Feed<'a, T> {
+    Stream(&'a mut dyn Source),
+    Held {
+        data: Vec<T>,
+        strides: Vec<usize>,
+        index: MultiIndex,
+    },
 }
 
-impl Kernel<'_> {
-    /// Runs every chunk of `batch` in parallel; returns per chunk one accumulator per loss.
-    fn batch<T: Float>(&self, batch: &Batch<T>, out: &mut [T]) -> Result<Vec<Vec<Accumulator>>> {
-        let (p, t) = (&batch.pred[..batch.len], &batch.target[..batch.len]);
-        let results: Vec<Result<Vec<Accumulator>>> = if self.keep {
-            p.par_chunks(CHUNK)
-                .zip(t.par_chunks(CHUNK))
-                .zip(out[..batch.len].par_chunks_mut(CHUNK))
-                .enumerate()
-                .map(|(i, ((p, t), out))| self.chunk(p, t, out, batch.start + i * CHUNK))
-                .collect()
-        } else {
-            p.par_chunks(CHUNK)
-                .zip(t.par_chunks(CHUNK))
-                .enumerate()
-                .map_init(
-                    || vec![T::ZERO; CHUNK],
-                    |scratch, (i, (p, t))| {
-                        self.chunk(p, t, &mut scratch[..p.len()], batch.start + i * CHUNK)
-                    },
-                )
-                .collect()
-        };
-        results.into_iter().collect()
-    }
-
-    fn chunk<T: Float>(
-        &self,
-        p: &[T],
-        t: &[T],
-        out: &mut [T],
-        offset: usize,
-    ) -> Result<Vec<Accumulator>> {
-        let mut accs = vec![Accumulator::default(); self.losses.len()];
-        for (loss, acc) in self.losses.iter().zip(&mut accs) {
-            let linear = loss.forward(p, t, out);
-            if self.round_f16 {
-                for x in out.iter_mut() {
-                    *x = T::from_f64(f64::from(f16::from_f64(x.to_f64())));
+impl<T: Float + ReadFrom> Feed<'_, T> {
+    fn fill(&mut self, out: &mut [T]) -> Result<()> {
+        match self {
+            Feed::Stream(src) => T::read_from(*src, out),
+            Feed::Held {
+                data,
+                strides,
+                index,
+            } => {
+                for o in out {
+                    *o = data[index.offset(strides)];
+                    index.advance();
                 }
-            }
-            match self.nan {
-                NanPolicy::Propagate => acc.add(out, linear),
-                NanPolicy::Omit => acc.add_omitting_nan(out, linear),
-                NanPolicy::Error => {
-                    if let Some(i) = out.iter().position(|x| x.is_nan()) {
-                        bail!(NanAt(offset + i));
-                    }
-                    acc.add(out, linear)
-                }
+                Ok(())
             }
         }
-        Ok(accs)
+    }
+}
+
+/// The three inputs' feeds.
+struct Feeds<'a, T> {
+    pred: Feed<'a, T>,
+    target: Feed<'a, T>,
+    weight: Option<Feed<'a, T>>,
+}
+
+impl<'a, T: Float + ReadFrom> Feeds<'a, T> {
+    fn new(inputs: &'a mut Inputs<'_>, shape: &[usize]) -> Result<Feeds<'a, T>> {
+        fn feed<'a, T: Float + ReadFrom>(
+            src: &'a mut dyn Source,
+            shape: &[usize],
+        ) -> Result<Feed<'a, T>> {
+            if src.shape() == shape {
+                return Ok(Feed::Stream(src));
+            }
+            // A broadcast input is smaller than the result: hold it whole.
+            let own = src.shape().to_vec();
+            let mut data = vec![T::ZERO; own.iter().product()];
+            T::read_from(src, &mut data)?;
+            src.finish()?;
+            Ok(Feed::Held {
+                data,
+                strides: broadcast_strides(&own, shape),
+                index: MultiIndex::new(shape),
+            })
+        }
+        Ok(Feeds {
+            pred: feed(inputs.pred, shape)?,
+            target: feed(inputs.target, shape)?,
+            weight: match inputs.weight.as_deref_mut() {
+                Some(w) => Some(feed(w, shape)?),
+                None => None,
+            },
+        })
+    }
+
+    fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
+        b.start = start;
+        b.len = len;
+        self.pred.fill(&mut b.pred[..len])?;
+        self.target.fill(&mut b.target[..len])?;
+        if let (Some(f), Some(w)) = (&mut self.weight, &mut b.weight) {
+            f.fill(&mut w[..len])?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for f in [
+            Some(&mut self.pred),
+            Some(&mut self.target),
+            self.weight.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Feed::Stream(src) = f {
+                src.finish()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Strides (in elements) that map an index of `shape` to an element of the broadcast input of
+/// shape `own`: 0 along the axes it is repeated on.
+fn broadcast_strides(own: &[usize], shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; shape.len()];
+    let mut step = 1;
+    for k in (0..own.len()).rev() {
+        let axis = shape.len() - own.len() + k;
+        if own[k] != 1 {
+            strides[axis] = step;
+        }
+        step *= own[k];
+    }
+    strides
+}
+
+/// A C-order multi-index that advances one element at a time.
+struct MultiIndex {
+    shape: Vec<usize>,
+    index: Vec<usize>,
+}
+
+impl MultiIndex {
+    fn new(shape: &[usize]) -> MultiIndex {
+        MultiIndex {
+            shape: shape.to_vec(),
+            index: vec![0; shape.len()],
+        }
+    }
+
+    fn offset(&self, strides: &[usize]) -> usize {
+        self.index.iter().zip(strides).map(|(i, s)| i * s).sum()
+    }
+
+    fn advance(&mut self) {
+        for k in (0..self.shape.len()).rev() {
+            self.index[k] += 1;
+            if self.index[k] < self.shape[k] {
+                return;
+            }
+            self.index[k] = 0;
+        }
     }
 }
 
@@ -372,26 +712,41 @@ mod tests {
     use super::*;
     use crate::input::MemSource;
 
-    fn run(threads: usize, n: usize) -> Vec<Summary> {
-        let p: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 37.0).collect();
-        let t: Vec<f64> = (0..n)
-            .map(|i| ((i * 104729) % 1000) as f64 / 41.0)
-            .collect();
+    fn reduce(
+        threads: usize,
+        nan: NanPolicy,
+        p: Vec<f64>,
+        t: Vec<f64>,
+        losses: &[Loss],
+    ) -> Result<Vec<Summary>> {
+        let n = p.len();
         let mut ps = MemSource::new(vec![n], p);
         let mut ts = MemSource::new(vec![n], t);
-        let losses = [Loss::huber(0.5).unwrap(), Loss::Mse];
-        Engine::new(threads, NanPolicy::Propagate)
-            .unwrap()
-            .reduce(&mut ps, &mut ts, &losses, Reduction::Mean)
-            .unwrap()
+        let mut inputs = Inputs {
+            pred: &mut ps,
+            target: &mut ts,
+            weight: None,
+        };
+        Engine::new(threads, nan)?.reduce(&mut inputs, &[n], losses, Reduction::Mean)
+    }
+
+    fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
+        let p = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 37.0).collect();
+        let t = (0..n)
+            .map(|i| ((i * 104729) % 1000) as f64 / 41.0)
+            .collect();
+        (p, t)
     }
 
     #[test]
     fn thread_count_does_not_change_a_bit() {
+        let losses = [Loss::huber(0.5).unwrap(), Loss::Mse];
         for n in [0, 1, CHUNK - 1, CHUNK + 1, BATCH + 3 * CHUNK + 5] {
-            let one = run(1, n);
+            let (p, t) = data(n);
+            let one = reduce(1, NanPolicy::Propagate, p.clone(), t.clone(), &losses).unwrap();
             for threads in [2, 3, 7] {
-                let many = run(threads, n);
+                let many =
+                    reduce(threads, NanPolicy::Propagate, p.clone(), t.clone(), &losses).unwrap();
                 for (a, b) in one.iter().zip(&many) {
                     assert_eq!(
                         a.value.to_bits(),
@@ -406,26 +761,74 @@ mod tests {
 
     #[test]
     fn nan_error_names_the_first_element() {
-        let mut p = MemSource::new(vec![4], vec![0.0, f64::NAN, 1.0, f64::NAN]);
-        let mut t = MemSource::new(vec![4], vec![0.0; 4]);
-        let e = Engine::new(2, NanPolicy::Error).unwrap().reduce(
-            &mut p,
-            &mut t,
+        let e = reduce(
+            2,
+            NanPolicy::Error,
+            vec![0.0, f64::NAN, 1.0, f64::NAN],
+            vec![0.0; 4],
             &[Loss::L1],
-            Reduction::Sum,
         );
-        let e = e.unwrap_err();
-        assert_eq!(e.downcast_ref::<NanAt>(), Some(&NanAt(1)));
+        assert_eq!(e.unwrap_err().downcast_ref::<NanAt>(), Some(&NanAt(1)));
     }
 
     #[test]
     fn nan_omit_leaves_them_out_of_count() {
-        let mut p = MemSource::new(vec![3], vec![2.0, f64::NAN, 4.0]);
-        let mut t = MemSource::new(vec![3], vec![0.0; 3]);
-        let r = Engine::new(1, NanPolicy::Omit)
-            .unwrap()
-            .reduce(&mut p, &mut t, &[Loss::L1], Reduction::Mean)
-            .unwrap();
+        let r = reduce(
+            1,
+            NanPolicy::Omit,
+            vec![2.0, f64::NAN, 4.0],
+            vec![0.0; 3],
+            &[Loss::L1],
+        )
+        .unwrap();
         assert_eq!((r[0].value, r[0].count), (3.0, 2));
+    }
+
+    #[test]
+    fn broadcasting_repeats_the_smaller_input() {
+        // pred (2, 1) against target (3,): result (2, 3).
+        let mut p = MemSource::new(vec![2, 1], vec![1.0, 2.0]);
+        let mut t = MemSource::new(vec![3], vec![0.0, 1.0, 2.0]);
+        let mut inputs = Inputs {
+            pred: &mut p,
+            target: &mut t,
+            weight: None,
+        };
+        let shape = common_shape(&inputs, true).unwrap();
+        assert_eq!(shape, vec![2, 3]);
+        let mut got = Vec::new();
+        let e = Engine::new(2, NanPolicy::Propagate).unwrap();
+        e.elementwise(&mut inputs, &shape, Loss::L1, &mut |v| {
+            got.extend((0..v.len()).map(|i| v.get(i)));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, [1.0, 0.0, 1.0, 2.0, 1.0, 0.0]);
+        assert!(
+            common_shape(&inputs, false)
+                .unwrap_err()
+                .to_string()
+                .contains("pred is (2, 1), target is (3,)")
+        );
+    }
+
+    #[test]
+    fn gradient_of_a_broadcast_pred_sums_its_copies() {
+        let mut p = MemSource::new(vec![1], vec![3.0]);
+        let mut t = MemSource::new(vec![3], vec![0.0, 1.0, 5.0]);
+        let mut inputs = Inputs {
+            pred: &mut p,
+            target: &mut t,
+            weight: None,
+        };
+        let mut got = Vec::new();
+        let e = Engine::new(1, NanPolicy::Propagate).unwrap();
+        e.gradient(&mut inputs, &[3], Loss::Mse, Reduction::Sum, 3, &mut |v| {
+            got.extend((0..v.len()).map(|i| v.get(i)));
+            Ok(())
+        })
+        .unwrap();
+        // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
+        assert_eq!(got, [6.0]);
     }
 }

@@ -202,19 +202,45 @@ enum Bytes {
 /// Opens every input. Inputs that name the same file or stdin share one read of it, so
 /// `-p -:pred -t -:target < data.csv` works.
 pub fn open_all(specs: &[&InputSpec], csv_opts: &CsvOptions) -> Result<Vec<Box<dyn Source>>> {
-    let stdin_users = specs
-        .iter()
-        .filter(|s| s.location == Location::Stdin)
-        .count();
-    let mut stdin: Option<Arc<[u8]>> = None;
-    let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
-    let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let source = open_one(spec, csv_opts, stdin_users, &mut stdin, &mut tables)
-            .with_context(|| spec.to_string())?;
-        out.push(source);
+    Opener::new(*csv_opts, false).open(specs)
+}
+
+/// Opens inputs, possibly more than once (for runs that need two passes over the data, such as
+/// `--delta auto`): then stdin is read into memory once and served from there every time.
+pub struct Opener {
+    csv: CsvOptions,
+    stdin: Option<Arc<[u8]>>,
+    again: bool,
+}
+
+impl Opener {
+    /// An opener; `again` says the inputs will be opened more than once.
+    pub fn new(csv: CsvOptions, again: bool) -> Opener {
+        Opener {
+            csv,
+            stdin: None,
+            again,
+        }
     }
-    Ok(out)
+
+    /// Opens `specs`, in order.
+    pub fn open(&mut self, specs: &[&InputSpec]) -> Result<Vec<Box<dyn Source>>> {
+        let mut stdin_users = specs
+            .iter()
+            .filter(|s| s.location == Location::Stdin)
+            .count();
+        if self.again {
+            stdin_users = usize::MAX;
+        }
+        let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
+        let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let source = open_one(spec, &self.csv, stdin_users, &mut self.stdin, &mut tables)
+                .with_context(|| spec.to_string())?;
+            out.push(source);
+        }
+        Ok(out)
+    }
 }
 
 fn open_one(
