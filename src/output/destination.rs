@@ -4,6 +4,7 @@
 //! output file is untouched (SPEC §5).
 
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -37,9 +38,13 @@ impl Destination {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        // The new file gets the old one's permissions, or the usual 0666 less the umask, not
+        // the 0600 of a temporary file.
+        let mode = std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o7777);
         let tmp = tempfile::Builder::new()
             .prefix(".huber-")
             .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
             .tempfile_in(dir)
             .map_err(|e| {
                 anyhow::anyhow!(
