@@ -831,4 +831,148 @@ mod tests {
         // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
         assert_eq!(got, [6.0]);
     }
+
+    /// Hands out data a few bytes at a time, so reads end inside elements and records.
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.step = self.step % 7 + 1;
+            let n = buf.len().min(self.step).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn npy_bytes(values: &[f32]) -> Vec<u8> {
+        let mut v = crate::input::npy::header_bytes("<f4", &[values.len()]);
+        values
+            .iter()
+            .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        v
+    }
+
+    #[test]
+    fn streamed_and_whole_inputs_agree_bit_for_bit() {
+        use crate::input::npy::NpySource;
+        for n in [1, 5, CHUNK + 3, BATCH + CHUNK + 1] {
+            let p: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 / 37.0).collect();
+            let t: Vec<f32> = (0..n).map(|i| ((i * 104729) % 997) as f32 / 41.0).collect();
+            let whole = |threads| {
+                let mut ps = MemSource::new(vec![n], p.iter().map(|&x| f64::from(x)).collect());
+                let mut ts = MemSource::new(vec![n], t.iter().map(|&x| f64::from(x)).collect());
+                let mut inputs = Inputs {
+                    pred: &mut ps,
+                    target: &mut ts,
+                    weight: None,
+                };
+                Engine::new(threads, NanPolicy::Propagate).unwrap().reduce(
+                    &mut inputs,
+                    &[n],
+                    &[Loss::Mse],
+                    Reduction::Sum,
+                )
+            };
+            let streamed = |threads| {
+                let open = |v: &[f32]| {
+                    NpySource::open(
+                        Box::new(Trickle {
+                            data: npy_bytes(v),
+                            pos: 0,
+                            step: 0,
+                        }),
+                        None,
+                    )
+                };
+                let (mut ps, mut ts) = (open(&p).unwrap(), open(&t).unwrap());
+                let mut inputs = Inputs {
+                    pred: &mut ps,
+                    target: &mut ts,
+                    weight: None,
+                };
+                Engine::new(threads, NanPolicy::Propagate).unwrap().reduce(
+                    &mut inputs,
+                    &[n],
+                    &[Loss::Mse],
+                    Reduction::Sum,
+                )
+            };
+            // f32 data computes in f32, CSV-like f64 data in f64: compare each against its own
+            // kind across thread counts, and the f32 stream against an f32 whole-array sum.
+            let reference = streamed(1).unwrap()[0].value;
+            let mut exact = crate::reduce::Accumulator::default();
+            let mut out = vec![0f32; n];
+            Loss::Mse.forward(&p, &t, &mut out);
+            for c in out.chunks(CHUNK) {
+                let mut part = crate::reduce::Accumulator::default();
+                part.add(c, 0);
+                exact.merge(&part);
+            }
+            assert_eq!(
+                reference.to_bits(),
+                (exact.reduce(Reduction::Sum) as f32 as f64).to_bits(),
+                "n={n}"
+            );
+            for threads in [2, 3, 5] {
+                assert_eq!(
+                    streamed(threads).unwrap()[0].value.to_bits(),
+                    reference.to_bits(),
+                    "n={n}"
+                );
+                assert_eq!(
+                    whole(threads).unwrap()[0].value.to_bits(),
+                    whole(1).unwrap()[0].value.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn csv_read_in_trickles_matches_one_read() {
+        use crate::input::csv::{HeaderMode, Table, scan};
+        let mut text = String::from("a,b\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{}.{},{}e-3\n", i % 97, i % 13, i));
+        }
+        let bytes = text.into_bytes();
+        let layout = scan(&mut &bytes[..], b',', HeaderMode::Detect).unwrap();
+        let read = |reader: Box<dyn std::io::Read + Send>, threads: usize| {
+            let table = Table::new(reader, layout.clone(), b',').unwrap();
+            let (mut a, mut b) = (
+                table.reader(Some("a")).unwrap(),
+                table.reader(Some("b")).unwrap(),
+            );
+            let mut inputs = Inputs {
+                pred: &mut a,
+                target: &mut b,
+                weight: None,
+            };
+            let e = Engine::new(threads, NanPolicy::Propagate).unwrap();
+            e.reduce(
+                &mut inputs,
+                &[layout.rows],
+                &[Loss::huber(0.5).unwrap()],
+                Reduction::Mean,
+            )
+            .unwrap()[0]
+                .value
+        };
+        let one = read(Box::new(std::io::Cursor::new(bytes.clone())), 1);
+        for threads in [1, 2, 3] {
+            let trickled = read(
+                Box::new(Trickle {
+                    data: bytes.clone(),
+                    pos: 0,
+                    step: 0,
+                }),
+                threads,
+            );
+            assert_eq!(trickled.to_bits(), one.to_bits());
+        }
+    }
 }

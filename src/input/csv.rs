@@ -327,12 +327,8 @@ struct Piece {
 impl Shared {
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
-        while !self.eof && self.buf.len() < BLOCK {
-            let old = self.buf.len();
-            self.buf.resize(old + BLOCK, 0);
-            let n = self.reader.read(&mut self.buf[old..])?;
-            self.buf.truncate(old + n);
-            self.eof = n == 0;
+        if !self.eof && self.buf.len() < BLOCK {
+            self.read_more(BLOCK - self.buf.len())?;
         }
         let end = if self.eof {
             self.buf.len()
@@ -347,12 +343,7 @@ impl Shared {
                         MAX_LINE >> 20
                     );
                     // No full line yet: read more before parsing.
-                    let old = self.buf.len();
-                    self.buf.resize(old + BLOCK, 0);
-                    let n = self.reader.read(&mut self.buf[old..])?;
-                    self.buf.truncate(old + n);
-                    self.eof = n == 0;
-                    return Ok(());
+                    return self.read_more(BLOCK);
                 }
             }
         };
@@ -382,6 +373,17 @@ impl Shared {
             }
         }
         self.buf.drain(..end);
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Appends up to `want` bytes to the buffer (fewer only at the end of the input).
+    fn read_more(&mut self, want: usize) -> Result<()> {
+        let n = (&mut self.reader)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)?;
+        self.eof = n < want;
         Ok(())
     }
 }
