@@ -1,0 +1,498 @@
+#!/usr/bin/env bash
+# Benchmark huber against cat, numpy, PyTorch, polars (and pandas) side by side,
+# and check the performance targets of issue 3 (SPEC §7).
+#
+#   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV
+#   benches/run.sh prepare         # only install, build and generate data (no timing)
+#   SCALE=0.01 benches/run.sh      # quick run with 1% of the data
+#
+# Knobs (environment):
+#   SCALE   fraction of the full data size (default 1). Targets are defined at SCALE=1 only.
+#   RUNS    hyperfine runs per command for the big inputs (default 10)
+#   WARMUP  hyperfine warm-up runs (default 2)
+#   STRICT  1 = exit 1 when a target FAILs (default 0: report only)
+#
+# Needs: Rust toolchain, python3 (with venv), network to PyPI and Debian.
+# Writes: target/bench-venv (≈5.5 GB, torch from PyPI brings CUDA wheels),
+#         target/bench-data (≈0.6 GB at SCALE=1, +0.6 GB while running; reduced runs
+#         in scale-*/ below it), target/bench-out (hyperfine JSON, logs),
+#         target/bench-results.md (the table).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+SCALE=${SCALE:-1}
+RUNS=${RUNS:-10}
+WARMUP=${WARMUP:-2}
+STRICT=${STRICT:-0}
+
+VENV=$ROOT/target/bench-venv
+PY=$VENV/bin/python
+# Full-size data lives in target/bench-data; a reduced run keeps its own
+# subfolder so that it does not throw away (and later regenerate) the big files.
+DATA=$ROOT/target/bench-data
+[[ $SCALE == 1 ]] || DATA=$DATA/scale-$SCALE
+OUT=$ROOT/target/bench-out
+RESULTS=$ROOT/target/bench-results.md
+HUBER=$ROOT/target/release/huber
+
+# Full-size shapes from issue 3; SCALE shrinks them (never below a few rows).
+N_NPY=$(python3 -c "print(max(16, round(50_000_000 * float('$SCALE'))))")
+N_CSV=$(python3 -c "print(max(16, round(10_000_000 * float('$SCALE'))))")
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --------------------------------------------------------------------------
+# 1. Tools: hyperfine and GNU time from Debian, a private venv from PyPI.
+# --------------------------------------------------------------------------
+install_debian_tools() {
+    local missing=()
+    command -v hyperfine >/dev/null || missing+=(hyperfine)
+    # The shell builtin `time` cannot report peak RSS; GNU time's -v can.
+    [[ -x /usr/bin/time ]] || missing+=(time)
+    ((${#missing[@]} == 0)) && return
+    log "installing ${missing[*]} from Debian"
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "need root (or sudo) to apt-get install ${missing[*]}"
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # Only refresh the package lists when the install fails without it.
+    "${sudo[@]}" apt-get install -y -q "${missing[@]}" ||
+        { "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q "${missing[@]}"; }
+}
+
+venv_ready() {
+    [[ -x $PY ]] && "$PY" -c 'import numpy, torch, polars, threadpoolctl' 2>/dev/null
+}
+
+install_venv() {
+    venv_ready && return
+    log "creating $VENV with numpy, torch, polars, pandas (first time: several minutes, ~5 GB)"
+    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    "$PY" -m pip install -q --upgrade pip
+    # Plain PyPI wheels, as a user would get them. threadpoolctl only reports
+    # which BLAS kernel numpy/torch picked.
+    "$PY" -m pip install -q numpy torch polars threadpoolctl
+    # pandas is a cheap extra row; the benchmark goes on without it.
+    "$PY" -m pip install -q pandas || echo "warning: pandas not installed; skipping its row" >&2
+    venv_ready || die "venv at $VENV cannot import numpy, torch and polars"
+}
+
+# numpy/torch run with OpenBLAS tuned for the real CPU: this machine may set
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds, which slows a
+# current numpy (see the env README). Unset both for the Python tools only.
+PYENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+
+# --------------------------------------------------------------------------
+# 2. huber itself.
+# --------------------------------------------------------------------------
+build_huber() {
+    log "cargo build --release"
+    cargo build --release --quiet
+    [[ -x $HUBER ]] || die "no $HUBER after the build"
+}
+
+# --------------------------------------------------------------------------
+# 3. Data. Regenerated only when the stamp (sizes + generator version) changes.
+# --------------------------------------------------------------------------
+GEN_VERSION=1
+
+generate_data() {
+    local stamp="npy=$N_NPY csv=$N_CSV gen=$GEN_VERSION"
+    if [[ -f $DATA/stamp && $(<"$DATA/stamp") == "$stamp" ]] &&
+        [[ -f $DATA/p.npy && -f $DATA/t.npy && -f $DATA/d.csv && -f $DATA/tiny_p.npy && -f $DATA/tiny_t.npy ]]; then
+        log "data present ($stamp)"
+        return
+    fi
+    log "generating data: NPY 2 × $N_NPY f32, CSV $N_CSV rows"
+    mkdir -p "$DATA"
+    rm -f "$DATA/stamp" # written again only once every file is complete
+    "${PYENV[@]}" "$PY" - "$DATA" "$N_NPY" "$N_CSV" <<'EOF'
+import os, sys
+import numpy as np
+import polars as pl
+
+out, n_npy, n_csv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+CHUNK = 1 << 22  # generate and write in chunks: bounded memory at any size
+
+
+def chunks(n, seed):
+    """(pred, target) f32 chunks: target ~ N(0,1), pred = target + N(0, 0.5²),
+    with 1% outliers whose noise is 20× larger, so both Huber branches are hit."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, n, CHUNK):
+        m = min(CHUNK, n - start)
+        t = rng.standard_normal(m, dtype=np.float32)
+        noise = rng.standard_normal(m, dtype=np.float32) * np.float32(0.5)
+        noise[rng.random(m) < 0.01] *= np.float32(20)
+        yield t + noise, t
+
+
+def npy_writer(path, n):
+    f = open(path, "wb")
+    np.lib.format.write_array_header_1_0(
+        f, {"descr": "<f4", "fortran_order": False, "shape": (n,)})
+    return f
+
+
+def write_npy_pair(n, seed, p_path, t_path):
+    with npy_writer(p_path + ".tmp", n) as fp, npy_writer(t_path + ".tmp", n) as ft:
+        for p, t in chunks(n, seed):
+            fp.write(p.tobytes())
+            ft.write(t.tobytes())
+    os.replace(p_path + ".tmp", p_path)
+    os.replace(t_path + ".tmp", t_path)
+
+
+def write_csv(n, seed, path):
+    # polars writes CSV fast; 7 decimals give ~7–9 significant digits.
+    with open(path + ".tmp", "wb") as f:
+        for i, (p, t) in enumerate(chunks(n, seed)):
+            pl.DataFrame({"pred": p, "target": t}).write_csv(
+                f, include_header=(i == 0), float_precision=7)
+    os.replace(path + ".tmp", path)
+
+
+write_npy_pair(n_npy, 1, f"{out}/p.npy", f"{out}/t.npy")
+write_csv(n_csv, 2, f"{out}/d.csv")
+np.save(f"{out}/tiny_p.npy", np.array([0.5, -1.25, 3.0, 2.0], dtype=np.float32))
+np.save(f"{out}/tiny_t.npy", np.array([0.0, 1.0, 0.5, 2.25], dtype=np.float32))
+EOF
+    echo "$stamp" >"$DATA/stamp"
+}
+
+# --------------------------------------------------------------------------
+# Python competitors, written as small scripts so hyperfine runs them without a shell.
+# Each prints the loss it computed; startup and import time are part of the cost.
+# --------------------------------------------------------------------------
+write_py_scripts() {
+    mkdir -p "$OUT/py"
+    cat >"$OUT/py/numpy_npy.py" <<'EOF'
+import sys
+import numpy as np
+p, t = np.load(sys.argv[1]), np.load(sys.argv[2])
+delta = np.float32(1.0)
+d = np.abs(p - t)
+print(repr(float(np.where(d < delta, np.float32(0.5) * d * d, delta * (d - np.float32(0.5) * delta)).mean())))
+EOF
+    cat >"$OUT/py/torch_npy.py" <<'EOF'
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+p = torch.from_numpy(np.load(sys.argv[1]))
+t = torch.from_numpy(np.load(sys.argv[2]))
+print(repr(F.huber_loss(p, t, reduction="mean", delta=1.0).item()))
+EOF
+    cat >"$OUT/py/polars_csv.py" <<'EOF'
+import sys
+import polars as pl
+delta = 1.0
+df = pl.read_csv(sys.argv[1])
+d = (pl.col("pred") - pl.col("target")).abs()
+print(repr(df.select(pl.when(d < delta).then(0.5 * d * d).otherwise(delta * (d - 0.5 * delta)).mean()).item()))
+EOF
+    cat >"$OUT/py/pandas_csv.py" <<'EOF'
+import sys
+import numpy as np
+import pandas as pd
+delta = 1.0
+df = pd.read_csv(sys.argv[1])
+d = (df["pred"] - df["target"]).abs().to_numpy()
+print(repr(float(np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).mean())))
+EOF
+}
+
+print_versions() {
+    "${PYENV[@]}" "$PY" - <<'EOF'
+import numpy, torch, polars, threadpoolctl
+try:
+    import pandas
+    pv = pandas.__version__
+except ImportError:
+    pv = "not installed"
+print(f"numpy {numpy.__version__}, torch {torch.__version__}, polars {polars.__version__}, pandas {pv}")
+# Which BLAS/OpenMP kernels numpy and torch run with (OPENBLAS_CORETYPE unset).
+for lib in threadpoolctl.threadpool_info():
+    print(f"  {lib.get('internal_api')} {lib.get('version')} arch={lib.get('architecture', '-')} "
+          f"threads={lib.get('num_threads')} ({lib.get('prefix')})")
+EOF
+}
+
+# --------------------------------------------------------------------------
+# 4. Measurement helpers.
+# --------------------------------------------------------------------------
+# A benchmark is a key (for file names), a label (for the table) and a command
+# string (shell words, quoted with printf %q so paths may hold spaces).
+declare -A LABEL CMD MEDIAN RSS VALUE
+ORDER=()
+
+q() { printf '%q ' "$@"; }
+
+bench_def() { # key label command...
+    local key=$1 label=$2
+    shift 2
+    LABEL[$key]=$label
+    CMD[$key]=$(q "$@")
+    ORDER+=("$key")
+}
+
+warm_cache() { cat "$@" >/dev/null; }
+
+# Run one hyperfine over several keys and read back each median.
+run_hyperfine() { # group runs key...
+    local group=$1 runs=$2
+    shift 2
+    local args=() key
+    for key in "$@"; do args+=(-n "$key" "${CMD[$key]}"); done
+    log "hyperfine: $group"
+    # -N: no intermediate shell, so the 4-element timing is not a shell's startup.
+    hyperfine -N --style basic --warmup "$WARMUP" --runs "$runs" \
+        --export-json "$OUT/$group.json" "${args[@]}"
+    while IFS=$'\t' read -r key median; do
+        MEDIAN[$key]=$median
+    done < <(python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(r["command"], r["median"], sep="\t")' "$OUT/$group.json")
+    for key in "$@"; do
+        [[ -n ${MEDIAN[$key]:-} ]] || die "no median for $key in $OUT/$group.json"
+    done
+}
+
+# One run under GNU time for peak RSS; also keeps what the command printed.
+measure_rss() { # key
+    local key=$1
+    local sink=$OUT/$key.stdout
+    [[ $key == cat_* ]] && sink=/dev/null # cat prints the whole input
+    /usr/bin/time -v -o "$OUT/$key.time" bash -c "${CMD[$key]}" >"$sink" 2>"$OUT/$key.stderr" ||
+        die "${LABEL[$key]} failed: $(tail -5 "$OUT/$key.stderr")"
+    RSS[$key]=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/$key.time")
+    VALUE[$key]=""
+    [[ $sink == /dev/null ]] || VALUE[$key]=$(head -c 200 "$sink" | tr '\n' ' ')
+}
+
+# --------------------------------------------------------------------------
+# 5. Thread-count bit identity: -j1, -j2, -j3 must print the same bytes.
+# --------------------------------------------------------------------------
+IDENTITY=PASS
+IDENTITY_NOTES=()
+
+# ident_case name huber-args...: run with -j1, -j2, -j3 and compare the JSON bytes.
+ident_case() {
+    local name=$1 j
+    shift
+    for j in 1 2 3; do
+        "$HUBER" "$@" -f json -j "$j" >"$OUT/ident-$name-j$j.json"
+    done
+    for j in 2 3; do
+        if ! cmp -s "$OUT/ident-$name-j1.json" "$OUT/ident-$name-j$j.json"; then
+            IDENTITY=FAIL
+            IDENTITY_NOTES+=("$name: -j1 and -j$j differ")
+        fi
+    done
+    echo "  $name: $(<"$OUT/ident-$name-j1.json")"
+}
+
+check_threads() {
+    log "bit identity over --threads 1, 2, 3"
+    local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv j
+    ident_case npy-mean -p "$P" -t "$T" -r mean
+    ident_case npy-sum -p "$P" -t "$T" -r sum
+    ident_case csv-mean -p "$CSV:pred" -t "$CSV:target" -r mean
+    ident_case csv-sum -p "$CSV:pred" -t "$CSV:target" -r sum
+    # The element-wise output must not depend on the thread count either.
+    for j in 1 3; do
+        "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/ident-j$j.npy" -j "$j"
+    done
+    if cmp -s "$DATA/ident-j1.npy" "$DATA/ident-j3.npy"; then
+        echo "  npy-none: -j1 and -j3 output files identical"
+    else
+        IDENTITY=FAIL
+        IDENTITY_NOTES+=("npy-none: -j1 and -j3 output files differ")
+    fi
+    rm -f "$DATA/ident-j1.npy" "$DATA/ident-j3.npy"
+}
+
+# --------------------------------------------------------------------------
+# 6. Report.
+# --------------------------------------------------------------------------
+fmt_time() { python3 -c "
+s = float('$1')
+print(f'{s*1e3:.2f} ms' if s < 0.1 else f'{s:.3f} s')"; }
+fmt_rss() { python3 -c "print(f'{int(\"$1\") / 1024:.1f} MiB')"; }
+count() { python3 -c "
+n = int('$1')
+print(next((f'{n / d:g}{u}' for d, u in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')) if n >= d), str(n)))"; }
+ratio() { python3 -c "print(f'{float(\"$1\") / float(\"$2\"):.2f}')"; }
+
+# row task key [cat-key]
+row() {
+    local task=$1 key=$2 cat=${3:-}
+    [[ -n ${MEDIAN[$key]:-} ]] || return 0
+    local x="—"
+    [[ -n $cat ]] && x="$(ratio "${MEDIAN[$key]}" "${MEDIAN[$cat]}")×"
+    printf '| %s | %s | %s | %s | %s |\n' "$task" "${LABEL[$key]}" \
+        "$(fmt_time "${MEDIAN[$key]}")" "$x" "$(fmt_rss "${RSS[$key]}")"
+}
+
+CHECKS=()
+FAILED=0
+check() { # description ok(0/1) detail
+    local verdict=PASS
+    if [[ $2 != 1 ]]; then verdict=FAIL; FAILED=1; fi
+    CHECKS+=("- **$verdict** $1 ($3)")
+}
+le() { python3 -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)" && echo 1 || echo 0; }
+
+# Informational: how far apart two tools' results are, in ulps of the dtype.
+compare_values() { # label f32|f64 key-a key-b
+    [[ -n ${VALUE[$3]:-} && -n ${VALUE[$4]:-} ]] || return 0
+    python3 - "$1" "$2" "${LABEL[$3]}" ${VALUE[$3]} "${LABEL[$4]}" ${VALUE[$4]} <<'EOF'
+import struct, sys
+label, dtype, la, a, lb, b = sys.argv[1:7]
+f, i, sign = ("<f", "<i", 0x7fffffff) if dtype == "f32" else ("<d", "<q", 0x7fffffffffffffff)
+def ordered(x):  # IEEE bits as integers that count ulps across zero
+    n = struct.unpack(i, struct.pack(f, float(x)))[0]
+    return n if n >= 0 else -(n & sign)
+d = abs(ordered(a) - ordered(b))
+print(f"  {label}: {la} {a} vs {lb} {b}: " + ("identical" if d == 0 else f"{d} ulp apart") + f" ({dtype})")
+EOF
+}
+
+main() {
+    if [[ ${1:-} == prepare ]]; then
+        # Install, build and generate only: the slow parts that need no quiet machine.
+        install_debian_tools
+        install_venv
+        build_huber
+        generate_data
+        return
+    fi
+    install_debian_tools
+    install_venv
+    build_huber
+    generate_data
+    mkdir -p "$OUT"
+    write_py_scripts
+
+    local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv
+    local npy_desc csv_desc
+    npy_desc="NPY f32 mean, 2 × $(count "$N_NPY")"
+    csv_desc="CSV mean, $(count "$N_CSV") rows"
+    local nproc_
+    nproc_=$(nproc)
+
+    # (a) NPY mean
+    bench_def cat_npy "cat p.npy t.npy" cat "$P" "$T"
+    bench_def huber_npy "huber ($nproc_ threads)" "$HUBER" -p "$P" -t "$T"
+    bench_def huber_npy_j1 "huber -j1" "$HUBER" -p "$P" -t "$T" -j 1
+    bench_def numpy_npy "numpy" "${PYENV[@]}" "$PY" "$OUT/py/numpy_npy.py" "$P" "$T"
+    bench_def torch_npy "PyTorch" "${PYENV[@]}" "$PY" "$OUT/py/torch_npy.py" "$P" "$T"
+    # (b) CSV mean
+    bench_def cat_csv "cat d.csv" cat "$CSV"
+    bench_def huber_csv "huber ($nproc_ threads)" "$HUBER" -p "$CSV:pred" -t "$CSV:target"
+    bench_def huber_csv_j1 "huber -j1" "$HUBER" -p "$CSV:pred" -t "$CSV:target" -j 1
+    bench_def polars_csv "polars" "${PYENV[@]}" "$PY" "$OUT/py/polars_csv.py" "$CSV"
+    local have_pandas=0
+    if "$PY" -c 'import pandas' 2>/dev/null; then
+        have_pandas=1
+        bench_def pandas_csv "pandas" "${PYENV[@]}" "$PY" "$OUT/py/pandas_csv.py" "$CSV"
+    fi
+    # (c) none, NPY → NPY (compared with cat of the same inputs)
+    bench_def huber_none "huber ($nproc_ threads)" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy"
+    bench_def huber_none_j1 "huber -j1" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy" -j 1
+    # (d) startup on 4 elements
+    bench_def huber_tiny "huber ($nproc_ threads)" "$HUBER" -p "$DATA/tiny_p.npy" -t "$DATA/tiny_t.npy"
+    bench_def huber_tiny_j1 "huber -j1" "$HUBER" -p "$DATA/tiny_p.npy" -t "$DATA/tiny_t.npy" -j 1
+
+    log "versions"
+    print_versions | tee "$OUT/versions.txt"
+
+    # Everything is measured with its inputs in the page cache.
+    warm_cache "$P" "$T"
+    run_hyperfine npy-mean "$RUNS" cat_npy huber_npy huber_npy_j1 numpy_npy torch_npy
+    warm_cache "$CSV"
+    local csv_keys=(cat_csv huber_csv huber_csv_j1 polars_csv)
+    ((have_pandas)) && csv_keys+=(pandas_csv)
+    run_hyperfine csv-mean "$RUNS" "${csv_keys[@]}"
+    warm_cache "$P" "$T"
+    run_hyperfine npy-none "$RUNS" huber_none huber_none_j1
+    run_hyperfine tiny $((RUNS * 20)) huber_tiny huber_tiny_j1
+
+    log "peak RSS (/usr/bin/time -v, one run each)"
+    local key
+    for key in "${ORDER[@]}"; do
+        measure_rss "$key"
+        printf '  %-28s %8s KiB   %s\n' "${LABEL[$key]} [$key]" "${RSS[$key]}" "${VALUE[$key]}"
+    done
+    rm -f "$DATA/out.npy"
+
+    log "agreement of results (informational)"
+    compare_values "NPY mean" f32 huber_npy torch_npy
+    compare_values "NPY mean" f32 huber_npy numpy_npy
+    compare_values "CSV mean" f64 huber_csv polars_csv
+    compare_values "CSV mean" f64 huber_csv pandas_csv
+
+    check_threads
+
+    # Targets of issue 3, checked against the default (all cores) huber.
+    local r
+    r=$(ratio "${MEDIAN[huber_npy]}" "${MEDIAN[cat_npy]}")
+    check "NPY f32 mean ≤ 1.5 × cat" "$(le "$r" 1.5)" "${r}× cat"
+    check "NPY f32 mean peak RSS ≤ 32 MiB" "$(le "${RSS[huber_npy]}" $((32 * 1024)))" "$(fmt_rss "${RSS[huber_npy]}")"
+    r=$(ratio "${MEDIAN[polars_csv]}" "${MEDIAN[huber_csv]}")
+    check "CSV mean ≥ 2 × faster than polars" "$(le 2 "$r")" "${r}× faster"
+    check "CSV mean peak RSS ≤ 64 MiB" "$(le "${RSS[huber_csv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_csv]}")"
+    r=$(ratio "${MEDIAN[huber_none]}" "${MEDIAN[cat_npy]}")
+    check "none NPY→NPY ≤ 3 × cat" "$(le "$r" 3)" "${r}× cat, $(fmt_rss "${RSS[huber_none]}")"
+    check "4-element run < 5 ms" "$(le "${MEDIAN[huber_tiny]}" 0.005)" "$(fmt_time "${MEDIAN[huber_tiny]}")"
+    local idn=1
+    [[ $IDENTITY == PASS ]] || idn=0
+    check "bit-identical results for -j1, -j2, -j3" "$idn" \
+        "${IDENTITY_NOTES[*]:-mean and sum of NPY and CSV, none to NPY}"
+
+    {
+        echo "## Performance"
+        echo
+        echo "Machine: $nproc_ cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)," \
+            "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM," \
+            "Linux $(uname -r). huber $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
+            "$(head -1 "$OUT/versions.txt"), $(hyperfine --version)."
+        echo "Medians of $RUNS runs (startup: $((RUNS * 20))) with the files in the page cache;" \
+            "peak RSS from \`/usr/bin/time -v\`, one run. Python tools include interpreter start and imports."
+        [[ $SCALE == 1 ]] ||
+            echo "**SCALE=$SCALE: reduced data, not comparable with the targets.**"
+        echo
+        echo "| task | tool | median time | × cat | peak RSS |"
+        echo "| --- | --- | --- | --- | --- |"
+        row "$npy_desc" cat_npy cat_npy
+        row "$npy_desc" huber_npy cat_npy
+        row "$npy_desc" huber_npy_j1 cat_npy
+        row "$npy_desc" numpy_npy cat_npy
+        row "$npy_desc" torch_npy cat_npy
+        row "$csv_desc" cat_csv cat_csv
+        row "$csv_desc" huber_csv cat_csv
+        row "$csv_desc" huber_csv_j1 cat_csv
+        row "$csv_desc" polars_csv cat_csv
+        row "$csv_desc" pandas_csv cat_csv
+        row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none cat_npy
+        row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none_j1 cat_npy
+        row "4-element startup" huber_tiny
+        row "4-element startup" huber_tiny_j1
+        echo
+        echo "Targets (issue 3):"
+        echo
+        printf '%s\n' "${CHECKS[@]}"
+    } >"$RESULTS"
+
+    log "results (also in ${RESULTS#"$ROOT"/})"
+    cat "$RESULTS"
+    if ((FAILED)) && [[ $STRICT == 1 ]]; then exit 1; fi
+}
+
+main "$@"
