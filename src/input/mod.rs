@@ -243,6 +243,8 @@ fn open_one(
                             spec.key.is_none(),
                             "a KEY was given but the input is an NPY file, which holds one array"
                         );
+                        // Reading through io::stdin() locks it again: release our lock first.
+                        drop(input);
                         let rest = Box::new(Cursor::new(head).chain(io::stdin()));
                         return Ok(Box::new(NpySource::open(rest, None)?));
                     }
