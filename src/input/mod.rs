@@ -192,6 +192,35 @@ impl Source for MemSource {
     }
 }
 
+/// A source whose read errors name the input, as its open errors do: streamed stdin and archive
+/// members are found truncated or corrupt only while reading.
+struct Named {
+    name: String,
+    inner: Box<dyn Source>,
+}
+
+impl Source for Named {
+    fn shape(&self) -> &[usize] {
+        self.inner.shape()
+    }
+
+    fn dtype(&self) -> Dtype {
+        self.inner.dtype()
+    }
+
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        self.inner.read_f64(out).with_context(|| self.name.clone())
+    }
+
+    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
+        self.inner.read_f32(out).with_context(|| self.name.clone())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish().with_context(|| self.name.clone())
+    }
+}
+
 /// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
 /// several columns).
 enum Bytes {
@@ -212,7 +241,10 @@ pub fn open_all(specs: &[&InputSpec], csv_opts: &CsvOptions) -> Result<Vec<Box<d
     for spec in specs {
         let source = open_one(spec, csv_opts, stdin_users, &mut stdin, &mut tables)
             .with_context(|| spec.to_string())?;
-        out.push(source);
+        out.push(Box::new(Named {
+            name: spec.to_string(),
+            inner: source,
+        }));
     }
     Ok(out)
 }
