@@ -192,6 +192,35 @@ impl Source for MemSource {
     }
 }
 
+/// A source whose read errors name the input, as its open errors do: streamed stdin and archive
+/// members are found truncated or corrupt only while reading.
+struct Named {
+    name: String,
+    inner: Box<dyn Source>,
+}
+
+impl Source for Named {
+    fn shape(&self) -> &[usize] {
+        self.inner.shape()
+    }
+
+    fn dtype(&self) -> Dtype {
+        self.inner.dtype()
+    }
+
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        self.inner.read_f64(out).with_context(|| self.name.clone())
+    }
+
+    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
+        self.inner.read_f32(out).with_context(|| self.name.clone())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish().with_context(|| self.name.clone())
+    }
+}
+
 /// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
 /// several columns).
 enum Bytes {
@@ -237,7 +266,10 @@ impl Opener {
         for spec in specs {
             let source = open_one(spec, &self.csv, stdin_users, &mut self.stdin, &mut tables)
                 .with_context(|| spec.to_string())?;
-            out.push(source);
+            out.push(Box::new(Named {
+                name: spec.to_string(),
+                inner: source,
+            }));
         }
         Ok(out)
     }
@@ -269,6 +301,8 @@ fn open_one(
                             spec.key.is_none(),
                             "a KEY was given but the input is an NPY file, which holds one array"
                         );
+                        // Reading through io::stdin() locks it again: release our lock first.
+                        drop(input);
                         let rest = Box::new(Cursor::new(head).chain(io::stdin()));
                         return Ok(Box::new(NpySource::open(rest, None)?));
                     }
