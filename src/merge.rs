@@ -183,7 +183,9 @@ fn merge(shards: &[(&std::path::PathBuf, Vec<Part>)]) -> Result<Vec<Summary>> {
             }
             if std::ptr::eq(p, head) {
                 // The first shard's part starts the total.
-            } else if shape.len() == p.shape.len() && !shape.is_empty() && shape[1..] == p.shape[1..]
+            } else if shape.len() == p.shape.len()
+                && !shape.is_empty()
+                && shape[1..] == p.shape[1..]
             {
                 shape[0] += p.shape[0];
             } else {
