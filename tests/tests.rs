@@ -1,0 +1,5 @@
+//! All integration tests, compiled into one binary (as ripgrep does): `cargo test --test integration`.
+
+mod util;
+
+mod analysis;
