@@ -220,7 +220,7 @@ impl Engine {
                 let linear = forward(loss, c, out, round_f16);
                 match nan {
                     NanPolicy::Propagate => acc.add(out, linear),
-                    NanPolicy::Omit => acc.add_omitting_nan(out, linear),
+                    NanPolicy::Omit => acc.add_omitting_nan(out, linear_kept(loss, c, out, linear)),
                     NanPolicy::Error => {
                         first_nan(out, c.offset)?;
                         acc.add(out, linear)
@@ -457,6 +457,22 @@ fn forward<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &mut [T], round_f16: 
         round_to_f16(out);
     }
     linear
+}
+
+/// The linear count of the elements `--nan omit` keeps. `linear` counts every element with
+/// |r| ≥ δ, but a weight can still make such an element's loss NaN (w = NaN, or 0 · inf), and
+/// an omitted element must not count as linear either.
+fn linear_kept<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &[T], linear: u64) -> u64 {
+    let Some(threshold) = loss.threshold() else {
+        return linear;
+    };
+    if linear == 0 || !out.iter().any(|x| x.is_nan()) {
+        return linear;
+    }
+    let threshold = T::from_f64(threshold);
+    let kept = c.pred.iter().zip(c.target).zip(out);
+    kept.filter(|&((&p, &t), o)| !o.is_nan() && (p - t).abs() >= threshold)
+        .count() as u64
 }
 
 fn first_nan<T: Float>(out: &[T], offset: usize) -> Result<()> {

@@ -1,4 +1,8 @@
+//! All integration tests, compiled into one binary (as ripgrep does): `cargo test --test integration`.
+
+mod util;
+
+mod analysis;
 mod conformance;
 mod errors;
-mod util;
 mod variants;

@@ -264,3 +264,61 @@ pub fn manifest(path: &str) -> Vec<serde_json::Value> {
     let text = fs::read_to_string(root().join(path)).expect("manifest");
     serde_json::from_str(&text).expect("manifest is JSON")
 }
+
+/// What a run in a [`Dir`] left behind.
+pub type Output = Run;
+
+impl Run {
+    /// Standard output as text, lossily.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Panics with the command's stderr unless it succeeded.
+    pub fn ok(self, what: &str) -> Self {
+        assert_eq!(self.status, Some(0), "{what}: {}", self.stderr);
+        self
+    }
+}
+
+/// A scratch directory that commands run in; removed when dropped.
+pub struct Dir {
+    tmp: TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir { tmp: temp_dir() }
+    }
+
+    /// A path inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// Writes a file into the directory and returns its path.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        write(self.tmp.path(), name, bytes)
+    }
+
+    /// Reads a file of the directory.
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        fs::read(self.path(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
+    }
+
+    /// Runs `huber ARGS` in the directory, with `stdin` (empty if `None`).
+    pub fn run<I, S>(&self, args: I, stdin: Option<&[u8]>) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_huber"));
+        cmd.args(args).current_dir(self.tmp.path());
+        run(cmd, stdin)
+    }
+}
+
+/// A file of the repository, by its path relative to the repository root.
+pub fn repo_path(rel: &str) -> PathBuf {
+    root().join(rel)
+}
