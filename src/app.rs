@@ -6,6 +6,8 @@ use crate::cli::Config;
 use crate::input::open_all;
 use crate::output::Destination;
 use crate::pipeline::{Engine, NanPolicy, common_shape, precision_of};
+use crate::plot;
+use crate::progress::Progress;
 use crate::reduce::Reduction;
 
 /// Runs a checked command line. Output appears only if everything succeeded.
@@ -18,7 +20,12 @@ pub fn run(config: &Config) -> Result<()> {
         None => Destination::stdout(),
     };
     let mut writer = config.format.writer();
-    let engine = Engine::new(config.threads, NanPolicy::Propagate)?;
+    let (thresholds, symbol) = plot::thresholds(&config.losses);
+    let mut engine = Engine::new(config.threads, NanPolicy::Propagate)?
+        .with_progress(config.progress.then(Progress::for_stderr).flatten());
+    if config.plot.is_some() {
+        engine = engine.with_residuals(&thresholds);
+    }
     match config.reduction {
         Reduction::None => {
             let [loss] = config.losses[..] else {
@@ -35,6 +42,10 @@ pub fn run(config: &Config) -> Result<()> {
             let results = engine.reduce(pred, target, &config.losses, reduction)?;
             writer.scalars(dest.writer(), &results)?;
         }
+    }
+    if let (Some(path), Some(hist)) = (&config.plot, engine.residuals()) {
+        let inputs = format!("pred {} · target {}", config.pred, config.target);
+        plot::write(path, &hist, &inputs, symbol)?;
     }
     dest.commit()
 }

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::UsageError;
 use crate::input::csv::parse_delimiter;
@@ -14,25 +14,24 @@ use crate::loss::{Loss, LossKind};
 use crate::output::Format;
 use crate::reduce::Reduction;
 
-const EXAMPLES: &str = "\
-Examples:
-  huber -p pred.npy -t target.npy                     mean Huber loss, δ = 1
-  huber -p pred.npy -t target.npy -d 0.5 -r none -o loss.npy
-  huber -p run.npz:pred -t run.npz:target -f json     arrays of one NPZ file
-  huber -p -:pred -t -:target < results.csv           two columns of one CSV on stdin
-  huber -p p.npy -t t.npy -l smooth-l1 -b 0.1 -r sum";
-
 /// Robust regression losses over NPY, NPZ and CSV files, with PyTorch's numbers.
 #[derive(Debug, Parser)]
-#[command(name = "huber", version, about, after_help = EXAMPLES)]
+#[command(name = "huber", version, about, long_about = crate::help::LONG_ABOUT)]
+#[command(after_help = crate::help::short_after_help())]
+#[command(after_long_help = crate::help::long_after_help())]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
+    /// Other things huber does than computing a loss.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
-    #[arg(short = 'p', long, value_name = "INPUT")]
-    pub pred: OsString,
+    #[arg(short = 'p', long, value_name = "INPUT", required = true)]
+    pub pred: Option<OsString>,
 
     /// Targets, in the same forms as --pred.
-    #[arg(short = 't', long, value_name = "INPUT")]
-    pub target: OsString,
+    #[arg(short = 't', long, value_name = "INPUT", required = true)]
+    pub target: Option<OsString>,
 
     /// The loss function.
     #[arg(short = 'l', long, value_enum, default_value_t = LossArg::Huber)]
@@ -73,6 +72,29 @@ pub struct Cli {
     /// Worker threads [default: one per core]; results are identical for every count.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Also draw a histogram of the residuals with ±δ marked, as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
+    /// No progress bar (shown otherwise on a terminal's stderr when a run takes over a second).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script to stdout.
+    #[command(after_help = "Load now: source <(huber completions bash)\n\
+        Install: huber completions bash > ~/.local/share/bash-completion/completions/huber\n\
+        zsh: huber completions zsh > \"${fpath[1]}/_huber\"\n\
+        fish: huber completions fish > ~/.config/fish/completions/huber.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `--loss` values.
@@ -131,6 +153,10 @@ pub struct Config {
     pub csv: CsvOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Where to draw the residual histogram.
+    pub plot: Option<PathBuf>,
+    /// Whether a progress bar may be shown.
+    pub progress: bool,
 }
 
 impl Cli {
@@ -207,15 +233,20 @@ impl Cli {
             _ => HeaderMode::Detect,
         };
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        let (Some(pred), Some(target)) = (&self.pred, &self.target) else {
+            return Err(UsageError::new("--pred and --target are required"));
+        };
         Ok(Config {
-            pred: InputSpec::parse(&self.pred)?,
-            target: InputSpec::parse(&self.target)?,
+            pred: InputSpec::parse(pred)?,
+            target: InputSpec::parse(target)?,
             losses,
             reduction,
             format,
             output: self.output,
             csv: CsvOptions { delimiter, header },
             threads: self.threads.unwrap_or(0),
+            plot: self.plot,
+            progress: !self.quiet,
         })
     }
 }

@@ -1,9 +1,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
-use huber::cli::Cli;
+use clap::{CommandFactory, Parser};
+use huber::cli::{Cli, Command};
 use huber::error::is_usage;
 
 fn main() -> ExitCode {
@@ -11,6 +11,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
     };
+    if let Some(Command::Completions { shell }) = cli.command {
+        // Generated into memory: clap_complete panics on a failed write, `| head` is not a bug.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "huber", &mut script);
+        let _ = io::stdout().write_all(&script);
+        return ExitCode::SUCCESS;
+    }
     let result = cli
         .into_config()
         .map_err(anyhow::Error::from)

@@ -5,14 +5,18 @@
 //! on element indices ([`CHUNK`]) and chunk results are combined in index order, so the result is
 //! the same bits for every thread count and every way the input arrived.
 
+use std::sync::Mutex;
+
 use anyhow::{Result, bail, ensure};
 use half::f16;
 use rayon::prelude::*;
 
 use crate::dtype::Precision;
 use crate::float::Float;
+use crate::histogram::ResidualHistogram;
 use crate::input::Source;
 use crate::loss::Loss;
+use crate::progress::Progress;
 use crate::reduce::{Accumulator, Reduction, Summary};
 
 /// Elements per chunk, the unit of parallel work and of partial sums.
@@ -112,6 +116,8 @@ pub fn precision_of(pred: &dyn Source, target: &dyn Source) -> Precision {
 pub struct Engine {
     pool: rayon::ThreadPool,
     nan: NanPolicy,
+    progress: Option<Progress>,
+    residuals: Option<Mutex<ResidualHistogram>>,
 }
 
 impl Engine {
@@ -120,7 +126,30 @@ impl Engine {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()?;
-        Ok(Engine { pool, nan })
+        Ok(Engine {
+            pool,
+            nan,
+            progress: None,
+            residuals: None,
+        })
+    }
+
+    /// Reports the elements done to `progress` as batches finish.
+    pub fn with_progress(mut self, progress: Option<Progress>) -> Engine {
+        self.progress = progress;
+        self
+    }
+
+    /// Also builds a histogram of the residuals, counting `|r| ≥ δ` for each of `thresholds`.
+    pub fn with_residuals(mut self, thresholds: &[f64]) -> Engine {
+        self.residuals = Some(Mutex::new(ResidualHistogram::new(thresholds)));
+        self
+    }
+
+    /// The residual histogram of the runs so far, if asked for by [`Engine::with_residuals`].
+    pub fn residuals(&self) -> Option<ResidualHistogram> {
+        let hist = self.residuals.as_ref()?;
+        Some(hist.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// Reduces the loss of `pred` against `target` for each of `losses`, in one pass.
@@ -209,7 +238,11 @@ impl Engine {
             round_f16,
             nan: self.nan,
             keep: emit.is_some(),
+            residuals: self.residuals.as_ref(),
         };
+        if let Some(progress) = &self.progress {
+            progress.start(n as u64);
+        }
         while cur.len > 0 {
             let start = cur.start + cur.len;
             let len = BATCH.min(n - start);
@@ -229,7 +262,13 @@ impl Engine {
                 emit(&out[..cur.len])?;
             }
             read?;
+            if let Some(progress) = &self.progress {
+                progress.set((start + len) as u64);
+            }
             std::mem::swap(&mut cur, &mut next);
+        }
+        if let Some(progress) = &self.progress {
+            progress.finish();
         }
         pred.finish()?;
         target.finish()?;
@@ -279,6 +318,9 @@ struct Kernel<'a> {
     nan: NanPolicy,
     /// Whether element losses are kept for output (one loss only).
     keep: bool,
+    /// Where residuals are counted, for `--plot`. Counts are integers: merging in whatever order
+    /// threads finish gives the same histogram.
+    residuals: Option<&'a Mutex<ResidualHistogram>>,
 }
 
 impl Kernel<'_> {
@@ -314,6 +356,17 @@ impl Kernel<'_> {
         out: &mut [T],
         offset: usize,
     ) -> Result<Vec<Accumulator>> {
+        if let Some(shared) = self.residuals {
+            let mut local = shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .empty_like();
+            local.add(p, t);
+            shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .merge(&local);
+        }
         let mut accs = vec![Accumulator::default(); self.losses.len()];
         for (loss, acc) in self.losses.iter().zip(&mut accs) {
             let linear = loss.forward(p, t, out);
