@@ -26,11 +26,23 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
-    #[arg(short = 'p', long, value_name = "INPUT", required = true)]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "INPUT",
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub pred: Option<OsString>,
 
     /// Targets, in the same forms as --pred.
-    #[arg(short = 't', long, value_name = "INPUT", required = true)]
+    #[arg(
+        short = 't',
+        long,
+        value_name = "INPUT",
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub target: Option<OsString>,
 
     /// The loss function.

@@ -253,3 +253,48 @@ fn a_failed_run_draws_nothing() {
     assert_eq!(status.code(), Some(1));
     assert!(!svg.exists());
 }
+
+#[test]
+fn columns_of_stdin_as_in_the_examples() {
+    let csv = std::fs::File::open(repo("fixtures/example/depth.csv")).unwrap();
+    let out = huber()
+        .args(["-p", "-:pred", "-t", "-:target"])
+        .stdin(csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "0.1665810698035295\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_not_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("r.svg");
+    let status = huber()
+        .args([
+            "-p",
+            "fixtures/example/pred.npy",
+            "-t",
+            "fixtures/example/target.npy",
+        ])
+        .arg("--plot")
+        .arg(&svg)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // 0666 less the umask: the umask of a test run never takes the owner's read and write.
+    let mode = std::fs::metadata(&svg).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o600, 0o600);
+    assert_eq!(mode & 0o111, 0);
+}

@@ -37,17 +37,19 @@ impl Destination {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".huber-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write in {}: {}",
-                    dir.display(),
-                    crate::input::io_reason(&e)
-                )
-            })?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".huber-").suffix(".tmp");
+        // tempfile's default 0600 would make outputs private; 0666 less the umask is what any
+        // other tool's output gets.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in {}: {}",
+                dir.display(),
+                crate::input::io_reason(&e)
+            )
+        })?;
         Ok(Destination::File {
             tmp: BufWriter::with_capacity(1 << 20, tmp),
             path: path.to_path_buf(),
