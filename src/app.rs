@@ -1,5 +1,7 @@
 //! One run of the command: open the inputs, compute, write, commit.
 
+use std::io::Write;
+
 use anyhow::{Result, bail, ensure};
 
 use crate::cli::{Config, Params, Task};
@@ -7,6 +9,8 @@ use crate::input::{InputSpec, Opener, Source};
 use crate::loss::Loss;
 use crate::output::Destination;
 use crate::pipeline::{Engine, Inputs, NanPolicy, common_shape};
+use crate::plot;
+use crate::progress::Progress;
 use crate::reduce::Reduction;
 
 /// Runs a checked command line. Output appears only if everything succeeded.
@@ -14,6 +18,19 @@ pub fn run(task: &Task) -> Result<()> {
     match task {
         Task::Run(config) => run_loss(config),
         Task::Merge(m) => crate::merge::run(m),
+        Task::Completions(shell) => {
+            // Generated into memory: clap_complete panics on a failed write, and `| head` is no bug.
+            let mut script = Vec::new();
+            clap_complete::generate(
+                *shell,
+                &mut <crate::cli::Cli as clap::CommandFactory>::command(),
+                "huber",
+                &mut script,
+            );
+            let mut out = std::io::stdout().lock();
+            out.write_all(&script)?;
+            Ok(out.flush()?)
+        }
     }
 }
 
@@ -46,7 +63,8 @@ fn run_loss(config: &Config) -> Result<()> {
         config.grad && config.nan == NanPolicy::Omit && config.reduction == Reduction::Mean;
     let auto = matches!(config.params, Params::AutoDelta(_));
     let mut opener = Opener::new(config.csv, auto || count_first);
-    let engine = Engine::new(config.threads, config.nan)?;
+    let mut engine = Engine::new(config.threads, config.nan)?
+        .with_progress(config.progress.then(Progress::for_stderr).flatten());
     let mut dest = match &config.output {
         Some(path) => Destination::file(path)?,
         None => Destination::stdout(),
@@ -61,6 +79,10 @@ fn run_loss(config: &Config) -> Result<()> {
             vec![kind.with_param(Some(auto_delta(residuals, config.nan)?))?]
         }
     };
+    let (thresholds, symbol) = plot::thresholds(&losses);
+    if config.plot.is_some() {
+        engine.count_residuals(&thresholds);
+    }
     let mut sources = opener.open(&specs)?;
     let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
     let precision = inputs.precision();
@@ -100,6 +122,14 @@ fn run_loss(config: &Config) -> Result<()> {
     } else {
         let results = engine.reduce(&mut inputs, &shape, &losses, config.reduction)?;
         writer.scalars(dest.writer(), &results)?;
+    }
+    if let (Some(path), Some(hist)) = (&config.plot, engine.residual_histogram()) {
+        plot::write(
+            path,
+            &hist,
+            &format!("pred {} · target {}", config.pred, config.target),
+            symbol,
+        )?;
     }
     dest.commit()
 }

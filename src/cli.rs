@@ -15,25 +15,12 @@ use crate::output::Format;
 use crate::pipeline::NanPolicy;
 use crate::reduce::Reduction;
 
-const EXAMPLES: &str = "\
-Examples:
-  huber -p pred.npy -t target.npy                     mean Huber loss, δ = 1
-  huber -p pred.npy -t target.npy -d 0.5 -r none -o loss.npy
-  huber -p run.npz:pred -t run.npz:target -f json     arrays of one NPZ file
-  huber -p -:pred -t -:target < results.csv           two columns of one CSV on stdin
-  huber -p p.npy -t t.npy -d 0.1,0.5,1,2 -f csv       a δ sweep, one row per δ
-  huber merge shard-*.json                            combine results of shards";
-
 /// Robust regression losses over NPY, NPZ and CSV files, with PyTorch's numbers.
 #[derive(Debug, Parser)]
-#[command(
-    name = "huber",
-    version,
-    about,
-    after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
+#[command(name = "huber", version, about, long_about = crate::help::LONG_ABOUT)]
+#[command(after_help = crate::help::short_after_help())]
+#[command(after_long_help = crate::help::long_after_help())]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     /// A subcommand; without one, huber computes a loss.
     #[command(subcommand)]
@@ -49,6 +36,16 @@ pub struct Cli {
 pub enum Command {
     /// Combine JSON results of shards (mean and sum) into one result.
     Merge(MergeArgs),
+    /// Print a shell completion script to stdout.
+    #[command(after_help = "Load now: source <(huber completions bash)\n\
+        Install: huber completions bash > ~/.local/share/bash-completion/completions/huber\n\
+        zsh: huber completions zsh > \"${fpath[1]}/_huber\"\n\
+        fish: huber completions fish > ~/.config/fish/completions/huber.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `huber merge`.
@@ -71,11 +68,23 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
-    #[arg(short = 'p', long, value_name = "INPUT", required = true)]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "INPUT",
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub pred: Option<OsString>,
 
     /// Targets, in the same forms as --pred.
-    #[arg(short = 't', long, value_name = "INPUT", required = true)]
+    #[arg(
+        short = 't',
+        long,
+        value_name = "INPUT",
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub target: Option<OsString>,
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
@@ -137,6 +146,14 @@ pub struct RunArgs {
     /// Worker threads [default: one per core]; results are identical for every count.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Also draw a histogram of the residuals with ±δ marked, as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
+    /// No progress bar (shown otherwise on a terminal's stderr when a run takes over a second).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `--loss` values.
@@ -227,6 +244,10 @@ pub struct Config {
     pub csv: CsvOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Where to draw the residual histogram.
+    pub plot: Option<PathBuf>,
+    /// Whether a progress bar may be shown.
+    pub progress: bool,
 }
 
 /// A checked `huber merge`.
@@ -247,6 +268,8 @@ pub enum Task {
     Run(Box<Config>),
     /// Merge shard results.
     Merge(MergeConfig),
+    /// Print a completion script.
+    Completions(clap_complete::Shell),
 }
 
 impl Cli {
@@ -264,6 +287,7 @@ impl Cli {
                     output: m.output,
                 }))
             }
+            Some(Command::Completions { shell }) => Ok(Task::Completions(shell)),
             None => Ok(Task::Run(Box::new(self.run.into_config()?))),
         }
     }
@@ -388,6 +412,8 @@ impl RunArgs {
             output: self.output,
             csv: CsvOptions { delimiter, header },
             threads: self.threads.unwrap_or(0),
+            plot: self.plot,
+            progress: !self.quiet,
         })
     }
 }
@@ -412,7 +438,7 @@ mod tests {
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).unwrap().into_task()? {
             Task::Run(c) => Ok(*c),
-            Task::Merge(_) => unreachable!(),
+            other => panic!("not a loss computation: {other:?}"),
         }
     }
 

@@ -43,8 +43,15 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
         }
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("bad command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            // clap's message up to its first blank line (a missing argument is named on the
+            // line after "the following required arguments were not provided:").
+            let message = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = message.strip_prefix("error: ").unwrap_or(&message);
             let _ = writeln!(
                 io::stderr(),
                 "huber: error: {first}\nTry 'huber --help' for more information."

@@ -5,14 +5,18 @@
 //! on element indices ([`CHUNK`]) and chunk results are combined in index order, so the result is
 //! the same bits for every thread count and every way the input arrived.
 
+use std::sync::Mutex;
+
 use anyhow::{Result, ensure};
 use half::f16;
 use rayon::prelude::*;
 
 use crate::dtype::Precision;
 use crate::float::Float;
+use crate::histogram::ResidualHistogram;
 use crate::input::Source;
 use crate::loss::Loss;
+use crate::progress::Progress;
 use crate::reduce::{Accumulator, Dd, Reduction, Summary};
 
 /// Elements per chunk, the unit of parallel work and of partial sums.
@@ -172,6 +176,9 @@ impl Inputs<'_> {
 pub struct Engine {
     pool: rayon::ThreadPool,
     nan: NanPolicy,
+    progress: Option<Progress>,
+    /// Where residuals are counted, for `--plot`.
+    histogram: Option<Mutex<ResidualHistogram>>,
 }
 
 /// What an elementwise or gradient run sends on: values in C order, batch by batch.
@@ -183,7 +190,30 @@ impl Engine {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()?;
-        Ok(Engine { pool, nan })
+        Ok(Engine {
+            pool,
+            nan,
+            progress: None,
+            histogram: None,
+        })
+    }
+
+    /// Reports the elements done to `progress` as batches finish.
+    pub fn with_progress(mut self, progress: Option<Progress>) -> Engine {
+        self.progress = progress;
+        self
+    }
+
+    /// From now on, also counts the residuals in a histogram, with `|r| ≥ δ` for each of
+    /// `thresholds` (for `--plot`).
+    pub fn count_residuals(&mut self, thresholds: &[f64]) {
+        self.histogram = Some(Mutex::new(ResidualHistogram::new(thresholds)));
+    }
+
+    /// The residual histogram, if [`Engine::count_residuals`] asked for one.
+    pub fn residual_histogram(&self) -> Option<ResidualHistogram> {
+        let hist = self.histogram.as_ref()?;
+        Some(hist.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// Reduces the loss for each of `losses` over `shape` (from [`common_shape`]), in one pass.
@@ -417,18 +447,28 @@ impl Engine {
         let mut next = Batch::<T>::new(first, feeds.weight.is_some());
         let mut out = vec![T::ZERO; if keep { first } else { 0 }];
         feeds.fill(&mut cur, 0, first)?;
+        if let Some(p) = &self.progress {
+            p.start(n as u64);
+        }
+        let histogram = self.histogram.as_ref();
         while cur.len > 0 {
             let start = cur.start + cur.len;
             let len = BATCH.min(n - start);
             let (read, computed) = self.pool.install(|| {
                 rayon::join(
                     || feeds.fill(&mut next, start, len),
-                    || run_batch(&cur, &mut out, keep, work),
+                    || run_batch(&cur, &mut out, keep, work, histogram),
                 )
             });
             each(computed?, &out[..if keep { cur.len } else { 0 }])?;
             read?;
+            if let Some(p) = &self.progress {
+                p.set(start as u64);
+            }
             std::mem::swap(&mut cur, &mut next);
+        }
+        if let Some(p) = &self.progress {
+            p.finish();
         }
         feeds.finish()
     }
@@ -501,6 +541,7 @@ fn run_batch<T: Float, R: Send>(
     out: &mut [T],
     keep: bool,
     work: Work<'_, T, R>,
+    histogram: Option<&Mutex<ResidualHistogram>>,
 ) -> Result<Vec<R>> {
     let n = b.len;
     let chunk_in = |i: usize| {
@@ -512,11 +553,29 @@ fn run_batch<T: Float, R: Send>(
             offset: b.start + r.start,
         }
     };
+    // Counts are integers: merging them in whatever order threads finish gives the same result.
+    let count = |c: &ChunkIn<'_, T>| {
+        if let Some(shared) = histogram {
+            let mut local = shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .empty_like();
+            local.add(c.pred, c.target);
+            shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .merge(&local);
+        }
+    };
     let results: Vec<Result<R>> = if keep {
         out[..n]
             .par_chunks_mut(CHUNK)
             .enumerate()
-            .map(|(i, out)| work(&chunk_in(i), out))
+            .map(|(i, out)| {
+                let c = chunk_in(i);
+                count(&c);
+                work(&c, out)
+            })
             .collect()
     } else {
         (0..n.div_ceil(CHUNK))
@@ -525,6 +584,7 @@ fn run_batch<T: Float, R: Send>(
                 || vec![T::ZERO; CHUNK],
                 |scratch, i| {
                     let c = chunk_in(i);
+                    count(&c);
                     let len = c.pred.len();
                     work(&c, &mut scratch[..len])
                 },

@@ -5,4 +5,5 @@ mod util;
 mod analysis;
 mod conformance;
 mod errors;
+mod shell;
 mod variants;
