@@ -160,6 +160,7 @@ fn bad_command_lines_exit_2() {
             &["beta"],
         ),
         Case::new("beta with huber", 2, &with(&["-b", "1"]), &["beta"]),
+        Case::new("no target", 2, &["-p", "x.npy"], &["required", "--target"]),
         Case::new(
             "delta with mse",
             2,
@@ -352,7 +353,7 @@ fn bad_inputs_exit_1() {
             "CSV ragged row",
             1,
             &["-p", &ragged, "-t", &ragged],
-            &["ragged.csv", "line 3"],
+            &["ragged.csv", "line 3", "column 2"],
         ),
         Case::new(
             "CSV empty file",

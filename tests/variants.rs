@@ -152,3 +152,12 @@ fn every_variant_gives_the_mean() {
 fn every_variant_gives_the_element_losses() {
     check_all(check_none);
 }
+
+/// `-p -:KEY`: a value that starts with a dash is an input, not a cluster of short flags.
+#[test]
+fn short_flags_take_stdin_keys() {
+    let csv = std::fs::read(util::root().join("fixtures/variants/header.csv")).unwrap();
+    let run = util::huber(&["-p", "-:pred", "-t", "-:target"], Some(&csv));
+    assert_eq!((run.status, run.stderr.as_str()), (Some(0), ""));
+    assert_eq!(run.out(), "0.27424787698676684\n");
+}

@@ -434,11 +434,16 @@ fn parse_piece(piece: &[u8], ncols: usize, delimiter: u8, selects: &[Select]) ->
             return out;
         }
         if row.len() != ncols {
-            let s = if row.len() == 1 { "" } else { "s" };
-            out.error = Some((
-                at,
-                format!(": {} field{s} where the first row has {ncols}", row.len()),
-            ));
+            let (col, what) = if row.len() < ncols {
+                (row.len() + 1, "missing field")
+            } else {
+                (ncols + 1, "extra field")
+            };
+            let msg = format!(
+                ", column {col}: {what} (this row has {}, the first row {ncols})",
+                row.len()
+            );
+            out.error = Some((at, msg));
             return out;
         }
         out.rows += 1;
@@ -721,7 +726,15 @@ mod tests {
         let e = table("1,2\n\n3,\n").unwrap_err().to_string();
         assert_eq!(e, "line 3, column 2: empty field");
         let e = table("1,2\n3\n").unwrap_err().to_string();
-        assert_eq!(e, "line 2: 1 field where the first row has 2");
+        assert_eq!(
+            e,
+            "line 2, column 2: missing field (this row has 1, the first row 2)"
+        );
+        let e = table("1,2\n3,4,5\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "line 2, column 3: extra field (this row has 3, the first row 2)"
+        );
         let e = table("1,2\n\"3,4\n").unwrap_err().to_string();
         assert!(e.starts_with("line 2") && e.contains("quote"), "{e}");
         assert!(
