@@ -212,9 +212,37 @@ pub fn open_all(specs: &[&InputSpec], csv_opts: &CsvOptions) -> Result<Vec<Box<d
     for spec in specs {
         let source = open_one(spec, csv_opts, stdin_users, &mut stdin, &mut tables)
             .with_context(|| spec.to_string())?;
-        out.push(source);
+        out.push(Box::new(Named {
+            inner: source,
+            name: spec.to_string(),
+        }));
     }
     Ok(out)
+}
+
+/// A source whose read errors name the input, as its open errors do: most data errors of a
+/// streamed input (truncation, a corrupted archive member) are only found while reading.
+struct Named {
+    inner: Box<dyn Source>,
+    name: String,
+}
+
+impl Source for Named {
+    fn shape(&self) -> &[usize] {
+        self.inner.shape()
+    }
+    fn dtype(&self) -> Dtype {
+        self.inner.dtype()
+    }
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        self.inner.read_f64(out).with_context(|| self.name.clone())
+    }
+    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
+        self.inner.read_f32(out).with_context(|| self.name.clone())
+    }
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish().with_context(|| self.name.clone())
+    }
 }
 
 fn open_one(
@@ -243,6 +271,8 @@ fn open_one(
                             spec.key.is_none(),
                             "a KEY was given but the input is an NPY file, which holds one array"
                         );
+                        // The lock must go first: the chained reader locks stdin on every read.
+                        drop(input);
                         let rest = Box::new(Cursor::new(head).chain(io::stdin()));
                         return Ok(Box::new(NpySource::open(rest, None)?));
                     }

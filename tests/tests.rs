@@ -1,0 +1,3 @@
+//! Integration tests: the built binary run on real files.
+
+mod bad;
