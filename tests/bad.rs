@@ -3,7 +3,7 @@
 //!
 //! `fixtures/bad/generate.py` writes the cases; each must fail with its status, one
 //! `huber: error:` line holding its words, nothing on stdout, an existing `--output` untouched
-//! and no temporary file left, in well under a second.
+//! and no temporary file left, in well under a second and 256 MiB of address space.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -64,7 +64,10 @@ fn run_case(case: &Case, pre: &[&OsStr]) -> (Output, Duration) {
         None => Stdio::null(),
     };
     let start = Instant::now();
-    let out = Command::new(BIN)
+    // Under a 256 MiB address-space limit, so that an allocation bomb aborts the run instead of
+    // passing slowly.
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
         .args(pre)
         .args(&case.args)
         .current_dir(&files)
@@ -483,4 +486,72 @@ fn stdin_that_is_a_terminal_gets_a_hint_not_a_hang() {
     assert!(text.contains("huber: error: "), "{text}");
     assert!(text.contains("terminal"), "{text}");
     assert_eq!(out.status.code(), Some(2), "{text}");
+}
+
+/// Runs `huber -p ARG -t ARG` in `dir` under the 256 MiB address-space limit.
+fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-p", arg, "-t", arg])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+/// Over-long CSV input (issue 5): a line longer than 1 MiB is refused as soon as that much has
+/// been read, and messages stay one short line however wide the table is.
+#[test]
+#[ignore = "needs the line limit of the CSV reader rewrite"]
+fn over_long_csv_lines_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut late = "1\n".repeat(1000);
+    late.push_str(&"2".repeat(2 << 20));
+    late.push('\n');
+    let cases = [
+        ("digits.csv", "1".repeat(8 << 20), "line 1"),
+        ("fields.csv", "1,".repeat(2 << 20) + "1\n", "line 1"),
+        (
+            "quote.csv",
+            format!("1\n\"{}", "1".repeat(8 << 20)),
+            "line 2",
+        ),
+        ("late.csv", late, "line 1001"),
+    ];
+    for (name, text, line) in cases {
+        fs::write(d.join(name), text).unwrap();
+        let (out, took) = huber_limited(d, name);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        for w in [name, line, "longer than"] {
+            assert!(stderr.contains(w), "{name}: lacks '{w}': {stderr}");
+        }
+        assert!(took < Duration::from_secs(1), "{name}: {took:?}");
+    }
+    // A wide header: a missing KEY lists some of the names, not all 100 000.
+    let names: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    let ones = vec!["1"; names.len()];
+    fs::write(
+        d.join("wide.csv"),
+        format!("{}\n{}\n", names.join(","), ones.join(",")),
+    )
+    .unwrap();
+    let (out, _) = huber_limited(d, "wide.csv:nope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no column named 'nope'"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} bytes of message", stderr.len());
+    // A long non-numeric field is clipped in the message.
+    fs::write(d.join("word.csv"), format!("1\n{}\n", "x".repeat(500_000))).unwrap();
+    let (out, _) = huber_limited(d, "word.csv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a number") && stderr.len() < 1000,
+        "{stderr}"
+    );
 }
