@@ -20,7 +20,7 @@ use crate::reduce::Reduction;
 #[command(name = "huber", version, about, long_about = crate::help::LONG_ABOUT)]
 #[command(after_help = crate::help::short_after_help())]
 #[command(after_long_help = crate::help::long_after_help())]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(subcommand_negates_reqs = true)]
 pub struct Cli {
     /// A subcommand; without one, huber computes a loss.
     #[command(subcommand)]

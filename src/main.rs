@@ -2,7 +2,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ErrorKind};
 use huber::cli::Cli;
 use huber::error::is_usage;
 
@@ -40,6 +40,19 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = write!(io::stdout(), "{}", e.render());
             ExitCode::SUCCESS
+        }
+        ErrorKind::InvalidSubcommand => {
+            // A stray word after the options: clap takes it for a subcommand's name.
+            let word = e
+                .get(ContextKind::InvalidSubcommand)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let _ = writeln!(
+                io::stderr(),
+                "huber: error: unexpected argument '{word}': inputs are given with -p and -t, and the \
+                 subcommands are merge and completions\nTry 'huber --help' for more information."
+            );
+            ExitCode::from(2)
         }
         _ => {
             let text = e.render().to_string();

@@ -3,6 +3,7 @@
 mod util;
 
 mod analysis;
+mod bad;
 mod conformance;
 mod errors;
 mod shell;

@@ -17,7 +17,7 @@ use crate::dtype::Dtype;
 use crate::error::UsageError;
 
 /// The longest line accepted, in bytes.
-pub const MAX_LINE: usize = 16 << 20;
+pub const MAX_LINE: usize = 1 << 20;
 /// Bytes read per block.
 const BLOCK: usize = 4 << 20;
 
@@ -50,7 +50,7 @@ pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
             Ok(s.as_bytes()[0])
         }
         _ => Err(UsageError::new(format!(
-            "--delimiter must be one ASCII character other than a quote or line break (or 'tab'), got '{s}'"
+            "--delimiter must be one ASCII character other than a quote or line break (or 'tab'), got {s:?}"
         ))),
     }
 }
@@ -154,15 +154,16 @@ impl Layout {
         if let Ok(k) = key.parse::<usize>() {
             ensure!(
                 k >= 1 && k <= self.ncols,
-                "column {k} does not exist: the table has {} columns",
-                self.ncols
+                "column {k} does not exist: the table has {} column{}",
+                self.ncols,
+                if self.ncols == 1 { "" } else { "s" }
             );
             return Ok(k - 1);
         }
         match &self.names {
             Some(names) => bail!(
                 "no column named '{key}'; the columns are: {}",
-                names.join(", ")
+                list_names(names)
             ),
             None => bail!(
                 "no column named '{key}': the table has no header; use a column number 1..{}",
@@ -170,6 +171,16 @@ impl Layout {
             ),
         }
     }
+}
+
+/// The first few column names, for a message.
+fn list_names(names: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| clip(n)).collect();
+    if names.len() > SHOWN {
+        list.push(format!("… ({} columns in all)", names.len()));
+    }
+    list.join(", ")
 }
 
 /// Reads `r` line by line in blocks, calling `f(line_number, start, next, line)` for every line:
@@ -195,6 +206,11 @@ fn for_each_line(
         }
         first = false;
         while let Some(i) = memchr::memchr(b'\n', &buf[consumed..len]) {
+            ensure!(
+                i <= MAX_LINE,
+                "line {line} is longer than {} MiB",
+                MAX_LINE >> 20
+            );
             let end = consumed + i;
             if !f(
                 line,
@@ -208,6 +224,11 @@ fn for_each_line(
             consumed = end + 1;
         }
         if eof {
+            ensure!(
+                len - consumed <= MAX_LINE,
+                "line {line} is longer than {} MiB",
+                MAX_LINE >> 20
+            );
             if consumed < len {
                 f(
                     line,
@@ -567,9 +588,11 @@ fn describe(field: &[u8]) -> String {
     }
 }
 
+/// At most 40 characters of a field, with control characters escaped so the message stays on
+/// one line.
 fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if out.len() < s.len() {
+    let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
+    if s.chars().nth(40).is_some() {
         out.push('…');
     }
     out

@@ -402,7 +402,11 @@ impl NpySource {
             self.buf.resize(out.len() * dtype.size, 0);
             &mut self.buf
         };
-        let filled = fill(&mut self.reader, bytes)?;
+        let filled = fill(&mut self.reader, bytes).map_err(|e| match e.kind() {
+            // An archive member that ends early.
+            std::io::ErrorKind::UnexpectedEof => anyhow::anyhow!("truncated: {e}"),
+            _ => e.into(),
+        })?;
         if filled < bytes.len() {
             let at = self.header.len() - self.left + filled / dtype.size;
             bail!(

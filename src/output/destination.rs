@@ -1,27 +1,48 @@
-//! Where output goes, shown only on success: stdout through a spool (memory, then a temporary
-//! file), or `--output` through a temporary file beside the target that is renamed over it.
-//! On any error the spool or temporary file is dropped, so stdout stays empty and an existing
-//! output file is untouched (SPEC §5).
+//! Where output goes, shown only on success (SPEC §5).
+//!
+//! - stdout: spooled (memory, then an unnamed temporary file) and copied out at the end, so an
+//!   error leaves stdout empty.
+//! - `--output` naming a regular file or nothing yet: a temporary file in the same folder,
+//!   renamed over the target at the end. A symlink is followed, so the file it points to is
+//!   replaced and the link stays a link. A new file gets the usual `0666 & !umask` mode, a
+//!   replaced one keeps its mode.
+//! - `--output` naming a device, FIFO or socket (`/dev/full`, `/dev/stdout`, a named pipe):
+//!   spooled like stdout and written to it directly at the end. Renaming a temporary file over
+//!   such a path would replace the device node itself, which as root succeeds.
+//!
+//! SIGINT, SIGTERM and SIGHUP while a temporary file exists remove it before the process dies
+//! of the signal, so an interrupted run leaves the old output as it was and no debris beside it.
 
+use std::fs::{self, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, Once};
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use tempfile::{NamedTempFile, SpooledTempFile};
 
-/// Bytes of stdout output kept in memory before the spool moves to a temporary file.
+use crate::input::io_reason;
+
+/// Bytes of output kept in memory before the spool moves to a temporary file.
 const SPOOL_IN_MEMORY: usize = 16 << 20;
 
 /// An output being written.
-pub enum Destination {
-    /// Standard output, spooled.
-    Stdout(BufWriter<SpooledTempFile>),
-    /// A file, written under a temporary name.
+pub struct Destination {
+    sink: Sink,
+    /// How the output is named in messages.
+    label: String,
+}
+
+enum Sink {
+    /// Spooled, then copied to stdout or to a special file.
+    Spool {
+        spool: BufWriter<SpooledTempFile>,
+        special: Option<PathBuf>,
+    },
+    /// A temporary file renamed over `path` at the end.
     File {
-        /// The temporary file in the target's folder.
-        tmp: BufWriter<NamedTempFile>,
-        /// The final name.
+        tmp: BufWriter<PendingFile>,
         path: PathBuf,
     },
 }
@@ -29,67 +50,310 @@ pub enum Destination {
 impl Destination {
     /// Output to stdout.
     pub fn stdout() -> Destination {
-        Destination::Stdout(BufWriter::new(SpooledTempFile::new(SPOOL_IN_MEMORY)))
+        Destination {
+            sink: Sink::Spool {
+                spool: spool(),
+                special: None,
+            },
+            label: "standard output".to_string(),
+        }
     }
 
-    /// Output to `path`, through a temporary file in the same folder.
+    /// Output to `path`: through a temporary file in the same folder when `path` is (or will be)
+    /// a regular file, else written directly at the end.
     pub fn file(path: &Path) -> Result<Destination> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let label = path.display().to_string();
+        let meta = fs::metadata(path).ok();
+        if let Some(m) = &meta {
+            let t = m.file_type();
+            if t.is_dir() {
+                bail!("{label}: cannot write: is a directory");
+            }
+            if t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket() {
+                return Ok(Destination {
+                    sink: Sink::Spool {
+                        spool: spool(),
+                        special: Some(path.to_path_buf()),
+                    },
+                    label,
+                });
+            }
+        }
+        // Replace what a symlink points to, not the link.
+        let target = match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)
+                .ok()
+                .unwrap_or_else(|| path.to_path_buf()),
+            _ => path.to_path_buf(),
         };
-        // The new file gets the old one's permissions, or the usual 0666 less the umask, not
-        // the 0600 of a temporary file.
-        let mode = std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o7777);
-        let tmp = tempfile::Builder::new()
-            .prefix(".huber-")
-            .suffix(".tmp")
-            .permissions(std::fs::Permissions::from_mode(mode))
-            .tempfile_in(dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write in {}: {}",
-                    dir.display(),
-                    crate::input::io_reason(&e)
-                )
-            })?;
-        Ok(Destination::File {
-            tmp: BufWriter::with_capacity(1 << 20, tmp),
-            path: path.to_path_buf(),
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = PendingFile::create(&dir).map_err(|e| {
+            anyhow::anyhow!(
+                "{label}: cannot write in {}: {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        })?;
+        if let Some(m) = meta.filter(|m| m.is_file()) {
+            // Best effort: a file we may replace but not chmod keeps the default mode.
+            let _ = tmp.file().as_file().set_permissions(m.permissions());
+        }
+        Ok(Destination {
+            sink: Sink::File {
+                tmp: BufWriter::with_capacity(1 << 20, tmp),
+                path: target,
+            },
+            label,
         })
     }
 
-    /// The writer to write the output to.
+    /// The writer to write the output to. Its errors name the output.
     pub fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Destination::Stdout(w) => w,
-            Destination::File { tmp, .. } => tmp,
-        }
+        self
     }
 
-    /// Shows the output: copies the spool to stdout, or renames the temporary file into place.
+    /// Shows the output: copies the spool out, or renames the temporary file into place.
     pub fn commit(self) -> Result<()> {
-        match self {
-            Destination::Stdout(w) => {
-                let mut spool = w.into_inner().map_err(|e| e.into_error())?;
-                spool.seek(SeekFrom::Start(0))?;
-                let mut out = io::stdout().lock();
-                io::copy(&mut spool, &mut out)?;
-                out.flush()?;
-                Ok(())
+        let label = self.label;
+        let fail = |e: io::Error| annotate(&label, e);
+        match self.sink {
+            Sink::Spool { spool, special } => {
+                let mut spool = spool.into_inner().map_err(|e| fail(e.into_error()))?;
+                spool.seek(SeekFrom::Start(0)).map_err(fail)?;
+                match special {
+                    None => {
+                        let mut out = io::stdout().lock();
+                        io::copy(&mut spool, &mut out).map_err(fail)?;
+                        out.flush().map_err(fail)?;
+                    }
+                    Some(path) => {
+                        let mut out = OpenOptions::new().write(true).open(&path).map_err(fail)?;
+                        io::copy(&mut spool, &mut out).map_err(fail)?;
+                        out.flush().map_err(fail)?;
+                    }
+                }
             }
-            Destination::File { tmp, path } => {
-                let tmp = tmp
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| path.display().to_string())?;
-                tmp.persist(&path)
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot write: {}", crate::input::io_reason(&e.error))
-                    })
-                    .with_context(|| path.display().to_string())?;
-                Ok(())
+            Sink::File { tmp, path } => {
+                let tmp = tmp.into_inner().map_err(|e| fail(e.into_error()))?;
+                tmp.persist(&path).map_err(fail)?;
             }
         }
+        Ok(())
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = match &mut self.sink {
+            Sink::Spool { spool, .. } => spool.write(buf),
+            Sink::File { tmp, .. } => tmp.write(buf),
+        };
+        r.map_err(|e| annotate(&self.label, e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = match &mut self.sink {
+            Sink::Spool { spool, .. } => spool.flush(),
+            Sink::File { tmp, .. } => tmp.flush(),
+        };
+        r.map_err(|e| annotate(&self.label, e))
+    }
+}
+
+fn spool() -> BufWriter<SpooledTempFile> {
+    BufWriter::new(SpooledTempFile::new(SPOOL_IN_MEMORY))
+}
+
+/// Names the output in an I/O error and keeps its kind, so a closed stdout is still recognised
+/// as a broken pipe.
+fn annotate(label: &str, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("{label}: cannot write: {}", io_reason(&e)),
+    )
+}
+
+/// Temporary files that exist now; the signal thread deletes them. Every change to the set and
+/// every creation, deletion or rename of such a file happens under this lock, so the signal
+/// thread never misses a file nor deletes one that has become the output.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary output file, registered for deletion on SIGINT, SIGTERM and SIGHUP.
+struct PendingFile {
+    file: Option<NamedTempFile>,
+}
+
+impl PendingFile {
+    fn create(dir: &Path) -> io::Result<PendingFile> {
+        watch_signals();
+        let mut list = pending();
+        let file = tempfile::Builder::new()
+            .prefix(".huber-")
+            .suffix(".tmp")
+            .permissions(Permissions::from_mode(0o666))
+            .tempfile_in(dir)?;
+        list.push(file.path().to_path_buf());
+        Ok(PendingFile { file: Some(file) })
+    }
+
+    fn file(&self) -> &NamedTempFile {
+        self.file
+            .as_ref()
+            .expect("present until persisted or dropped")
+    }
+
+    fn file_mut(&mut self) -> &mut NamedTempFile {
+        self.file
+            .as_mut()
+            .expect("present until persisted or dropped")
+    }
+
+    /// Flushes to disk and renames over `path`.
+    fn persist(mut self, path: &Path) -> io::Result<()> {
+        let mut list = pending();
+        let file = self
+            .file
+            .take()
+            .expect("present until persisted or dropped");
+        let tmp_path = file.path().to_path_buf();
+        list.retain(|p| *p != tmp_path);
+        // On failure the returned file is dropped here, which deletes it.
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Write for PendingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file_mut().flush()
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            let mut list = pending();
+            let tmp_path = file.path().to_path_buf();
+            drop(file);
+            list.retain(|p| *p != tmp_path);
+        }
+    }
+}
+
+/// Starts, once, a thread that on SIGINT, SIGTERM or SIGHUP deletes the pending temporary files
+/// and then lets the signal take its default course (the process dies of it, so the shell sees
+/// 130, 143 or 129 and a script loop stops as it would for any other tool).
+///
+/// The signal-hook crate is used because the work cannot be done in a signal handler: deleting
+/// files needs the lock above and allocation. Its iterator delivers signals to an ordinary
+/// thread through a self-pipe, and `emulate_default_handler` re-raises with the default action.
+fn watch_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let list = pending();
+                for p in list.iter() {
+                    let _ = fs::remove_file(p);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                std::process::exit(128 + sig);
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_dropped_output_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        fs::write(&out, "old").unwrap();
+        let mut d = Destination::file(&out).unwrap();
+        d.writer().write_all(b"new").unwrap();
+        assert_eq!(entries(dir.path()).len(), 2);
+        drop(d);
+        assert_eq!(entries(dir.path()), ["out.txt"]);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "old");
+        assert!(pending().is_empty());
+    }
+
+    #[test]
+    fn a_symlink_is_followed_and_the_mode_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.txt");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut d = Destination::file(&link).unwrap();
+        d.writer().write_all(b"new").unwrap();
+        d.commit().unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn a_fifo_is_written_directly_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+        };
+        let mut d = Destination::file(&fifo).unwrap();
+        d.writer().write_all(b"1.5\n").unwrap();
+        d.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), "1.5\n");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(entries(dir.path()), ["pipe"]);
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Destination::file(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("is a directory"), "{e}");
     }
 }

@@ -1,0 +1,544 @@
+//! Hostile input (issue 5): the broken files and command lines of `fixtures/bad/cases.json`,
+//! interrupted and failing writes, and paths as users have them.
+//!
+//! `fixtures/bad/generate.py` writes the cases; each must fail with its status, one
+//! `huber: error:` line holding its words, nothing on stdout, an existing `--output` untouched
+//! and no temporary file left, in well under a second and 256 MiB of address space.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_huber");
+
+fn bad_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad")
+}
+
+struct Case {
+    name: String,
+    args: Vec<String>,
+    stdin: Option<String>,
+    status: i32,
+    words: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = fs::read_to_string(bad_dir().join("cases.json")).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Case {
+            name: c["name"].as_str().unwrap().to_string(),
+            args: strings(&c["args"]),
+            stdin: c["stdin"].as_str().map(str::to_string),
+            status: c["status"].as_i64().unwrap() as i32,
+            words: strings(&c["stderr"]),
+        })
+        .collect()
+}
+
+/// Runs the binary in `fixtures/bad/files` with `pre` before the case's arguments.
+fn run_case(case: &Case, pre: &[&OsStr]) -> (Output, Duration) {
+    let files = bad_dir().join("files");
+    let stdin = match &case.stdin {
+        Some(f) => Stdio::from(fs::File::open(files.join(f)).unwrap()),
+        None => Stdio::null(),
+    };
+    let start = Instant::now();
+    // Under a 256 MiB address-space limit, so that an allocation bomb aborts the run instead of
+    // passing slowly.
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(pre)
+        .args(&case.args)
+        .current_dir(&files)
+        .stdin(stdin)
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+/// What is wrong with one run of a case, if anything.
+fn check(case: &Case, out: &Output, took: Duration) -> Option<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or("");
+    let lower = first.to_lowercase();
+    let mut wrong = Vec::new();
+    if out.status.code() != Some(case.status) {
+        wrong.push(format!("status {:?}, want {}", out.status, case.status));
+    }
+    if !out.stdout.is_empty() {
+        wrong.push(format!(
+            "stdout not empty: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    if !first.starts_with("huber: error: ") {
+        wrong.push("stderr does not start with 'huber: error: '".to_string());
+    }
+    // A usage error may add clap's "Try 'huber --help'" hint; a data error is one line.
+    let lines = stderr.lines().count();
+    if lines != 1 && !(case.status == 2 && lines == 2 && stderr.contains("--help")) {
+        wrong.push(format!("{lines} lines on stderr"));
+    }
+    for w in &case.words {
+        if !lower.contains(&w.to_lowercase()) {
+            wrong.push(format!("message lacks '{w}'"));
+        }
+    }
+    if took > Duration::from_secs(1) {
+        wrong.push(format!("took {took:?}"));
+    }
+    (!wrong.is_empty())
+        .then(|| format!("{}: {}\n    stderr: {stderr}", case.name, wrong.join("; ")))
+}
+
+/// Runs a case plainly, then again with `-o` naming an existing file, which must stay as it was
+/// with nothing beside it.
+fn failures(cases: &[Case]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for case in cases {
+        let (out, took) = run_case(case, &[]);
+        if let Some(f) = check(case, &out, took) {
+            failed.push(f);
+            continue;
+        }
+        if case
+            .args
+            .iter()
+            .any(|a| a == "-o" || a.starts_with("--output"))
+        {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("out.json");
+        fs::write(&old, "old\n").unwrap();
+        let (out, took) = run_case(case, &[OsStr::new("-o"), old.as_os_str()]);
+        if let Some(f) = check(case, &out, took) {
+            failed.push(format!("with -o: {f}"));
+        }
+        if fs::read_to_string(&old).unwrap() != "old\n" {
+            failed.push(format!("{}: the -o file was changed", case.name));
+        }
+        if fs::read_dir(dir.path()).unwrap().count() != 1 {
+            failed.push(format!("{}: a file was left beside the -o file", case.name));
+        }
+    }
+    failed
+}
+
+#[test]
+fn broken_files_and_command_lines_fail_cleanly() {
+    let all = cases();
+    assert!(all.len() >= 60, "only {} cases", all.len());
+    let failed = failures(&all);
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// An NPY file of float64 values (format 1.0, header padded to 64 bytes).
+fn npy(values: &[f64]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    npy_header_only(&dict, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+}
+
+fn npy_header_only(dict: &str, data: Vec<u8>) -> Vec<u8> {
+    let total = (10 + dict.len() + 1).div_ceil(64) * 64;
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&((total - 10) as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(total - 1, b' ');
+    out.push(b'\n');
+    out.extend(data);
+    out
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Starts a run whose pred comes from a pipe that delivers a header and then nothing, so the run
+/// waits mid-way with its temporary output file open; sends `signal` once that file exists.
+fn interrupt(signal: &str, code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    let target = dir.path().join("target.npy");
+    fs::write(&target, npy(&vec![0.0; n])).unwrap();
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("loss.txt");
+    fs::write(&out, "old\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args([OsStr::new("-p"), OsStr::new("-"), OsStr::new("-t")])
+        .arg(&target)
+        .args([OsStr::new("-r"), OsStr::new("none"), OsStr::new("-o")])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let header = npy(&vec![1.0; n]);
+    stdin.write_all(&header[..128 + 800]).unwrap();
+    stdin.flush().unwrap();
+    let start = Instant::now();
+    while names_in(&out_dir).len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert!(
+        status.signal() == Some(code - 128) || status.code() == Some(code),
+        "{signal}: {status:?}"
+    );
+    assert_eq!(names_in(&out_dir), ["loss.txt"], "{signal}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "old\n");
+}
+
+#[test]
+fn sigint_leaves_the_old_output_and_no_temporary_file() {
+    interrupt("INT", 130);
+}
+
+#[test]
+fn sigterm_leaves_the_old_output_and_no_temporary_file() {
+    interrupt("TERM", 143);
+}
+
+fn two_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let p = dir.join("p.npy");
+    let t = dir.join("t.npy");
+    fs::write(&p, npy(&[0.5, -1.0, 2.0])).unwrap();
+    fs::write(&t, npy(&[0.0, 0.0, 0.0])).unwrap();
+    (p, t)
+}
+
+#[test]
+fn a_full_disk_is_a_clean_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, t) = two_files(dir.path());
+    // A copy of /dev/full's node in a temporary folder: were the output renamed over it, only
+    // this copy would be lost.
+    let full = dir.path().join("full");
+    let made = Command::new("mknod")
+        .arg(&full)
+        .args(["c", "1", "7"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let out = Command::new(BIN)
+            .arg("-p")
+            .arg(&p)
+            .arg("-t")
+            .arg(&t)
+            .arg("-o")
+            .arg(&full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.starts_with("huber: error: "), "{stderr}");
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(fs::metadata(&full).unwrap().file_type().is_char_device());
+        assert_eq!(names_in(dir.path()), ["full", "p.npy", "t.npy"]);
+    } else {
+        eprintln!("mknod is not permitted here: -o to a full device not tested");
+    }
+    let Ok(dev_full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let out = Command::new(BIN)
+        .arg("-p")
+        .arg(&p)
+        .arg("-t")
+        .arg(&t)
+        .stdout(dev_full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("huber: error: standard output"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, t) = two_files(dir.path());
+    let mut child = Command::new(BIN)
+        .arg("-p")
+        .arg(&p)
+        .arg("-t")
+        .arg(&t)
+        .args(["-r", "none"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn huber(dir: &Path, args: &[&OsStr], stdin: Option<&Path>) -> Output {
+    let stdin = match stdin {
+        Some(f) => Stdio::from(fs::File::open(f).unwrap()),
+        None => Stdio::null(),
+    };
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(stdin)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn paths_as_users_have_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (p, t) = two_files(d);
+    let os = OsStr::new;
+    let expected = huber(d, &[os("-p"), os("p.npy"), os("-t"), os("t.npy")], None);
+    assert_eq!(expected.status.code(), Some(0));
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    assert_eq!(expected, "0.7083333333333334\n");
+
+    let latin1 = OsStr::from_bytes(b"caf\xe9 p.npy");
+    for name in [os("with space.npy"), os("a:b.npy"), os("-"), latin1] {
+        fs::copy(&p, d.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(&p, d.join("link.npy")).unwrap();
+    let mut csv = "pred,target\n".to_string();
+    csv.push_str("0.5,0\n-1,0\n2,0\n");
+    fs::write(d.join("x:y.csv"), csv).unwrap();
+
+    let dash = d.join("-");
+    let table = d.join("x:y.csv");
+    let runs: Vec<(Vec<&OsStr>, Option<&Path>)> = vec![
+        (
+            vec![os("-p"), os("with space.npy"), os("-t"), os("t.npy")],
+            None,
+        ),
+        (vec![os("-p"), os("a:b.npy"), os("-t"), os("t.npy")], None),
+        (vec![os("-p"), latin1, os("-t"), os("t.npy")], None),
+        (vec![os("-p"), os("link.npy"), os("-t"), os("t.npy")], None),
+        (vec![os("-p"), os("./-"), os("-t"), os("t.npy")], None),
+        (vec![os("-p"), os("-"), os("-t"), os("t.npy")], Some(&p)),
+        (vec![os("--pred=-"), os("-t"), os("t.npy")], Some(&dash)),
+        (
+            vec![os("-p"), os("x:y.csv:pred"), os("-t"), os("x:y.csv:target")],
+            None,
+        ),
+        (
+            vec![os("-p"), os("x:y.csv:1"), os("-t"), os("x:y.csv:2")],
+            None,
+        ),
+        (
+            vec![os("--pred=-:pred"), os("--target=-:target")],
+            Some(&table),
+        ),
+    ];
+    for (args, stdin) in runs {
+        let out = huber(d, &args, stdin);
+        assert_eq!(
+            (out.status.code(), String::from_utf8_lossy(&out.stdout)),
+            (Some(0), expected.as_str().into()),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // A missing file is named as given, non-UTF-8 bytes shown lossily.
+    let out = huber(
+        d,
+        &[
+            os("-p"),
+            OsStr::from_bytes(b"no\xff.npy"),
+            os("-t"),
+            os("t.npy"),
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no\u{fffd}.npy: cannot open"), "{stderr}");
+
+    // Output paths: spaces, non-UTF-8 bytes, and a symlink that stays a link.
+    let target_file = d.join("real out.txt");
+    fs::write(&target_file, "old\n").unwrap();
+    std::os::unix::fs::symlink(&target_file, d.join("out link.txt")).unwrap();
+    for out_name in [
+        os("out with space.txt"),
+        OsStr::from_bytes(b"out\xe9.txt"),
+        os("out link.txt"),
+    ] {
+        let out = huber(
+            d,
+            &[
+                os("-p"),
+                p.as_os_str(),
+                os("-t"),
+                t.as_os_str(),
+                os("-o"),
+                out_name,
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(fs::read_to_string(d.join(out_name)).unwrap(), expected);
+    }
+    assert!(
+        fs::symlink_metadata(d.join("out link.txt"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(fs::read_to_string(&target_file).unwrap(), expected);
+}
+
+#[test]
+fn stdin_that_is_a_terminal_gets_a_hint_not_a_hang() {
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, t) = two_files(dir.path());
+    let cmd = format!("{BIN} -p - -t '{}'", t.display());
+    let Ok(mut child) = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("no `script` here: the terminal case is not tested");
+        return;
+    };
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("huber waited on a terminal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("huber: error: "), "{text}");
+    assert!(text.contains("terminal"), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+}
+
+/// Runs `huber -p ARG -t ARG` in `dir` under the 256 MiB address-space limit.
+fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-p", arg, "-t", arg])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+/// Over-long CSV input (issue 5): a line longer than 1 MiB is refused as soon as that much has
+/// been read, and messages stay one short line however wide the table is.
+#[test]
+fn over_long_csv_lines_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut late = "1\n".repeat(1000);
+    late.push_str(&"2".repeat(2 << 20));
+    late.push('\n');
+    let cases = [
+        ("digits.csv", "1".repeat(8 << 20), "line 1"),
+        ("fields.csv", "1,".repeat(2 << 20) + "1\n", "line 1"),
+        (
+            "quote.csv",
+            format!("1\n\"{}", "1".repeat(8 << 20)),
+            "line 2",
+        ),
+        ("late.csv", late, "line 1001"),
+    ];
+    for (name, text, line) in cases {
+        fs::write(d.join(name), text).unwrap();
+        let (out, took) = huber_limited(d, name);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        for w in [name, line, "longer than"] {
+            assert!(stderr.contains(w), "{name}: lacks '{w}': {stderr}");
+        }
+        assert!(took < Duration::from_secs(1), "{name}: {took:?}");
+    }
+    // A wide header: a missing KEY lists some of the names, not all 100 000.
+    let names: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    let ones = vec!["1"; names.len()];
+    fs::write(
+        d.join("wide.csv"),
+        format!("{}\n{}\n", names.join(","), ones.join(",")),
+    )
+    .unwrap();
+    let (out, _) = huber_limited(d, "wide.csv:nope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no column named 'nope'"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} bytes of message", stderr.len());
+    // A long non-numeric field is clipped in the message.
+    fs::write(d.join("word.csv"), format!("1\n{}\n", "x".repeat(500_000))).unwrap();
+    let (out, _) = huber_limited(d, "word.csv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a number") && stderr.len() < 1000,
+        "{stderr}"
+    );
+}
