@@ -81,20 +81,7 @@ impl Values<'_> {
     }
 }
 
-/// A shape as numpy prints it: `(3, 4)`, `(5,)`, `()`.
-pub fn fmt_shape(shape: &[usize]) -> String {
-    match shape {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
+pub use crate::input::npy::fmt_shape;
 
 /// The shape the inputs are computed over: all equal, or with `broadcast` NumPy's broadcast of
 /// them. The error shows every shape.
@@ -1047,7 +1034,12 @@ mod tests {
             text.push_str(&format!("{}.{},{}e-3\n", i % 97, i % 13, i));
         }
         let bytes = text.into_bytes();
-        let layout = scan(&mut &bytes[..], b',', HeaderMode::Detect).unwrap();
+        let layout = scan(
+            &mut std::io::Cursor::new(&bytes[..]),
+            b',',
+            HeaderMode::Detect,
+        )
+        .unwrap();
         let read = |reader: Box<dyn std::io::Read + Send>, threads: usize| {
             let table = Table::new(reader, layout.clone(), b',').unwrap();
             let (mut a, mut b) = (

@@ -380,7 +380,8 @@ fn open_one(
                     // output), the other parses them.
                     let t = match bytes {
                         Bytes::Shared(b) => {
-                            let layout = csv::scan(&mut &b[..], delimiter, csv_opts.header)?;
+                            let layout =
+                                csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
                             csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?
                         }
                         Bytes::File(p) => {

@@ -470,10 +470,10 @@ fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
     out
 }
 
-/// Writes the NPY preamble and header for a C-ordered little-endian array (format 1.0 where the
-/// header fits, else 2.0), padded so the data starts on a 64-byte boundary as numpy does.
-pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let dims = match shape {
+/// A shape as Python prints a tuple, and so as NPY headers and numpy show it: `(3, 4)`, `(5,)`,
+/// `()`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    match shape {
         [d] => format!("({d},)"),
         _ => format!(
             "({})",
@@ -483,7 +483,13 @@ pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    };
+    }
+}
+
+/// Writes the NPY preamble and header for a C-ordered little-endian array (format 1.0 where the
+/// header fits, else 2.0), padded so the data starts on a 64-byte boundary as numpy does.
+pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims = fmt_shape(shape);
     let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     let (version, prefix) = if dict.len() + 11 + 64 < 65536 {
         (1u8, 10)
