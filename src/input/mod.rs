@@ -414,33 +414,4 @@ pub fn io_reason(e: &io::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(s: &str) -> InputSpec {
-        InputSpec::parse(OsStr::new(s)).unwrap()
-    }
-
-    #[test]
-    fn splits_keys_at_the_last_colon() {
-        assert_eq!(spec("-").location, Location::Stdin);
-        let s = spec("-:pred");
-        assert_eq!(
-            (s.location, s.key.as_deref()),
-            (Location::Stdin, Some("pred"))
-        );
-        let s = spec("/no/such/a:b.npz:target");
-        assert_eq!(s.location, Location::Path("/no/such/a:b.npz".into()));
-        assert_eq!(s.key.as_deref(), Some("target"));
-        assert!(InputSpec::parse(OsStr::new("x.npz:")).is_err());
-    }
-
-    #[test]
-    fn an_existing_path_with_a_colon_is_a_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a:b.csv");
-        std::fs::write(&p, "1\n").unwrap();
-        let s = InputSpec::parse(p.as_os_str()).unwrap();
-        assert_eq!((s.location, s.key), (Location::Path(p), None));
-    }
-}
+mod tests;

@@ -1,0 +1,80 @@
+use super::*;
+
+fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut v = MAGIC.to_vec();
+    v.extend_from_slice(&[1, 0]);
+    v.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    v.extend_from_slice(dict.as_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+#[test]
+fn parses_numpy_headers() {
+    let (d, f, s) =
+        parse_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }\n").unwrap();
+    assert_eq!((d, f, s), (Dtype::F32, false, vec![3, 4]));
+    let (_, _, s) =
+        parse_dict("{\"shape\": (), \"fortran_order\": True, \"descr\": \">f8\"}").unwrap();
+    assert!(s.is_empty());
+    let (_, _, s) = parse_dict("{'descr':'|b1','fortran_order':False,'shape':(5L,)}").unwrap();
+    assert_eq!(s, vec![5]);
+}
+
+#[test]
+fn refuses_by_name() {
+    for (descr, word) in [
+        ("|O", "object"),
+        ("<c16", "complex"),
+        ("<U3", "string"),
+        ("<M8[ns]", "datetime"),
+        ("<f16", "float"),
+    ] {
+        let e = parse_descr(descr).unwrap_err().to_string();
+        assert!(e.contains(word), "{descr}: {e}");
+    }
+    let e =
+        parse_dict("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}").unwrap_err();
+    assert!(e.to_string().contains("structured"));
+    let e = parse_dict(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4)}",
+    );
+    assert!(e.unwrap_err().to_string().contains("too large"));
+    assert!(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}").is_err());
+}
+
+#[test]
+fn truncated_data_is_caught_before_reading() {
+    let bytes = npy(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000,), }",
+        &[0; 16],
+    );
+    let n = bytes.len() as u64;
+    let e = NpySource::open(Box::new(Cursor::new(bytes)), Some(n))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("truncated"), "{e}");
+}
+
+#[test]
+fn fortran_order_is_read_in_c_order() {
+    // [[1, 2, 3], [4, 5, 6]] stored column by column.
+    let data: Vec<u8> = [1u8, 4, 2, 5, 3, 6].to_vec();
+    let bytes = npy(
+        "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 3), }",
+        &data,
+    );
+    let mut src = NpySource::open(Box::new(Cursor::new(bytes)), None).unwrap();
+    let mut out = [0.0f64; 6];
+    src.read_f64(&mut out).unwrap();
+    assert_eq!(out, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+}
+
+#[test]
+fn written_headers_read_back() {
+    let h = header_bytes("<f4", &[2, 3]);
+    assert_eq!(h.len() % 64, 0);
+    let header = read_header(&mut Cursor::new(h.clone())).unwrap();
+    assert_eq!(header.shape, vec![2, 3]);
+    assert_eq!(header.data_offset, h.len() as u64);
+}
