@@ -713,11 +713,6 @@ impl Table {
         })
     }
 
-    /// The header and size found by the first pass.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
     /// A reader of column `key` (name or 1-based number), or of every column without a key.
     pub fn reader(&self, key: Option<&str>) -> Result<CsvSource> {
         let (select, shape) = match key {

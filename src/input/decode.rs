@@ -14,8 +14,6 @@ pub trait Element: Float + bytemuck::Pod {
     /// bytes). Returns `false` if `dtype` does not convert to this type exactly; SPEC §3 never
     /// asks for that, since integers and bool always compute in `f64`.
     fn decode(dtype: Dtype, bytes: &[u8], out: &mut [Self]) -> bool;
-    /// Rounds a CSV value to this type.
-    fn from_f64_slice(src: &[f64], out: &mut [Self]);
 }
 
 macro_rules! each {
@@ -61,10 +59,6 @@ impl Element for f64 {
         }
         true
     }
-
-    fn from_f64_slice(src: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(src);
-    }
 }
 
 impl Element for f32 {
@@ -81,12 +75,6 @@ impl Element for f32 {
             _ => return false,
         }
         true
-    }
-
-    fn from_f64_slice(src: &[f64], out: &mut [f32]) {
-        for (o, &x) in out.iter_mut().zip(src) {
-            *o = x as f32;
-        }
     }
 }
 

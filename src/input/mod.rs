@@ -228,14 +228,10 @@ enum Bytes {
     File(PathBuf),
 }
 
-/// Opens every input. Inputs that name the same file or stdin share one read of it, so
-/// `-p -:pred -t -:target < data.csv` works.
-pub fn open_all(specs: &[&InputSpec], csv_opts: &CsvOptions) -> Result<Vec<Box<dyn Source>>> {
-    Opener::new(*csv_opts, false).open(specs)
-}
-
-/// Opens inputs, possibly more than once (for runs that need two passes over the data, such as
-/// `--delta auto`): then stdin is read into memory once and served from there every time.
+/// Opens inputs. Inputs that name the same file or stdin share one read of it, so
+/// `-p -:pred -t -:target < data.csv` works. For runs that need two passes over the data (such as
+/// `--delta auto`) the inputs are opened more than once: then stdin is read into memory once and
+/// served from there every time.
 pub struct Opener {
     csv: CsvOptions,
     stdin: Option<Arc<[u8]>>,

@@ -383,11 +383,6 @@ impl NpySource {
         self
     }
 
-    /// The header as read.
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn read<T: Element>(&mut self, out: &mut [T]) -> Result<()> {
         ensure!(
             out.len() <= self.left,
