@@ -47,6 +47,22 @@ pub const EXAMPLES: &[Example] = &[
         command: "huber -p pred.npy -t target.npy -l smooth-l1 -b 0.1 -r sum",
     },
     Example {
+        what: "δ from the data (1.345 · 1.4826 · MAD of the residuals), reported in the JSON:",
+        command: "huber -p pred.npy -t target.npy -d auto -f json",
+    },
+    Example {
+        what: "Weighted mean, leaving out elements whose loss is NaN:",
+        command: "huber -p pred.npy -t target.npy -w weight.npy --nan omit",
+    },
+    Example {
+        what: "The gradient of the mean loss with respect to pred, as PyTorch's autograd gives it:",
+        command: "huber -p pred.npy -t target.npy --grad -o grad.npy",
+    },
+    Example {
+        what: "Combine the JSON results of shards into one:",
+        command: "huber merge shards/*/loss.json -f json",
+    },
+    Example {
         what: "Does δ suit the data? A histogram of the residuals with ±δ marked:",
         command: "huber -p pred.npy -t target.npy -d 0.1,0.5 --plot residuals.svg",
     },
