@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Result, bail};
 
+use crate::auto_delta::auto_delta;
 use crate::cli::{Config, Params, Task};
 use crate::input::{InputSpec, Opener, Source};
 use crate::loss::Loss;
@@ -73,10 +74,12 @@ fn run_loss(config: &Config) -> Result<()> {
     let losses: Vec<Loss> = match &config.params {
         Params::Given(losses) => losses.clone(),
         Params::AutoDelta(kind) => {
-            let mut sources = opener.open(&specs)?;
-            let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
-            let residuals = engine.residuals(&mut inputs, &shape)?;
-            vec![kind.with_param(Some(auto_delta(residuals, config.nan)?))?]
+            let delta = auto_delta(config.nan, &mut |observe| {
+                let mut sources = opener.open(&specs)?;
+                let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
+                engine.scan_residuals(&mut inputs, &shape, observe)
+            })?;
+            vec![kind.with_param(Some(delta))?]
         }
     };
     let (thresholds, symbol) = plot::thresholds(&losses);
@@ -133,43 +136,3 @@ fn run_loss(config: &Config) -> Result<()> {
     }
     dest.commit()
 }
-
-/// δ = 1.345 · 1.4826 · MAD(r): the 95 %-efficiency Huber threshold on the residuals' robust
-/// scale. The median is numpy's (the mean of the two middle values for an even count).
-pub fn auto_delta(mut r: Vec<f64>, nan: NanPolicy) -> Result<f64> {
-    if r.iter().any(|x| x.is_nan()) {
-        ensure!(
-            nan == NanPolicy::Omit,
-            "--delta auto: some residuals are NaN, so their median is undefined; use --nan omit to leave them out, or give --delta"
-        );
-        r.retain(|x| !x.is_nan());
-    }
-    ensure!(
-        !r.is_empty(),
-        "--delta auto: there are no residuals to take the median of; give --delta"
-    );
-    let med = median(&mut r);
-    let mut dev: Vec<f64> = r.iter().map(|x| (x - med).abs()).collect();
-    let mad = median(&mut dev);
-    ensure!(
-        mad > 0.0 && mad.is_finite(),
-        "--delta auto: the median absolute deviation of the residuals is {mad} (more than half of them are equal), so it gives no scale; give --delta explicitly"
-    );
-    Ok(1.345 * 1.4826 * mad)
-}
-
-/// numpy's median: the middle value, or the mean of the two middle values.
-fn median(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    let mid = n / 2;
-    let (_, &mut upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    if n % 2 == 1 {
-        return upper;
-    }
-    let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    // As numpy: the sum of the two, halved.
-    (lower + upper) / 2.0
-}
-
-#[cfg(test)]
-mod tests;

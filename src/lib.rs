@@ -23,6 +23,7 @@
 //! ```
 
 pub mod app;
+pub mod auto_delta;
 pub mod cli;
 pub mod dtype;
 pub mod error;
@@ -37,3 +38,4 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reduce;
+pub mod select;

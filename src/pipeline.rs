@@ -168,6 +168,9 @@ pub struct Engine {
     histogram: Option<Mutex<ResidualHistogram>>,
 }
 
+/// What looks at each chunk of a scan, on the worker threads.
+pub type Observer<'a> = &'a (dyn Fn(Values<'_>) + Sync);
+
 /// What an elementwise or gradient run sends on: values in C order, batch by batch.
 pub type Sink<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 
@@ -393,30 +396,33 @@ impl Engine {
         Ok(())
     }
 
-    /// The residuals `pred − target` over `shape`, in the compute type, widened to `f64`
-    /// (for `--delta auto`, which needs their median).
-    pub fn residuals(&self, inputs: &mut Inputs<'_>, shape: &[usize]) -> Result<Vec<f64>> {
+    /// Streams the residuals `pred − target` over `shape`, in the compute type, chunk by chunk
+    /// to `observe` on the worker threads, in no particular order (for `--delta auto`, which
+    /// finds their median in a few such passes).
+    pub fn scan_residuals(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        observe: Observer<'_>,
+    ) -> Result<()> {
         fn run<T: Float + ReadFrom>(
             e: &Engine,
             inputs: &mut Inputs<'_>,
             shape: &[usize],
-        ) -> Result<Vec<f64>> {
-            let mut all = Vec::new();
+            observe: &(dyn Fn(&[T]) + Sync),
+        ) -> Result<()> {
             let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
                 for ((o, &p), &t) in out.iter_mut().zip(c.pred).zip(c.target) {
                     *o = p - t;
                 }
+                observe(out);
                 Ok(())
             };
-            e.drive(inputs, shape, true, &work, &mut |_, out| {
-                all.extend(out.iter().map(|x| x.to_f64()));
-                Ok(())
-            })?;
-            Ok(all)
+            e.drive(inputs, shape, false, &work, &mut |_, _| Ok(()))
         }
         match inputs.precision() {
-            Precision::F64 => run::<f64>(self, inputs, shape),
-            _ => run::<f32>(self, inputs, shape),
+            Precision::F64 => run::<f64>(self, inputs, shape, &|r| observe(Values::F64(r))),
+            _ => run::<f32>(self, inputs, shape, &|r| observe(Values::F32(r))),
         }
     }
 
