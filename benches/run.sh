@@ -394,6 +394,8 @@ main() {
     bench_def cat_npy "cat p.npy t.npy" cat "$P" "$T"
     bench_def huber_npy "huber ($nproc_ threads)" "$HUBER" -p "$P" -t "$T"
     bench_def huber_npy_j1 "huber -j1" "$HUBER" -p "$P" -t "$T" -j 1
+    # -d auto: the exact median and MAD of the residuals in a few streaming passes.
+    bench_def huber_auto "huber -d auto ($nproc_ threads)" "$HUBER" -p "$P" -t "$T" -d auto
     bench_def numpy_npy "numpy" "${PYENV[@]}" "$PY" "$OUT/py/numpy_npy.py" "$P" "$T"
     bench_def torch_npy "PyTorch" "${PYENV[@]}" "$PY" "$OUT/py/torch_npy.py" "$P" "$T"
     # (b) CSV mean
@@ -423,7 +425,7 @@ main() {
 
     # Everything is measured with its inputs in the page cache.
     warm_cache "$P" "$T"
-    run_hyperfine npy-mean "$RUNS" cat_npy huber_npy huber_npy_j1 numpy_npy torch_npy
+    run_hyperfine npy-mean "$RUNS" cat_npy huber_npy huber_npy_j1 huber_auto numpy_npy torch_npy
     warm_cache "$CSV"
     local csv_keys=(cat_csv huber_csv huber_csv_j1 polars_csv)
     ((have_pandas)) && csv_keys+=(pandas_csv)
@@ -454,6 +456,10 @@ main() {
     r=$(ratio "${MEDIAN[huber_npy]}" "${MEDIAN[cat_npy]}")
     check "NPY f32 mean ≤ 1.5 × cat" "$(le "$r" 1.5)" "${r}× cat"
     check "NPY f32 mean peak RSS ≤ 32 MiB" "$(le "${RSS[huber_npy]}" $((32 * 1024)))" "$(fmt_rss "${RSS[huber_npy]}")"
+    r=$(ratio "${MEDIAN[huber_auto]}" "${MEDIAN[huber_npy]}")
+    check "NPY f32 -d auto ≤ 4 × the plain mean, peak RSS ≤ 32 MiB" \
+        "$(($(le "$r" 4) && $(le "${RSS[huber_auto]}" $((32 * 1024)))))" \
+        "${r}× the mean, $(fmt_rss "${RSS[huber_auto]}")"
     r=$(ratio "${MEDIAN[polars_csv]}" "${MEDIAN[huber_csv]}")
     check "CSV mean ≥ 2 × faster than polars" "$(le 2 "$r")" "${r}× faster"
     check "CSV mean peak RSS ≤ 64 MiB" "$(le "${RSS[huber_csv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_csv]}")"
@@ -484,6 +490,7 @@ main() {
         row "$npy_desc" huber_npy_j1 cat_npy
         row "$npy_desc" numpy_npy cat_npy
         row "$npy_desc" torch_npy cat_npy
+        row "NPY f32 mean -d auto, 2 × $(count "$N_NPY")" huber_auto cat_npy
         row "$csv_desc" cat_csv cat_csv
         row "$csv_desc" huber_csv cat_csv
         row "$csv_desc" huber_csv_j1 cat_csv
