@@ -406,19 +406,16 @@ impl Search {
 
     /// Narrows the search with what a pass over `ranges` (from [`Search::ranges`]) saw.
     pub fn update(&mut self, ranges: &[Range], mut parts: Vec<Part>) -> Result<()> {
-        for part in &mut parts {
-            part.kept.sort_unstable();
-        }
         for t in self.targets.iter_mut().filter(|t| t.found.is_none()) {
             let i = ranges
                 .iter()
                 .position(|r| (r.lo, r.hi) == (t.lo, t.hi))
                 .context("internal error: a rank's range was not in the pass")?;
-            let part = &parts[i];
+            let part = &mut parts[i];
             match ranges[i].look {
                 Look::Keep => {
-                    let k = part.kept.get(t.rank as usize);
-                    t.found = Some(*k.context("internal error: a kept range lost its rank")?);
+                    let k = nth(&mut part.kept, Some(t.rank));
+                    t.found = Some(k.context("internal error: a kept range lost its rank")?);
                 }
                 Look::Count { shift } => narrow(t, &part.counts, shift)?,
             }
@@ -538,16 +535,18 @@ impl Band {
         let mut devs: Vec<u64> = (parts.into_iter().flat_map(|p| p.kept))
             .map(|k| key((value(k) - median).abs()))
             .collect();
-        devs.sort_unstable();
         let at = |rank: &u64| {
-            let i = rank.checked_sub(self.inner).map(|i| devs.get(i as usize));
-            let k = i
-                .flatten()
-                .context("internal error: the band lost its rank")?;
-            Ok(value(*k))
+            let k = nth(&mut devs, rank.checked_sub(self.inner));
+            Ok(value(k.context("internal error: the band lost its rank")?))
         };
         self.ranks.iter().map(at).collect()
     }
+}
+
+/// The key at `rank` in the order of `keys` (which it reorders), if there is one.
+fn nth(keys: &mut [u64], rank: Option<u64>) -> Option<u64> {
+    let rank = usize::try_from(rank?).ok().filter(|&r| r < keys.len())?;
+    Some(*keys.select_nth_unstable(rank).1)
 }
 
 /// The parts of a pass's tally.
