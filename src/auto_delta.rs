@@ -1,16 +1,19 @@
 //! `--delta auto`: δ from the median absolute deviation of the residuals, found exactly in a
 //! few passes over the inputs ([`crate::select`]) instead of holding every residual.
 //!
-//! The passes, for typical data: one counts the residuals in coarse buckets; one keeps the
-//! few residuals that may be the median and those whose deviation may be the median
-//! deviation; then the main pass computes the loss. Data whose buckets are too full for that
-//! (many equal residuals, a median far from 0 compared with the spread) take a few more.
+//! The passes, for typical data: one counts the residuals in coarse buckets, and keeps those
+//! near the median and near the median ± the median deviation as guessed from the first
+//! residuals; from them, in memory, come the few residuals that may be the median and those
+//! whose deviation may be the median deviation; then the main pass computes the loss. When
+//! the guess was wrong, a second pass keeps them instead; data whose buckets are too full for
+//! that (many equal residuals, a median far from 0 compared with the spread) take a few more.
 
 use anyhow::{Result, ensure};
 
 use crate::pipeline::{NanPolicy, Observer, Values};
 use crate::select::{
-    Band, Coarse, Part, Pass, Search, Tallies, Tally, Value, median_of, middle_ranks, parts,
+    Band, Cache, Coarse, Part, Pass, Replay, Search, Tallies, Tally, Value, median_of,
+    middle_ranks, parts,
 };
 
 /// A band and what a pass kept of it.
@@ -23,7 +26,8 @@ pub type Scan<'a> = &'a mut dyn FnMut(Observer<'_>) -> Result<()>;
 /// scale. The median is numpy's (the mean of the two middle values for an even count).
 /// `scan` is called once per pass.
 pub fn auto_delta(nan: NanPolicy, scan: Scan<'_>) -> Result<f64> {
-    let first = run_pass(scan, &Pass::Coarse, None)?;
+    let cache = Cache::default();
+    let first = run_pass(scan, &Pass::Coarse, None, Some(&cache))?;
     if first.skipped() > 0 {
         ensure!(
             nan == NanPolicy::Omit,
@@ -36,8 +40,12 @@ pub fn auto_delta(nan: NanPolicy, scan: Scan<'_>) -> Result<f64> {
         "--delta auto: there are no residuals to take the median of; give --delta"
     );
     let ranks = middle_ranks(coarse.total());
-    let (median, banded) = find_median(scan, &coarse, &ranks)?;
-    let mad = median_deviation(scan, &coarse, &ranks, median, banded)?;
+    let mut passes = Passes {
+        scan,
+        replay: cache.finish(&coarse),
+    };
+    let (median, banded) = find_median(&mut passes, &coarse, &ranks)?;
+    let mad = median_deviation(&mut passes, &coarse, &ranks, median, banded)?;
     ensure!(
         mad > 0.0 && mad.is_finite(),
         "--delta auto: the median absolute deviation of the residuals is {mad} (more than half of them are equal), so it gives no scale; give --delta explicitly"
@@ -45,15 +53,37 @@ pub fn auto_delta(nan: NanPolicy, scan: Scan<'_>) -> Result<f64> {
     Ok(1.345 * 1.4826 * mad)
 }
 
-/// One pass: tallies the residuals (NaNs are skipped and counted), or with `median` their
-/// deviations from it.
-fn run_pass(scan: Scan<'_>, pass: &Pass, median: Option<f64>) -> Result<Tally> {
+/// The passes after the first: from memory when the first kept all they look at (for inputs
+/// of up to a few hundred thousand elements, all of them).
+struct Passes<'a> {
+    scan: Scan<'a>,
+    replay: Option<Replay>,
+}
+
+impl Passes<'_> {
+    /// Tallies the residuals, or with `median` their deviations from it.
+    fn run(&mut self, pass: &Pass, median: Option<f64>) -> Result<Tally> {
+        match self.replay.as_ref().and_then(|r| r.tally(pass, median)) {
+            Some(tally) => Ok(tally),
+            None => run_pass(self.scan, pass, median, None),
+        }
+    }
+}
+
+/// One pass over the inputs: tallies the residuals (NaNs are skipped and counted), or with
+/// `median` their deviations from it; `cache`, on the coarse pass, keeps what it wants.
+fn run_pass(
+    scan: Scan<'_>,
+    pass: &Pass,
+    median: Option<f64>,
+    cache: Option<&Cache>,
+) -> Result<Tally> {
     let tallies = Tallies::new(pass);
     scan(&|chunk: Values<'_>| {
         tallies.with(|pass, t| match chunk {
-            Values::F16(v) => add(pass, t, v.iter().map(|&x| f32::from(x)), median),
-            Values::F32(v) => add(pass, t, v.iter().copied(), median),
-            Values::F64(v) => add(pass, t, v.iter().copied(), median),
+            Values::F16(v) => add(pass, t, v.iter().map(|&x| f32::from(x)), median, cache),
+            Values::F32(v) => add(pass, t, v.iter().copied(), median, cache),
+            Values::F64(v) => add(pass, t, v.iter().copied(), median, cache),
         })
     })?;
     Ok(tallies.total())
@@ -65,23 +95,25 @@ fn add<V: Value>(
     t: &mut Tally,
     rs: impl Iterator<Item = V> + Clone,
     median: Option<f64>,
+    cache: Option<&Cache>,
 ) {
     let kept = rs.clone().filter(|r| !r.is_nan());
-    match median {
-        Some(m) => t.add(pass, kept.map(|r| (r.to_f64() - m).abs())),
-        None => t.add(pass, kept),
+    match (median, cache) {
+        (Some(m), _) => t.add(pass, kept.map(|r| (r.to_f64() - m).abs())),
+        (None, Some(cache)) => cache.add(t, kept),
+        (None, None) => t.add(pass, kept),
     }
     t.skip(rs.filter(|r| r.is_nan()).count() as u64);
 }
 
 /// Narrows `search` pass by pass until it has found its values.
-fn finish(scan: Scan<'_>, mut search: Search, median: Option<f64>) -> Result<Vec<f64>> {
+fn finish(passes: &mut Passes<'_>, mut search: Search, median: Option<f64>) -> Result<Vec<f64>> {
     loop {
         if let Some(found) = search.found() {
             return Ok(found);
         }
         let ranges = search.ranges();
-        let seen = run_pass(scan, &Pass::ranges(ranges.clone()), median)?;
+        let seen = passes.run(&Pass::ranges(ranges.clone()), median)?;
         search.update(&ranges, parts(seen))?;
     }
 }
@@ -89,7 +121,11 @@ fn finish(scan: Scan<'_>, mut search: Search, median: Option<f64>) -> Result<Vec
 /// The median of the residuals. When the median is not found from the coarse counts alone,
 /// the pass that narrows it also keeps the band of residuals the median deviation will come
 /// from, if that band is small enough; they are returned with it.
-fn find_median(scan: Scan<'_>, coarse: &Coarse, ranks: &[u64]) -> Result<(f64, Option<Banded>)> {
+fn find_median(
+    passes: &mut Passes<'_>,
+    coarse: &Coarse,
+    ranks: &[u64],
+) -> Result<(f64, Option<Banded>)> {
     let mut search = Search::new(coarse, ranks);
     let mut banded = None;
     if search.found().is_none() {
@@ -97,13 +133,13 @@ fn find_median(scan: Scan<'_>, coarse: &Coarse, ranks: &[u64]) -> Result<(f64, O
         if let Some(band) = band {
             let ranges = search.ranges();
             let all = [ranges.as_slice(), band.ranges()].concat();
-            let mut seen = parts(run_pass(scan, &Pass::ranges(all), None)?);
+            let mut seen = parts(passes.run(&Pass::ranges(all), None)?);
             let kept = seen.split_off(ranges.len());
             search.update(&ranges, seen)?;
             banded = Some((band, kept));
         }
     }
-    let middle = finish(scan, search, None)?;
+    let middle = finish(passes, search, None)?;
     Ok((median_of(&middle), banded))
 }
 
@@ -119,7 +155,7 @@ fn median_bounds(search: &Search) -> (f64, f64) {
 /// The median of `|r − median|`: from the band kept while finding the median, or a band kept
 /// now, or when no band is small enough, by searching the deviations like any values.
 fn median_deviation(
-    scan: Scan<'_>,
+    passes: &mut Passes<'_>,
     coarse: &Coarse,
     ranks: &[u64],
     median: f64,
@@ -129,11 +165,11 @@ fn median_deviation(
         return Ok(median_of(&band.deviations(kept, median)?));
     }
     if let Some(band) = Band::plan(coarse, (median, median), ranks) {
-        let seen = run_pass(scan, &Pass::ranges(band.ranges().to_vec()), None)?;
+        let seen = passes.run(&Pass::ranges(band.ranges().to_vec()), None)?;
         return Ok(median_of(&band.deviations(parts(seen), median)?));
     }
-    let devs = run_pass(scan, &Pass::Coarse, Some(median))?.into_coarse();
-    let middle = finish(scan, Search::new(&devs, ranks), Some(median))?;
+    let devs = passes.run(&Pass::Coarse, Some(median))?.into_coarse();
+    let middle = finish(passes, Search::new(&devs, ranks), Some(median))?;
     Ok(median_of(&middle))
 }
 

@@ -11,6 +11,9 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 
+mod cache;
+pub use cache::{Cache, Replay};
+
 /// Buckets of a counting pass.
 const BUCKETS: usize = 1 << 16;
 /// Most values a pass keeps in memory for one range (4 MiB of keys). Unit tests keep only a
@@ -198,6 +201,10 @@ pub struct Tally {
     parts: Vec<Part>,
     /// Values the caller left out (NaN residuals).
     skipped: u64,
+    /// Room for the keys of a chunk, reused.
+    scratch: Vec<u64>,
+    /// Whether the coarse counts carry the [`Cache`]'s marks.
+    marked: bool,
 }
 
 impl Tally {
@@ -219,6 +226,8 @@ impl Tally {
             coarse,
             parts,
             skipped: 0,
+            scratch: Vec::new(),
+            marked: false,
         }
     }
 
@@ -256,7 +265,7 @@ impl Tally {
 
     fn merge(&mut self, other: Tally) {
         for (a, b) in self.coarse.iter_mut().zip(other.coarse) {
-            *a += b;
+            *a += b & !cache::WANTED;
         }
         for (a, b) in self.parts.iter_mut().zip(other.parts) {
             for (x, y) in a.counts.iter_mut().zip(b.counts) {
@@ -312,6 +321,8 @@ impl<'a> Tallies<'a> {
 pub struct Coarse {
     /// Non-empty buckets in key order: (first key, last key, count).
     buckets: Vec<(u64, u64, u64)>,
+    /// Per bucket.
+    counts: Vec<u64>,
 }
 
 impl Coarse {
@@ -323,7 +334,7 @@ impl Coarse {
                 (first as u64, (end - 1) as u64, c)
             })
             .collect();
-        Coarse { buckets }
+        Coarse { buckets, counts }
     }
 
     /// How many values were counted.

@@ -117,6 +117,32 @@ fn auto_delta_from_mad() {
 }
 
 #[test]
+fn small_inputs_are_read_once() {
+    // Up to the sample's size the first pass keeps every residual; the other passes replay them.
+    let r: Vec<f64> = (0..60).map(|i| f64::from((i * 37) % 61) - 30.0).collect();
+    let mut fake = Fake::f64(&r, 7);
+    same(
+        fake.delta(NanPolicy::Propagate),
+        sorted_delta(r.clone(), NanPolicy::Propagate),
+    )
+    .unwrap();
+    assert_eq!(fake.passes, 1);
+}
+
+#[test]
+fn a_wrong_guess_costs_a_pass_not_the_result() {
+    // Sorted residuals: the first ones say nothing about the median.
+    let r: Vec<f32> = (0..3000).map(|i| (i as f32 / 100.0).powi(3)).collect();
+    let mut fake = Fake::f32(&r, 50);
+    same(
+        fake.delta(NanPolicy::Propagate),
+        sorted_delta(fake.r64.clone(), NanPolicy::Propagate),
+    )
+    .unwrap();
+    assert!(fake.passes > 1, "{} passes", fake.passes);
+}
+
+#[test]
 fn infinite_and_undefined_medians() {
     for r in [
         vec![f64::INFINITY, f64::INFINITY, 1.0],
