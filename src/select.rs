@@ -6,6 +6,8 @@
 //! at the key range that holds a wanted rank, and either counts it in 65536 finer buckets or,
 //! once few enough values are in it, keeps them and selects in memory. Counts are integers and
 //! the kept values are a multiset, so the result does not depend on the order values arrive in.
+//! The first pass may also keep the buckets a later pass will want ([`Cache`]), so that the
+//! later pass runs from memory.
 
 use std::sync::Mutex;
 
@@ -58,7 +60,8 @@ pub trait Value: Copy {
     fn is_nan(self) -> bool;
     /// The value, widened.
     fn to_f64(self) -> f64;
-    /// Its coarse bucket (as [`coarse_bucket`] of the widened value, never NaN).
+    /// Its coarse bucket: the top 16 bits of the ordered bits of its `f32` rounding (it is
+    /// never NaN).
     fn coarse(self) -> usize;
 }
 
