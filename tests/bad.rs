@@ -542,3 +542,107 @@ fn over_long_csv_lines_are_refused() {
         "{stderr}"
     );
 }
+
+/// An NPY file of `values` as float16, float32 or float64 (`size` bytes each, little-endian).
+fn npy_sized(values: &[f64], size: usize) -> Vec<u8> {
+    let descr = format!("<f{size}");
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    let data = values
+        .iter()
+        .flat_map(|&v| match size {
+            2 => half::f16::from_f64(v).to_le_bytes().to_vec(),
+            4 => (v as f32).to_le_bytes().to_vec(),
+            _ => v.to_le_bytes().to_vec(),
+        })
+        .collect();
+    npy_header_only(&dict, data)
+}
+
+/// Runs `huber ARGS` in `dir` and returns its stdout, failing on a non-zero status.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    let out = huber(dir, &args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A merge of shards gives the bits of one run over all the data, for every dtype, loss and
+/// reduction, at random cut points; also when the float64 sum overflows.
+#[test]
+fn merged_shards_equal_one_run_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for trial in 0..24 {
+        let n = 200 + (next() % 3000) as usize;
+        let scale = if trial % 6 == 0 { 1e149 } else { 1.0 };
+        let pred: Vec<f64> = (0..n)
+            .map(|_| {
+                let m = (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let e = (next() % 12) as i32 - 6;
+                m * 10f64.powi(e) * scale
+            })
+            .collect();
+        let size = [8, 4, 2][trial % 3];
+        let (loss, red) = [
+            ("mse", "mean"),
+            ("huber", "sum"),
+            ("l1", "mean"),
+            ("smooth-l1", "mean"),
+        ][trial % 4];
+        let cuts = {
+            let mut c: Vec<usize> = (0..3).map(|_| 1 + (next() as usize) % (n - 1)).collect();
+            c.push(0);
+            c.push(n);
+            c.sort();
+            c
+        };
+        fs::write(d.join("p.npy"), npy_sized(&pred, size)).unwrap();
+        fs::write(d.join("t.npy"), npy_sized(&vec![0.0; n], size)).unwrap();
+        let base = ["-l", loss, "-r", red, "-f", "json"];
+        let whole = ok(d, &[&["-p", "p.npy", "-t", "t.npy"][..], &base].concat());
+        let mut shards = Vec::new();
+        for (i, w) in cuts.windows(2).enumerate() {
+            let (p, t, o) = (
+                format!("p{i}.npy"),
+                format!("t{i}.npy"),
+                format!("s{i}.json"),
+            );
+            fs::write(d.join(&p), npy_sized(&pred[w[0]..w[1]], size)).unwrap();
+            fs::write(d.join(&t), npy_sized(&vec![0.0; w[1] - w[0]], size)).unwrap();
+            ok(d, &[&["-p", &p, "-t", &t, "-o", &o][..], &base].concat());
+            shards.push(o);
+        }
+        let mut args = vec!["merge", "-f", "json"];
+        args.extend(shards.iter().map(String::as_str));
+        let merged: Value = serde_json::from_str(&ok(d, &args)).unwrap();
+        let whole: Value = serde_json::from_str(&whole).unwrap();
+        // float32 and float16 chunks are summed in plain float64 lanes (far below their ulp, and
+        // fast): their float64 `sum` may differ in its last bits; their value does not.
+        let fields: &[&str] = if size == 8 { &["value", "sum"] } else { &["value"] };
+        for field in fields.iter().chain(&["count", "linear_fraction", "dtype", "shape"]) {
+            assert_eq!(
+                merged.get(*field),
+                whole.get(*field),
+                "trial {trial} ({loss} {red} f{size}, cuts {cuts:?}): {field}: {merged} vs {whole}"
+            );
+        }
+        if scale > 1.0 && size == 8 && loss == "mse" {
+            assert_eq!(whole["sum"], "Infinity", "{whole}");
+        }
+    }
+}

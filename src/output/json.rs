@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::{Writer, number};
 use crate::dtype::Precision;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::reduce::{Accumulator, SCALE_EXPONENT, Summary};
 
 /// One field of a scalar result.
 pub enum Field {
@@ -18,6 +18,9 @@ pub enum Field {
     Int(u64),
     /// A shape.
     Shape(Vec<usize>),
+    /// The exact accumulator state, for merging shards (JSON only: an object), with the linear
+    /// count when the loss has a threshold.
+    State(Accumulator, bool),
 }
 
 /// The fields of a result, in the order JSON and CSV print them.
@@ -35,7 +38,24 @@ pub fn fields(r: &Summary) -> Vec<(&'static str, Field)> {
     if let Some(lf) = r.linear_fraction {
         f.push(("linear_fraction", Field::Num(lf, Precision::F64)));
     }
+    f.push(("state", Field::State(r.state, r.linear_fraction.is_some())));
     f
+}
+
+/// `{"hi":…,"lo":…,"scale":…}`: the sum is exactly `(hi + lo) · 2^scale`, `hi` and `lo` printed
+/// so that they read back to the same bits; then `"linear"`, the integer count behind
+/// `linear_fraction`.
+fn push_state(buf: &mut String, acc: &Accumulator, linear: bool) {
+    buf.push_str("{\"hi\":");
+    number::push_json(buf, acc.sum.hi, Precision::F64);
+    buf.push_str(",\"lo\":");
+    number::push_json(buf, acc.sum.lo, Precision::F64);
+    let scale = if acc.scaled { SCALE_EXPONENT } else { 0 };
+    buf.push_str(&format!(",\"scale\":{scale}"));
+    if linear {
+        buf.push_str(&format!(",\"linear\":{}", acc.linear));
+    }
+    buf.push('}');
 }
 
 fn push_object(buf: &mut String, r: &Summary) {
@@ -51,6 +71,7 @@ fn push_object(buf: &mut String, r: &Summary) {
             Field::Num(x, p) => number::push_json(buf, x, p),
             Field::Int(n) => buf.push_str(&n.to_string()),
             Field::Shape(s) => buf.push_str(&shape_json(&s)),
+            Field::State(acc, linear) => push_state(buf, &acc, linear),
         }
     }
     buf.push('}');
