@@ -174,9 +174,15 @@ pub type Sink<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
     pub fn new(threads: usize, nan: NanPolicy) -> Result<Engine> {
+        // rayon's error repeats its I/O cause as its source: one line from its message alone.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .build()?;
+            .build()
+            .map_err(|e| {
+                let reason = e.to_string();
+                let reason = reason.split(" (os error").next().unwrap_or_default();
+                anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
+            })?;
         Ok(Engine {
             pool,
             nan,

@@ -633,8 +633,15 @@ fn merged_shards_equal_one_run_bit_for_bit() {
         let whole: Value = serde_json::from_str(&whole).unwrap();
         // float32 and float16 chunks are summed in plain float64 lanes (far below their ulp, and
         // fast): their float64 `sum` may differ in its last bits; their value does not.
-        let fields: &[&str] = if size == 8 { &["value", "sum"] } else { &["value"] };
-        for field in fields.iter().chain(&["count", "linear_fraction", "dtype", "shape"]) {
+        let fields: &[&str] = if size == 8 {
+            &["value", "sum"]
+        } else {
+            &["value"]
+        };
+        for field in fields
+            .iter()
+            .chain(&["count", "linear_fraction", "dtype", "shape"])
+        {
             assert_eq!(
                 merged.get(*field),
                 whole.get(*field),
@@ -645,4 +652,131 @@ fn merged_shards_equal_one_run_bit_for_bit() {
             assert_eq!(whole["sum"], "Infinity", "{whole}");
         }
     }
+}
+
+/// `-w -:KEY` reads a weight column from stdin as `-p -:KEY` does.
+#[test]
+fn weights_from_a_stdin_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("data.csv"),
+        "pred,target,w\n0.5,0,2\n-1,0,2\n2,0,2\n",
+    )
+    .unwrap();
+    let os = OsStr::new;
+    let out = huber(
+        d,
+        &[
+            os("-p"),
+            os("-:pred"),
+            os("-t"),
+            os("-:target"),
+            os("-w"),
+            os("-:w"),
+        ],
+        Some(&d.join("data.csv")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1.4166666666666667\n");
+}
+
+/// `-o` through a dangling symlink creates the link's target and keeps the link; a chain of
+/// links and a relative target are followed the same way.
+#[test]
+fn output_through_a_dangling_symlink_creates_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (p, t) = two_files(d);
+    fs::create_dir(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink("sub/result.txt", d.join("link")).unwrap();
+    std::os::unix::fs::symlink("link", d.join("link2")).unwrap();
+    for name in ["link", "link2"] {
+        let _ = fs::remove_file(d.join("sub/result.txt"));
+        let out = huber(
+            d,
+            &[
+                OsStr::new("-p"),
+                p.as_os_str(),
+                OsStr::new("-t"),
+                t.as_os_str(),
+                OsStr::new("-o"),
+                OsStr::new(name),
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for link in ["link", "link2"] {
+            let m = fs::symlink_metadata(d.join(link)).unwrap();
+            assert!(
+                m.file_type().is_symlink(),
+                "{name}: {link} is no longer a link"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(d.join("sub/result.txt")).unwrap(),
+            "0.7083333333333334\n"
+        );
+    }
+}
+
+/// `--threads` beyond the cap is a usage error; threads that cannot start (here: too little
+/// address space for their stacks) give one clean line.
+#[test]
+fn threads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+        .args(["-p", "p.npy", "-t", "t.npy", "-j", "1000"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("huber: error: cannot start 1000 worker threads: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+}
+
+/// A plot for any δ stays small, and a run that fails after drawing it leaves no picture.
+#[test]
+fn plots_are_bounded_and_written_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    for delta in ["1e308", "0.5,1e300", "1e-300"] {
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+            .args(["-p", "p.npy", "-t", "t.npy", "-d", delta, "--plot", "x.svg"])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{delta}: {stderr}");
+        let svg = fs::read_to_string(d.join("x.svg")).unwrap();
+        assert!(svg.len() < 64 << 10, "{delta}: {} bytes", svg.len());
+        fs::remove_file(d.join("x.svg")).unwrap();
+    }
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let out = Command::new(BIN)
+        .args(["-p", "p.npy", "-t", "t.npy", "--plot", "y.svg"])
+        .current_dir(d)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(names_in(d), ["p.npy", "t.npy"]);
 }
