@@ -86,6 +86,9 @@ fn run_loss(config: &Config) -> Result<()> {
     let mut sources = opener.open(&specs)?;
     let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
     let precision = inputs.precision();
+    for loss in &losses {
+        loss.check_for(precision)?;
+    }
     let mut writer = config.format.writer();
     if config.grad {
         let [loss] = losses[..] else {
