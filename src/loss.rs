@@ -188,7 +188,10 @@ impl Loss {
         let (rounded, ty) = match precision {
             Precision::F64 => (p, "float64"),
             Precision::F32 => (f64::from(p as f32), "float32"),
-            Precision::F16 => (f64::from(p as f32), "float32 (float16 data is computed in float32)"),
+            Precision::F16 => (
+                f64::from(p as f32),
+                "float32 (float16 data is computed in float32)",
+            ),
         };
         let vanishes = p > 0.0 && rounded == 0.0;
         let overflows = name == "beta" && p.is_finite() && rounded.is_infinite();
@@ -196,7 +199,10 @@ impl Loss {
             return Ok(());
         }
         let (what, hint) = if vanishes {
-            ("rounds to 0", "the smallest positive value of float32 is about 1.4e-45")
+            (
+                "rounds to 0",
+                "the smallest positive value of float32 is about 1.4e-45",
+            )
         } else {
             ("overflows", "the largest finite float32 is about 3.4e38")
         };

@@ -3,7 +3,7 @@
 //!
 //! `fixtures/bad/generate.py` writes the cases; each must fail with its status, one
 //! `huber: error:` line holding its words, nothing on stdout, an existing `--output` untouched
-//! and no temporary file left, in well under a second and 256 MiB of address space.
+//! and no temporary file left, in well under a second and 64 MiB of address space.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -62,10 +62,10 @@ fn run_case(case: &Case, pre: &[&OsStr]) -> (Output, Duration) {
         None => Stdio::null(),
     };
     let start = Instant::now();
-    // Under a 256 MiB address-space limit, so that an allocation bomb aborts the run instead of
+    // Under a 64 MiB address-space limit, so that an allocation bomb aborts the run instead of
     // passing slowly.
     let out = Command::new("sh")
-        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
         .args(pre)
         .args(&case.args)
         .current_dir(&files)
@@ -476,11 +476,11 @@ fn stdin_that_is_a_terminal_gets_a_hint_not_a_hang() {
     assert_eq!(out.status.code(), Some(2), "{text}");
 }
 
-/// Runs `huber -p ARG -t ARG` in `dir` under the 256 MiB address-space limit.
+/// Runs `huber -p ARG -t ARG` in `dir` under the 64 MiB address-space limit.
 fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
     let start = Instant::now();
     let out = Command::new("sh")
-        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
         .args(["-p", arg, "-t", arg])
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -133,7 +133,7 @@ impl Writer for Json {
         self.index = vec![0; shape.len()];
         self.started = false;
         if shape.contains(&0) {
-            out.write_all(empty_nested(shape).as_bytes())?;
+            write_empty_nested(out, shape)?;
         } else {
             out.write_all("[".repeat(shape.len()).as_bytes())?;
         }
@@ -180,16 +180,50 @@ impl Writer for Json {
     }
 }
 
-/// Nested empty lists as numpy's `tolist()` gives them: shape (3, 0) is `[[],[],[]]`.
-fn empty_nested(shape: &[usize]) -> String {
-    match shape {
-        [] => String::new(),
-        [0, ..] => "[]".to_string(),
-        [d, rest @ ..] => {
-            let inner = empty_nested(rest);
-            format!("[{}]", vec![inner; *d].join(","))
+/// The most empty lists the JSON of an empty array may hold (about 400 MB of `[],`): an NPY
+/// header can claim a shape like (2^62, 0) in a few bytes, whose nesting would never end.
+pub const MAX_EMPTY_LISTS: u64 = 1 << 27;
+
+/// Nested empty lists as numpy's `tolist()` gives them (shape (3, 0) is `[[],[],[]]`), written
+/// in pieces so that memory stays small however many there are.
+fn write_empty_nested(out: &mut dyn Write, shape: &[usize]) -> io::Result<()> {
+    let zero = shape.iter().position(|&d| d == 0).unwrap_or(shape.len());
+    let lists = shape[..zero]
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+        .filter(|&n| n <= MAX_EMPTY_LISTS);
+    if lists.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the JSON of an empty array of shape {} would nest more than {MAX_EMPTY_LISTS} empty lists; use -f npy, or a scalar reduction",
+                crate::input::npy::fmt_shape(shape)
+            ),
+        ));
+    }
+    let mut buf = String::with_capacity(1 << 16);
+    nest_empty(out, &shape[..zero], &mut buf)?;
+    out.write_all(buf.as_bytes())
+}
+
+fn nest_empty(out: &mut dyn Write, outer: &[usize], buf: &mut String) -> io::Result<()> {
+    let Some((&d, rest)) = outer.split_first() else {
+        buf.push_str("[]");
+        return Ok(());
+    };
+    buf.push('[');
+    for i in 0..d {
+        if i > 0 {
+            buf.push(',');
+        }
+        nest_empty(out, rest, buf)?;
+        if buf.len() >= 1 << 16 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
         }
     }
+    buf.push(']');
+    Ok(())
 }
 
 #[cfg(test)]
