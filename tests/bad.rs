@@ -780,3 +780,40 @@ fn plots_are_bounded_and_written_only_on_success() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(names_in(d), ["p.npy", "t.npy"]);
 }
+
+/// A path that is a pipe reads like `-`: `/dev/stdin` on a pipe, a named FIFO, bash's `<(…)`;
+/// NPY, NPZ and CSV, with and without KEY, and for runs that read their inputs twice.
+#[test]
+fn pipes_named_by_path_read_like_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    fs::write(d.join("data.csv"), "pred,target\n0.5,0\n-1,0\n2,0\n").unwrap();
+    let expected = "0.7083333333333334\n";
+    let bash = |script: &str| {
+        Command::new("bash")
+            .args(["-c", script, BIN])
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for script in [
+        "cat p.npy | \"$0\" -p /dev/stdin -t t.npy",
+        "\"$0\" -p <(cat p.npy) -t <(cat t.npy)",
+        "\"$0\" -p <(cat data.csv):pred -t data.csv:target",
+        "cat data.csv | \"$0\" -p /dev/stdin:pred -t /dev/stdin:target",
+        "mkfifo fifo && { cat p.npy > fifo & } && \"$0\" -p fifo -t t.npy; rm -f fifo",
+        "mkfifo fifo && { cat data.csv > fifo & } && \"$0\" -p fifo:pred -t fifo:target; rm -f fifo",
+        // Read twice: the count of kept elements first, then the gradient.
+        "\"$0\" -p <(cat p.npy) -t <(cat t.npy) --nan omit --grad -f json | grep -q 0.16666666666666666 && cat p.npy | \"$0\" -p /dev/stdin -t t.npy",
+    ] {
+        let out = bash(script);
+        assert_eq!(
+            (out.status.code(), String::from_utf8_lossy(&out.stdout)),
+            (Some(0), expected.into()),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
