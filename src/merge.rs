@@ -36,17 +36,35 @@ struct Part {
 pub fn run(cfg: &MergeConfig) -> Result<()> {
     let mut shards = Vec::new();
     for path in &cfg.files {
-        let text = read(path)?;
-        let parts = parse(&text).with_context(|| name(path))?;
-        shards.push((path, parts));
+        shards.push((path.clone(), read(path)?));
     }
-    let merged = merge(&shards)?;
+    let merged = combine(&shards)?;
     let mut dest = match &cfg.output {
         Some(path) => Destination::file(path)?,
         None => Destination::stdout(),
     };
     cfg.format.writer().scalars(dest.writer(), &merged)?;
     dest.commit()
+}
+
+/// Checks and merges shard results given as the JSON text of each shard file (named by its
+/// path in messages): the whole of `huber merge` but reading and writing.
+///
+/// ```
+/// use std::path::PathBuf;
+///
+/// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
+/// let a = (PathBuf::from("a.json"), shard.to_string());
+/// let merged = huber::merge::combine(&[a.clone(), a])?;
+/// assert_eq!((merged[0].value, merged[0].count), (4.0, 4));
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+pub fn combine(shards: &[(PathBuf, String)]) -> Result<Vec<Summary>> {
+    let mut parsed = Vec::with_capacity(shards.len());
+    for (path, text) in shards {
+        parsed.push((path, parse(text).with_context(|| name(path))?));
+    }
+    merge(&parsed)
 }
 
 /// How a shard is named in messages.
