@@ -76,19 +76,33 @@ fn name(path: &Path) -> String {
     }
 }
 
+/// The most bytes a shard result may hold: far more than huber writes for a sweep of thousands
+/// of δ, and little enough that `huber merge /dev/zero` fails instead of filling memory.
+const MAX_SHARD_BYTES: u64 = 16 << 20;
+
 fn read(path: &Path) -> Result<String> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("<stdin>")?;
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
-            .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
-            .with_context(|| name(path))?;
-    }
-    Ok(text)
+        Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+                .with_context(|| name(path))?,
+        )
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_SHARD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+        .with_context(|| name(path))?;
+    ensure!(
+        bytes.len() as u64 <= MAX_SHARD_BYTES,
+        "{}: more than {} MiB: not a result written by huber -f json",
+        name(path),
+        MAX_SHARD_BYTES >> 20
+    );
+    String::from_utf8(bytes).with_context(|| format!("{}: not valid UTF-8", name(path)))
 }
 
 /// Reads `huber -f json` output: one object, or an array of them (a δ sweep).

@@ -24,6 +24,9 @@ const X0: f64 = 90.0;
 const X1: f64 = 830.0;
 const Y0: f64 = 92.0;
 const Y1: f64 = 422.0;
+/// Thresholds marked at most: a sweep of thousands of δ would otherwise make a picture of
+/// thousands of legend rows.
+const MAX_MARKED: usize = 24;
 /// Height of the part below the plot area before the legend.
 const LEGEND_TOP: f64 = 500.0;
 const LEGEND_ROW: f64 = 24.0;
@@ -78,7 +81,10 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
     let py = |h: f64| Y1 - h / ytop * (Y1 - Y0);
     let px = |u: f64| X0 + (u + axis.span) / (2.0 * axis.span) * (X1 - X0);
 
-    let height = LEGEND_TOP + LEGEND_ROW * hist.thresholds().len().max(1) as f64 + 10.0;
+    let shown = &hist.thresholds()[..hist.thresholds().len().min(MAX_MARKED)];
+    let hidden = hist.thresholds().len() - shown.len();
+    let rows = shown.len().max(1) + usize::from(hidden > 0);
+    let height = LEGEND_TOP + LEGEND_ROW * rows as f64 + 10.0;
     let mut doc = Document::new()
         .set("xmlns", "http://www.w3.org/2000/svg")
         .set("width", WIDTH)
@@ -97,7 +103,7 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
     // Threshold regions behind everything: each δ tints |r| ≥ δ a little, so the tails beyond
     // several δ are darker.
     let mut shading = Group::new().set("id", "linear-regions");
-    for &d in hist.thresholds() {
+    for &d in shown {
         let u = axis.u(d).min(axis.span);
         for (a, b) in [(-axis.span, -u), (u, axis.span)] {
             if b > a {
@@ -195,7 +201,7 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
 
     // Thresholds: dashed lines at ±δ and one legend row each.
     let mut marks = Group::new().set("id", "thresholds");
-    for (i, &d) in hist.thresholds().iter().enumerate() {
+    for (i, &d) in shown.iter().enumerate() {
         let colour = MARKS[i % MARKS.len()];
         let label = format!("{symbol} = {d}");
         let mut g = Group::new()
@@ -240,6 +246,15 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
                 ),
             ));
         marks = marks.add(g);
+    }
+    if hidden > 0 {
+        marks = marks.add(text(
+            X0,
+            LEGEND_TOP + LEGEND_ROW * shown.len() as f64,
+            13.0,
+            "start",
+            &format!("and {hidden} more thresholds, not drawn"),
+        ));
     }
     if hist.thresholds().is_empty() {
         marks = marks.add(text(
@@ -564,5 +579,11 @@ mod tests {
             assert_eq!(svg.matches("class=\"delta-mark\"").count(), 2, "{d}");
             assert!(svg.contains("off the axis"), "{d}");
         }
+        let many: Vec<f64> = (1..=10_000).map(|i| f64::from(i) / 1000.0).collect();
+        let mut h = ResidualHistogram::new(&many);
+        h.add(&[0.5, 2.0], &[0.0; 2]);
+        let svg = render(&h, "t", "δ");
+        assert!(svg.len() < 100_000, "{} bytes", svg.len());
+        assert!(svg.contains("and 9976 more thresholds, not drawn"));
     }
 }
