@@ -180,10 +180,13 @@ fn part(v: &Value) -> Result<Part> {
         Some(p) => Some((p, number(v, p)?)),
         None => None,
     };
-    // A bad parameter here is bad data, not a bad command line: no UsageError in the chain.
-    let loss = kind
-        .with_param(param.map(|(_, x)| x))
-        .map_err(|e| anyhow::anyhow!("field '{}': {e}", param.map_or("loss", |(p, _)| p)))?;
+    // A bad parameter here is bad data, not a bad command line: no UsageError in the chain, and
+    // no mention of an option the user did not give.
+    let loss = kind.with_param(param.map(|(_, x)| x)).map_err(|e| {
+        let field = param.map_or("loss", |(p, _)| p);
+        let why = e.to_string().replacen(&format!("--{field} "), "", 1);
+        anyhow::anyhow!("field '{field}': {why}")
+    })?;
     let reduction = match text(v, "reduction")? {
         "mean" => Reduction::Mean,
         "sum" => Reduction::Sum,
