@@ -2,6 +2,9 @@
 //! checked as `main` does, and, when they name only the small files this target writes into a
 //! scratch folder, run. Whatever the options, parsing and running end in a result or an error,
 //! never a panic, and an error message is one line once printed.
+//!
+//! The target changes into its scratch folder (`huber-fuzz-cli-PID` in the temporary directory,
+//! left behind for inspection), so give `cargo fuzz run cli` absolute corpus and seed paths.
 #![no_main]
 
 use std::ffi::OsString;
