@@ -268,6 +268,11 @@ fn state(v: &Value, loss: Loss, elements: u64) -> Result<Accumulator> {
         "field '{}': {lo:?} is not the rounding error of state.hi {hi:?}",
         field("lo")
     );
+    ensure!(
+        count > 0 || (hi == 0.0 && lo == 0.0),
+        "field '{}': {hi:?}, but the count is 0: a sum of nothing is 0",
+        field("hi")
+    );
     let scaled = match s.get("scale").and_then(Value::as_i64) {
         Some(0) => false,
         Some(e) if e == i64::from(SCALE_EXPONENT) => true,
