@@ -89,6 +89,9 @@ fn run_loss(config: &Config) -> Result<()> {
     let mut sources = opener.open(&specs)?;
     let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
     let precision = inputs.precision();
+    for loss in &losses {
+        loss.check_for(precision)?;
+    }
     let mut writer = config.format.writer();
     if config.grad {
         let [loss] = losses[..] else {
@@ -126,13 +129,17 @@ fn run_loss(config: &Config) -> Result<()> {
         let results = engine.reduce(&mut inputs, &shape, &losses, config.reduction)?;
         writer.scalars(dest.writer(), &results)?;
     }
-    if let (Some(path), Some(hist)) = (&config.plot, engine.residual_histogram()) {
-        plot::write(
+    let picture = match (&config.plot, engine.residual_histogram()) {
+        (Some(path), Some(hist)) => Some(plot::prepare(
             path,
             &hist,
             &format!("pred {} · target {}", config.pred, config.target),
             symbol,
-        )?;
-    }
-    dest.commit()
+        )?),
+        _ => None,
+    };
+    // The picture appears only with the result: a run that fails to write its output (a full
+    // disk, a closed pipe) leaves no new plot.
+    dest.commit()?;
+    picture.map_or(Ok(()), |p| p.commit())
 }

@@ -89,7 +89,7 @@ pub struct RunArgs {
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
     /// divides by the element count.
-    #[arg(short = 'w', long, value_name = "INPUT")]
+    #[arg(short = 'w', long, value_name = "INPUT", allow_hyphen_values = true)]
     pub weight: Option<OsString>,
 
     /// The loss function.
@@ -143,7 +143,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_header: bool,
 
-    /// Worker threads [default: one per core]; results are identical for every count.
+    /// Worker threads, at most 1024 [default: one per core]; results are identical for every
+    /// count.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -207,6 +208,10 @@ pub enum FormatArg {
     /// NumPy .npy (never to a terminal).
     Npy,
 }
+
+/// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
+/// enough that starting them cannot take the machine's memory or minutes.
+pub const MAX_THREADS: usize = 1024;
 
 /// The parameter values asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -398,6 +403,11 @@ impl RunArgs {
             _ => HeaderMode::Detect,
         };
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        if let Some(n) = self.threads.filter(|&n| n > MAX_THREADS) {
+            return Err(UsageError::new(format!(
+                "--threads {n} is more than the limit of {MAX_THREADS}"
+            )));
+        }
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::dtype::Precision;
 use crate::error::UsageError;
 use crate::float::Float;
 
@@ -164,6 +165,50 @@ impl Loss {
                 "--delta must be greater than 0 and finite for the pseudo-huber loss, got {delta}"
             )))
         }
+    }
+
+    /// Checks that the parameter keeps its meaning once rounded to the type results of
+    /// `precision` are computed in (float32 for float16 data), as the kernels round it: a δ or β
+    /// that rounds to 0 there would give NaN or a silently different loss, and a β that
+    /// overflows there would make every loss 0. A δ that overflows is the δ = +inf limit, which
+    /// huber and pseudo-huber compute exactly within the type's range.
+    ///
+    /// ```
+    /// use huber::dtype::Precision;
+    /// use huber::loss::Loss;
+    ///
+    /// assert!(Loss::pseudo_huber(1e-46)?.check_for(Precision::F64).is_ok());
+    /// assert!(Loss::pseudo_huber(1e-46)?.check_for(Precision::F32).is_err());
+    /// # Ok::<(), huber::error::UsageError>(())
+    /// ```
+    pub fn check_for(&self, precision: Precision) -> Result<(), UsageError> {
+        let Some((name, p)) = self.param() else {
+            return Ok(());
+        };
+        let (rounded, ty) = match precision {
+            Precision::F64 => (p, "float64"),
+            Precision::F32 => (f64::from(p as f32), "float32"),
+            Precision::F16 => (
+                f64::from(p as f32),
+                "float32 (float16 data is computed in float32)",
+            ),
+        };
+        let vanishes = p > 0.0 && rounded == 0.0;
+        let overflows = name == "beta" && p.is_finite() && rounded.is_infinite();
+        if !vanishes && !overflows {
+            return Ok(());
+        }
+        let (what, hint) = if vanishes {
+            (
+                "rounds to 0",
+                "the smallest positive value of float32 is about 1.4e-45",
+            )
+        } else {
+            ("overflows", "the largest finite float32 is about 3.4e38")
+        };
+        Err(UsageError::new(format!(
+            "--{name} {p:?} {what} in {ty}, the type this data is computed in; {hint}"
+        )))
     }
 
     /// Which loss this is.

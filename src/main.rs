@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::{ContextKind, ErrorKind};
 use huber::cli::Cli;
-use huber::error::is_usage;
+use huber::error::{escape_controls, is_usage};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "huber: error: {e:#}");
+            // Names from the command line and from files may hold line breaks: one line always.
+            let message = format!("{e:#}");
+            let _ = writeln!(io::stderr(), "huber: error: {}", escape_controls(&message));
             ExitCode::from(if is_usage(&e) { 2 } else { 1 })
         }
     }
@@ -45,7 +47,7 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
             // A stray word after the options: clap takes it for a subcommand's name.
             let word = e
                 .get(ContextKind::InvalidSubcommand)
-                .map(|v| v.to_string())
+                .map(|v| escape_controls(&v.to_string()).into_owned())
                 .unwrap_or_default();
             let _ = writeln!(
                 io::stderr(),
@@ -67,7 +69,8 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
             let first = message.strip_prefix("error: ").unwrap_or(&message);
             let _ = writeln!(
                 io::stderr(),
-                "huber: error: {first}\nTry 'huber --help' for more information."
+                "huber: error: {}\nTry 'huber --help' for more information.",
+                escape_controls(first)
             );
             ExitCode::from(2)
         }

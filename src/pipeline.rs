@@ -177,9 +177,15 @@ pub type Sink<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
     pub fn new(threads: usize, nan: NanPolicy) -> Result<Engine> {
+        // rayon's error repeats its I/O cause as its source: one line from its message alone.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .build()?;
+            .build()
+            .map_err(|e| {
+                let reason = e.to_string();
+                let reason = reason.split(" (os error").next().unwrap_or_default();
+                anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
+            })?;
         Ok(Engine {
             pool,
             nan,
@@ -377,9 +383,14 @@ impl Engine {
         }
         // pred was broadcast: sum the gradients of each of its elements' copies.
         let strides = broadcast_strides(&pred_shape, shape);
-        let mut sums = vec![Dd::default(); pred_shape.iter().product()];
+        // Made once the first batch is in, when pred has been read whole: its size then follows
+        // bytes that were there, not what a header claimed.
+        let mut sums = Vec::new();
         let mut index = MultiIndex::new(shape);
         self.drive(inputs, shape, true, &work, &mut |_, out| {
+            if sums.is_empty() {
+                sums = vec![Dd::default(); pred_shape.iter().product()];
+            }
             for &g in out {
                 sums[index.offset(&strides)].add(g.to_f64());
                 index.advance();
@@ -684,10 +695,17 @@ impl<'a, T: Float + ReadFrom> Feeds<'a, T> {
             if src.shape() == shape {
                 return Ok(Feed::Stream(src));
             }
-            // A broadcast input is smaller than the result: hold it whole.
+            // A broadcast input is smaller than the result: hold it whole. It grows batch by
+            // batch as its data arrives, so a header (on stdin, where no file size guards it)
+            // that claims more than follows fails before memory follows the claim.
             let own = src.shape().to_vec();
-            let mut data = vec![T::ZERO; own.iter().product()];
-            T::read_from(src, &mut data)?;
+            let total: usize = own.iter().product();
+            let mut data = Vec::new();
+            while data.len() < total {
+                let start = data.len();
+                data.resize(start + (total - start).min(BATCH), T::ZERO);
+                T::read_from(src, &mut data[start..])?;
+            }
             src.finish()?;
             Ok(Feed::Held {
                 data,

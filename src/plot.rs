@@ -24,6 +24,9 @@ const X0: f64 = 90.0;
 const X1: f64 = 830.0;
 const Y0: f64 = 92.0;
 const Y1: f64 = 422.0;
+/// Thresholds marked at most: a sweep of thousands of δ would otherwise make a picture of
+/// thousands of legend rows.
+const MAX_MARKED: usize = 24;
 /// Height of the part below the plot area before the legend.
 const LEGEND_TOP: f64 = 500.0;
 const LEGEND_ROW: f64 = 24.0;
@@ -37,14 +40,20 @@ const MARKS: [&str; 6] = [
     "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
 ];
 
-/// Renders the histogram and writes it to `path` through a temporary file, so that a failed
-/// run leaves an existing picture untouched.
-pub fn write(path: &Path, hist: &ResidualHistogram, inputs: &str, symbol: &str) -> Result<()> {
+/// Renders the histogram into a temporary file beside `path`. The caller commits it once the
+/// whole run has succeeded, so that a failed run leaves an existing picture untouched and makes
+/// no new one.
+pub fn prepare(
+    path: &Path,
+    hist: &ResidualHistogram,
+    inputs: &str,
+    symbol: &str,
+) -> Result<Destination> {
     let mut dest = Destination::file(path)?;
     dest.writer()
-        .write_all(render(hist, inputs, symbol).as_bytes())
+        .write_all(render(hist, &crate::error::escape_controls(inputs), symbol).as_bytes())
         .with_context(|| path.display().to_string())?;
-    dest.commit()
+    Ok(dest)
 }
 
 /// The thresholds to mark for `losses` (δ of huber and pseudo-huber, β of smooth-l1) and the
@@ -72,7 +81,10 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
     let py = |h: f64| Y1 - h / ytop * (Y1 - Y0);
     let px = |u: f64| X0 + (u + axis.span) / (2.0 * axis.span) * (X1 - X0);
 
-    let height = LEGEND_TOP + LEGEND_ROW * hist.thresholds().len().max(1) as f64 + 10.0;
+    let shown = &hist.thresholds()[..hist.thresholds().len().min(MAX_MARKED)];
+    let hidden = hist.thresholds().len() - shown.len();
+    let rows = shown.len().max(1) + usize::from(hidden > 0);
+    let height = LEGEND_TOP + LEGEND_ROW * rows as f64 + 10.0;
     let mut doc = Document::new()
         .set("xmlns", "http://www.w3.org/2000/svg")
         .set("width", WIDTH)
@@ -91,7 +103,7 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
     // Threshold regions behind everything: each δ tints |r| ≥ δ a little, so the tails beyond
     // several δ are darker.
     let mut shading = Group::new().set("id", "linear-regions");
-    for &d in hist.thresholds() {
+    for &d in shown {
         let u = axis.u(d).min(axis.span);
         for (a, b) in [(-axis.span, -u), (u, axis.span)] {
             if b > a {
@@ -189,15 +201,15 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
 
     // Thresholds: dashed lines at ±δ and one legend row each.
     let mut marks = Group::new().set("id", "thresholds");
-    for (i, &d) in hist.thresholds().iter().enumerate() {
+    for (i, &d) in shown.iter().enumerate() {
         let colour = MARKS[i % MARKS.len()];
-        let u = axis.u(d);
         let label = format!("{symbol} = {d}");
         let mut g = Group::new()
             .set("class", "threshold")
             .set("data-threshold", d)
             .set("data-linear-share", hist.beyond_share(i));
-        if u <= axis.span {
+        if axis.shows(d) {
+            let u = axis.u(d);
             // Labels outside their line and one row lower per threshold, so close δs stay legible.
             let y = Y0 + 16.0 + 16.0 * i as f64;
             for (s, tag, anchor) in [(-1.0, "−", "end"), (1.0, "+", "start")] {
@@ -224,11 +236,25 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
                 13.0,
                 "start",
                 &format!(
-                    "{label}: {} of residuals in the linear regime (|r| ≥ {symbol})",
-                    fmt_share(hist.beyond_share(i))
+                    "{label}: {} of residuals in the linear regime (|r| ≥ {symbol}){}",
+                    fmt_share(hist.beyond_share(i)),
+                    if axis.shows(d) {
+                        ""
+                    } else {
+                        " · off the axis, which ends near the largest residual"
+                    }
                 ),
             ));
         marks = marks.add(g);
+    }
+    if hidden > 0 {
+        marks = marks.add(text(
+            X0,
+            LEGEND_TOP + LEGEND_ROW * shown.len() as f64,
+            13.0,
+            "start",
+            &format!("and {hidden} more thresholds, not drawn"),
+        ));
     }
     if hist.thresholds().is_empty() {
         marks = marks.add(text(
@@ -273,18 +299,28 @@ struct Axis {
 impl Axis {
     fn u(&self, r: f64) -> f64 {
         let z = r.abs();
+        let q = z / self.c;
         let u = if z < self.c {
-            z / self.c
+            q
+        } else if q.is_finite() {
+            1.0 + q.log10()
         } else {
-            1.0 + (z / self.c).log10()
+            // z / c overflows for thresholds near f64::MAX.
+            1.0 + z.log10() - f64::from(self.exp)
         };
         u.copysign(r)
+    }
+
+    /// Whether the axis reaches `r`.
+    fn shows(&self, r: f64) -> bool {
+        self.u(r) <= self.span
     }
 
     /// Puts `c` below all but about 2 % of the non-zero residuals and a decade below the
     /// smallest threshold, with at most [`MAX_DECADES`] decades from `c` to the largest |r|.
     fn for_data(hist: &ResidualHistogram) -> Axis {
         const MAX_DECADES: i32 = 8;
+        const BEYOND_DATA: f64 = 2.0;
         let (neg, pos) = hist.octaves();
         let top_octave = (0..neg.len()).rev().find(|&k| neg[k] + pos[k] > 0);
         let largest = top_octave.map_or(1.0, |k| octave_edge(k + 1));
@@ -312,12 +348,17 @@ impl Axis {
         }
         let c = 10f64.powi(exp);
         let mut axis = Axis { c, exp, span: 1.0 };
+        // The axis follows the data: thresholds up to BEYOND_DATA decades past the largest
+        // residual are drawn, larger ones only named in the legend, so that the picture stays
+        // small for any δ.
+        let data = axis.u(largest);
+        let limit = data.ceil() + BEYOND_DATA;
         let reach = hist
             .thresholds()
             .iter()
-            .filter(|d| d.is_finite())
             .map(|&d| axis.u(d) + 0.3)
-            .fold(axis.u(largest), f64::max);
+            .filter(|&u| u <= limit)
+            .fold(data, f64::max);
         axis.span = reach.ceil().max(2.0);
         axis
     }
@@ -523,5 +564,26 @@ mod tests {
         assert!(axis.u(2.0) < axis.span);
         let svg = render(&h, "t", "δ");
         assert_eq!(svg.matches("class=\"delta-mark\"").count(), 4);
+    }
+
+    #[test]
+    fn huge_thresholds_do_not_stretch_the_axis() {
+        for d in [1e30, 1e300, f64::MAX, f64::INFINITY] {
+            let mut h = ResidualHistogram::new(&[0.5, d]);
+            let p = [0.25, -1.0, 2.0, 3.0];
+            h.add(&p, &[0.0; 4]);
+            let axis = Axis::for_data(&h);
+            assert!(axis.span <= 12.0, "{d}: {axis:?}");
+            let svg = render(&h, "t", "δ");
+            assert!(svg.len() < 100_000, "{d}: {} bytes", svg.len());
+            assert_eq!(svg.matches("class=\"delta-mark\"").count(), 2, "{d}");
+            assert!(svg.contains("off the axis"), "{d}");
+        }
+        let many: Vec<f64> = (1..=10_000).map(|i| f64::from(i) / 1000.0).collect();
+        let mut h = ResidualHistogram::new(&many);
+        h.add(&[0.5, 2.0], &[0.0; 2]);
+        let svg = render(&h, "t", "δ");
+        assert!(svg.len() < 100_000, "{} bytes", svg.len());
+        assert!(svg.contains("and 9976 more thresholds, not drawn"));
     }
 }

@@ -119,6 +119,8 @@ impl Dd {
     }
 }
 
+/// The power of two a scaled sum is kept divided by (see [`Accumulator::scaled`]).
+pub const SCALE_EXPONENT: i32 = 600;
 /// 2^-600: sums that would overflow `f64` are kept scaled by this (exact for a power of two; only
 /// values below 2^-422 lose bits, which is far below the last bit of such a sum).
 const SCALE_DOWN: f64 = 2.409919865102884e-181;
@@ -130,7 +132,8 @@ const SCALE_UP: f64 = 4.149515568880993e180;
 pub struct Accumulator {
     /// The sum of the element losses (times 2^-600 when `scaled`).
     pub sum: Dd,
-    /// Whether `sum` is kept scaled down, because the true sum exceeds `f64`'s range.
+    /// Whether `sum` is kept scaled down by 2^[`SCALE_EXPONENT`], because the true sum exceeds
+    /// `f64`'s range.
     pub scaled: bool,
     /// How many element losses went into `sum`.
     pub count: u64,
@@ -275,6 +278,9 @@ pub struct Summary {
     pub precision: Precision,
     /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
     pub linear_fraction: Option<f64>,
+    /// The accumulator the result was finished from: what shards carry so that they merge
+    /// exactly (the double-double sum with its scale, and the integer counts).
+    pub state: Accumulator,
 }
 
 impl Summary {
@@ -295,6 +301,7 @@ impl Summary {
             shape,
             precision,
             linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
+            state: *acc,
         }
     }
 }
@@ -345,8 +352,8 @@ mod tests {
 
     #[test]
     fn scale_constants_are_powers_of_two() {
-        assert_eq!(SCALE_DOWN, 2f64.powi(-600));
-        assert_eq!(SCALE_UP, 2f64.powi(600));
+        assert_eq!(SCALE_DOWN, 2f64.powi(-SCALE_EXPONENT));
+        assert_eq!(SCALE_UP, 2f64.powi(SCALE_EXPONENT));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! `fixtures/bad/generate.py` writes the cases; each must fail with its status, one
 //! `huber: error:` line holding its words, nothing on stdout, an existing `--output` untouched
-//! and no temporary file left, in well under a second and 256 MiB of address space.
+//! and no temporary file left, in well under a second and 64 MiB of address space.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -62,10 +62,10 @@ fn run_case(case: &Case, pre: &[&OsStr]) -> (Output, Duration) {
         None => Stdio::null(),
     };
     let start = Instant::now();
-    // Under a 256 MiB address-space limit, so that an allocation bomb aborts the run instead of
+    // Under a 64 MiB address-space limit, so that an allocation bomb aborts the run instead of
     // passing slowly.
     let out = Command::new("sh")
-        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
         .args(pre)
         .args(&case.args)
         .current_dir(&files)
@@ -476,11 +476,11 @@ fn stdin_that_is_a_terminal_gets_a_hint_not_a_hang() {
     assert_eq!(out.status.code(), Some(2), "{text}");
 }
 
-/// Runs `huber -p ARG -t ARG` in `dir` under the 256 MiB address-space limit.
+/// Runs `huber -p ARG -t ARG` in `dir` under the 64 MiB address-space limit.
 fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
     let start = Instant::now();
     let out = Command::new("sh")
-        .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\"", BIN])
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
         .args(["-p", arg, "-t", arg])
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -541,4 +541,279 @@ fn over_long_csv_lines_are_refused() {
         stderr.contains("not a number") && stderr.len() < 1000,
         "{stderr}"
     );
+}
+
+/// An NPY file of `values` as float16, float32 or float64 (`size` bytes each, little-endian).
+fn npy_sized(values: &[f64], size: usize) -> Vec<u8> {
+    let descr = format!("<f{size}");
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    let data = values
+        .iter()
+        .flat_map(|&v| match size {
+            2 => half::f16::from_f64(v).to_le_bytes().to_vec(),
+            4 => (v as f32).to_le_bytes().to_vec(),
+            _ => v.to_le_bytes().to_vec(),
+        })
+        .collect();
+    npy_header_only(&dict, data)
+}
+
+/// Runs `huber ARGS` in `dir` and returns its stdout, failing on a non-zero status.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    let out = huber(dir, &args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A merge of shards gives the bits of one run over all the data, for every dtype, loss and
+/// reduction, at random cut points; also when the float64 sum overflows.
+#[test]
+fn merged_shards_equal_one_run_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for trial in 0..24 {
+        let n = 200 + (next() % 3000) as usize;
+        let scale = if trial % 6 == 0 { 1e149 } else { 1.0 };
+        let pred: Vec<f64> = (0..n)
+            .map(|_| {
+                let m = (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let e = (next() % 12) as i32 - 6;
+                m * 10f64.powi(e) * scale
+            })
+            .collect();
+        let size = [8, 4, 2][trial % 3];
+        let (loss, red) = [
+            ("mse", "mean"),
+            ("huber", "sum"),
+            ("l1", "mean"),
+            ("smooth-l1", "mean"),
+        ][trial % 4];
+        let cuts = {
+            let mut c: Vec<usize> = (0..3).map(|_| 1 + (next() as usize) % (n - 1)).collect();
+            c.push(0);
+            c.push(n);
+            c.sort();
+            c
+        };
+        fs::write(d.join("p.npy"), npy_sized(&pred, size)).unwrap();
+        fs::write(d.join("t.npy"), npy_sized(&vec![0.0; n], size)).unwrap();
+        let base = ["-l", loss, "-r", red, "-f", "json"];
+        let whole = ok(d, &[&["-p", "p.npy", "-t", "t.npy"][..], &base].concat());
+        let mut shards = Vec::new();
+        for (i, w) in cuts.windows(2).enumerate() {
+            let (p, t, o) = (
+                format!("p{i}.npy"),
+                format!("t{i}.npy"),
+                format!("s{i}.json"),
+            );
+            fs::write(d.join(&p), npy_sized(&pred[w[0]..w[1]], size)).unwrap();
+            fs::write(d.join(&t), npy_sized(&vec![0.0; w[1] - w[0]], size)).unwrap();
+            ok(d, &[&["-p", &p, "-t", &t, "-o", &o][..], &base].concat());
+            shards.push(o);
+        }
+        let mut args = vec!["merge", "-f", "json"];
+        args.extend(shards.iter().map(String::as_str));
+        let merged: Value = serde_json::from_str(&ok(d, &args)).unwrap();
+        let whole: Value = serde_json::from_str(&whole).unwrap();
+        // float32 and float16 chunks are summed in plain float64 lanes (far below their ulp, and
+        // fast): their float64 `sum` may differ in its last bits; their value does not.
+        let fields: &[&str] = if size == 8 {
+            &["value", "sum"]
+        } else {
+            &["value"]
+        };
+        for field in fields
+            .iter()
+            .chain(&["count", "linear_fraction", "dtype", "shape"])
+        {
+            assert_eq!(
+                merged.get(*field),
+                whole.get(*field),
+                "trial {trial} ({loss} {red} f{size}, cuts {cuts:?}): {field}: {merged} vs {whole}"
+            );
+        }
+        if scale > 1.0 && size == 8 && loss == "mse" {
+            assert_eq!(whole["sum"], "Infinity", "{whole}");
+        }
+    }
+}
+
+/// `-w -:KEY` reads a weight column from stdin as `-p -:KEY` does.
+#[test]
+fn weights_from_a_stdin_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("data.csv"),
+        "pred,target,w\n0.5,0,2\n-1,0,2\n2,0,2\n",
+    )
+    .unwrap();
+    let os = OsStr::new;
+    let out = huber(
+        d,
+        &[
+            os("-p"),
+            os("-:pred"),
+            os("-t"),
+            os("-:target"),
+            os("-w"),
+            os("-:w"),
+        ],
+        Some(&d.join("data.csv")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1.4166666666666667\n");
+}
+
+/// `-o` through a dangling symlink creates the link's target and keeps the link; a chain of
+/// links and a relative target are followed the same way.
+#[test]
+fn output_through_a_dangling_symlink_creates_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (p, t) = two_files(d);
+    fs::create_dir(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink("sub/result.txt", d.join("link")).unwrap();
+    std::os::unix::fs::symlink("link", d.join("link2")).unwrap();
+    for name in ["link", "link2"] {
+        let _ = fs::remove_file(d.join("sub/result.txt"));
+        let out = huber(
+            d,
+            &[
+                OsStr::new("-p"),
+                p.as_os_str(),
+                OsStr::new("-t"),
+                t.as_os_str(),
+                OsStr::new("-o"),
+                OsStr::new(name),
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for link in ["link", "link2"] {
+            let m = fs::symlink_metadata(d.join(link)).unwrap();
+            assert!(
+                m.file_type().is_symlink(),
+                "{name}: {link} is no longer a link"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(d.join("sub/result.txt")).unwrap(),
+            "0.7083333333333334\n"
+        );
+    }
+}
+
+/// `--threads` beyond the cap is a usage error; threads that cannot start (here: too little
+/// address space for their stacks) give one clean line.
+#[test]
+fn threads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+        .args(["-p", "p.npy", "-t", "t.npy", "-j", "1000"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("huber: error: cannot start 1000 worker threads: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+}
+
+/// A plot for any δ stays small, and a run that fails after drawing it leaves no picture.
+#[test]
+fn plots_are_bounded_and_written_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    for delta in ["1e308", "0.5,1e300", "1e-300"] {
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+            .args(["-p", "p.npy", "-t", "t.npy", "-d", delta, "--plot", "x.svg"])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{delta}: {stderr}");
+        let svg = fs::read_to_string(d.join("x.svg")).unwrap();
+        assert!(svg.len() < 64 << 10, "{delta}: {} bytes", svg.len());
+        fs::remove_file(d.join("x.svg")).unwrap();
+    }
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let out = Command::new(BIN)
+        .args(["-p", "p.npy", "-t", "t.npy", "--plot", "y.svg"])
+        .current_dir(d)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(names_in(d), ["p.npy", "t.npy"]);
+}
+
+/// A path that is a pipe reads like `-`: `/dev/stdin` on a pipe, a named FIFO, bash's `<(…)`;
+/// NPY, NPZ and CSV, with and without KEY, and for runs that read their inputs twice.
+#[test]
+fn pipes_named_by_path_read_like_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files(d);
+    fs::write(d.join("data.csv"), "pred,target\n0.5,0\n-1,0\n2,0\n").unwrap();
+    let expected = "0.7083333333333334\n";
+    let bash = |script: &str| {
+        Command::new("bash")
+            .args(["-c", script, BIN])
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for script in [
+        "cat p.npy | \"$0\" -p /dev/stdin -t t.npy",
+        "\"$0\" -p <(cat p.npy) -t <(cat t.npy)",
+        "\"$0\" -p <(cat data.csv):pred -t data.csv:target",
+        "cat data.csv | \"$0\" -p /dev/stdin:pred -t /dev/stdin:target",
+        "mkfifo fifo && { cat p.npy > fifo & } && \"$0\" -p fifo -t t.npy; rm -f fifo",
+        "mkfifo fifo && { cat data.csv > fifo & } && \"$0\" -p fifo:pred -t fifo:target; rm -f fifo",
+        // Read twice: the count of kept elements first, then the gradient.
+        "\"$0\" -p <(cat p.npy) -t <(cat t.npy) --nan omit --grad -f json | grep -q 0.16666666666666666 && cat p.npy | \"$0\" -p /dev/stdin -t t.npy",
+    ] {
+        let out = bash(script);
+        assert_eq!(
+            (out.status.code(), String::from_utf8_lossy(&out.stdout)),
+            (Some(0), expected.into()),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

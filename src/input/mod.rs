@@ -229,12 +229,13 @@ enum Bytes {
 }
 
 /// Opens inputs. Inputs that name the same file or stdin share one read of it, so
-/// `-p -:pred -t -:target < data.csv` works. For runs that need two passes over the data (such as
-/// `--delta auto`) the inputs are opened more than once: then stdin is read into memory once and
-/// served from there every time.
+/// `-p -:pred -t -:target < data.csv` works. A path that is a pipe (`<(…)`, `/dev/stdin`, a
+/// FIFO) reads as stdin does: it cannot be read twice, so it is never sniffed and reopened. For
+/// runs that need two passes over the data (such as `--delta auto`) the inputs are opened more
+/// than once: then such streams are read into memory once and served from there every time.
 pub struct Opener {
     csv: CsvOptions,
-    stdin: Option<Arc<[u8]>>,
+    streams: Vec<(Location, Arc<[u8]>)>,
     again: bool,
 }
 
@@ -243,24 +244,22 @@ impl Opener {
     pub fn new(csv: CsvOptions, again: bool) -> Opener {
         Opener {
             csv,
-            stdin: None,
+            streams: Vec::new(),
             again,
         }
     }
 
     /// Opens `specs`, in order.
     pub fn open(&mut self, specs: &[&InputSpec]) -> Result<Vec<Box<dyn Source>>> {
-        let mut stdin_users = specs
-            .iter()
-            .filter(|s| s.location == Location::Stdin)
-            .count();
-        if self.again {
-            stdin_users = usize::MAX;
-        }
         let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
         let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
         for spec in specs {
-            let source = open_one(spec, &self.csv, stdin_users, &mut self.stdin, &mut tables)
+            let users = if self.again {
+                usize::MAX
+            } else {
+                specs.iter().filter(|s| s.location == spec.location).count()
+            };
+            let source = open_one(spec, &self.csv, users, &mut self.streams, &mut tables)
                 .with_context(|| spec.to_string())?;
             out.push(Box::new(Named {
                 name: spec.to_string(),
@@ -271,54 +270,80 @@ impl Opener {
     }
 }
 
+/// A stream (stdin or a pipe named by path), opened: an NPY source reading it directly when it is
+/// read once, else all its bytes.
+enum Stream {
+    Npy(Box<dyn Source>),
+    Bytes(Arc<[u8]>),
+}
+
+/// Opens a stream that can be read only once. The only reader of an NPY stream streams it;
+/// anything else (a table, an archive, a stream with several readers) is read into memory once
+/// and shared through `streams`.
+fn open_stream(
+    spec: &InputSpec,
+    users: usize,
+    streams: &mut Vec<(Location, Arc<[u8]>)>,
+    open: impl FnOnce() -> Result<Box<dyn Read + Send>>,
+) -> Result<Stream> {
+    if let Some((_, b)) = streams.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Stream::Bytes(b.clone()));
+    }
+    let mut input = open()?;
+    let mut head = Vec::new();
+    (&mut input).take(8).read_to_end(&mut head)?;
+    if users == 1 && sniff(&head) == Container::Npy {
+        ensure!(
+            spec.key.is_none(),
+            "a KEY was given but the input is an NPY file, which holds one array"
+        );
+        let rest = Box::new(Cursor::new(head).chain(input));
+        return Ok(Stream::Npy(Box::new(NpySource::open(rest, None)?)));
+    }
+    let mut all = head;
+    input.read_to_end(&mut all)?;
+    let all: Arc<[u8]> = all.into();
+    streams.push((spec.location.clone(), all.clone()));
+    Ok(Stream::Bytes(all))
+}
+
 fn open_one(
     spec: &InputSpec,
     csv_opts: &CsvOptions,
-    stdin_users: usize,
-    stdin: &mut Option<Arc<[u8]>>,
+    users: usize,
+    streams: &mut Vec<(Location, Arc<[u8]>)>,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
 ) -> Result<Box<dyn Source>> {
-    let (bytes, container) = match &spec.location {
-        Location::Stdin => {
-            if stdin.is_none() {
-                let mut input = io::stdin().lock();
-                if io::stdin().is_terminal() {
-                    return Err(UsageError::new(
-                        "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
-                    )
-                    .into());
-                }
-                if stdin_users == 1 {
-                    // The only reader of stdin streams it, unless it turns out to be a table or archive.
-                    let mut head = Vec::new();
-                    (&mut input).take(8).read_to_end(&mut head)?;
-                    if sniff(&head) == Container::Npy {
-                        ensure!(
-                            spec.key.is_none(),
-                            "a KEY was given but the input is an NPY file, which holds one array"
-                        );
-                        // Reading through io::stdin() locks it again: release our lock first.
-                        drop(input);
-                        let rest = Box::new(Cursor::new(head).chain(io::stdin()));
-                        return Ok(Box::new(NpySource::open(rest, None)?));
-                    }
-                    let mut all = head;
-                    input.read_to_end(&mut all)?;
-                    *stdin = Some(all.into());
-                } else {
-                    let mut all = Vec::new();
-                    input.read_to_end(&mut all)?;
-                    *stdin = Some(all.into());
-                }
+    let stream = match &spec.location {
+        Location::Stdin => Some(open_stream(spec, users, streams, || {
+            if io::stdin().is_terminal() {
+                return Err(UsageError::new(
+                    "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
+                )
+                .into());
             }
-            let data = stdin.clone().unwrap_or_else(|| Arc::from(&b""[..]));
-            let c = sniff(&data);
-            (Bytes::Shared(data), c)
-        }
+            Ok(Box::new(io::stdin()))
+        })?),
         Location::Path(path) => {
             let meta = std::fs::metadata(path)
                 .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
             ensure!(!meta.is_dir(), "is a directory, not a data file");
+            if meta.is_file() {
+                None
+            } else {
+                Some(open_stream(spec, users, streams, || {
+                    Ok(Box::new(open_file(path)?))
+                })?)
+            }
+        }
+    };
+    let (bytes, container) = match (stream, &spec.location) {
+        (Some(Stream::Npy(source)), _) => return Ok(source),
+        (Some(Stream::Bytes(data)), _) => {
+            let c = sniff(&data);
+            (Bytes::Shared(data), c)
+        }
+        (None, Location::Path(path)) => {
             let container = match by_extension(path) {
                 Some(c) => c,
                 None => {
@@ -329,7 +354,18 @@ fn open_one(
             };
             (Bytes::File(path.clone()), container)
         }
+        (None, Location::Stdin) => bail!("internal error: stdin was not opened as a stream"),
     };
+    open_container(spec, csv_opts, bytes, container, tables)
+}
+
+fn open_container(
+    spec: &InputSpec,
+    csv_opts: &CsvOptions,
+    bytes: Bytes,
+    container: Container,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Box<dyn Source>> {
     match container {
         Container::Npy => {
             ensure!(

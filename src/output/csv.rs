@@ -25,7 +25,7 @@ impl Writer for Csv {
         for (i, r) in results.iter().enumerate() {
             let row: Vec<_> = fields(r)
                 .into_iter()
-                .filter(|(_, f)| !matches!(f, Field::Shape(_)))
+                .filter(|(_, f)| !matches!(f, Field::Shape(_) | Field::State(..)))
                 .collect();
             if i == 0 {
                 buf.push_str(
@@ -44,7 +44,7 @@ impl Writer for Csv {
                     Field::Str(s) => buf.push_str(&s),
                     Field::Num(x, p) => number::push(&mut buf, x, p),
                     Field::Int(n) => buf.push_str(&n.to_string()),
-                    Field::Shape(_) => {}
+                    Field::Shape(_) | Field::State(..) => {}
                 }
             }
             buf.push('\n');

@@ -47,6 +47,29 @@ enum Sink {
     },
 }
 
+/// The file a chain of symlinks ends at, existing or not: a dangling link's target is created
+/// and the link kept, as `echo > link` does. A loop, or more than 40 links, ends at the last one
+/// (renaming over it then fails or replaces that link, as the system decides).
+fn link_target(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(m) = fs::symlink_metadata(&path) else {
+            break;
+        };
+        if !m.file_type().is_symlink() {
+            break;
+        }
+        let Ok(next) = fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) if next.is_relative() => dir.join(next),
+            _ => next,
+        };
+    }
+    path
+}
+
 impl Destination {
     /// Output to stdout.
     pub fn stdout() -> Destination {
@@ -80,12 +103,7 @@ impl Destination {
             }
         }
         // Replace what a symlink points to, not the link.
-        let target = match fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)
-                .ok()
-                .unwrap_or_else(|| path.to_path_buf()),
-            _ => path.to_path_buf(),
-        };
+        let target = link_target(path);
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),

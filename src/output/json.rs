@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::{Writer, number};
 use crate::dtype::Precision;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::reduce::{Accumulator, SCALE_EXPONENT, Summary};
 
 /// One field of a scalar result.
 pub enum Field {
@@ -18,6 +18,9 @@ pub enum Field {
     Int(u64),
     /// A shape.
     Shape(Vec<usize>),
+    /// The exact accumulator state, for merging shards (JSON only: an object), with the linear
+    /// count when the loss has a threshold.
+    State(Accumulator, bool),
 }
 
 /// The fields of a result, in the order JSON and CSV print them.
@@ -35,7 +38,24 @@ pub fn fields(r: &Summary) -> Vec<(&'static str, Field)> {
     if let Some(lf) = r.linear_fraction {
         f.push(("linear_fraction", Field::Num(lf, Precision::F64)));
     }
+    f.push(("state", Field::State(r.state, r.linear_fraction.is_some())));
     f
+}
+
+/// `{"hi":…,"lo":…,"scale":…}`: the sum is exactly `(hi + lo) · 2^scale`, `hi` and `lo` printed
+/// so that they read back to the same bits; then `"linear"`, the integer count behind
+/// `linear_fraction`.
+fn push_state(buf: &mut String, acc: &Accumulator, linear: bool) {
+    buf.push_str("{\"hi\":");
+    number::push_json(buf, acc.sum.hi, Precision::F64);
+    buf.push_str(",\"lo\":");
+    number::push_json(buf, acc.sum.lo, Precision::F64);
+    let scale = if acc.scaled { SCALE_EXPONENT } else { 0 };
+    buf.push_str(&format!(",\"scale\":{scale}"));
+    if linear {
+        buf.push_str(&format!(",\"linear\":{}", acc.linear));
+    }
+    buf.push('}');
 }
 
 fn push_object(buf: &mut String, r: &Summary) {
@@ -51,6 +71,7 @@ fn push_object(buf: &mut String, r: &Summary) {
             Field::Num(x, p) => number::push_json(buf, x, p),
             Field::Int(n) => buf.push_str(&n.to_string()),
             Field::Shape(s) => buf.push_str(&shape_json(&s)),
+            Field::State(acc, linear) => push_state(buf, &acc, linear),
         }
     }
     buf.push('}');
@@ -112,7 +133,7 @@ impl Writer for Json {
         self.index = vec![0; shape.len()];
         self.started = false;
         if shape.contains(&0) {
-            out.write_all(empty_nested(shape).as_bytes())?;
+            write_empty_nested(out, shape)?;
         } else {
             out.write_all("[".repeat(shape.len()).as_bytes())?;
         }
@@ -159,16 +180,50 @@ impl Writer for Json {
     }
 }
 
-/// Nested empty lists as numpy's `tolist()` gives them: shape (3, 0) is `[[],[],[]]`.
-fn empty_nested(shape: &[usize]) -> String {
-    match shape {
-        [] => String::new(),
-        [0, ..] => "[]".to_string(),
-        [d, rest @ ..] => {
-            let inner = empty_nested(rest);
-            format!("[{}]", vec![inner; *d].join(","))
+/// The most empty lists the JSON of an empty array may hold (about 400 MB of `[],`): an NPY
+/// header can claim a shape like (2^62, 0) in a few bytes, whose nesting would never end.
+pub const MAX_EMPTY_LISTS: u64 = 1 << 27;
+
+/// Nested empty lists as numpy's `tolist()` gives them (shape (3, 0) is `[[],[],[]]`), written
+/// in pieces so that memory stays small however many there are.
+fn write_empty_nested(out: &mut dyn Write, shape: &[usize]) -> io::Result<()> {
+    let zero = shape.iter().position(|&d| d == 0).unwrap_or(shape.len());
+    let lists = shape[..zero]
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+        .filter(|&n| n <= MAX_EMPTY_LISTS);
+    if lists.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the JSON of an empty array of shape {} would nest more than {MAX_EMPTY_LISTS} empty lists; use -f npy, or a scalar reduction",
+                crate::input::npy::fmt_shape(shape)
+            ),
+        ));
+    }
+    let mut buf = String::with_capacity(1 << 16);
+    nest_empty(out, &shape[..zero], &mut buf)?;
+    out.write_all(buf.as_bytes())
+}
+
+fn nest_empty(out: &mut dyn Write, outer: &[usize], buf: &mut String) -> io::Result<()> {
+    let Some((&d, rest)) = outer.split_first() else {
+        buf.push_str("[]");
+        return Ok(());
+    };
+    buf.push('[');
+    for i in 0..d {
+        if i > 0 {
+            buf.push(',');
+        }
+        nest_empty(out, rest, buf)?;
+        if buf.len() >= 1 << 16 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
         }
     }
+    buf.push(']');
+    Ok(())
 }
 
 #[cfg(test)]

@@ -28,3 +28,16 @@ fn output_is_valid_json() {
     let v: serde_json::Value = serde_json::from_str(&s).unwrap();
     assert_eq!(v["values"][1], "Infinity");
 }
+
+#[test]
+fn empty_arrays_of_huge_shape_stream_or_are_refused() {
+    assert!(render(&[2, 2, 0, 5], &[]).contains("\"values\":[[[],[]],[[],[]]]}"));
+    let big = render(&[1 << 20, 0], &[]);
+    assert_eq!(big.matches("[]").count(), 1 << 20);
+    let mut out = Vec::new();
+    let e = Json::default()
+        .begin(&mut out, &[1 << 62, 0], Precision::F64)
+        .unwrap_err();
+    assert!(e.to_string().contains("more than"), "{e}");
+    assert!(out.len() < 100, "{} bytes written", out.len());
+}

@@ -1,0 +1,51 @@
+//! `huber merge` input: one to four shard files (the bytes split at NUL), checked and merged as
+//! the command does. Every shard field is data: whatever the bytes, the merge either fails with
+//! an error or gives a result whose counts are consistent, and merging that result again alone
+//! gives back the same bits.
+#![no_main]
+
+use std::path::PathBuf;
+
+use huber::merge::combine;
+use huber::output::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let shards: Vec<(PathBuf, String)> = data
+        .split(|&b| b == 0)
+        .take(4)
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                PathBuf::from(format!("shard{i}.json")),
+                String::from_utf8_lossy(t).into_owned(),
+            )
+        })
+        .collect();
+    let Ok(merged) = combine(&shards) else {
+        return;
+    };
+    for r in &merged {
+        let elements = r
+            .shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+            .expect("the merged shape's element count fits in 64 bits");
+        assert!(r.count <= elements, "count {} > {elements}", r.count);
+        assert!(r.state.linear <= r.count);
+    }
+    let mut json = Vec::new();
+    Format::Json
+        .writer()
+        .scalars(&mut json, &merged)
+        .expect("writes to memory");
+    let again = combine(&[(
+        PathBuf::from("merged.json"),
+        String::from_utf8(json).expect("JSON output is UTF-8"),
+    )])
+    .expect("a merged result merges again");
+    for (a, b) in merged.iter().zip(&again) {
+        assert!(a.value.to_bits() == b.value.to_bits() || (a.value.is_nan() && b.value.is_nan()));
+        assert_eq!((a.count, &a.shape), (b.count, &b.shape));
+    }
+});
