@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::{Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
-use frame::{count_lines, is_blank, last_boundary, record_end, split_block};
+use frame::{count_lines, is_blank, last_boundary, record_end, skipped, split_block};
 pub use number::parse_number;
 use number::{clip, field_value};
 
@@ -222,7 +222,7 @@ pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Res
         (first.start, first.line)
     };
     r.seek(SeekFrom::Start(data_start as u64))?;
-    let rows = count_rows(r, data_line, delimiter)?;
+    let rows = count_rows(r, data_line, delimiter, first.fields.len())?;
     ensure!(rows > 0, "no data rows: the input holds only a header");
     Ok(Layout {
         names,
@@ -266,13 +266,13 @@ fn for_each_block(
 }
 
 /// Counts the rows of `r` (whose first line is line `line`), checking the records' length.
-fn count_rows(r: &mut dyn Read, line: u64, delimiter: u8) -> Result<usize> {
+fn count_rows(r: &mut dyn Read, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
     let mut rows = 0;
     for_each_block(r, line, |block, line| {
         let pieces = split_block(block, rayon::current_num_threads() * 4);
         let counts: Vec<frame::Count> = pieces
             .par_iter()
-            .map(|p| frame::count_piece(p, delimiter))
+            .map(|p| frame::count_piece(p, delimiter, ncols))
             .collect();
         let mut lines = 0;
         for c in counts {
@@ -500,7 +500,7 @@ impl Locator {
             while i < block.len() {
                 let (end, next) = record_end(block, i, false).context("unterminated quote")?;
                 let raw = &block[i..end];
-                if !is_blank(raw, self.delimiter) {
+                if !skipped(raw, self.delimiter, self.layout.ncols) {
                     if left == 0 {
                         let fields = record::tokenize_all(raw, self.delimiter)
                             .map_err(|(_, msg)| anyhow::anyhow!("{msg}"))?;

@@ -47,11 +47,19 @@ pub(super) fn count_lines(s: &[u8]) -> u64 {
     (lf + cr - crlf) as u64
 }
 
-/// Whether a record is blank: nothing but spaces (blank lines are skipped, not rows). A record
-/// that holds a delimiter (a tab in a TSV file) has fields, even if they are all empty.
+/// Whether a record is blank: nothing but spaces. A record that holds a delimiter (a tab in a
+/// TSV file) has fields, even if they are all empty.
 pub(super) fn is_blank(raw: &[u8], delimiter: u8) -> bool {
     raw.iter()
         .all(|&c| c.is_ascii_whitespace() && c != delimiter)
+}
+
+/// Whether a record is skipped rather than read as a row. Blank lines are skipped in a table of
+/// several columns (as pandas does). In a table of one column a blank line is an empty field,
+/// a missing value: polars writes a missing value so, and skipping it would silently pair the
+/// rows of two such files wrongly.
+pub(super) fn skipped(raw: &[u8], delimiter: u8, ncols: usize) -> bool {
+    ncols > 1 && is_blank(raw, delimiter)
 }
 
 /// The record that starts at `s[i]`, outside quotes (or inside, if `quoted`): the index of its
@@ -135,9 +143,9 @@ pub(super) struct Count {
 }
 
 /// Counts the records of a piece that starts at a record boundary. `lines` counts line ends.
-pub(super) fn count_piece(piece: &[u8], delimiter: u8) -> Count {
-    if memchr::memchr(b'"', piece).is_some() || has_blank_line(piece) {
-        return count_records(piece, delimiter);
+pub(super) fn count_piece(piece: &[u8], delimiter: u8, ncols: usize) -> Count {
+    if memchr::memchr(b'"', piece).is_some() || ncols > 1 && has_blank_line(piece) {
+        return count_records(piece, delimiter, ncols);
     }
     if let Some(at) = long_line(piece) {
         return Count {
@@ -194,12 +202,13 @@ fn long_line(piece: &[u8]) -> Option<u64> {
 /// Counts records one by one, following quotes: the general case of [`count_piece`]. A record
 /// over several lines is tokenized too, so that a stray quote which merged lines is reported
 /// here, before the row count is used.
-fn count_records(piece: &[u8], delimiter: u8) -> Count {
+fn count_records(piece: &[u8], delimiter: u8, ncols: usize) -> Count {
     let mut out = Count {
         rows: 0,
         lines: 0,
         error: None,
     };
+    let mut tokenizer = super::record::Tokenizer::default();
     let mut i = 0;
     while i < piece.len() {
         let Some((end, next)) = record_end(piece, i, false) else {
@@ -211,11 +220,11 @@ fn count_records(piece: &[u8], delimiter: u8) -> Count {
             return out;
         }
         let raw = &piece[i..end];
-        if !is_blank(raw, delimiter) {
+        if !skipped(raw, delimiter, ncols) {
             out.rows += 1;
         }
         if memchr::memchr2(b'\n', b'\r', raw).is_some()
-            && let Err((at, msg)) = super::record::tokenize_all(raw, delimiter)
+            && let Err((at, msg)) = tokenizer.tokenize(raw, delimiter)
         {
             out.error = Some((out.lines + at, msg));
             return out;

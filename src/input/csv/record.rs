@@ -7,7 +7,7 @@
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-use super::frame::{UNCLOSED, count_lines, is_blank, is_eol, record_end};
+use super::frame::{UNCLOSED, count_lines, is_eol, record_end, skipped};
 use super::number::{fast_number, field_value};
 
 /// What a piece's records are parsed into.
@@ -41,7 +41,7 @@ pub(super) fn parse_piece(piece: &[u8], plan: &Plan) -> Parsed {
         error: None,
     };
     let mut row = vec![f64::NAN; plan.ncols];
-    let mut slow = Slow::default();
+    let mut slow = Tokenizer::default();
     let mut i = 0;
     while i < piece.len() {
         let first = piece[i];
@@ -137,15 +137,16 @@ fn skip_field(s: &[u8], i: usize, d: u8) -> Option<usize> {
     Some(j)
 }
 
-/// The general path: `csv-core` and its buffers, kept for a piece.
+/// The general path: `csv-core` and its buffers, kept for a piece (building a `csv-core` reader
+/// costs more than tokenizing a record).
 #[derive(Default)]
-struct Slow {
+pub(super) struct Tokenizer {
     reader: Option<Reader>,
     out: Vec<u8>,
     ends: Vec<usize>,
 }
 
-impl Slow {
+impl Tokenizer {
     /// Parses the record at `s[i]` into `row`. Returns where the next record starts, its line
     /// ends and whether it was blank; or the line (from `i`) and text of an error.
     fn record(
@@ -158,7 +159,7 @@ impl Slow {
         let (end, next) = record_end(s, i, false).ok_or((0, UNCLOSED.to_string()))?;
         let raw = &s[i..end];
         let lines = count_lines(&s[i..next]);
-        if is_blank(raw, plan.delimiter) {
+        if skipped(raw, plan.delimiter, plan.ncols) {
             return Ok((next, lines, true));
         }
         let nfields = self.tokenize(raw, plan.delimiter)?;
@@ -192,16 +193,21 @@ impl Slow {
 
     /// Tokenizes one record (without its line end) into `out` and `ends`; returns its field
     /// count. A record that `csv-core` ends early holds a quote inside an unquoted field.
-    fn tokenize(&mut self, raw: &[u8], delimiter: u8) -> Result<usize, (u64, String)> {
+    pub(super) fn tokenize(&mut self, raw: &[u8], delimiter: u8) -> Result<usize, (u64, String)> {
         let reader = self
             .reader
             .get_or_insert_with(|| ReaderBuilder::new().delimiter(delimiter).build());
         reader.reset();
-        if self.out.len() < raw.len() + 1 {
-            self.out.resize(raw.len() + 1, 0);
-        }
         if self.ends.len() < 16 {
             self.ends.resize(16, 0);
+        }
+        if raw.is_empty() {
+            // An empty line (in a table of one column) is one empty field.
+            self.ends[0] = 0;
+            return Ok(1);
+        }
+        if self.out.len() < raw.len() + 1 {
+            self.out.resize(raw.len() + 1, 0);
         }
         let (mut nin, mut nout, mut nend) = (0, 0, 0);
         loop {
@@ -279,7 +285,7 @@ pub(super) fn field_line(raw: &[u8], col: usize, d: u8) -> u64 {
 
 /// Tokenizes one record (without its line end) into its fields, unquoted and unescaped.
 pub(super) fn tokenize_all(raw: &[u8], delimiter: u8) -> Result<Vec<Vec<u8>>, (u64, String)> {
-    let mut slow = Slow::default();
+    let mut slow = Tokenizer::default();
     let n = slow.tokenize(raw, delimiter)?;
     Ok((0..n)
         .map(|c| {

@@ -86,10 +86,13 @@ fn empty_fields_are_missing_values() {
     let (_, d) = table("1,2\n3,\n,\"\"\n").unwrap();
     assert_eq!(d[..3], [1.0, 2.0, 3.0]);
     assert!(d[3..].iter().all(|x| x.is_nan()));
-    // A single column: a quoted empty field is a missing value, an empty line is skipped.
-    let (l, d) = table("x\n1\n\"\"\n\n2\n").unwrap();
-    assert_eq!(l.rows, 3);
-    assert!(d[1].is_nan() && d[2] == 2.0);
+    // A single column: a quoted empty field and an empty line (as polars writes a missing
+    // value) are missing values; in several columns an empty line is skipped.
+    let (l, d) = table("x\n1\n\"\"\n\n \n2\n").unwrap();
+    assert_eq!(l.rows, 5);
+    assert!(d[1].is_nan() && d[2].is_nan() && d[3].is_nan() && d[4] == 2.0);
+    let (l, _) = table("x,y\n1,2\n\n \n3,4\n").unwrap();
+    assert_eq!(l.rows, 2);
 }
 
 #[test]
