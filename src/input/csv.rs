@@ -234,13 +234,13 @@ pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Res
     })
 }
 
-/// Reads `r` in blocks cut at record boundaries and calls `each` with each block and the line
-/// it starts on; `each` returns the line ends the block held, or `None` to stop. Stops at the
-/// end of the input too.
+/// Reads `r` in blocks cut at record boundaries and calls `each` with each block, whether it may
+/// hold a quote, and the line it starts on; `each` returns the line ends the block held, or
+/// `None` to stop. Stops at the end of the input too.
 fn for_each_block(
     r: &mut dyn Read,
     mut line: u64,
-    mut each: impl FnMut(&[u8], u64) -> Result<Option<u64>>,
+    mut each: impl FnMut(&[u8], bool, u64) -> Result<Option<u64>>,
 ) -> Result<()> {
     let block = block_size();
     let mut buf: Vec<u8> = Vec::with_capacity(block);
@@ -248,11 +248,12 @@ fn for_each_block(
         let want = block.saturating_sub(buf.len()).max(block / 2);
         let n = r.take(want as u64).read_to_end(&mut buf)?;
         let eof = n < want;
-        let Some(end) = last_boundary(&buf, eof) else {
+        let quoted = memchr::memchr(b'"', &buf).is_some();
+        let Some(end) = last_boundary(&buf, eof, quoted) else {
             ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
             continue;
         };
-        let Some(lines) = each(&buf[..end], line)? else {
+        let Some(lines) = each(&buf[..end], quoted, line)? else {
             return Ok(());
         };
         line += lines;
@@ -268,11 +269,11 @@ fn for_each_block(
 /// Counts the rows of `r` (whose first line is line `line`), checking the records' length.
 fn count_rows(r: &mut dyn Read, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
     let mut rows = 0;
-    for_each_block(r, line, |block, line| {
-        let pieces = split_block(block, rayon::current_num_threads() * 4);
+    for_each_block(r, line, |block, quoted, line| {
+        let pieces = split_block(block, rayon::current_num_threads() * 4, quoted);
         let counts: Vec<frame::Count> = pieces
             .par_iter()
-            .map(|p| frame::count_piece(p, delimiter, ncols))
+            .map(|p| frame::count_piece(p, quoted, delimiter, ncols))
             .collect();
         let mut lines = 0;
         for c in counts {
@@ -316,7 +317,8 @@ impl Shared {
         if !self.eof && self.buf.len() < block {
             self.read_more(block - self.buf.len())?;
         }
-        let Some(end) = last_boundary(&self.buf, self.eof) else {
+        let quoted = memchr::memchr(b'"', &self.buf).is_some();
+        let Some(end) = last_boundary(&self.buf, self.eof, quoted) else {
             ensure!(
                 self.buf.len() <= MAX_LINE,
                 "line {}{}",
@@ -351,7 +353,7 @@ impl Shared {
             want: &want,
             selects: &selects,
         };
-        let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8);
+        let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8, quoted);
         let parsed: Vec<record::Parsed> = pieces
             .par_iter()
             .map(|p| record::parse_piece(p, &plan))
@@ -495,7 +497,7 @@ impl Locator {
             &mut std::io::sink(),
         )?;
         let (mut left, mut found) = (row, None);
-        for_each_block(&mut r, self.layout.data_line, |block, mut line| {
+        for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
             let mut i = 0;
             while i < block.len() {
                 let (end, next) = record_end(block, i, false).context("unterminated quote")?;
