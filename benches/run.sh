@@ -236,8 +236,9 @@ EOF
     cat >"$OUT/py/duckdb_csv.py" <<'EOF'
 import sys
 import duckdb
-print(repr(duckdb.sql(f"""SELECT avg(CASE WHEN abs(pred - target) < 1.0 THEN 0.5 * abs(pred - target) * abs(pred - target)
-    ELSE abs(pred - target) - 0.5 END) FROM read_csv('{sys.argv[1]}')""").fetchone()[0]))
+q = f"""SELECT avg(CASE WHEN abs(pred - target) < 1.0 THEN 0.5 * abs(pred - target) * abs(pred - target)
+    ELSE abs(pred - target) - 0.5 END) FROM read_csv('{sys.argv[1]}')"""
+print(repr(duckdb.connect().execute(q).fetchone()[0]))
 EOF
     cat >"$OUT/py/pandas_csv.py" <<'EOF'
 import sys
