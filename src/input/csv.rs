@@ -4,8 +4,8 @@
 //! known before any output), the second parses the selected columns. Both read the file in
 //! blocks cut at record boundaries (see the `frame` module), split each block into pieces and
 //! work on the pieces on all cores. Only the selected columns are parsed as numbers; the other
-//! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the longest
-//! record allowed ([`MAX_LINE`]).
+//! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the
+//! longest record allowed ([`MAX_LINE`]).
 
 mod frame;
 mod number;
