@@ -164,7 +164,8 @@ fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
     let (mut i, mut line) = (usize::from(head.starts_with(BOM)) * BOM.len(), 1u64);
     loop {
         ensure!(i < head.len(), "no data: the input is empty");
-        let Some((end, next)) = record_end(&head, i, false).filter(|&(e, _)| eof || e < head.len())
+        let Some((end, next)) =
+            record_end(&head, i, false).filter(|&(_, next)| eof || next < head.len())
         else {
             if !eof {
                 bail!("line {line}{}", frame::too_long());
