@@ -142,7 +142,11 @@ pub(super) struct Count {
 /// Counts the records of a piece that starts at a record boundary. `lines` counts line ends.
 /// `quoted` says whether the piece may hold a quote.
 pub(super) fn count_piece(piece: &[u8], quoted: bool, delimiter: u8, ncols: usize) -> Count {
-    if quoted && memchr::memchr(b'"', piece).is_some() || ncols > 1 && has_blank_line(piece) {
+    if quoted && memchr::memchr(b'"', piece).is_some() {
+        return count_records(piece, delimiter, ncols);
+    }
+    let (lines, blank) = scan_lines(piece);
+    if ncols > 1 && blank {
         return count_records(piece, delimiter, ncols);
     }
     if let Some(at) = long_line(piece) {
@@ -152,7 +156,6 @@ pub(super) fn count_piece(piece: &[u8], quoted: bool, delimiter: u8, ncols: usiz
             error: Some((at, too_long())),
         };
     }
-    let lines = count_lines(piece);
     // The last line of the input may have no line end.
     let open = piece.last().is_some_and(|&c| !is_eol(c));
     Count {
@@ -173,10 +176,10 @@ pub(super) fn too_long() -> String {
     )
 }
 
-/// Whether a quote-free piece may hold a blank line: a line end followed by a space or another
-/// line end (other than the LF of a CRLF), or a piece that starts with one. Branch-free over
-/// 64-byte chunks, so that it runs at vector speed.
-fn has_blank_line(piece: &[u8]) -> bool {
+/// The line ends of a quote-free piece (as [`count_lines`]), and whether it may hold a blank
+/// line: a line end followed by a space or another line end (other than the LF of a CRLF), or a
+/// piece that starts with one. One branch-free pass over 64-byte chunks, at vector speed.
+fn scan_lines(piece: &[u8]) -> (u64, bool) {
     let ws = |c: u8| {
         u8::from(c == b' ')
             | u8::from(c == b'\t')
@@ -184,19 +187,21 @@ fn has_blank_line(piece: &[u8]) -> bool {
             | u8::from(c == b'\r')
             | u8::from(c == 0x0c)
     };
-    if piece.first().is_some_and(|&c| ws(c) != 0) {
-        return true;
-    }
-    let (a, b) = (
-        &piece[..piece.len().saturating_sub(1)],
-        &piece[1.min(piece.len())..],
-    );
-    a.chunks(64).zip(b.chunks(64)).any(|(x, y)| {
-        x.iter().zip(y).fold(0u8, |acc, (&p, &n)| {
+    let Some(&last) = piece.last() else {
+        return (0, false);
+    };
+    let mut blank = ws(piece[0]) != 0;
+    let mut lines = u64::from(is_eol(last));
+    let (a, b) = (&piece[..piece.len() - 1], &piece[1..]);
+    for (x, y) in a.chunks(64).zip(b.chunks(64)) {
+        let (ends, hit) = x.iter().zip(y).fold((0u8, 0u8), |(ends, hit), (&p, &n)| {
             let end = u8::from(p == b'\n') | (u8::from(p == b'\r') & u8::from(n != b'\n'));
-            acc | (end & ws(n))
-        }) != 0
-    })
+            (ends + end, hit | (end & ws(n)))
+        });
+        lines += u64::from(ends);
+        blank |= hit != 0;
+    }
+    (lines, blank)
 }
 
 /// The line (from the piece's start) of the first line longer than [`MAX_LINE`] in a quote-free

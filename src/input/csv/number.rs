@@ -59,8 +59,18 @@ pub(super) fn field_value(field: &[u8]) -> Result<f64, String> {
 /// A wanted field parsed straight from the raw bytes at the start of `s`, up to the delimiter
 /// `d` or a line end (not consumed): its value and length. `None` when the field needs the
 /// general path (a quote, or anything that is not a number).
-#[inline]
+#[inline(always)]
 pub(super) fn fast_number(s: &[u8], d: u8) -> Option<(f64, usize)> {
+    // The common field: a plain decimal right up to the delimiter or line end.
+    match plain_decimal(s) {
+        Some((x, n)) if !matches!(s.get(n), Some(b' ' | b'\t')) => Some((x, n)),
+        _ => padded_number(s, d),
+    }
+}
+
+/// [`fast_number`] for the rest: spaces around, exponents, `nan`/`inf`, an empty field.
+#[inline(never)]
+fn padded_number(s: &[u8], d: u8) -> Option<(f64, usize)> {
     let pad = |c: &u8| is_space(*c) && *c != d;
     let mut i = s.iter().take_while(|c| pad(c)).count();
     match s.get(i) {
@@ -89,7 +99,7 @@ const POW10: [f64; 23] = [
 /// exponent. The digits form an integer below 2^53 and the divisor is an exact power of ten, so
 /// one IEEE division gives the correctly rounded value (Clinger's fast path). Anything else
 /// returns `None` and goes to the general parser.
-#[inline]
+#[inline(always)]
 pub(super) fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
     let neg = s.first() == Some(&b'-');
     let mut i = usize::from(neg);
