@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::{Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
-use frame::{count_lines, is_blank, last_boundary, record_end, skipped, split_block};
+use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
 pub use number::parse_number;
 use number::{clip, field_value};
 
@@ -249,8 +249,7 @@ fn for_each_block(
         let want = block.saturating_sub(buf.len()).max(block / 2);
         let n = r.take(want as u64).read_to_end(&mut buf)?;
         let eof = n < want;
-        let quoted = memchr::memchr(b'"', &buf).is_some();
-        let Some(end) = last_boundary(&buf, eof, quoted) else {
+        let Some((end, quoted)) = cut(&buf, eof) else {
             ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
             continue;
         };
@@ -318,8 +317,7 @@ impl Shared {
         if !self.eof && self.buf.len() < block {
             self.read_more(block - self.buf.len())?;
         }
-        let quoted = memchr::memchr(b'"', &self.buf).is_some();
-        let Some(end) = last_boundary(&self.buf, self.eof, quoted) else {
+        let Some((end, quoted)) = cut(&self.buf, self.eof) else {
             ensure!(
                 self.buf.len() <= MAX_LINE,
                 "line {}{}",

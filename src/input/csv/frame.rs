@@ -8,6 +8,8 @@
 //! an unquoted field) is caught when a record is tokenized: the tokenizer then ends the record
 //! somewhere else.
 
+use rayon::prelude::*;
+
 use super::MAX_LINE;
 
 /// Whether `c` ends a line.
@@ -86,21 +88,46 @@ pub(super) fn record_end(s: &[u8], mut i: usize, mut quoted: bool) -> Option<(us
     }
 }
 
-/// The end of the last whole record of `buf`, which starts at a record boundary: the place to
-/// cut a block. At the end of the input that is the end of `buf`. `None` if `buf` holds no
-/// whole record yet. A CR at the very end is not taken as a line end: an LF may follow it.
-/// `quoted` says whether `buf` holds a quote at all.
-pub(super) fn last_boundary(buf: &[u8], eof: bool, quoted: bool) -> Option<usize> {
+/// Where to cut a block off `buf`, which starts at a record boundary: the end of its last whole
+/// record (at the end of the input, the end of `buf`), and whether the block may hold a quote.
+/// `None` if `buf` holds no whole record yet. The common case, no quotes, costs a search from
+/// the end for a line end and a search for quotes that runs on all cores.
+pub(super) fn cut(buf: &[u8], eof: bool) -> Option<(usize, bool)> {
+    let end = if eof { buf.len() } else { last_line_end(buf)? };
+    let quoted = buf[..end]
+        .par_chunks(1 << 20)
+        .any(|c| memchr::memchr(b'"', c).is_some());
+    if !quoted {
+        return Some((end, false));
+    }
+    Some((last_boundary(buf, eof)?, true))
+}
+
+/// The end of the last line of `buf`. A CR at the very end is not taken as a line end: an LF
+/// may follow it.
+fn last_line_end(buf: &[u8]) -> Option<usize> {
+    let mut hi = buf.len();
+    loop {
+        let p = memchr::memrchr2(b'\n', b'\r', &buf[..hi])?;
+        if !(buf[p] == b'\r' && p + 1 == buf.len()) {
+            return Some(p + 1);
+        }
+        hi = p;
+    }
+}
+
+/// The end of the last whole record of `buf`, following quotes (see [`cut`]).
+fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
     if eof {
         return Some(buf.len());
     }
-    let mut quotes = if quoted { count_byte(buf, b'"') } else { 0 };
+    let mut quotes = count_byte(buf, b'"');
     let mut hi = buf.len();
     loop {
         let p = memchr::memrchr3(b'"', b'\n', b'\r', &buf[..hi])?;
         if buf[p] == b'"' {
             quotes -= 1;
-        } else if quotes % 2 == 0 && !(buf[p] == b'\r' && p + 1 == buf.len()) {
+        } else if quotes.is_multiple_of(2) && !(buf[p] == b'\r' && p + 1 == buf.len()) {
             return Some(p + 1);
         }
         hi = p;
