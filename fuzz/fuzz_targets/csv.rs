@@ -61,8 +61,11 @@ fuzz_target!(|data: &[u8]| {
     let table = Table::new(Box::new(Cursor::new(quoted)), again, delimiter)
         .expect("a quoted rewrite opens");
     let same_or_nan = |a: f64, b: f64| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan();
-    for k in 0..layout.ncols {
-        let mut column = table.reader(Some(&(k + 2).to_string())).expect("the column exists");
+    // Every reader is made before the first read: a table is parsed once for all of them.
+    let mut columns: Vec<_> = (0..layout.ncols)
+        .map(|k| table.reader(Some(&(k + 2).to_string())).expect("the column exists"))
+        .collect();
+    for (k, column) in columns.iter_mut().enumerate() {
         let mut got = vec![0.0; layout.rows];
         column.read_f64(&mut got).expect("a quoted rewrite reads");
         let want = whole.iter().skip(k).step_by(layout.ncols);
