@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark huber against cat, numpy, PyTorch, polars (and pandas) side by side,
+# Benchmark huber against cat, numpy, PyTorch, polars, DuckDB (and pandas) side by side,
 # and check the performance targets of issue 3 (SPEC §7).
 #
 #   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV
@@ -79,6 +79,7 @@ install_venv() {
     "$PY" -m pip install -q numpy torch polars threadpoolctl
     # pandas is a cheap extra row; the benchmark goes on without it.
     "$PY" -m pip install -q pandas || echo "warning: pandas not installed; skipping its row" >&2
+    "$PY" -m pip install -q duckdb || echo "warning: duckdb not installed; skipping its rows" >&2
     venv_ready || die "venv at $VENV cannot import numpy, torch and polars"
 }
 
@@ -165,6 +166,41 @@ EOF
     echo "$stamp" >"$DATA/stamp"
 }
 
+# The CSV file with text: id,date,pred,target, the id quoted (it holds a comma, and every tenth a
+# doubled quote), as pandas writes an evaluation frame. Its own stamp, so that adding it does not
+# regenerate the big NPY files.
+generate_quoted() {
+    local stamp="qcsv=$N_CSV gen=1"
+    if [[ -f $DATA/q.stamp && $(<"$DATA/q.stamp") == "$stamp" && -f $DATA/q.csv ]]; then
+        return
+    fi
+    log "generating data: quoted CSV $N_CSV rows"
+    mkdir -p "$DATA"
+    rm -f "$DATA/q.stamp"
+    "${PYENV[@]}" "$PY" - "$DATA" "$N_CSV" <<'PYEOF'
+import os, sys
+import numpy as np
+import polars as pl
+
+out, n = sys.argv[1], int(sys.argv[2])
+CHUNK = 1 << 20
+rng = np.random.default_rng(3)
+path = f"{out}/q.csv"
+days = pl.Series(["2024-%02d-%02d" % (1 + k % 12, 1 + k % 28) for k in range(336)])
+with open(path + ".tmp", "wb") as f:
+    for start in range(0, n, CHUNK):
+        m = min(CHUNK, n - start)
+        t = rng.standard_normal(m, dtype=np.float32)
+        p = t + rng.standard_normal(m, dtype=np.float32) * np.float32(0.5)
+        i = np.arange(start, start + m)
+        ids = pl.Series([f'shop "{k}", aisle' if k % 10 == 0 else f"shop {k}, aisle" for k in i])
+        pl.DataFrame({"id": ids, "date": days[i % 336], "pred": p, "target": t}).write_csv(
+            f, include_header=(start == 0), float_precision=7)
+os.replace(path + ".tmp", path)
+PYEOF
+    echo "$stamp" >"$DATA/q.stamp"
+}
+
 # --------------------------------------------------------------------------
 # Python competitors, written as small scripts so hyperfine runs them without a shell.
 # Each prints the loss it computed; startup and import time are part of the cost.
@@ -195,6 +231,14 @@ delta = 1.0
 df = pl.read_csv(sys.argv[1])
 d = (pl.col("pred") - pl.col("target")).abs()
 print(repr(df.select(pl.when(d < delta).then(0.5 * d * d).otherwise(delta * (d - 0.5 * delta)).mean()).item()))
+EOF
+    # DuckDB's own CSV reader and aggregate, as a reference for the whole process.
+    cat >"$OUT/py/duckdb_csv.py" <<'EOF'
+import sys
+import duckdb
+q = f"""SELECT avg(CASE WHEN abs(pred - target) < 1.0 THEN 0.5 * abs(pred - target) * abs(pred - target)
+    ELSE abs(pred - target) - 0.5 END) FROM read_csv('{sys.argv[1]}')"""
+print(repr(duckdb.connect().execute(q).fetchone()[0]))
 EOF
     cat >"$OUT/py/pandas_csv.py" <<'EOF'
 import sys
@@ -285,14 +329,14 @@ measure_rss() { # key
 IDENTITY=PASS
 IDENTITY_NOTES=()
 
-# ident_case name huber-args...: run with -j1, -j2, -j3 and compare the JSON bytes.
+# ident_case name huber-args...: run with -j1, -j2, -j3, -j8 and compare the JSON bytes.
 ident_case() {
     local name=$1 j
     shift
-    for j in 1 2 3; do
+    for j in 1 2 3 8; do
         "$HUBER" "$@" -f json -j "$j" >"$OUT/ident-$name-j$j.json"
     done
-    for j in 2 3; do
+    for j in 2 3 8; do
         if ! cmp -s "$OUT/ident-$name-j1.json" "$OUT/ident-$name-j$j.json"; then
             IDENTITY=FAIL
             IDENTITY_NOTES+=("$name: -j1 and -j$j differ")
@@ -302,12 +346,13 @@ ident_case() {
 }
 
 check_threads() {
-    log "bit identity over --threads 1, 2, 3"
+    log "bit identity over --threads 1, 2, 3, 8"
     local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv j
     ident_case npy-mean -p "$P" -t "$T" -r mean
     ident_case npy-sum -p "$P" -t "$T" -r sum
     ident_case csv-mean -p "$CSV:pred" -t "$CSV:target" -r mean
     ident_case csv-sum -p "$CSV:pred" -t "$CSV:target" -r sum
+    ident_case qcsv-mean -p "$DATA/q.csv:pred" -t "$DATA/q.csv:target" -r mean
     # The element-wise output must not depend on the thread count either.
     for j in 1 3; do
         "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/ident-j$j.npy" -j "$j"
@@ -374,19 +419,22 @@ main() {
         install_venv
         build_huber
         generate_data
+        generate_quoted
         return
     fi
     install_debian_tools
     install_venv
     build_huber
     generate_data
+    generate_quoted
     mkdir -p "$OUT"
     write_py_scripts
 
-    local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv
-    local npy_desc csv_desc
+    local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv QCSV=$DATA/q.csv
+    local npy_desc csv_desc qcsv_desc
     npy_desc="NPY f32 mean, 2 × $(count "$N_NPY")"
     csv_desc="CSV mean, $(count "$N_CSV") rows"
+    qcsv_desc="CSV mean, $(count "$N_CSV") rows of id,date,pred,target (quoted text)"
     local nproc_
     nproc_=$(nproc)
 
@@ -403,11 +451,21 @@ main() {
     bench_def huber_csv "huber ($nproc_ threads)" "$HUBER" -p "$CSV:pred" -t "$CSV:target"
     bench_def huber_csv_j1 "huber -j1" "$HUBER" -p "$CSV:pred" -t "$CSV:target" -j 1
     bench_def polars_csv "polars" "${PYENV[@]}" "$PY" "$OUT/py/polars_csv.py" "$CSV"
-    local have_pandas=0
+    local have_pandas=0 have_duckdb=0
     if "$PY" -c 'import pandas' 2>/dev/null; then
         have_pandas=1
         bench_def pandas_csv "pandas" "${PYENV[@]}" "$PY" "$OUT/py/pandas_csv.py" "$CSV"
     fi
+    if "$PY" -c 'import duckdb' 2>/dev/null; then
+        have_duckdb=1
+        bench_def duckdb_csv "DuckDB" "${PYENV[@]}" "$PY" "$OUT/py/duckdb_csv.py" "$CSV"
+    fi
+    # (b') CSV mean of a file with text columns, one of them quoted
+    bench_def cat_qcsv "cat q.csv" cat "$QCSV"
+    bench_def huber_qcsv "huber ($nproc_ threads)" "$HUBER" -p "$QCSV:pred" -t "$QCSV:target"
+    bench_def huber_qcsv_j1 "huber -j1" "$HUBER" -p "$QCSV:pred" -t "$QCSV:target" -j 1
+    bench_def polars_qcsv "polars" "${PYENV[@]}" "$PY" "$OUT/py/polars_csv.py" "$QCSV"
+    ((have_duckdb)) && bench_def duckdb_qcsv "DuckDB" "${PYENV[@]}" "$PY" "$OUT/py/duckdb_csv.py" "$QCSV"
     # (c) none, NPY → NPY (compared with cat of the same inputs), written as a new file; cp of
     # one input shows what writing that many bytes costs on this disk. Replacing an existing
     # file adds the file system's work of freeing the old one (cp pays it too): its own row.
@@ -429,7 +487,12 @@ main() {
     warm_cache "$CSV"
     local csv_keys=(cat_csv huber_csv huber_csv_j1 polars_csv)
     ((have_pandas)) && csv_keys+=(pandas_csv)
+    ((have_duckdb)) && csv_keys+=(duckdb_csv)
     run_hyperfine csv-mean "$RUNS" "${csv_keys[@]}"
+    warm_cache "$QCSV"
+    local qcsv_keys=(cat_qcsv huber_qcsv huber_qcsv_j1 polars_qcsv)
+    ((have_duckdb)) && qcsv_keys+=(duckdb_qcsv)
+    run_hyperfine qcsv-mean "$RUNS" "${qcsv_keys[@]}"
     warm_cache "$P" "$T"
     PREPARE="rm -f $DATA/out.npy $DATA/cp.npy" run_hyperfine npy-none "$RUNS" huber_none huber_none_j1 cp_new
     run_hyperfine npy-none-replace "$RUNS" huber_none_replace cp_replace
@@ -448,6 +511,8 @@ main() {
     compare_values "NPY mean" f32 huber_npy numpy_npy
     compare_values "CSV mean" f64 huber_csv polars_csv
     compare_values "CSV mean" f64 huber_csv pandas_csv
+    compare_values "CSV mean" f64 huber_csv duckdb_csv
+    compare_values "quoted CSV mean" f64 huber_qcsv polars_qcsv
 
     check_threads
 
@@ -463,13 +528,23 @@ main() {
     r=$(ratio "${MEDIAN[polars_csv]}" "${MEDIAN[huber_csv]}")
     check "CSV mean ≥ 2 × faster than polars" "$(le 2 "$r")" "${r}× faster"
     check "CSV mean peak RSS ≤ 64 MiB" "$(le "${RSS[huber_csv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_csv]}")"
+    if ((have_duckdb)); then
+        r=$(ratio "${MEDIAN[huber_csv]}" "${MEDIAN[duckdb_csv]}")
+        check "CSV mean ≤ 0.5 × DuckDB's time" "$(le "$r" 0.5)" "${r}× DuckDB"
+    fi
+    local per_byte
+    per_byte=$(python3 -c "
+q, d = ${MEDIAN[huber_qcsv]} / $(stat -c %s "$QCSV"), ${MEDIAN[huber_csv]} / $(stat -c %s "$CSV")
+print(f'{q / d:.2f}')")
+    check "quoted CSV ≤ 1.3 × the numeric file's time per byte" "$(le "$per_byte" 1.3)" "${per_byte}×"
+    check "quoted CSV peak RSS ≤ 64 MiB" "$(le "${RSS[huber_qcsv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_qcsv]}")"
     r=$(ratio "${MEDIAN[huber_none]}" "${MEDIAN[cat_npy]}")
     check "none NPY→NPY ≤ 3 × cat, to a new file" "$(le "$r" 3)" "${r}× cat, $(fmt_rss "${RSS[huber_none]}")"
     check "4-element run < 5 ms" "$(le "${MEDIAN[huber_tiny]}" 0.005)" "$(fmt_time "${MEDIAN[huber_tiny]}")"
     local idn=1
     [[ $IDENTITY == PASS ]] || idn=0
-    check "bit-identical results for -j1, -j2, -j3" "$idn" \
-        "${IDENTITY_NOTES[*]:-mean and sum of NPY and CSV, none to NPY}"
+    check "bit-identical results for -j1, -j2, -j3, -j8" "$idn" \
+        "${IDENTITY_NOTES[*]:-mean and sum of NPY and CSV, mean of quoted CSV, none to NPY}"
 
     {
         echo "## Performance"
@@ -496,6 +571,12 @@ main() {
         row "$csv_desc" huber_csv_j1 cat_csv
         row "$csv_desc" polars_csv cat_csv
         row "$csv_desc" pandas_csv cat_csv
+        row "$csv_desc" duckdb_csv cat_csv
+        row "$qcsv_desc" cat_qcsv cat_qcsv
+        row "$qcsv_desc" huber_qcsv cat_qcsv
+        row "$qcsv_desc" huber_qcsv_j1 cat_qcsv
+        row "$qcsv_desc" polars_qcsv cat_qcsv
+        row "$qcsv_desc" duckdb_qcsv cat_qcsv
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none cat_npy
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none_j1 cat_npy
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" cp_new cat_npy

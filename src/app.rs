@@ -6,10 +6,10 @@ use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
 use crate::cli::{Config, Params, Task};
-use crate::input::{InputSpec, Opener, Source};
+use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::Loss;
 use crate::output::Destination;
-use crate::pipeline::{Engine, Inputs, NanPolicy, common_shape};
+use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy, common_shape};
 use crate::plot;
 use crate::progress::Progress;
 use crate::reduce::Reduction;
@@ -77,7 +77,9 @@ fn run_loss(config: &Config) -> Result<()> {
             let delta = auto_delta(config.nan, &mut |observe| {
                 let mut sources = opener.open(&specs)?;
                 let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
-                engine.scan_residuals(&mut inputs, &shape, observe)
+                engine
+                    .scan_residuals(&mut inputs, &shape, observe)
+                    .map_err(|e| with_position(e, &inputs, &shape))
             })?;
             vec![kind.with_param(Some(delta))?]
         }
@@ -98,7 +100,9 @@ fn run_loss(config: &Config) -> Result<()> {
             bail!("internal error: one loss expected for --grad")
         };
         let count = if count_first {
-            let omitted = engine.reduce(&mut inputs, &shape, &[loss], Reduction::Sum)?;
+            let omitted = engine
+                .reduce(&mut inputs, &shape, &[loss], Reduction::Sum)
+                .map_err(|e| with_position(e, &inputs, &shape))?;
             sources = opener.open(&specs)?;
             (inputs, _) = self::inputs(&mut sources, config.broadcast)?;
             omitted[0].count
@@ -107,26 +111,32 @@ fn run_loss(config: &Config) -> Result<()> {
         };
         let pred_shape = inputs.pred.shape().to_vec();
         writer.begin(dest.writer(), &pred_shape, precision)?;
-        engine.gradient(
-            &mut inputs,
-            &shape,
-            loss,
-            config.reduction,
-            count,
-            &mut |v| Ok(writer.values(dest.writer(), v)?),
-        )?;
+        engine
+            .gradient(
+                &mut inputs,
+                &shape,
+                loss,
+                config.reduction,
+                count,
+                &mut |v| Ok(writer.values(dest.writer(), v)?),
+            )
+            .map_err(|e| with_position(e, &inputs, &shape))?;
         writer.end(dest.writer())?;
     } else if config.reduction == Reduction::None {
         let [loss] = losses[..] else {
             bail!("internal error: one loss expected for --reduction none")
         };
         writer.begin(dest.writer(), &shape, precision)?;
-        engine.elementwise(&mut inputs, &shape, loss, &mut |v| {
-            Ok(writer.values(dest.writer(), v)?)
-        })?;
+        engine
+            .elementwise(&mut inputs, &shape, loss, &mut |v| {
+                Ok(writer.values(dest.writer(), v)?)
+            })
+            .map_err(|e| with_position(e, &inputs, &shape))?;
         writer.end(dest.writer())?;
     } else {
-        let results = engine.reduce(&mut inputs, &shape, &losses, config.reduction)?;
+        let results = engine
+            .reduce(&mut inputs, &shape, &losses, config.reduction)
+            .map_err(|e| with_position(e, &inputs, &shape))?;
         writer.scalars(dest.writer(), &results)?;
     }
     let picture = match (&config.plot, engine.residual_histogram()) {
@@ -141,5 +151,39 @@ fn run_loss(config: &Config) -> Result<()> {
     // The picture appears only with the result: a run that fails to write its output (a full
     // disk, a closed pipe) leaves no new plot.
     dest.commit()?;
-    picture.map_or(Ok(()), |p| p.commit())
+    if let Some(p) = picture {
+        p.commit()?;
+    }
+    if config.progress {
+        let mut err = std::io::stderr().lock();
+        for note in opener.notes() {
+            // A note that cannot be shown is no reason to fail a run that succeeded.
+            let _ = writeln!(err, "huber: note: {note}");
+        }
+    }
+    Ok(())
+}
+
+/// Adds to a `--nan error` failure where the element is in an input that can say more than its
+/// index (a CSV line and column).
+fn with_position(e: anyhow::Error, inputs: &Inputs<'_>, shape: &[usize]) -> anyhow::Error {
+    let Some(&NanAt(index)) = e.downcast_ref::<NanAt>() else {
+        return e;
+    };
+    let sources = [
+        Some(&*inputs.pred),
+        Some(&*inputs.target),
+        inputs.weight.as_deref(),
+    ];
+    // The input that holds a NaN there, else any that can say where the element is.
+    let found: Vec<Position> = sources
+        .into_iter()
+        .flatten()
+        .filter(|s| s.shape() == shape)
+        .filter_map(|s| s.locate(index))
+        .collect();
+    match found.iter().find(|p| p.nan).or(found.first()) {
+        Some(at) => anyhow::anyhow!("{e} ({})", at.text),
+        None => e,
+    }
 }

@@ -152,7 +152,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
-    /// No progress bar (shown otherwise on a terminal's stderr when a run takes over a second).
+    /// No progress bar (shown otherwise on a terminal's stderr when a run takes over a second) and
+    /// no notes on stderr (such as how a CSV first line of numbers was read).
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }

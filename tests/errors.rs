@@ -344,10 +344,17 @@ fn bad_inputs_exit_1() {
             &["text_field.csv", "line 3", "column 2", "'x'"],
         ),
         Case::new(
-            "CSV empty field",
+            "CSV empty field with --nan error",
             1,
-            &["-p", &col(&empty_field, "1"), "-t", &col(&empty_field, "2")],
-            &["empty_field.csv", "line 2", "column 2", "empty"],
+            &[
+                "-p",
+                &col(&empty_field, "1"),
+                "-t",
+                &col(&empty_field, "2"),
+                "--nan",
+                "error",
+            ],
+            &["empty_field.csv:2", "line 2", "column 2", "is NaN"],
         ),
         Case::new(
             "CSV ragged row",

@@ -5,6 +5,7 @@ mod util;
 mod analysis;
 mod bad;
 mod conformance;
+mod csv_files;
 mod errors;
 mod shell;
 mod variants;

@@ -1,30 +1,49 @@
-//! CSV, TSV and plain-text tables of numbers, streamed.
+//! CSV, TSV and plain-text tables, streamed: RFC 4180 as pandas, polars and Excel write it.
 //!
-//! Every record is one line: numbers never hold line breaks, so a quoted field must close on its
-//! own line. That makes line ends record boundaries, which lets a file be counted in one fast
-//! pass and its blocks parsed on all cores. Memory stays bounded by the block size and the
-//! longest line allowed ([`MAX_LINE`]).
+//! A table is read twice: a first pass finds the header and counts the rows (the shape must be
+//! known before any output), the second parses the selected columns. Both read the file in
+//! blocks cut at record boundaries (see the `frame` module), split each block into pieces and
+//! work on the pieces on all cores. Only the selected columns are parsed as numbers; the other
+//! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the
+//! longest record allowed ([`MAX_LINE`]).
+
+mod frame;
+mod number;
+mod record;
 
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use rayon::prelude::*;
 
-use super::Source;
+use super::{Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
+use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
+pub use number::parse_number;
+use number::{clip, field_value};
 
-/// The longest line accepted, in bytes.
+/// The longest record accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;
 /// Bytes read per block.
 const BLOCK: usize = 8 << 20;
 
+/// The block size: [`BLOCK`], or in tests whatever a test set for its thread, so that small
+/// inputs are cut into many blocks.
+fn block_size() -> usize {
+    #[cfg(test)]
+    return tests::BLOCK_SIZE.with(|b| b.get());
+    #[cfg(not(test))]
+    BLOCK
+}
+
 /// Whether the first record is a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HeaderMode {
-    /// A header if any field of the first record is not a number.
+    /// A header if any field of the first record is not a number (nor empty). A first record
+    /// of numbers is read as data, with a note.
     #[default]
     Detect,
     /// The first record is a header (`--header`).
@@ -55,101 +74,41 @@ pub fn parse_delimiter(s: &str) -> Result<u8, UsageError> {
     }
 }
 
-/// Parses a number as SPEC §2 allows: decimal or scientific, `nan`/`inf`/`infinity` in any case
-/// with an optional sign, surrounded by optional spaces, optionally in double quotes.
-pub fn parse_number(field: &str) -> Option<f64> {
-    let s = unquote(field.as_bytes()).ok()?;
-    number(s)
-}
-
-/// A whole byte string as a number (no spaces around it).
-fn number(s: &[u8]) -> Option<f64> {
-    // fast-float2 reads "inf", "infinity" and "nan" in any case with a sign, and no hex or
-    // underscores; it must consume the whole field.
-    match fast_float2::parse_partial::<f64, _>(s) {
-        Ok((x, n)) if n == s.len() => Some(x),
-        _ => None,
-    }
-}
-
-fn is_space(c: u8) -> bool {
-    c == b' ' || c == b'\t'
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = s
-        && is_space(*first)
-    {
-        s = rest;
-    }
-    while let [rest @ .., last] = s
-        && is_space(*last)
-    {
-        s = rest;
-    }
-    s
-}
-
-/// A field without surrounding spaces and quotes. A doubled quote inside stands for one quote.
-fn unquote(field: &[u8]) -> Result<&[u8], &'static str> {
-    let s = trim(field);
-    match s {
-        [b'"', inner @ .., b'"'] if !inner.is_empty() || s.len() >= 2 => Ok(trim(inner)),
-        [b'"', ..] => Err("unterminated quote (a quoted field must close on its own line)"),
-        _ => Ok(s),
-    }
-}
-
-/// The fields of a line, split at the delimiter outside quotes.
-fn split(
-    line: &[u8],
-    delimiter: u8,
-    mut each: impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<(), String> {
-    let mut start = 0;
-    let mut quoted = false;
-    for (i, &c) in line.iter().enumerate() {
-        if c == b'"' {
-            quoted = !quoted;
-        } else if c == delimiter && !quoted {
-            each(&line[start..i])?;
-            start = i + 1;
-        }
-    }
-    if quoted {
-        return Err("unterminated quote (a quoted field must close on its own line)".into());
-    }
-    each(&line[start..])
-}
-
-fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|c| c.is_ascii_whitespace())
-}
-
 /// What a first pass over a table finds: its header and the number of data rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    /// Column names, if the first record is a header.
+    /// Column names (unquoted and unescaped), if the first record is a header.
     pub names: Option<Vec<String>>,
     /// Fields per record.
     pub ncols: usize,
     /// Data rows (blank lines do not count).
     pub rows: usize,
-    /// Byte offset of the first line after the header (or of the first line, without one).
+    /// Byte offset of the first record after the header (or of the first record, without one).
     pub data_start: usize,
     /// The 1-based line number at `data_start`.
     pub data_line: u64,
+    /// How an ambiguous first record was read, for the user to see; `None` when it was not
+    /// ambiguous or the header mode was given.
+    pub note: Option<String>,
 }
 
 impl Layout {
     /// Finds a column by header name or 1-based number (as `cut -f`). Returns its 0-based index.
+    /// A name held by several columns is an error that lists their numbers.
     pub fn column(&self, key: &str) -> Result<usize> {
-        if let Some(i) = self
-            .names
-            .as_ref()
-            .and_then(|n| n.iter().position(|h| h == key))
-        {
-            return Ok(i);
+        if let Some(names) = &self.names {
+            let mut held = names.iter().enumerate().filter(|(_, h)| *h == key);
+            if let Some((i, _)) = held.next() {
+                let others: Vec<String> = held.map(|(j, _)| (j + 1).to_string()).collect();
+                ensure!(
+                    others.is_empty(),
+                    "the name '{}' is held by columns {} and {}; select one by its number",
+                    clip(key),
+                    i + 1,
+                    others.join(" and ")
+                );
+                return Ok(i);
+            }
         }
         if let Ok(k) = key.parse::<usize>() {
             ensure!(
@@ -162,11 +121,13 @@ impl Layout {
         }
         match &self.names {
             Some(names) => bail!(
-                "no column named '{key}'; the columns are: {}",
+                "no column named '{}'; the columns are: {}",
+                clip(key),
                 list_names(names)
             ),
             None => bail!(
-                "no column named '{key}': the table has no header; use a column number 1..{}",
+                "no column named '{}': the table has no header; use a column number 1..{}",
+                clip(key),
                 self.ncols
             ),
         }
@@ -183,195 +144,148 @@ fn list_names(names: &[String]) -> String {
     list.join(", ")
 }
 
-/// Reads `r` line by line in blocks, calling `f(line_number, start, next, line)` for every line:
-/// its absolute byte offset, the offset just past its line end, and its text without the line
-/// end. A UTF-8 byte order mark before the first line is skipped. Stops when `f` returns `false`.
-fn for_each_line(
-    r: &mut dyn Read,
-    mut f: impl FnMut(u64, usize, usize, &[u8]) -> Result<bool>,
-) -> Result<()> {
-    let mut buf = vec![0u8; BLOCK];
-    let (mut len, mut base, mut line) = (0usize, 0usize, 1u64);
-    let mut eof = false;
-    let mut first = true;
-    loop {
-        while !eof && len < buf.len() {
-            let n = r.read(&mut buf[len..])?;
-            eof = n == 0;
-            len += n;
-        }
-        let mut consumed = 0;
-        if first && buf[..len].starts_with(b"\xEF\xBB\xBF") {
-            consumed = 3;
-        }
-        first = false;
-        let from = consumed;
-        for rel in memchr::memchr_iter(b'\n', &buf[from..len]) {
-            let end = from + rel;
-            ensure!(
-                end - consumed <= MAX_LINE,
-                "line {line} is longer than {} MiB",
-                MAX_LINE >> 20
-            );
-            if !f(
-                line,
-                base + consumed,
-                base + end + 1,
-                strip_cr(&buf[consumed..end]),
-            )? {
-                return Ok(());
-            }
-            line += 1;
-            consumed = end + 1;
-        }
-        if eof {
-            ensure!(
-                len - consumed <= MAX_LINE,
-                "line {line} is longer than {} MiB",
-                MAX_LINE >> 20
-            );
-            if consumed < len {
-                f(
-                    line,
-                    base + consumed,
-                    base + len,
-                    strip_cr(&buf[consumed..len]),
-                )?;
-            }
-            return Ok(());
-        }
-        if consumed == 0 {
-            ensure!(
-                buf.len() < MAX_LINE,
-                "line {line} is longer than {} MiB",
-                MAX_LINE >> 20
-            );
-            buf.resize((buf.len() * 2).min(MAX_LINE), 0);
-        }
-        buf.copy_within(consumed..len, 0);
-        len -= consumed;
-        base += consumed;
-    }
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The first record of a table: its fields, where it starts and ends, and its line.
+struct First {
+    fields: Vec<Vec<u8>>,
+    start: usize,
+    next: usize,
+    line: u64,
+    next_line: u64,
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Reads the first non-blank record from the top of `r` (after a byte order mark).
+fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
+    let mut head = Vec::new();
+    let limit = (MAX_LINE + BOM.len() + 2) as u64;
+    r.take(limit).read_to_end(&mut head)?;
+    let eof = (head.len() as u64) < limit;
+    let (mut i, mut line) = (usize::from(head.starts_with(BOM)) * BOM.len(), 1u64);
+    loop {
+        ensure!(i < head.len(), "no data: the input is empty");
+        let Some((end, next)) =
+            record_end(&head, i, false).filter(|&(_, next)| eof || next < head.len())
+        else {
+            if !eof {
+                bail!("line {line}{}", frame::too_long());
+            }
+            bail!("line {line}{}", frame::UNCLOSED);
+        };
+        ensure!(next - i <= MAX_LINE, "line {line}{}", frame::too_long());
+        let next_line = line + count_lines(&head[i..next]);
+        if is_blank(&head[i..end], delimiter) {
+            (i, line) = (next, next_line);
+            continue;
+        }
+        let fields = record::tokenize_all(&head[i..end], delimiter)
+            .map_err(|(at, msg)| anyhow::anyhow!("line {}{msg}", line + at))?;
+        return Ok(First {
+            fields,
+            start: i,
+            next,
+            line,
+            next_line,
+        });
+    }
 }
 
 /// The first pass: header, column count, data rows.
 pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
-    let mut layout = Layout {
-        names: None,
-        ncols: 0,
-        rows: 0,
-        data_start: 0,
-        data_line: 1,
+    let first = first_record(r, delimiter)?;
+    let numeric = first.fields.iter().all(|f| field_value(f).is_ok());
+    let is_header = match header {
+        HeaderMode::Present => true,
+        HeaderMode::Absent => false,
+        HeaderMode::Detect => !numeric,
     };
-    let mut seen_first = false;
-    // The first non-blank line, line by line; the rest is only counted, on all cores.
-    let mut rest = (0usize, 1u64);
-    for_each_line(r, |line_no, start, next, line| {
-        if is_blank(line) {
-            return Ok(true);
-        }
-        seen_first = true;
-        rest = (next, line_no + 1);
-        let mut fields = Vec::new();
-        split(line, delimiter, |f| {
-            fields.push(f.to_vec());
-            Ok(())
-        })
-        .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-        layout.ncols = fields.len();
-        let is_header = match header {
-            HeaderMode::Present => true,
-            HeaderMode::Absent => false,
-            HeaderMode::Detect => fields.iter().any(|f| {
-                let s = String::from_utf8_lossy(f);
-                parse_number(&s).is_none() && !trim(f).is_empty()
-            }),
-        };
-        if is_header {
-            let names = fields.iter().map(|f| {
-                let f = unquote(f).unwrap_or(f);
-                String::from_utf8(f.to_vec())
-                    .map_err(|_| anyhow!("line {line_no}: the header is not valid UTF-8"))
-            });
-            layout.names = Some(names.collect::<Result<_>>()?);
-            (layout.data_start, layout.data_line) = (next, line_no + 1);
-        } else {
-            (layout.data_start, layout.data_line, layout.rows) = (start, line_no, 1);
-        }
-        Ok(false)
-    })?;
-    ensure!(seen_first, "no data: the input is empty");
-    r.seek(SeekFrom::Start(rest.0 as u64))?;
-    layout.rows += count_rows(r, rest.1)?;
-    ensure!(
-        layout.rows > 0,
-        "no data rows: the input holds only a header"
-    );
-    Ok(layout)
+    let note = (header == HeaderMode::Detect && numeric).then(|| {
+        let text: Vec<String> = first
+            .fields
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        format!(
+            "the first line ({}) holds only numbers, so it was read as data; if it is a header, pass --header (--no-header or -q silences this note)",
+            clip(&text.join(&char::from(delimiter).to_string()))
+        )
+    });
+    let names = is_header.then(|| {
+        first
+            .fields
+            .iter()
+            .map(|f| String::from_utf8_lossy(number::trim(f)).into_owned())
+            .collect()
+    });
+    let (data_start, data_line) = if is_header {
+        (first.next, first.next_line)
+    } else {
+        (first.start, first.line)
+    };
+    r.seek(SeekFrom::Start(data_start as u64))?;
+    let rows = count_rows(r, data_line, delimiter, first.fields.len())?;
+    ensure!(rows > 0, "no data rows: the input holds only a header");
+    Ok(Layout {
+        names,
+        ncols: first.fields.len(),
+        rows,
+        data_start,
+        data_line,
+        note,
+    })
 }
 
-/// Counts the non-blank lines of `r` (whose first line is line `line`), checking their length.
-/// Blocks are read in turn and split at line ends into pieces counted in parallel.
-fn count_rows(r: &mut dyn Read, mut line: u64) -> Result<usize> {
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-    let mut rows = 0;
+/// Reads `r` in blocks cut at record boundaries and calls `each` with each block, whether it may
+/// hold a quote, and the line it starts on; `each` returns the line ends the block held, or
+/// `None` to stop. Stops at the end of the input too.
+fn for_each_block(
+    r: &mut dyn Read,
+    mut line: u64,
+    mut each: impl FnMut(&[u8], bool, u64) -> Result<Option<u64>>,
+) -> Result<()> {
+    let block = block_size();
+    let mut buf: Vec<u8> = Vec::with_capacity(block);
     loop {
-        let want = BLOCK.saturating_sub(buf.len()).max(BLOCK / 2);
+        let want = block.saturating_sub(buf.len()).max(block / 2);
         let n = r.take(want as u64).read_to_end(&mut buf)?;
         let eof = n < want;
-        let end = if eof {
-            buf.len()
-        } else {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+        let Some((end, quoted)) = cut(&buf, eof) else {
+            ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
+            continue;
         };
-        ensure!(
-            end > 0 || eof || buf.len() <= MAX_LINE,
-            "line {line} is longer than {} MiB",
-            MAX_LINE >> 20
-        );
-        let pieces = split_block(&buf[..end], rayon::current_num_threads() * 4);
-        let counts: Vec<(usize, u64, Option<u64>)> =
-            pieces.par_iter().map(|p| count_piece(p)).collect();
-        for (piece_rows, lines, too_long) in counts {
-            if let Some(k) = too_long {
-                bail!("line {} is longer than {} MiB", line + k, MAX_LINE >> 20);
-            }
-            rows += piece_rows;
-            line += lines;
-        }
+        let Some(lines) = each(&buf[..end], quoted, line)? else {
+            return Ok(());
+        };
+        line += lines;
         buf.drain(..end);
         if eof {
-            return Ok(rows);
+            return Ok(());
         }
+        // What is left is the start of a record with no end in sight yet.
+        ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
     }
 }
 
-/// Non-blank lines, lines, and the index of the first line over [`MAX_LINE`], of a piece of whole
-/// lines (the last may lack its line end).
-fn count_piece(piece: &[u8]) -> (usize, u64, Option<u64>) {
-    let (mut rows, mut lines, mut start) = (0, 0u64, 0);
-    let mut line = |l: &[u8], lines: &mut u64| -> bool {
-        // A line that starts with a non-space byte is not blank; only others need a look.
-        if l.first().is_some_and(|c| !c.is_ascii_whitespace()) || !is_blank(l) {
-            rows += 1;
+/// Counts the rows of `r` (whose first line is line `line`), checking the records' length.
+fn count_rows(r: &mut dyn Read, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
+    let mut rows = 0;
+    for_each_block(r, line, |block, quoted, line| {
+        let pieces = split_block(block, rayon::current_num_threads() * 4, quoted);
+        let counts: Vec<frame::Count> = pieces
+            .par_iter()
+            .map(|p| frame::count_piece(p, quoted, delimiter, ncols))
+            .collect();
+        let mut lines = 0;
+        for c in counts {
+            if let Some((at, msg)) = c.error {
+                bail!("line {}{msg}", line + lines + at);
+            }
+            rows += c.rows;
+            lines += c.lines;
         }
-        *lines += 1;
-        l.len() <= MAX_LINE
-    };
-    for end in memchr::memchr_iter(b'\n', piece) {
-        if !line(&piece[start..end], &mut lines) {
-            return (0, 0, Some(lines - 1));
-        }
-        start = end + 1;
-    }
-    if start < piece.len() && !line(&piece[start..], &mut lines) {
-        return (0, 0, Some(lines - 1));
-    }
-    (rows, lines, None)
+        Ok(Some(lines))
+    })?;
+    Ok(rows)
 }
 
 /// Which values of each record a reader wants.
@@ -396,47 +310,52 @@ struct Shared {
     queues: Vec<VecDeque<f64>>,
 }
 
-/// One parsed piece of a block.
-struct Piece {
-    values: Vec<Vec<f64>>,
-    lines: u64,
-    rows: usize,
-    error: Option<(u64, String)>,
-}
-
 impl Shared {
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
-        if !self.eof && self.buf.len() < BLOCK {
-            self.read_more(BLOCK - self.buf.len())?;
+        let block = block_size();
+        if !self.eof && self.buf.len() < block {
+            self.read_more(block - self.buf.len())?;
         }
-        let end = if self.eof {
-            self.buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &self.buf) {
-                Some(i) => i + 1,
-                None => {
-                    ensure!(
-                        self.buf.len() < MAX_LINE,
-                        "line {} is longer than {} MiB",
-                        self.line,
-                        MAX_LINE >> 20
-                    );
-                    // No full line yet: read more before parsing.
-                    return self.read_more(BLOCK);
-                }
-            }
+        let Some((end, quoted)) = cut(&self.buf, self.eof) else {
+            ensure!(
+                self.buf.len() <= MAX_LINE,
+                "line {}{}",
+                self.line,
+                frame::too_long()
+            );
+            // No whole record yet: read more before parsing.
+            return self.read_more(block);
         };
         ensure!(
             end > 0 || !self.eof || self.rows_left == 0,
             "the file has fewer rows than when it was counted"
         );
-        let block = &self.buf[..end];
-        let pieces = split_block(block, rayon::current_num_threads() * 8);
-        let (ncols, delim, selects) = (self.ncols, self.delimiter, &self.selects);
-        let parsed: Vec<Piece> = pieces
+        let mut want = vec![false; self.ncols];
+        let selects: Vec<Option<usize>> = self
+            .selects
+            .iter()
+            .map(|s| match s {
+                Select::Column(c) => Some(*c),
+                Select::All => None,
+            })
+            .collect();
+        for s in &selects {
+            match s {
+                Some(c) => want[*c] = true,
+                None => want.fill(true),
+            }
+        }
+        let plan = record::Plan {
+            ncols: self.ncols,
+            delimiter: self.delimiter,
+            want: &want,
+            selects: &selects,
+        };
+        let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8, quoted);
+        let parsed: Vec<record::Parsed> = pieces
             .par_iter()
-            .map(|p| parse_piece(p, ncols, delim, selects))
+            .map(|p| record::parse_piece(p, &plan))
             .collect();
         for piece in parsed {
             if let Some((at, msg)) = piece.error {
@@ -455,9 +374,7 @@ impl Shared {
         self.buf.drain(..end);
         Ok(())
     }
-}
 
-impl Shared {
     /// Appends up to `want` bytes to the buffer (fewer only at the end of the input).
     fn read_more(&mut self, want: usize) -> Result<()> {
         let n = (&mut self.reader)
@@ -468,224 +385,15 @@ impl Shared {
     }
 }
 
-/// Splits a block of whole lines into about `n` pieces at line ends.
-fn split_block(block: &[u8], n: usize) -> Vec<&[u8]> {
-    let target = block.len() / n.max(1) + 1;
-    let mut pieces = Vec::with_capacity(n + 1);
-    let mut rest = block;
-    while rest.len() > target {
-        match memchr::memchr(b'\n', &rest[target..]) {
-            Some(i) => {
-                let (a, b) = rest.split_at(target + i + 1);
-                pieces.push(a);
-                rest = b;
-            }
-            None => break,
-        }
-    }
-    if !rest.is_empty() {
-        pieces.push(rest);
-    }
-    pieces
-}
-
-fn parse_piece(piece: &[u8], ncols: usize, delimiter: u8, selects: &[Select]) -> Piece {
-    let mut out = Piece {
-        values: vec![Vec::new(); selects.len()],
-        lines: 0,
-        rows: 0,
-        error: None,
-    };
-    let mut row = Vec::with_capacity(ncols);
-    let mut start = 0;
-    while start < piece.len() {
-        let at = out.lines;
-        out.lines += 1;
-        if let Some(next) = fast_line(piece, start, delimiter, &mut row) {
-            start = next;
-        } else {
-            let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |e| start + e);
-            let line = strip_cr(&piece[start..end]);
-            start = end + 1;
-            if is_blank(line) {
-                continue;
-            }
-            row.clear();
-            if let Err((col, msg)) = parse_line(line, delimiter, &mut row) {
-                out.error = Some((at, format!(", column {col}: {msg}")));
-                return out;
-            }
-        }
-        if row.len() != ncols {
-            let (col, what) = if row.len() < ncols {
-                (row.len() + 1, "missing field")
-            } else {
-                (ncols + 1, "extra field")
-            };
-            let msg = format!(
-                ", column {col}: {what} (this row has {}, the first row {ncols})",
-                row.len()
-            );
-            out.error = Some((at, msg));
-            return out;
-        }
-        out.rows += 1;
-        for (v, sel) in out.values.iter_mut().zip(selects) {
-            match sel {
-                Select::Column(c) => v.push(row[*c]),
-                Select::All => v.extend_from_slice(&row),
-            }
-        }
-    }
-    out
-}
-
-/// The common line, fast: plain decimals (see [`plain_decimal`]) separated by the delimiter and
-/// ending in a line end or the end of the piece, parsed in one pass without looking for the line
-/// end first. Returns where the next line starts, or `None` for anything else (spaces, quotes,
-/// exponents, blank lines, errors), which then takes the general path: the fast path accepts a
-/// subset of what [`parse_line`] does and gives the same numbers for it.
-#[inline]
-fn fast_line(piece: &[u8], mut i: usize, delimiter: u8, row: &mut Vec<f64>) -> Option<usize> {
-    row.clear();
-    loop {
-        let (x, len) = plain_decimal(&piece[i..])?;
-        row.push(x);
-        i += len;
-        match piece.get(i) {
-            Some(&c) if c == delimiter => i += 1,
-            Some(b'\n') => return Some(i + 1),
-            Some(b'\r') if piece.get(i + 1) == Some(&b'\n') => return Some(i + 2),
-            None => return Some(i),
-            Some(_) => return None,
-        }
-    }
-}
-
-/// Exact powers of ten as `f64`.
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// The common case, fast: `-?digits[.digits]` with at most 15 significant digits and no
-/// exponent. The digits form an integer below 2^53 and the divisor is an exact power of ten, so
-/// one IEEE division gives the correctly rounded value (Clinger's fast path). Anything else
-/// returns `None` and goes to the general parser.
-#[inline]
-fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
-    let neg = s.first() == Some(&b'-');
-    let mut i = usize::from(neg);
-    let (mut mant, mut digits, mut frac) = (0u64, 0u32, 0usize);
-    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-        digits += u32::from(mant != 0);
-        i += 1;
-    }
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-            digits += u32::from(mant != 0);
-            frac += 1;
-            i += 1;
-        }
-    }
-    if i == usize::from(neg)
-        || s[usize::from(neg)..i] == *b"."
-        || digits > 15
-        || frac >= POW10.len()
-        || s.get(i).is_some_and(|c| c | 0x20 == b'e')
-    {
-        return None;
-    }
-    let v = mant as f64 / POW10[frac];
-    Some((if neg { -v } else { v }, i))
-}
-
-/// Parses the numbers of one line into `row`; on error returns the 1-based column and why.
-fn parse_line(line: &[u8], delimiter: u8, row: &mut Vec<f64>) -> Result<(), (usize, String)> {
-    // Spaces around fields are allowed, unless the space is the delimiter itself.
-    let pad = |c: u8| is_space(c) && c != delimiter;
-    let n = line.len();
-    let (mut i, mut col) = (0, 0);
-    loop {
-        col += 1;
-        while i < n && pad(line[i]) {
-            i += 1;
-        }
-        let start = i;
-        let mut value = None;
-        if i < n && line[i] == b'"' {
-            let Some(close) = memchr::memchr(b'"', &line[i + 1..]) else {
-                return Err((
-                    col,
-                    "unterminated quote (a quoted field must close on its own line)".into(),
-                ));
-            };
-            let inner = trim(&line[i + 1..i + 1 + close]);
-            i += close + 2;
-            value = number(inner);
-            if value.is_none() {
-                return Err((col, describe(inner)));
-            }
-        } else if let Some((x, len)) = plain_decimal(&line[i..]) {
-            value = Some(x);
-            i += len;
-        } else if let Ok((x, len)) = fast_float2::parse_partial::<f64, _>(&line[i..]) {
-            value = Some(x);
-            i += len;
-        }
-        while i < n && pad(line[i]) {
-            i += 1;
-        }
-        let at_end = i == n || line[i] == delimiter;
-        match value {
-            Some(x) if at_end => row.push(x),
-            _ => {
-                let end = memchr::memchr(delimiter, &line[start..]).map_or(n, |e| start + e);
-                let field = trim(&line[start..end]);
-                return Err((
-                    col,
-                    if field.is_empty() {
-                        "empty field".into()
-                    } else {
-                        describe(field)
-                    },
-                ));
-            }
-        }
-        if i == n {
-            return Ok(());
-        }
-        i += 1;
-        if i == n {
-            return Err((col + 1, "empty field".into()));
-        }
-    }
-}
-
-fn describe(field: &[u8]) -> String {
-    match std::str::from_utf8(field) {
-        Ok(s) => format!("'{}' is not a number", clip(s)),
-        Err(_) => "not valid UTF-8".into(),
-    }
-}
-
-/// At most 40 characters of a field, with control characters escaped so the message stays on
-/// one line.
-fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
-    if s.chars().nth(40).is_some() {
-        out.push('…');
-    }
-    out
-}
+/// Opens a table's input again from the top: to name the line of a row after the fact.
+pub type Reopen = Arc<dyn Fn() -> Result<Box<dyn Read + Send>> + Send + Sync>;
 
 /// Readers of the columns of one table, which is parsed once for all of them.
 pub struct Table {
     shared: Arc<Mutex<Shared>>,
-    layout: Layout,
+    layout: Arc<Layout>,
+    delimiter: u8,
+    reopen: Option<Reopen>,
 }
 
 impl Table {
@@ -709,8 +417,22 @@ impl Table {
         };
         Ok(Table {
             shared: Arc::new(Mutex::new(shared)),
-            layout,
+            layout: Arc::new(layout),
+            delimiter,
+            reopen: None,
         })
+    }
+
+    /// Lets the readers name the line of an element (see [`Source::locate`]) by reading the
+    /// input again with `reopen`.
+    pub fn reopen_with(mut self, reopen: Reopen) -> Table {
+        self.reopen = Some(reopen);
+        self
+    }
+
+    /// How an ambiguous first record was read, if it was: a note for the user.
+    pub fn note(&self) -> Option<&str> {
+        self.layout.note.as_deref()
     }
 
     /// A reader of column `key` (name or 1-based number), or of every column without a key.
@@ -726,10 +448,17 @@ impl Table {
         let mut shared = lock(&self.shared);
         shared.selects.push(select);
         shared.queues.push(VecDeque::new());
+        let locator = self.reopen.clone().map(|reopen| Locator {
+            reopen,
+            layout: self.layout.clone(),
+            delimiter: self.delimiter,
+            select,
+        });
         Ok(CsvSource {
             shared: self.shared.clone(),
             index: shared.queues.len() - 1,
             shape,
+            locator,
         })
     }
 }
@@ -743,6 +472,58 @@ pub struct CsvSource {
     shared: Arc<Mutex<Shared>>,
     index: usize,
     shape: Vec<usize>,
+    locator: Option<Locator>,
+}
+
+/// What it takes to find the line of an element again.
+struct Locator {
+    reopen: Reopen,
+    layout: Arc<Layout>,
+    delimiter: u8,
+    select: Select,
+}
+
+impl Locator {
+    /// The line and column of element `index`, found by reading the table again up to it.
+    fn locate(&self, index: usize) -> Result<Position> {
+        let (row, col) = match self.select {
+            Select::Column(c) => (index, c),
+            Select::All => (index / self.layout.ncols, index % self.layout.ncols),
+        };
+        let mut r = (self.reopen)()?;
+        std::io::copy(
+            &mut (&mut r).take(self.layout.data_start as u64),
+            &mut std::io::sink(),
+        )?;
+        let (mut left, mut found) = (row, None);
+        for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
+            let mut i = 0;
+            while i < block.len() {
+                let (end, next) = record_end(block, i, false).context("unterminated quote")?;
+                let raw = &block[i..end];
+                if !skipped(raw, self.delimiter, self.layout.ncols) {
+                    if left == 0 {
+                        let fields = record::tokenize_all(raw, self.delimiter)
+                            .map_err(|(_, msg)| anyhow::anyhow!("{msg}"))?;
+                        let nan = fields
+                            .get(col)
+                            .is_some_and(|f| field_value(f).is_ok_and(f64::is_nan));
+                        found = Some((line + record::field_line(raw, col, self.delimiter), nan));
+                        return Ok(None);
+                    }
+                    left -= 1;
+                }
+                line += count_lines(&block[i..next]);
+                i = next;
+            }
+            Ok(Some(count_lines(block)))
+        })?;
+        let (line, nan) = found.context("the file has fewer rows than when it was counted")?;
+        Ok(Position {
+            text: format!("line {line}, column {}", col + 1),
+            nan,
+        })
+    }
 }
 
 impl Source for CsvSource {
@@ -769,6 +550,9 @@ impl Source for CsvSource {
     }
     fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
         bail!("internal error: CSV data is float64")
+    }
+    fn locate(&self, index: usize) -> Option<Position> {
+        self.locator.as_ref()?.locate(index).ok()
     }
 }
 

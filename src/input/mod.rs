@@ -36,6 +36,20 @@ pub trait Source: Send {
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Where element `index` (flat, C order) is in the input, for a message: a CSV line and
+    /// column. `None` where a position says nothing more than the index.
+    fn locate(&self, _index: usize) -> Option<Position> {
+        None
+    }
+}
+
+/// Where an element is in its input (see [`Source::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The place, for a message (`data.csv:pred: line 7, column 2`).
+    pub text: String,
+    /// Whether the value there is NaN or missing.
+    pub nan: bool,
 }
 
 /// Where an input comes from.
@@ -219,6 +233,14 @@ impl Source for Named {
     fn finish(&mut self) -> Result<()> {
         self.inner.finish().with_context(|| self.name.clone())
     }
+
+    fn locate(&self, index: usize) -> Option<Position> {
+        let at = self.inner.locate(index)?;
+        Some(Position {
+            text: format!("{}: {}", self.name, at.text),
+            nan: at.nan,
+        })
+    }
 }
 
 /// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
@@ -237,6 +259,7 @@ pub struct Opener {
     csv: CsvOptions,
     streams: Vec<(Location, Arc<[u8]>)>,
     again: bool,
+    notes: Vec<String>,
 }
 
 impl Opener {
@@ -246,7 +269,14 @@ impl Opener {
             csv,
             streams: Vec::new(),
             again,
+            notes: Vec::new(),
         }
+    }
+
+    /// Notes on how inputs were read (a CSV first record that could be a header), each once,
+    /// for the user to see when the run succeeds.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Opens `specs`, in order.
@@ -265,6 +295,18 @@ impl Opener {
                 name: spec.to_string(),
                 inner: source,
             }));
+        }
+        for (location, table) in &tables {
+            if let Some(note) = table.note() {
+                let name = match location {
+                    Location::Stdin => "<stdin>".to_string(),
+                    Location::Path(p) => p.display().to_string(),
+                };
+                let note = format!("{name}: {note}");
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+            }
         }
         Ok(out)
     }
@@ -414,12 +456,20 @@ fn open_container(
                         Bytes::Shared(b) => {
                             let layout =
                                 csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
+                            let again = b.clone();
                             csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?
+                                .reopen_with(Arc::new(move || {
+                                    Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>)
+                                }))
                         }
                         Bytes::File(p) => {
                             let layout =
                                 csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
+                            let path = p.clone();
                             csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?
+                                .reopen_with(Arc::new(move || {
+                                    Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>)
+                                }))
                         }
                     };
                     let t = Arc::new(t);

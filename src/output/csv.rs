@@ -41,7 +41,7 @@ impl Writer for Csv {
                     buf.push(',');
                 }
                 match field {
-                    Field::Str(s) => buf.push_str(&s),
+                    Field::Str(s) => push_text(&mut buf, &s),
                     Field::Num(x, p) => number::push(&mut buf, x, p),
                     Field::Int(n) => buf.push_str(&n.to_string()),
                     Field::Shape(_) | Field::State(..) => {}
@@ -86,5 +86,45 @@ impl Writer for Csv {
 
     fn end(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Appends a text field as RFC 4180 wants it: as it is, or quoted with inner quotes doubled when
+/// it holds a delimiter, quote or line break (today's names never do; a group key may).
+fn push_text(buf: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        buf.push('"');
+        buf.push_str(&s.replace('"', "\"\""));
+        buf.push('"');
+    } else {
+        buf.push_str(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_text;
+
+    #[test]
+    fn text_is_quoted_only_where_rfc_4180_needs_it() {
+        let mut row = String::new();
+        for (i, s) in ["huber", "a,b", "say \"hi\"", "two\nlines"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                row.push(',');
+            }
+            push_text(&mut row, s);
+        }
+        assert_eq!(row, "huber,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(row.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(
+            record.iter().collect::<Vec<_>>(),
+            ["huber", "a,b", "say \"hi\"", "two\nlines"]
+        );
     }
 }

@@ -1,0 +1,196 @@
+//! CSV files as pandas, polars and Python's csv module write them (fixtures/csv, made by its
+//! generate.py): each gives the mean numpy computed from the frame's own values, the element
+//! losses bit for bit where asked, the same bytes for every thread count, and the header note
+//! exactly where the first line could be a header.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::{self, Run};
+
+const DIR: &str = "fixtures/csv";
+
+struct Case {
+    name: String,
+    args: Vec<String>,
+    mean: Option<String>,
+    none: Option<Vec<String>>,
+    note: bool,
+    error: Option<Vec<String>>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(util::root().join(DIR).join("manifest.json")).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        v.as_array()
+            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+    };
+    let cases: Vec<Case> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Case {
+            name: c["name"].as_str().unwrap().to_string(),
+            args: strings(&c["args"]).unwrap(),
+            mean: c["mean"].as_str().map(str::to_string),
+            none: strings(&c["none"]),
+            note: c["note"].as_bool().unwrap(),
+            error: strings(&c["error"]),
+        })
+        .collect();
+    assert!(cases.len() >= 25, "only {} cases", cases.len());
+    cases
+}
+
+/// Runs huber in fixtures/csv with the case's arguments and `extra`.
+fn run(case: &Case, extra: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_huber"));
+    cmd.args(&case.args)
+        .args(extra)
+        .current_dir(util::root().join(DIR));
+    util::run(cmd, None)
+}
+
+/// Parses Python's repr of a float.
+fn float(s: &str) -> f64 {
+    match s {
+        "nan" => f64::NAN,
+        "inf" => f64::INFINITY,
+        "-inf" => f64::NEG_INFINITY,
+        _ => s.parse().unwrap(),
+    }
+}
+
+fn same(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()
+}
+
+/// What is wrong with a case, if anything.
+fn check(case: &Case) -> Option<String> {
+    let out = run(case, &[]);
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("huber: note: "))
+        .collect();
+    if let Some(words) = &case.error {
+        let ok = out.status == Some(1)
+            && out.stdout.is_empty()
+            && out.stderr.lines().count() == 1
+            && words.iter().all(|w| out.stderr.contains(w.as_str()));
+        return (!ok).then(|| format!("want an error with {words:?}, got {out:?}"));
+    }
+    if out.status != Some(0) {
+        return Some(format!("status {:?}: {}", out.status, out.stderr));
+    }
+    if notes.len() != usize::from(case.note) || out.stderr.lines().count() != notes.len() {
+        return Some(format!(
+            "note expected: {}; stderr: {:?}",
+            case.note, out.stderr
+        ));
+    }
+    let text = out.out();
+    if let Some(want) = &case.none {
+        let got: Vec<&str> = text.lines().collect();
+        let ok =
+            got.len() == want.len() && got.iter().zip(want).all(|(g, w)| same(float(g), float(w)));
+        return (!ok).then(|| format!("element losses differ: {text}"));
+    }
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let value = match &json["value"] {
+        Value::String(s) if s == "NaN" => f64::NAN,
+        v => v.as_f64().unwrap(),
+    };
+    let want = float(case.mean.as_deref().unwrap());
+    // The mean is the exact sum rounded once, divided by the count: as math.fsum(…) / n.
+    (!same(value, want)).then(|| format!("mean {value:?}, numpy {want:?}"))
+}
+
+#[test]
+fn files_from_pandas_polars_and_csv_give_numpys_mean() {
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter_map(|c| check(c).map(|e| format!("{}: {e}", c.name)))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_thread_count_prints_the_same_bytes() {
+    for case in cases().iter().filter(|c| c.error.is_none()) {
+        let one = run(case, &["-j", "1"]);
+        for j in ["2", "3", "8"] {
+            let other = run(case, &["-j", j]);
+            assert_eq!(
+                (&one.stdout, one.status),
+                (&other.stdout, other.status),
+                "{}: -j1 and -j{j} differ",
+                case.name
+            );
+        }
+    }
+}
+
+/// A big file written in many blocks, with quoted text that holds line breaks, read by 1, 2, 3
+/// and 8 threads: the same mean, bit for bit, and an error after a quoted line break names the
+/// physical line.
+#[test]
+fn big_quoted_file_is_thread_independent() {
+    let dir = util::temp_dir();
+    let mut text = String::from("id,note,pred,target\n");
+    let mut line = 2;
+    for i in 0..400_000u64 {
+        let note = match i % 5 {
+            0 => "\"a, \"\"b\"\"\nc\"".to_string(),
+            1 => "plain".to_string(),
+            2 => "\"x\r\ny\"".to_string(),
+            _ => String::new(),
+        };
+        line += 1 + u64::from(i % 5 == 0) + u64::from(i % 5 == 2);
+        text.push_str(&format!(
+            "id{i},{note},{}.{},{}e-2\n",
+            i % 17,
+            i % 7,
+            i % 101
+        ));
+    }
+    let path = util::write(dir.path(), "big.csv", &text);
+    let arg = |k: &str| format!("{}:{k}", path.display());
+    let mean = |j: &str| {
+        let run = util::huber(
+            &[
+                "-p",
+                &arg("pred"),
+                "-t",
+                &arg("target"),
+                "-f",
+                "json",
+                "-j",
+                j,
+            ],
+            None,
+        );
+        assert_eq!(run.status, Some(0), "{}", run.stderr);
+        run.stdout
+    };
+    let one = mean("1");
+    for j in ["2", "3", "8"] {
+        assert_eq!(one, mean(j), "-j{j}");
+    }
+    text.push_str("idX,\"a\nb\",1,oops\n");
+    let path = util::write(dir.path(), "bad.csv", &text);
+    let run = util::huber(
+        &[
+            "-p",
+            &format!("{}:pred", path.display()),
+            "-t",
+            &format!("{}:target", path.display()),
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(1));
+    let want = format!("line {}, column 4: 'oops' is not a number", line + 1);
+    assert!(run.stderr.contains(&want), "{want}: {}", run.stderr);
+}
