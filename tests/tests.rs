@@ -4,6 +4,7 @@ mod util;
 
 mod analysis;
 mod bad;
+mod columnar;
 mod conformance;
 mod errors;
 mod shell;
