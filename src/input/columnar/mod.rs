@@ -37,7 +37,7 @@ pub const CONTINUATION: [u8; 4] = [0xff; 4];
 /// the memory bound, large enough that the per-piece overhead vanishes.
 const PIECE_ROWS: usize = 64 * 1024;
 /// Bytes of decoded values that may wait between the decoding threads and the readers.
-const QUEUE_BYTES: usize = 32 << 20;
+const QUEUE_BYTES: usize = 16 << 20;
 /// The largest footer or message header read (a wide schema needs some hundred KiB).
 pub const MAX_METADATA: u64 = 16 << 20;
 
