@@ -6,13 +6,14 @@
 //!
 //! Format: <https://arrow.apache.org/docs/format/Columnar.html#serialization-and-interprocess-communication-ipc>.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
 use arrow_array::ArrayRef;
 use arrow_ipc::reader::FileDecoder;
 use arrow_ipc::{Block, MessageHeader, MetadataVersion};
-use arrow_schema::Schema;
+use arrow_schema::{DataType, Schema};
 
 use super::{
     ARROW_MAGIC, CONTINUATION, Column, Decoder, MAX_METADATA, Store, Table, one_line, take_column,
@@ -245,8 +246,8 @@ impl Decoder for IpcDecoder {
     fn rows(&self, _unit: usize) -> u64 {
         self.rows
     }
-    fn unit_name(&self) -> &'static str {
-        "Arrow data"
+    fn unit_name(&self) -> Option<&'static str> {
+        None
     }
     fn parallel(&self) -> bool {
         false
@@ -261,11 +262,14 @@ impl Decoder for IpcDecoder {
         roots.sort_unstable();
         roots.dedup();
         let mut decoder =
-            FileDecoder::new(self.schema.clone(), self.version).with_projection(roots);
+            FileDecoder::new(self.schema.clone(), self.version).with_projection(roots.clone());
         for (i, entry) in self.entries.iter().enumerate() {
             let b = &entry.block;
             let len = b.metaDataLength() as u64 + b.bodyLength() as u64;
             let buf = arrow_buffer::Buffer::from(self.store.bytes(b.offset() as u64, len)?);
+            let (meta, body) = buf.split_at(b.metaDataLength() as usize);
+            check_buffers(&parse(meta, b.offset())?, body, &self.schema, &roots)
+                .with_context(|| format!("corrupt Arrow message at byte {}", b.offset()))?;
             let Some(rows) = entry.rows else {
                 decoder.read_dictionary(b, &buf).map_err(|e| {
                     one_line(format!("dictionary batch at byte {}: {e}", b.offset()))
@@ -291,4 +295,119 @@ impl Decoder for IpcDecoder {
         }
         Ok(())
     }
+}
+
+/// Checks that every buffer of a message lies inside its body and, for compressed bodies, that
+/// no buffer that will be decompressed (those of the selected columns, and dictionaries) claims
+/// more than its rows can need: the claim is what the decompressor allocates.
+fn check_buffers(
+    message: &arrow_ipc::Message<'_>,
+    body: &[u8],
+    schema: &Schema,
+    roots: &[usize],
+) -> Result<()> {
+    // Which buffers are decompressed: a record batch's selected columns; a dictionary's (one
+    // column, read whatever is selected) all of them.
+    let (batch, fields) = match message.header_type() {
+        MessageHeader::RecordBatch => {
+            let batch = message
+                .header_as_record_batch()
+                .context("no record batch")?;
+            let fields = schema.fields().iter().enumerate();
+            let fields: Vec<(&DataType, bool)> = fields
+                .map(|(i, f)| (f.data_type(), roots.contains(&i)))
+                .collect();
+            (batch, Some(fields))
+        }
+        MessageHeader::DictionaryBatch => {
+            let dict = message
+                .header_as_dictionary_batch()
+                .context("no dictionary")?;
+            (
+                dict.data().context("a dictionary batch without data")?,
+                None,
+            )
+        }
+        _ => return Ok(()),
+    };
+    let buffers: Vec<(usize, usize)> = batch
+        .buffers()
+        .iter()
+        .flatten()
+        .map(|b| {
+            let (offset, len) = (usize::try_from(b.offset()), usize::try_from(b.length()));
+            match (offset, len) {
+                (Ok(o), Ok(l)) if o.checked_add(l).is_some_and(|e| e <= body.len()) => Ok((o, l)),
+                _ => bail!(
+                    "a buffer of {} bytes at {} lies outside the {}-byte body",
+                    b.length(),
+                    b.offset(),
+                    body.len()
+                ),
+            }
+        })
+        .collect::<Result<_>>()?;
+    if batch.compression().is_none() {
+        return Ok(());
+    }
+    let rows = u64::try_from(batch.length()).unwrap_or(u64::MAX);
+    let limit = rows.saturating_mul(16).saturating_add(64).max(MAX_BUFFER);
+    let mut read = vec![fields.is_none(); buffers.len()];
+    let mut variadic: VecDeque<i64> = batch.variadicBufferCounts().iter().flatten().collect();
+    let mut next = 0usize;
+    for (data_type, selected) in fields.unwrap_or_default() {
+        let count = buffer_count(data_type, &mut variadic)?;
+        let end = (next + count).min(read.len());
+        read[next.min(end)..end].fill(selected);
+        next += count;
+    }
+    for (&(offset, len), _) in buffers.iter().zip(&read).filter(|(_, r)| **r) {
+        if len >= 8 {
+            let claim = i64::from_le_bytes(body[offset..offset + 8].try_into()?);
+            ensure!(
+                claim == -1 || u64::try_from(claim).is_ok_and(|c| c <= limit),
+                "a compressed buffer of {len} bytes claims {claim} bytes uncompressed, more than {rows} rows need"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The most a compressed buffer may claim whatever its row count: room for long text.
+const MAX_BUFFER: u64 = 32 << 20;
+
+/// How many buffers a column of `data_type` takes in a message, children included, as Arrow's
+/// IPC format lays them out.
+fn buffer_count(data_type: &DataType, variadic: &mut VecDeque<i64>) -> Result<usize> {
+    use DataType::*;
+    let children = |fields: Vec<&DataType>, variadic: &mut VecDeque<i64>| -> Result<usize> {
+        let mut n = 0;
+        for f in fields {
+            n += buffer_count(f, variadic)?;
+        }
+        Ok(n)
+    };
+    Ok(match data_type {
+        Null => 0,
+        Utf8 | Binary | LargeUtf8 | LargeBinary => 3,
+        Utf8View | BinaryView => {
+            let extra = variadic
+                .pop_front()
+                .context("a view column without its buffer count")?;
+            2 + usize::try_from(extra).context("a negative buffer count")?
+        }
+        List(f) | LargeList(f) | Map(f, _) => 2 + buffer_count(f.data_type(), variadic)?,
+        ListView(f) | LargeListView(f) => 3 + buffer_count(f.data_type(), variadic)?,
+        FixedSizeList(f, _) => 1 + buffer_count(f.data_type(), variadic)?,
+        Struct(fields) => 1 + children(fields.iter().map(|f| f.data_type()).collect(), variadic)?,
+        RunEndEncoded(a, b) => children(vec![a.data_type(), b.data_type()], variadic)?,
+        Union(fields, mode) => {
+            let own = 1 + usize::from(*mode == arrow_schema::UnionMode::Dense);
+            own + children(
+                fields.iter().map(|(_, f)| f.data_type()).collect(),
+                variadic,
+            )?
+        }
+        _ => 2,
+    })
 }

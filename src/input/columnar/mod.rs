@@ -289,8 +289,8 @@ pub trait Decoder: Send + Sync + 'static {
     fn units(&self) -> usize;
     /// The number of rows unit `unit` holds, as the file's metadata says.
     fn rows(&self, unit: usize) -> u64;
-    /// What a unit is called in messages ("row group", "record batch").
-    fn unit_name(&self) -> &'static str;
+    /// What a unit is called in messages ("row group"); `None` where the file is one unit.
+    fn unit_name(&self) -> Option<&'static str>;
     /// Whether units may be decoded at the same time.
     fn parallel(&self) -> bool;
     /// Decodes unit `unit` with the columns `columns`, handing each piece to `emit` in order;
@@ -355,7 +355,10 @@ impl Shared {
             let msg = rx.recv().unwrap_or_else(|_| {
                 Message::Failed(anyhow::anyhow!("internal error: a decoding thread ended"))
             });
-            let name = self.decoder.unit_name();
+            let name = match self.decoder.unit_name() {
+                Some(name) => format!("{name} {}", self.unit),
+                None => "the file".to_string(),
+            };
             let claimed = self.decoder.rows(self.unit);
             match msg {
                 Message::Piece(arrays) => {
@@ -366,8 +369,7 @@ impl Shared {
                     self.unit_rows += rows;
                     ensure!(
                         self.unit_rows <= claimed,
-                        "{name} {} holds more rows than the {claimed} its metadata says",
-                        self.unit
+                        "{name} holds more rows than the {claimed} its metadata says"
                     );
                     for (i, queue) in self.queues.iter_mut().enumerate() {
                         queue.push_back(arrays[i].clone());
@@ -377,14 +379,16 @@ impl Shared {
                 Message::End => {
                     ensure!(
                         self.unit_rows == claimed,
-                        "{name} {} holds {} rows but its metadata says {claimed}",
-                        self.unit,
+                        "{name} holds {} rows but its metadata says {claimed}",
                         self.unit_rows
                     );
                     self.unit += 1;
                     self.unit_rows = 0;
                 }
-                Message::Failed(e) => return Err(e.context(format!("{name} {}", self.unit))),
+                Message::Failed(e) if self.decoder.unit_name().is_some() => {
+                    return Err(e.context(name));
+                }
+                Message::Failed(e) => return Err(e),
             }
         }
         Ok(false)

@@ -136,8 +136,8 @@ impl Decoder for ParquetDecoder {
     fn rows(&self, unit: usize) -> u64 {
         self.rows[unit]
     }
-    fn unit_name(&self) -> &'static str {
-        "row group"
+    fn unit_name(&self) -> Option<&'static str> {
+        Some("row group")
     }
     fn parallel(&self) -> bool {
         true
