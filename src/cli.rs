@@ -67,7 +67,7 @@ pub struct MergeArgs {
 /// Options of a loss computation.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
+    /// Predictions: PATH, PATH:KEY (NPZ array; CSV, Parquet or Arrow column), - (stdin) or -:KEY.
     #[arg(
         short = 'p',
         long,
@@ -89,7 +89,7 @@ pub struct RunArgs {
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
     /// divides by the element count.
-    #[arg(short = 'w', long, value_name = "INPUT")]
+    #[arg(short = 'w', long, value_name = "INPUT", allow_hyphen_values = true)]
     pub weight: Option<OsString>,
 
     /// The loss function.
