@@ -461,10 +461,10 @@ impl ColumnarTables {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        let table = Arc::new(match container {
-            Container::Parquet => columnar::parquet::open(store, threads)?,
-            _ => columnar::ipc::open(store)?,
-        });
+        let table = Arc::new(columnar::guarded(|| match container {
+            Container::Parquet => columnar::parquet::open(store, threads),
+            _ => columnar::ipc::open(store),
+        })?);
         self.tables.push((spec.location.clone(), table.clone()));
         Ok(Box::new(table.reader(spec.key.as_deref())?))
     }

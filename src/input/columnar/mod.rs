@@ -339,7 +339,17 @@ impl Shared {
             let (tx, rx) = sync_channel(depth);
             let decoder = self.decoder.clone();
             let columns = self.columns.clone();
-            std::thread::spawn(move || produce(&*decoder, &columns, first, threads, &tx));
+            let spawned = std::thread::Builder::new()
+                .name("huber-decode".into())
+                .spawn(move || produce(&*decoder, &columns, first, threads, &tx));
+            if let Err(e) = spawned {
+                let (tx, rx) = sync_channel(1);
+                let _ = tx.send(Message::Failed(anyhow::anyhow!(
+                    "cannot start a thread: {e}"
+                )));
+                self.channels.push(rx);
+                continue;
+            }
             self.channels.push(rx);
         }
     }
@@ -395,6 +405,40 @@ impl Shared {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs decoder code, whose panics [`guarded`] reports as errors.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, which hands untrusted bytes to the Arrow and Parquet libraries, turning a panic in
+/// them into one error line (and keeping the default panic message off stderr).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.unwrap_or_else(|payload| {
+        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+            s
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s
+        } else {
+            "a panic"
+        };
+        Err(one_line(format!(
+            "corrupt data: the decoder failed ({msg})"
+        )))
+    })
+}
+
 /// A decoding thread: units `first`, `first + step`, … in order, each followed by its end.
 fn produce(
     decoder: &dyn Decoder,
@@ -405,9 +449,11 @@ fn produce(
 ) {
     for unit in (first..decoder.units()).step_by(step) {
         let mut open = true;
-        let done = decoder.decode(unit, columns, &mut |arrays| {
-            open = tx.send(Message::Piece(arrays)).is_ok();
-            open
+        let done = guarded(|| {
+            decoder.decode(unit, columns, &mut |arrays| {
+                open = tx.send(Message::Piece(arrays)).is_ok();
+                open
+            })
         });
         let last = match done {
             Ok(()) => Message::End,

@@ -338,3 +338,41 @@ fn element(kind: u8) -> u8 {
         k => k,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_size(bytes: &[u8]) -> Result<i64> {
+        Compact { r: bytes, used: 0 }.page_size()
+    }
+
+    #[test]
+    fn finds_the_uncompressed_size_in_field_order_or_not() {
+        // type = 0, uncompressed = 1000, compressed = 600, as every writer orders them.
+        assert_eq!(
+            page_size(&[0x15, 0x00, 0x15, 0xd0, 0x0f, 0x15, 0xb0, 0x09]).unwrap(),
+            1000
+        );
+        // A struct (field 5, with a binary and a list of bools inside) before field 2, which
+        // then needs the long form (its id as a zigzag varint).
+        let reordered = [
+            0x15, 0x00, 0x4c, 0x18, 0x02, b'a', b'b', 0x19, 0x21, 0x01, 0x02, 0x00, 0x05, 0x04,
+            0x10,
+        ];
+        assert_eq!(page_size(&reordered).unwrap(), 8);
+        assert_eq!(page_size(&[0x05, 0x04, 0x07]).unwrap(), -4);
+    }
+
+    #[test]
+    fn refuses_headers_that_end_or_run_on() {
+        assert!(page_size(&[0x15, 0x00]).is_err());
+        assert!(page_size(&[0x15, 0x00, 0x00]).is_err());
+        // A binary field that claims 2 MiB.
+        assert!(page_size(&[0x18, 0x80, 0x80, 0x80, 0x01]).is_err());
+        // A list of 2^40 empty structs cannot fit in the header.
+        let mut list = vec![0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
+        list.extend([0u8; 64]);
+        assert!(page_size(&list).is_err());
+    }
+}
