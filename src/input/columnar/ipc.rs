@@ -36,6 +36,10 @@ struct Layout {
 
 /// Opens an Arrow IPC file or stream in `store`.
 pub fn open(store: Store) -> Result<Table> {
+    ensure!(
+        store.len() < 4 || store.bytes(0, 4)?[..] != b"FEA1"[..],
+        "Feather version 1 files are not supported; write version 2 (pyarrow's default since 0.17)"
+    );
     let layout = if store.len() >= 6 && store.bytes(0, 6)?[..] == ARROW_MAGIC[..] {
         file_layout(&store)?
     } else {
