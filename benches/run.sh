@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark huber against cat, numpy, PyTorch, polars, DuckDB (and pandas) side by side,
-# and check the performance targets of issue 3 (SPEC §7).
+# and check the performance targets of the NPY, CSV, quoted CSV and Parquet runs.
 #
-#   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV
+#   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV, 10M-row Parquet
 #   benches/run.sh prepare         # only install, build and generate data (no timing)
 #   SCALE=0.01 benches/run.sh      # quick run with 1% of the data
 #
@@ -40,6 +40,7 @@ HUBER=$ROOT/target/release/huber
 # Full-size shapes from issue 3; SCALE shrinks them (never below a few rows).
 N_NPY=$(python3 -c "print(max(16, round(50_000_000 * float('$SCALE'))))")
 N_CSV=$(python3 -c "print(max(16, round(10_000_000 * float('$SCALE'))))")
+N_PQ=$N_CSV
 
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -81,6 +82,13 @@ install_venv() {
     "$PY" -m pip install -q pandas || echo "warning: pandas not installed; skipping its row" >&2
     "$PY" -m pip install -q duckdb || echo "warning: duckdb not installed; skipping its rows" >&2
     venv_ready || die "venv at $VENV cannot import numpy, torch and polars"
+}
+
+# pyarrow writes the Parquet file; DuckDB is a competitor on it.
+install_columnar_tools() {
+    "$PY" -c 'import pyarrow, duckdb' 2>/dev/null && return
+    log "installing pyarrow and duckdb into $VENV"
+    "$PY" -m pip install -q pyarrow duckdb
 }
 
 # numpy/torch run with OpenBLAS tuned for the real CPU: this machine may set
@@ -201,6 +209,39 @@ PYEOF
     echo "$stamp" >"$DATA/q.stamp"
 }
 
+# 10M rows (at SCALE=1): an id string column and float64 pred/target, zstd, as pyarrow writes it
+# (row groups of 1Mi rows), generated and written in pieces.
+generate_parquet() {
+    local stamp="parquet=$N_PQ gen=1"
+    if [[ -f $DATA/pq.stamp && $(<"$DATA/pq.stamp") == "$stamp" && -f $DATA/d.parquet ]]; then
+        log "Parquet data present ($stamp)"
+        return
+    fi
+    log "generating data: Parquet $N_PQ rows"
+    mkdir -p "$DATA"
+    rm -f "$DATA/pq.stamp"
+    "${PYENV[@]}" "$PY" - "$DATA/d.parquet" "$N_PQ" <<'EOF'
+import os, sys
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+path, n = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(3)
+schema = pa.schema([("id", pa.string()), ("pred", pa.float64()), ("target", pa.float64())])
+with pq.ParquetWriter(path + ".tmp", schema, compression="zstd") as w:
+    step = 1 << 20
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        t = rng.standard_normal(m)
+        p = t + rng.standard_normal(m) * 0.5
+        ids = pa.array([f"sample-{i:09d}" for i in range(start, start + m)])
+        w.write_table(pa.table({"id": ids, "pred": p, "target": t}, schema=schema))
+os.replace(path + ".tmp", path)
+EOF
+    echo "$stamp" >"$DATA/pq.stamp"
+}
+
 # --------------------------------------------------------------------------
 # Python competitors, written as small scripts so hyperfine runs them without a shell.
 # Each prints the loss it computed; startup and import time are part of the cost.
@@ -240,6 +281,21 @@ q = f"""SELECT avg(CASE WHEN abs(pred - target) < 1.0 THEN 0.5 * abs(pred - targ
     ELSE abs(pred - target) - 0.5 END) FROM read_csv('{sys.argv[1]}')"""
 print(repr(duckdb.connect().execute(q).fetchone()[0]))
 EOF
+    cat >"$OUT/py/polars_parquet.py" <<'EOF'
+import sys
+import polars as pl
+delta = 1.0
+df = pl.read_parquet(sys.argv[1], columns=["pred", "target"])
+d = (pl.col("pred") - pl.col("target")).abs()
+print(repr(df.select(pl.when(d < delta).then(0.5 * d * d).otherwise(delta * (d - 0.5 * delta)).mean()).item()))
+EOF
+    cat >"$OUT/py/duckdb_parquet.py" <<'EOF'
+import sys
+import duckdb
+q = """SELECT avg(CASE WHEN abs(pred - target) < 1.0 THEN 0.5 * abs(pred - target) * abs(pred - target)
+       ELSE abs(pred - target) - 0.5 END) FROM read_parquet(?)"""
+print(repr(duckdb.execute(q, [sys.argv[1]]).fetchone()[0]))
+EOF
     cat >"$OUT/py/pandas_csv.py" <<'EOF'
 import sys
 import numpy as np
@@ -253,13 +309,14 @@ EOF
 
 print_versions() {
     "${PYENV[@]}" "$PY" - <<'EOF'
-import numpy, torch, polars, threadpoolctl
+import numpy, torch, polars, threadpoolctl, pyarrow, duckdb
 try:
     import pandas
     pv = pandas.__version__
 except ImportError:
     pv = "not installed"
-print(f"numpy {numpy.__version__}, torch {torch.__version__}, polars {polars.__version__}, pandas {pv}")
+print(f"numpy {numpy.__version__}, torch {torch.__version__}, polars {polars.__version__}, pandas {pv}, "
+      f"pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}")
 # Which BLAS/OpenMP kernels numpy and torch run with (OPENBLAS_CORETYPE unset).
 for lib in threadpoolctl.threadpool_info():
     print(f"  {lib.get('internal_api')} {lib.get('version')} arch={lib.get('architecture', '-')} "
@@ -353,6 +410,7 @@ check_threads() {
     ident_case csv-mean -p "$CSV:pred" -t "$CSV:target" -r mean
     ident_case csv-sum -p "$CSV:pred" -t "$CSV:target" -r sum
     ident_case qcsv-mean -p "$DATA/q.csv:pred" -t "$DATA/q.csv:target" -r mean
+    ident_case parquet-mean -p "$DATA/d.parquet:pred" -t "$DATA/d.parquet:target" -r mean
     # The element-wise output must not depend on the thread count either.
     for j in 1 3; do
         "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/ident-j$j.npy" -j "$j"
@@ -417,24 +475,30 @@ main() {
         # Install, build and generate only: the slow parts that need no quiet machine.
         install_debian_tools
         install_venv
+        install_columnar_tools
         build_huber
         generate_data
         generate_quoted
+        generate_parquet
         return
     fi
     install_debian_tools
     install_venv
+    install_columnar_tools
     build_huber
     generate_data
     generate_quoted
+    generate_parquet
     mkdir -p "$OUT"
     write_py_scripts
 
     local P=$DATA/p.npy T=$DATA/t.npy CSV=$DATA/d.csv QCSV=$DATA/q.csv
-    local npy_desc csv_desc qcsv_desc
+    local PQ=$DATA/d.parquet
+    local npy_desc csv_desc qcsv_desc pq_desc
     npy_desc="NPY f32 mean, 2 × $(count "$N_NPY")"
     csv_desc="CSV mean, $(count "$N_CSV") rows"
     qcsv_desc="CSV mean, $(count "$N_CSV") rows of id,date,pred,target (quoted text)"
+    pq_desc="Parquet f64 mean (zstd, + id column), $(count "$N_PQ") rows"
     local nproc_
     nproc_=$(nproc)
 
@@ -466,6 +530,12 @@ main() {
     bench_def huber_qcsv_j1 "huber -j1" "$HUBER" -p "$QCSV:pred" -t "$QCSV:target" -j 1
     bench_def polars_qcsv "polars" "${PYENV[@]}" "$PY" "$OUT/py/polars_csv.py" "$QCSV"
     ((have_duckdb)) && bench_def duckdb_qcsv "DuckDB" "${PYENV[@]}" "$PY" "$OUT/py/duckdb_csv.py" "$QCSV"
+    # (b2) Parquet mean: only pred and target are read; the id column is never decoded.
+    bench_def cat_pq "cat d.parquet" cat "$PQ"
+    bench_def huber_pq "huber ($nproc_ threads)" "$HUBER" -p "$PQ:pred" -t "$PQ:target"
+    bench_def huber_pq_j1 "huber -j1" "$HUBER" -p "$PQ:pred" -t "$PQ:target" -j 1
+    bench_def polars_pq "polars" "${PYENV[@]}" "$PY" "$OUT/py/polars_parquet.py" "$PQ"
+    bench_def duckdb_pq "DuckDB" "${PYENV[@]}" "$PY" "$OUT/py/duckdb_parquet.py" "$PQ"
     # (c) none, NPY → NPY (compared with cat of the same inputs), written as a new file; cp of
     # one input shows what writing that many bytes costs on this disk. Replacing an existing
     # file adds the file system's work of freeing the old one (cp pays it too): its own row.
@@ -493,6 +563,8 @@ main() {
     local qcsv_keys=(cat_qcsv huber_qcsv huber_qcsv_j1 polars_qcsv)
     ((have_duckdb)) && qcsv_keys+=(duckdb_qcsv)
     run_hyperfine qcsv-mean "$RUNS" "${qcsv_keys[@]}"
+    warm_cache "$PQ"
+    run_hyperfine parquet-mean "$RUNS" cat_pq huber_pq huber_pq_j1 polars_pq duckdb_pq
     warm_cache "$P" "$T"
     PREPARE="rm -f $DATA/out.npy $DATA/cp.npy" run_hyperfine npy-none "$RUNS" huber_none huber_none_j1 cp_new
     run_hyperfine npy-none-replace "$RUNS" huber_none_replace cp_replace
@@ -513,6 +585,8 @@ main() {
     compare_values "CSV mean" f64 huber_csv pandas_csv
     compare_values "CSV mean" f64 huber_csv duckdb_csv
     compare_values "quoted CSV mean" f64 huber_qcsv polars_qcsv
+    compare_values "Parquet mean" f64 huber_pq polars_pq
+    compare_values "Parquet mean" f64 huber_pq duckdb_pq
 
     check_threads
 
@@ -538,6 +612,11 @@ q, d = ${MEDIAN[huber_qcsv]} / $(stat -c %s "$QCSV"), ${MEDIAN[huber_csv]} / $(s
 print(f'{q / d:.2f}')")
     check "quoted CSV ≤ 1.3 × the numeric file's time per byte" "$(le "$per_byte" 1.3)" "${per_byte}×"
     check "quoted CSV peak RSS ≤ 64 MiB" "$(le "${RSS[huber_qcsv]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_qcsv]}")"
+    r=$(ratio "${MEDIAN[huber_pq]}" "${MEDIAN[polars_pq]}")
+    check "Parquet mean ≤ 0.5 × polars' time" "$(le "$r" 0.5)" "${r}× polars"
+    r=$(ratio "${MEDIAN[huber_pq]}" "${MEDIAN[duckdb_pq]}")
+    check "Parquet mean ≤ 0.5 × DuckDB's time" "$(le "$r" 0.5)" "${r}× DuckDB"
+    check "Parquet mean peak RSS ≤ 64 MiB" "$(le "${RSS[huber_pq]}" $((64 * 1024)))" "$(fmt_rss "${RSS[huber_pq]}")"
     r=$(ratio "${MEDIAN[huber_none]}" "${MEDIAN[cat_npy]}")
     check "none NPY→NPY ≤ 3 × cat, to a new file" "$(le "$r" 3)" "${r}× cat, $(fmt_rss "${RSS[huber_none]}")"
     check "4-element run < 5 ms" "$(le "${MEDIAN[huber_tiny]}" 0.005)" "$(fmt_time "${MEDIAN[huber_tiny]}")"
@@ -577,6 +656,11 @@ print(f'{q / d:.2f}')")
         row "$qcsv_desc" huber_qcsv_j1 cat_qcsv
         row "$qcsv_desc" polars_qcsv cat_qcsv
         row "$qcsv_desc" duckdb_qcsv cat_qcsv
+        row "$pq_desc" cat_pq cat_pq
+        row "$pq_desc" huber_pq cat_pq
+        row "$pq_desc" huber_pq_j1 cat_pq
+        row "$pq_desc" polars_pq cat_pq
+        row "$pq_desc" duckdb_pq cat_pq
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none cat_npy
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" huber_none_j1 cat_npy
         row "none, NPY → NPY, 2 × $(count "$N_NPY")" cp_new cat_npy
@@ -585,7 +669,7 @@ print(f'{q / d:.2f}')")
         row "4-element startup" huber_tiny
         row "4-element startup" huber_tiny_j1
         echo
-        echo "Targets (issue 3):"
+        echo "Targets (issue 3; Parquet: issue 13):"
         echo
         printf '%s\n' "${CHECKS[@]}"
     } >"$RESULTS"

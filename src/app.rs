@@ -63,7 +63,7 @@ fn run_loss(config: &Config) -> Result<()> {
     let count_first =
         config.grad && config.nan == NanPolicy::Omit && config.reduction == Reduction::Mean;
     let auto = matches!(config.params, Params::AutoDelta(_));
-    let mut opener = Opener::new(config.csv, auto || count_first);
+    let mut opener = Opener::new(config.csv, auto || count_first).with_threads(config.threads);
     let mut engine = Engine::new(config.threads, config.nan)?
         .with_progress(config.progress.then(Progress::for_stderr).flatten());
     let mut dest = match &config.output {

@@ -67,7 +67,7 @@ pub struct MergeArgs {
 /// Options of a loss computation.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Predictions: PATH, PATH:KEY (NPZ array or CSV column), - (stdin) or -:KEY.
+    /// Predictions: PATH, PATH:KEY (NPZ array; CSV, Parquet or Arrow column), - (stdin) or -:KEY.
     #[arg(
         short = 'p',
         long,

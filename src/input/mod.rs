@@ -1,6 +1,7 @@
 //! Inputs: what `--pred`, `--target` and `--weight` name, and readers that stream their
 //! elements in C order.
 
+pub mod columnar;
 pub mod csv;
 pub mod decode;
 pub mod npy;
@@ -141,6 +142,9 @@ enum Container {
     Npy,
     Npz,
     Csv,
+    Parquet,
+    /// Arrow IPC, file or stream.
+    Arrow,
 }
 
 fn sniff(head: &[u8]) -> Container {
@@ -148,6 +152,10 @@ fn sniff(head: &[u8]) -> Container {
         Container::Npy
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Container::Npz
+    } else if head.starts_with(columnar::PARQUET_MAGIC) {
+        Container::Parquet
+    } else if head.starts_with(columnar::ARROW_MAGIC) || head.starts_with(&columnar::CONTINUATION) {
+        Container::Arrow
     } else {
         Container::Csv
     }
@@ -159,6 +167,8 @@ fn by_extension(path: &Path) -> Option<Container> {
         "npy" => Some(Container::Npy),
         "npz" => Some(Container::Npz),
         "csv" | "tsv" | "txt" => Some(Container::Csv),
+        "parquet" => Some(Container::Parquet),
+        "arrow" | "feather" | "ipc" | "arrows" => Some(Container::Arrow),
         _ => None,
     }
 }
@@ -260,6 +270,7 @@ pub struct Opener {
     streams: Vec<(Location, Arc<[u8]>)>,
     again: bool,
     notes: Vec<String>,
+    threads: usize,
 }
 
 impl Opener {
@@ -270,7 +281,14 @@ impl Opener {
             streams: Vec::new(),
             again,
             notes: Vec::new(),
+            threads: 0,
         }
+    }
+
+    /// Decodes columnar files on up to `threads` threads (0: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Opener {
+        self.threads = threads;
+        self
     }
 
     /// Notes on how inputs were read (a CSV first record that could be a header), each once,
@@ -282,6 +300,10 @@ impl Opener {
     /// Opens `specs`, in order.
     pub fn open(&mut self, specs: &[&InputSpec]) -> Result<Vec<Box<dyn Source>>> {
         let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
+        let mut columnar = ColumnarTables {
+            threads: self.threads,
+            tables: Vec::new(),
+        };
         let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
         for spec in specs {
             let users = if self.again {
@@ -289,8 +311,15 @@ impl Opener {
             } else {
                 specs.iter().filter(|s| s.location == spec.location).count()
             };
-            let source = open_one(spec, &self.csv, users, &mut self.streams, &mut tables)
-                .with_context(|| spec.to_string())?;
+            let source = open_one(
+                spec,
+                &self.csv,
+                users,
+                &mut self.streams,
+                &mut tables,
+                &mut columnar,
+            )
+            .with_context(|| spec.to_string())?;
             out.push(Box::new(Named {
                 name: spec.to_string(),
                 inner: source,
@@ -355,6 +384,7 @@ fn open_one(
     users: usize,
     streams: &mut Vec<(Location, Arc<[u8]>)>,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
 ) -> Result<Box<dyn Source>> {
     let stream = match &spec.location {
         Location::Stdin => Some(open_stream(spec, users, streams, || {
@@ -398,7 +428,7 @@ fn open_one(
         }
         (None, Location::Stdin) => bail!("internal error: stdin was not opened as a stream"),
     };
-    open_container(spec, csv_opts, bytes, container, tables)
+    open_container(spec, csv_opts, bytes, container, tables, columnar)
 }
 
 fn open_container(
@@ -407,6 +437,7 @@ fn open_container(
     bytes: Bytes,
     container: Container,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
 ) -> Result<Box<dyn Source>> {
     match container {
         Container::Npy => {
@@ -479,6 +510,50 @@ fn open_container(
             };
             Ok(Box::new(table.reader(spec.key.as_deref())?))
         }
+        Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
+    }
+}
+
+/// The columnar files opened so far, so that inputs naming the same file share one read of it.
+struct ColumnarTables {
+    threads: usize,
+    tables: Vec<(Location, Arc<columnar::Table>)>,
+}
+
+impl ColumnarTables {
+    fn open(
+        &mut self,
+        spec: &InputSpec,
+        bytes: Bytes,
+        container: Container,
+    ) -> Result<Box<dyn Source>> {
+        if let Some((_, t)) = self.tables.iter().find(|(loc, _)| *loc == spec.location) {
+            return Ok(Box::new(t.reader(spec.key.as_deref())?));
+        }
+        let store = match bytes {
+            Bytes::Shared(b) => columnar::Store::mem(b),
+            Bytes::File(p) => {
+                let mut f = open_file(&p)?;
+                if f.metadata()?.is_file() {
+                    columnar::Store::file(f)?
+                } else {
+                    // A pipe cannot be read by position: hold it in memory.
+                    let mut all = Vec::new();
+                    f.read_to_end(&mut all)?;
+                    columnar::Store::mem(all.into())
+                }
+            }
+        };
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let table = Arc::new(columnar::guarded(|| match container {
+            Container::Parquet => columnar::parquet::open(store, threads),
+            _ => columnar::ipc::open(store),
+        })?);
+        self.tables.push((spec.location.clone(), table.clone()));
+        Ok(Box::new(table.reader(spec.key.as_deref())?))
     }
 }
 

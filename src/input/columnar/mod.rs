@@ -1,0 +1,768 @@
+//! Columnar files: Parquet and Arrow IPC (file and stream). Only the columns asked for are
+//! decoded, piece by piece (row groups, record batches) on threads of their own, and handed to
+//! the column readers in row order, so memory stays bounded whatever the file size and the values
+//! are the same whatever the thread count.
+
+pub mod ipc;
+pub mod parquet;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::{Result, bail, ensure};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    ArrowDictionaryKeyType, ArrowPrimitiveType, Float16Type, Float32Type, Float64Type, Int8Type,
+    Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch};
+use arrow_buffer::{ArrowNativeType, NullBuffer};
+use arrow_schema::{DataType, Field, Fields, Schema};
+
+use super::Source;
+use crate::dtype::{Dtype, Kind};
+
+/// The magic bytes a Parquet file starts and ends with.
+pub const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
+/// The magic bytes an Arrow IPC file starts (and ends) with.
+pub const ARROW_MAGIC: &[u8; 6] = b"ARROW1";
+/// The marker before each message of an Arrow IPC stream (format 0.15 and later).
+pub const CONTINUATION: [u8; 4] = [0xff; 4];
+
+/// Rows per decoded piece: small enough that a few pieces in flight per thread stay far below
+/// the memory bound, large enough that the per-piece overhead vanishes.
+const PIECE_ROWS: usize = 64 * 1024;
+/// Bytes of decoded values that may wait between the decoding threads and the readers.
+const QUEUE_BYTES: usize = 16 << 20;
+/// The largest footer or message header read (a wide schema needs some hundred KiB).
+pub const MAX_METADATA: u64 = 16 << 20;
+
+/// The bytes of a columnar file: a regular file read by position (so several threads share one
+/// descriptor), or standard input held in memory.
+#[derive(Clone)]
+pub enum Store {
+    /// A regular file and its length.
+    File(Arc<File>, u64),
+    /// Bytes in memory.
+    Mem(bytes::Bytes),
+}
+
+impl Store {
+    /// Opens `file`, which must be a regular file (a pipe cannot be read by position).
+    pub fn file(file: File) -> Result<Store> {
+        let len = file.metadata()?.len();
+        Ok(Store::File(Arc::new(file), len))
+    }
+
+    /// Bytes held in memory.
+    pub fn mem(data: Arc<[u8]>) -> Store {
+        Store::Mem(bytes::Bytes::from_owner(data))
+    }
+
+    /// The number of bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Store::File(_, len) => *len,
+            Store::Mem(b) => b.len() as u64,
+        }
+    }
+
+    /// Whether the store holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads `len` bytes at `start`; a range past the end is an error before anything is
+    /// allocated, so a length read from the file cannot make a large allocation.
+    pub fn bytes(&self, start: u64, len: u64) -> io::Result<bytes::Bytes> {
+        let end = start.checked_add(len).filter(|&e| e <= self.len());
+        let Some(end) = end else {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "truncated: {len} bytes at byte {start} reach past the end of the file ({} bytes)",
+                    self.len()
+                ),
+            ));
+        };
+        match self {
+            Store::Mem(b) => Ok(b.slice(start as usize..end as usize)),
+            Store::File(f, _) => {
+                let mut buf = vec![0u8; len as usize];
+                f.read_exact_at(&mut buf, start)?;
+                Ok(buf.into())
+            }
+        }
+    }
+
+    /// A reader from byte `start` on.
+    pub fn reader(&self, start: u64) -> PosReader {
+        PosReader {
+            store: self.clone(),
+            pos: start,
+        }
+    }
+}
+
+/// Reads a [`Store`] from a position on.
+pub struct PosReader {
+    store: Store,
+    pos: u64,
+}
+
+impl Read for PosReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match &self.store {
+            Store::File(f, _) => f.read_at(buf, self.pos)?,
+            Store::Mem(b) => {
+                let start = (self.pos as usize).min(b.len());
+                let n = buf.len().min(b.len() - start);
+                buf[..n].copy_from_slice(&b[start..start + n]);
+                n
+            }
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// A column to read: where it sits in the schema and what it holds.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Field names from the top level down to the column (one for a top-level column).
+    pub path: Vec<String>,
+    /// Index of the top-level field.
+    pub root: usize,
+    /// The element type reported for the column.
+    pub dtype: Dtype,
+}
+
+/// Finds the column `key` names in `schema`: a top-level field, or a field inside structs by its
+/// dotted path (`a.b`). Without a key the file must hold exactly one column.
+pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<Column> {
+    let fields = schema.fields();
+    let Some(key) = key else {
+        ensure!(
+            fields.len() == 1,
+            "the file has {} columns ({}); name one as PATH:COLUMN",
+            fields.len(),
+            list_names(fields)
+        );
+        return column(vec![fields[0].name().clone()], 0, &fields[0]);
+    };
+    let exact: Vec<usize> = (0..fields.len())
+        .filter(|&i| fields[i].name() == key)
+        .collect();
+    match exact[..] {
+        [i] => return column(vec![key.to_string()], i, &fields[i]),
+        [_, _, ..] => bail!(
+            "{} columns are named '{}'; huber cannot tell them apart",
+            exact.len(),
+            clip(key)
+        ),
+        [] => {}
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.len() > 1
+        && let Some(root) = fields.iter().position(|f| f.name() == parts[0])
+    {
+        let mut field = &fields[root];
+        for part in &parts[1..] {
+            let DataType::Struct(children) = field.data_type() else {
+                bail!(
+                    "no column '{}': '{}' is not a struct",
+                    clip(key),
+                    field.name()
+                );
+            };
+            let Some(child) = children.iter().find(|c| c.name() == part) else {
+                bail!(
+                    "no column '{}': struct '{}' has the fields {}",
+                    clip(key),
+                    field.name(),
+                    list_names(children)
+                );
+            };
+            field = child;
+        }
+        let path = parts.iter().map(|p| p.to_string()).collect();
+        return column(path, root, field);
+    }
+    bail!(
+        "no column '{}'; the file has {}",
+        clip(key),
+        list_names(fields)
+    )
+}
+
+fn column(path: Vec<String>, root: usize, field: &Field) -> Result<Column> {
+    let name = clip(&path.join("."));
+    let dtype = dtype_of(field.data_type()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "column '{name}' has type {}; huber reads float, integer and bool columns",
+            field.data_type()
+        )
+    })?;
+    Ok(Column { path, root, dtype })
+}
+
+/// The element type of an Arrow column that holds numbers, if it does.
+fn dtype_of(t: &DataType) -> Option<Dtype> {
+    let (kind, size) = match t {
+        DataType::Boolean => (Kind::Bool, 1),
+        DataType::Int8 => (Kind::Int, 1),
+        DataType::Int16 => (Kind::Int, 2),
+        DataType::Int32 => (Kind::Int, 4),
+        DataType::Int64 => (Kind::Int, 8),
+        DataType::UInt8 => (Kind::UInt, 1),
+        DataType::UInt16 => (Kind::UInt, 2),
+        DataType::UInt32 => (Kind::UInt, 4),
+        DataType::UInt64 => (Kind::UInt, 8),
+        DataType::Float16 => (Kind::Float, 2),
+        DataType::Float32 => (Kind::Float, 4),
+        DataType::Float64 => (Kind::Float, 8),
+        DataType::Dictionary(_, values) => return dtype_of(values),
+        _ => return None,
+    };
+    Some(Dtype {
+        kind,
+        size,
+        big_endian: false,
+    })
+}
+
+/// Up to ten names, quoted, for an error message.
+fn list_names(fields: &Fields) -> String {
+    let mut names: Vec<String> = fields
+        .iter()
+        .take(10)
+        .map(|f| format!("'{}'", clip(f.name())))
+        .collect();
+    if fields.len() > 10 {
+        names.push(format!("and {} more", fields.len() - 10));
+    }
+    names.join(", ")
+}
+
+/// At most 60 characters of a name, with control characters escaped so messages stay on one line.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(60).flat_map(char::escape_debug).collect();
+    if s.chars().nth(60).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// A library error as one line.
+pub fn one_line(e: impl std::fmt::Display) -> anyhow::Error {
+    let text = e.to_string();
+    anyhow::anyhow!("{}", text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Takes the column at `path` out of a decoded batch; a null struct makes its fields null too.
+pub fn take_column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
+    let missing = || anyhow::anyhow!("internal error: decoded data lacks '{}'", path.join("."));
+    let mut array = batch.column_by_name(&path[0]).ok_or_else(missing)?.clone();
+    for name in &path[1..] {
+        let parent = array.as_struct_opt().ok_or_else(missing)?;
+        let child = parent.column_by_name(name).ok_or_else(missing)?.clone();
+        array = match NullBuffer::union(parent.nulls(), child.nulls()) {
+            Some(nulls) if child.null_count() != nulls.null_count() => {
+                let data = child.to_data().into_builder().nulls(Some(nulls)).build()?;
+                arrow_array::make_array(data)
+            }
+            _ => child,
+        };
+    }
+    Ok(array)
+}
+
+/// What decodes a file's pieces. Units (row groups) are decoded independently, possibly on
+/// several threads at once; each yields its rows in order, one piece (a column per selected
+/// column) at a time.
+pub trait Decoder: Send + Sync + 'static {
+    /// The number of independent units.
+    fn units(&self) -> usize;
+    /// The number of rows unit `unit` holds, as the file's metadata says.
+    fn rows(&self, unit: usize) -> u64;
+    /// What a unit is called in messages ("row group"); `None` where the file is one unit.
+    fn unit_name(&self) -> Option<&'static str>;
+    /// Whether units may be decoded at the same time.
+    fn parallel(&self) -> bool;
+    /// Decodes unit `unit` with the columns `columns`, handing each piece to `emit` in order;
+    /// stops early when `emit` returns `false`.
+    fn decode(
+        &self,
+        unit: usize,
+        columns: &[Column],
+        emit: &mut dyn FnMut(Vec<ArrayRef>) -> bool,
+    ) -> Result<()>;
+}
+
+/// What a decoding thread sends: a piece, the end of a unit, or why it stopped.
+enum Message {
+    Piece(Vec<ArrayRef>),
+    End,
+    Failed(anyhow::Error),
+}
+
+/// The readers' shared state: the decoding threads' channels and what each reader has not taken
+/// yet.
+struct Shared {
+    decoder: Arc<dyn Decoder>,
+    columns: Vec<Column>,
+    threads: usize,
+    channels: Vec<Receiver<Message>>,
+    /// The unit being received, and the rows received of it so far.
+    unit: usize,
+    unit_rows: u64,
+    /// Per reader: arrays not yet read, and how much of the first one was.
+    queues: Vec<VecDeque<ArrayRef>>,
+    offsets: Vec<usize>,
+}
+
+impl Shared {
+    fn start(&mut self) {
+        let units = self.decoder.units();
+        let threads = if self.decoder.parallel() {
+            self.threads.clamp(1, units.max(1))
+        } else {
+            1
+        };
+        let row_bytes = 8 * self.columns.len().max(1);
+        let depth = (QUEUE_BYTES / threads / (PIECE_ROWS * row_bytes)).max(2);
+        for first in 0..threads {
+            let (tx, rx) = sync_channel(depth);
+            let decoder = self.decoder.clone();
+            let columns = self.columns.clone();
+            let spawned = std::thread::Builder::new()
+                .name("huber-decode".into())
+                .spawn(move || produce(&*decoder, &columns, first, threads, &tx));
+            if let Err(e) = spawned {
+                let (tx, rx) = sync_channel(1);
+                let _ = tx.send(Message::Failed(anyhow::anyhow!(
+                    "cannot start a thread: {e}"
+                )));
+                self.channels.push(rx);
+                continue;
+            }
+            self.channels.push(rx);
+        }
+    }
+
+    /// Receives the next piece into every reader's queue; `false` once every unit is done.
+    fn pull(&mut self) -> Result<bool> {
+        if self.channels.is_empty() {
+            self.start();
+        }
+        let units = self.decoder.units();
+        while self.unit < units {
+            let rx = &self.channels[self.unit % self.channels.len()];
+            let msg = rx.recv().unwrap_or_else(|_| {
+                Message::Failed(anyhow::anyhow!("internal error: a decoding thread ended"))
+            });
+            let name = match self.decoder.unit_name() {
+                Some(name) => format!("{name} {}", self.unit),
+                None => "the file".to_string(),
+            };
+            let claimed = self.decoder.rows(self.unit);
+            match msg {
+                Message::Piece(arrays) => {
+                    let rows = arrays.first().map_or(0, |a| a.len()) as u64;
+                    if rows == 0 {
+                        continue;
+                    }
+                    self.unit_rows += rows;
+                    ensure!(
+                        self.unit_rows <= claimed,
+                        "{name} holds more rows than the {claimed} its metadata says"
+                    );
+                    for (i, queue) in self.queues.iter_mut().enumerate() {
+                        queue.push_back(arrays[i].clone());
+                    }
+                    return Ok(true);
+                }
+                Message::End => {
+                    ensure!(
+                        self.unit_rows == claimed,
+                        "{name} holds {} rows but its metadata says {claimed}",
+                        self.unit_rows
+                    );
+                    self.unit += 1;
+                    self.unit_rows = 0;
+                }
+                Message::Failed(e) if self.decoder.unit_name().is_some() => {
+                    return Err(e.context(name));
+                }
+                Message::Failed(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs decoder code, whose panics [`guarded`] reports as errors.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, which hands untrusted bytes to the Arrow and Parquet libraries, turning a panic in
+/// them into one error line (and keeping the default panic message off stderr).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.unwrap_or_else(|payload| {
+        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+            s
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s
+        } else {
+            "a panic"
+        };
+        Err(one_line(format!(
+            "corrupt data: the decoder failed ({msg})"
+        )))
+    })
+}
+
+/// A decoding thread: units `first`, `first + step`, … in order, each followed by its end.
+fn produce(
+    decoder: &dyn Decoder,
+    columns: &[Column],
+    first: usize,
+    step: usize,
+    tx: &SyncSender<Message>,
+) {
+    for unit in (first..decoder.units()).step_by(step) {
+        let mut open = true;
+        let done = guarded(|| {
+            decoder.decode(unit, columns, &mut |arrays| {
+                open = tx.send(Message::Piece(arrays)).is_ok();
+                open
+            })
+        });
+        let last = match done {
+            Ok(()) => Message::End,
+            Err(e) => Message::Failed(e),
+        };
+        let failed = matches!(last, Message::Failed(_));
+        if !open || tx.send(last).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The columns of one file, decoded once for all the inputs that name it.
+pub struct Table {
+    shared: Arc<Mutex<Shared>>,
+    rows: usize,
+    schema: Arc<Schema>,
+}
+
+impl Table {
+    /// A table over `decoder`, whose units hold `rows` rows in all, decoded on up to `threads`
+    /// threads.
+    pub fn new(
+        decoder: Arc<dyn Decoder>,
+        schema: Arc<Schema>,
+        rows: usize,
+        threads: usize,
+    ) -> Table {
+        let shared = Shared {
+            decoder,
+            columns: Vec::new(),
+            threads,
+            channels: Vec::new(),
+            unit: 0,
+            unit_rows: 0,
+            queues: Vec::new(),
+            offsets: Vec::new(),
+        };
+        Table {
+            shared: Arc::new(Mutex::new(shared)),
+            rows,
+            schema,
+        }
+    }
+
+    /// A reader of the column `key` names (see [`find_column`]).
+    pub fn reader(&self, key: Option<&str>) -> Result<ColumnSource> {
+        let column = find_column(&self.schema, key)?;
+        let mut shared = lock(&self.shared);
+        ensure!(
+            shared.channels.is_empty(),
+            "internal error: a column added after reading began"
+        );
+        let dtype = column.dtype;
+        shared.columns.push(column);
+        shared.queues.push(VecDeque::new());
+        shared.offsets.push(0);
+        Ok(ColumnSource {
+            shared: self.shared.clone(),
+            index: shared.queues.len() - 1,
+            shape: vec![self.rows],
+            dtype,
+        })
+    }
+}
+
+fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One column of a columnar file, streamed.
+pub struct ColumnSource {
+    shared: Arc<Mutex<Shared>>,
+    index: usize,
+    shape: Vec<usize>,
+    dtype: Dtype,
+}
+
+impl ColumnSource {
+    fn read<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        let mut done = 0;
+        while done < out.len() {
+            let i = self.index;
+            if shared.queues[i].is_empty() {
+                ensure!(
+                    shared.pull()?,
+                    "the file holds fewer rows than its metadata says"
+                );
+                continue;
+            }
+            let offset = shared.offsets[i];
+            let array = &shared.queues[i][0];
+            let n = (array.len() - offset).min(out.len() - done);
+            convert(array.as_ref(), offset, &mut out[done..done + n])?;
+            done += n;
+            if offset + n == array.len() {
+                shared.queues[i].pop_front();
+                shared.offsets[i] = 0;
+            } else {
+                shared.offsets[i] = offset + n;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Source for ColumnSource {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+        self.read(out)
+    }
+    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
+        self.read(out)
+    }
+    /// Reads what is left, so rows beyond what the metadata says are found.
+    fn finish(&mut self) -> Result<()> {
+        ensure!(
+            !lock(&self.shared).pull()?,
+            "the file holds more rows than its metadata says"
+        );
+        Ok(())
+    }
+}
+
+/// A compute float that decoded values convert to.
+trait Out: Copy {
+    const NAN: Self;
+    fn from_f64(x: f64) -> Option<Self>;
+    fn from_f32(x: f32) -> Self;
+    fn from_i64(x: i64) -> Option<Self>;
+    fn from_u64(x: u64) -> Option<Self>;
+}
+
+impl Out for f64 {
+    const NAN: f64 = f64::NAN;
+    fn from_f64(x: f64) -> Option<f64> {
+        Some(x)
+    }
+    fn from_f32(x: f32) -> f64 {
+        f64::from(x)
+    }
+    fn from_i64(x: i64) -> Option<f64> {
+        Some(x as f64)
+    }
+    fn from_u64(x: u64) -> Option<f64> {
+        Some(x as f64)
+    }
+}
+
+impl Out for f32 {
+    const NAN: f32 = f32::NAN;
+    fn from_f64(_: f64) -> Option<f32> {
+        None
+    }
+    fn from_f32(x: f32) -> f32 {
+        x
+    }
+    fn from_i64(_: i64) -> Option<f32> {
+        None
+    }
+    fn from_u64(_: u64) -> Option<f32> {
+        None
+    }
+}
+
+/// How one stored value becomes a compute float (`None`: not exactly, which the dtype rules
+/// never ask for).
+trait Value: Copy {
+    fn to<T: Out>(self) -> Option<T>;
+}
+
+macro_rules! value {
+    ($($t:ty => |$x:ident| $e:expr),* $(,)?) => {
+        $(impl Value for $t {
+            #[inline]
+            fn to<T: Out>(self) -> Option<T> {
+                let $x = self;
+                $e
+            }
+        })*
+    };
+}
+
+value! {
+    f64 => |x| T::from_f64(x),
+    f32 => |x| Some(T::from_f32(x)),
+    half::f16 => |x| Some(T::from_f32(f32::from(x))),
+    i8 => |x| T::from_i64(i64::from(x)),
+    i16 => |x| T::from_i64(i64::from(x)),
+    i32 => |x| T::from_i64(i64::from(x)),
+    i64 => |x| T::from_i64(x),
+    u8 => |x| T::from_u64(u64::from(x)),
+    u16 => |x| T::from_u64(u64::from(x)),
+    u32 => |x| T::from_u64(u64::from(x)),
+    u64 => |x| T::from_u64(x),
+}
+
+/// Converts `out.len()` values of `array` from `offset` on; nulls become NaN.
+fn convert<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Result<()> {
+    let ok = match array.data_type() {
+        DataType::Dictionary(key, _) => match key.as_ref() {
+            DataType::Int8 => dictionary::<Int8Type, T>(array, offset, out)?,
+            DataType::Int16 => dictionary::<Int16Type, T>(array, offset, out)?,
+            DataType::Int32 => dictionary::<Int32Type, T>(array, offset, out)?,
+            DataType::Int64 => dictionary::<Int64Type, T>(array, offset, out)?,
+            DataType::UInt8 => dictionary::<UInt8Type, T>(array, offset, out)?,
+            DataType::UInt16 => dictionary::<UInt16Type, T>(array, offset, out)?,
+            DataType::UInt32 => dictionary::<UInt32Type, T>(array, offset, out)?,
+            DataType::UInt64 => dictionary::<UInt64Type, T>(array, offset, out)?,
+            other => bail!("dictionary keys of type {other} are not supported"),
+        },
+        _ => primitive_any(array, offset, out)?,
+    };
+    ensure!(
+        ok,
+        "internal error: {} read as a narrower float",
+        array.data_type()
+    );
+    if array.null_count() > 0
+        && let Some(nulls) = array.logical_nulls()
+    {
+        for (k, o) in out.iter_mut().enumerate() {
+            if nulls.is_null(offset + k) {
+                *o = T::NAN;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Converts a primitive array of any numeric type; `false` if it does not convert to `T`.
+fn primitive_any<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Result<bool> {
+    Ok(match array.data_type() {
+        DataType::Float64 => primitive::<Float64Type, T>(array, offset, out),
+        DataType::Float32 => primitive::<Float32Type, T>(array, offset, out),
+        DataType::Float16 => primitive::<Float16Type, T>(array, offset, out),
+        DataType::Int8 => primitive::<Int8Type, T>(array, offset, out),
+        DataType::Int16 => primitive::<Int16Type, T>(array, offset, out),
+        DataType::Int32 => primitive::<Int32Type, T>(array, offset, out),
+        DataType::Int64 => primitive::<Int64Type, T>(array, offset, out),
+        DataType::UInt8 => primitive::<UInt8Type, T>(array, offset, out),
+        DataType::UInt16 => primitive::<UInt16Type, T>(array, offset, out),
+        DataType::UInt32 => primitive::<UInt32Type, T>(array, offset, out),
+        DataType::UInt64 => primitive::<UInt64Type, T>(array, offset, out),
+        DataType::Boolean => {
+            let mut ok = true;
+            let b = array.as_boolean();
+            for (k, o) in out.iter_mut().enumerate() {
+                let v = T::from_u64(u64::from(b.value(offset + k)));
+                ok &= v.is_some();
+                *o = v.unwrap_or(T::NAN);
+            }
+            ok
+        }
+        other => bail!("internal error: a column of type {other} reached the reader"),
+    })
+}
+
+fn primitive<P: ArrowPrimitiveType, T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> bool
+where
+    P::Native: Value,
+{
+    let values: &PrimitiveArray<P> = array.as_primitive();
+    let values = &values.values()[offset..offset + out.len()];
+    let mut ok = true;
+    for (o, v) in out.iter_mut().zip(values) {
+        match v.to::<T>() {
+            Some(x) => *o = x,
+            None => ok = false,
+        }
+    }
+    ok
+}
+
+/// Looks dictionary-encoded values up. A key that is null or out of range reads as a missing
+/// value: the array's logical nulls (applied afterwards) cover the first, and the second is
+/// refused.
+fn dictionary<K: ArrowDictionaryKeyType, T: Out>(
+    array: &dyn Array,
+    offset: usize,
+    out: &mut [T],
+) -> Result<bool> {
+    let dict: &DictionaryArray<K> = array.as_dictionary();
+    let values = dict.values();
+    let mut lookup = vec![T::NAN; values.len()];
+    let ok = primitive_any(values.as_ref(), 0, &mut lookup)?;
+    if let Some(nulls) = values.logical_nulls() {
+        for (k, v) in lookup.iter_mut().enumerate() {
+            if nulls.is_null(k) {
+                *v = T::NAN;
+            }
+        }
+    }
+    let keys = dict.keys();
+    for (k, o) in out.iter_mut().enumerate() {
+        if keys.is_null(offset + k) {
+            *o = T::NAN;
+            continue;
+        }
+        let key = keys.values()[offset + k].as_usize();
+        *o = *lookup
+            .get(key)
+            .ok_or_else(|| anyhow::anyhow!("a dictionary key ({key}) is out of range"))?;
+    }
+    Ok(ok)
+}
