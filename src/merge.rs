@@ -210,6 +210,21 @@ fn part(v: &Value) -> Result<Part> {
         state,
     };
     check_reported(v, &p)?;
+    let mut known = vec![
+        "loss",
+        "reduction",
+        "value",
+        "sum",
+        "count",
+        "shape",
+        "dtype",
+        "state",
+    ];
+    known.extend(param.map(|(p, _)| p));
+    if has_linear {
+        known.push("linear_fraction");
+    }
+    only_known(v, &known, "")?;
     Ok(p)
 }
 
@@ -239,6 +254,21 @@ fn shape_len(shape: &[usize]) -> Result<u64> {
         .iter()
         .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
         .context("field 'shape': the element count overflows 64 bits")
+}
+
+/// Refuses a field huber does not write (`prefix` names the enclosing object): a hand-edited or
+/// foreign result (a `delta` on an `mse` result, a misspelt `cout`) is not merged silently.
+fn only_known(v: &Value, known: &[&str], prefix: &str) -> Result<()> {
+    let fields = v.as_object().map(|m| m.keys()).into_iter().flatten();
+    for f in fields {
+        ensure!(
+            known.contains(&f.as_str()),
+            "field '{prefix}{}': not a field of this result (huber -f json writes {})",
+            f.escape_debug(),
+            known.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The accumulator a result was finished from, checked: counts within the shape, a normalised
@@ -298,6 +328,11 @@ fn state(v: &Value, loss: Loss, elements: u64) -> Result<Accumulator> {
         ),
         (None, None) => 0,
     };
+    let known: &[&str] = match loss.threshold() {
+        Some(_) => &["hi", "lo", "scale", "linear"],
+        None => &["hi", "lo", "scale"],
+    };
+    only_known(s, known, "state.")?;
     Ok(Accumulator {
         sum: Dd { hi, lo },
         scaled,

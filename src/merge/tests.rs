@@ -51,6 +51,21 @@ fn shard_fields_are_checked() {
         ("\"value\":1.0", "\"value\":2.0", "'value'"),
         ("\"lo\":0.0", "\"lo\":1.0", "'state.lo'"),
         ("\"scale\":0", "\"scale\":7", "'state.scale'"),
+        (
+            "\"count\":3",
+            "\"count\":3,\"cout\":3",
+            "'cout': not a field",
+        ),
+        (
+            "\"delta\":0.5",
+            "\"delta\":0.5,\"beta\":1",
+            "'beta': not a field",
+        ),
+        (
+            "\"scale\":0",
+            "\"scale\":0,\"mid\":1.0",
+            "'state.mid': not a field",
+        ),
         ("\"dtype\":\"float32\"", "\"dtype\":\"float8\"", "'dtype'"),
         (
             "\"reduction\":\"mean\"",
