@@ -46,11 +46,24 @@ pub fn auto_delta(nan: NanPolicy, scan: Scan<'_>) -> Result<f64> {
     };
     let (median, banded) = find_median(&mut passes, &coarse, &ranks)?;
     let mad = median_deviation(&mut passes, &coarse, &ranks, median, banded)?;
+    check_scale(mad)?;
+    Ok(1.345 * 1.4826 * mad)
+}
+
+/// Refuses a median absolute deviation that gives no scale, saying why: 0 when more than half
+/// of the residuals are equal, NaN or infinite when more than half of them are infinite or lie
+/// so far from the median that the difference overflows.
+fn check_scale(mad: f64) -> Result<()> {
+    let why = if mad == 0.0 {
+        "more than half of the residuals are equal"
+    } else {
+        "more than half of the residuals are infinite or overflow when the median is taken from them"
+    };
     ensure!(
         mad > 0.0 && mad.is_finite(),
-        "--delta auto: the median absolute deviation of the residuals is {mad} (more than half of them are equal), so it gives no scale; give --delta explicitly"
+        "--delta auto: the median absolute deviation of the residuals is {mad} ({why}), so it gives no scale; give --delta explicitly"
     );
-    Ok(1.345 * 1.4826 * mad)
+    Ok(())
 }
 
 /// The passes after the first: from memory when the first kept all they look at (for inputs

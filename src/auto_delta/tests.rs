@@ -19,10 +19,7 @@ fn sorted_delta(mut r: Vec<f64>, nan: NanPolicy) -> Result<f64> {
     let med = sorted_median(&mut r);
     let mut dev: Vec<f64> = r.iter().map(|x| (x - med).abs()).collect();
     let mad = sorted_median(&mut dev);
-    ensure!(
-        mad > 0.0 && mad.is_finite(),
-        "--delta auto: the median absolute deviation of the residuals is {mad} (more than half of them are equal), so it gives no scale; give --delta explicitly"
-    );
+    check_scale(mad)?;
     Ok(1.345 * 1.4826 * mad)
 }
 
@@ -189,4 +186,19 @@ proptest! {
         let got = fake.delta(NanPolicy::Omit);
         prop_assert_eq!(same(got, sorted_delta(fake.r64.clone(), NanPolicy::Omit)), Ok(()));
     }
+}
+
+#[test]
+fn a_scale_that_is_not_finite_is_explained() {
+    let e = check_scale(f64::NAN).unwrap_err().to_string();
+    assert!(
+        e.contains("is NaN (more than half of the residuals are infinite"),
+        "{e}"
+    );
+    let e = check_scale(0.0).unwrap_err().to_string();
+    assert!(
+        e.contains("is 0 (more than half of the residuals are equal)"),
+        "{e}"
+    );
+    assert!(check_scale(f64::MIN_POSITIVE).is_ok());
 }
