@@ -149,9 +149,17 @@ fn run_loss(config: &Config) -> Result<()> {
         _ => None,
     };
     // The picture appears only with the result: a run that fails to write its output (a full
-    // disk, a closed pipe) leaves no new plot.
+    // disk, a closed pipe) leaves no new plot. A plot to a device or FIFO is written directly and
+    // may fail itself, so it goes first: its failure then leaves stdout and the output untouched.
+    let (first, last) = match picture {
+        Some(p) if p.is_special_file() => (Some(p), None),
+        p => (None, p),
+    };
+    if let Some(p) = first {
+        p.commit()?;
+    }
     dest.commit()?;
-    if let Some(p) = picture {
+    if let Some(p) = last {
         p.commit()?;
     }
     if config.progress {

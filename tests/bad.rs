@@ -779,6 +779,15 @@ fn plots_are_bounded_and_written_only_on_success() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(names_in(d), ["p.npy", "t.npy"]);
+    // The sibling: a plot that fails to be written (to a full device) leaves stdout empty.
+    let out = Command::new(BIN)
+        .args(["-p", "p.npy", "-t", "t.npy", "--plot", "/dev/full"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(names_in(d), ["p.npy", "t.npy"]);
 }
 
 /// A path that is a pipe reads like `-`: `/dev/stdin` on a pipe, a named FIFO, bash's `<(…)`;

@@ -128,6 +128,18 @@ impl Destination {
         })
     }
 
+    /// Whether the output is a device, FIFO or socket named by path: written only at
+    /// [`commit`](Self::commit), directly, so it can fail there after other outputs were shown.
+    pub fn is_special_file(&self) -> bool {
+        matches!(
+            self.sink,
+            Sink::Spool {
+                special: Some(_),
+                ..
+            }
+        )
+    }
+
     /// The writer to write the output to. Its errors name the output.
     pub fn writer(&mut self) -> &mut dyn Write {
         self
