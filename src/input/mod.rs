@@ -98,8 +98,12 @@ impl InputSpec {
             });
         };
         let (path, key) = (&bytes[..colon], &bytes[colon + 1..]);
-        let key = String::from_utf8(key.to_vec())
-            .map_err(|_| UsageError::new("an input KEY is not valid UTF-8"))?;
+        let key = String::from_utf8(key.to_vec()).map_err(|_| {
+            UsageError::new(format!(
+                "'{}': the KEY after the last ':' is not valid UTF-8",
+                arg.to_string_lossy()
+            ))
+        })?;
         if key.is_empty() {
             return Err(UsageError::new(format!(
                 "'{}' ends in ':' but names no KEY",

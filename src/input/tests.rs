@@ -26,3 +26,14 @@ fn an_existing_path_with_a_colon_is_a_path() {
     let s = InputSpec::parse(p.as_os_str()).unwrap();
     assert_eq!((s.location, s.key), (Location::Path(p), None));
 }
+
+#[test]
+fn a_key_that_is_not_utf8_names_the_input() {
+    use std::os::unix::ffi::OsStrExt;
+    let e = InputSpec::parse(OsStr::from_bytes(b"/no/such/d.csv:\xff")).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("/no/such/d.csv:") && e.contains("not valid UTF-8"),
+        "{e}"
+    );
+}
