@@ -145,13 +145,14 @@ impl Layout {
         let Some((i, _)) = held.next() else {
             return Ok(None);
         };
-        let others: Vec<String> = held.map(|(j, _)| format!("#{}", j + 1)).collect();
+        let others: Vec<usize> = held.map(|(j, _)| j + 1).collect();
         ensure!(
             others.is_empty(),
-            "the name '{}' is held by columns #{} and {}; select one by its number",
+            "the name '{}' is held by columns {} and {}; select one by its number: {}",
             clip(key),
             i + 1,
-            others.join(" and ")
+            join(&others, " and ", ""),
+            join(&[&[i + 1], &others[..]].concat(), " or ", "#")
         );
         Ok(Some(i))
     }
@@ -174,6 +175,12 @@ impl Layout {
             None => "unnamed".to_string(),
         }
     }
+}
+
+/// Column numbers for a message, each after `prefix`.
+fn join(numbers: &[usize], sep: &str, prefix: &str) -> String {
+    let texts: Vec<String> = numbers.iter().map(|n| format!("{prefix}{n}")).collect();
+    texts.join(sep)
 }
 
 /// The first few column names, for a message.
