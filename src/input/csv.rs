@@ -93,45 +93,94 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Finds a column by header name or 1-based number (as `cut -f`). Returns its 0-based index.
-    /// A name held by several columns is an error that lists their numbers.
+    /// Finds a column by header name or 1-based number (as `cut -f`; `#N` is always a number).
+    /// Returns its 0-based index. A name held by several columns is an error that lists their
+    /// numbers. A name wins over a number, as in pandas; [`Layout::key_note`] tells the user.
     pub fn column(&self, key: &str) -> Result<usize> {
-        if let Some(names) = &self.names {
-            let mut held = names.iter().enumerate().filter(|(_, h)| *h == key);
-            if let Some((i, _)) = held.next() {
-                let others: Vec<String> = held.map(|(j, _)| (j + 1).to_string()).collect();
-                ensure!(
-                    others.is_empty(),
-                    "the name '{}' is held by columns {} and {}; select one by its number",
+        if let Some(n) = key.strip_prefix('#')
+            && let Ok(k) = n.parse::<usize>()
+        {
+            return self.numbered(k);
+        }
+        let named = self.named(key)?;
+        let number = key.parse::<usize>().ok();
+        match (named, number) {
+            (Some(i), _) => Ok(i),
+            (None, Some(k)) => self.numbered(k),
+            (None, None) => match &self.names {
+                Some(names) => bail!(
+                    "no column named '{}'; the columns are: {}",
                     clip(key),
-                    i + 1,
-                    others.join(" and ")
-                );
-                return Ok(i);
-            }
-        }
-        if let Ok(k) = key.parse::<usize>() {
-            ensure!(
-                k >= 1 && k <= self.ncols,
-                "column {k} does not exist: the table has {} column{}",
-                self.ncols,
-                if self.ncols == 1 { "" } else { "s" }
-            );
-            return Ok(k - 1);
-        }
-        match &self.names {
-            Some(names) => bail!(
-                "no column named '{}'; the columns are: {}",
-                clip(key),
-                list_names(names)
-            ),
-            None => bail!(
-                "no column named '{}': the table has no header; use a column number 1..{}",
-                clip(key),
-                self.ncols
-            ),
+                    list_names(names)
+                ),
+                None => bail!(
+                    "no column named '{}': the table has no header; use a column number 1..{}",
+                    clip(key),
+                    self.ncols
+                ),
+            },
         }
     }
+
+    /// A note for a key that is a number and also the header name of another column: it was read
+    /// as the name, and `#N` picks the number.
+    pub fn key_note(&self, key: &str) -> Option<String> {
+        let i = self.named(key).ok()??;
+        let k = key.parse::<usize>().ok()?;
+        (k >= 1 && k <= self.ncols && k - 1 != i).then(|| {
+            format!(
+                "column '{key}' was read as the column named '{key}' (#{}), not as column number {k} ({}); write #{k} for that one (-q silences this note)",
+                i + 1,
+                self.describe(k - 1)
+            )
+        })
+    }
+
+    /// The column a header name picks, if one does; a name held by several is an error.
+    fn named(&self, key: &str) -> Result<Option<usize>> {
+        let Some(names) = &self.names else {
+            return Ok(None);
+        };
+        let mut held = names.iter().enumerate().filter(|(_, h)| *h == key);
+        let Some((i, _)) = held.next() else {
+            return Ok(None);
+        };
+        let others: Vec<usize> = held.map(|(j, _)| j + 1).collect();
+        ensure!(
+            others.is_empty(),
+            "the name '{}' is held by columns {} and {}; select one by its number: {}",
+            clip(key),
+            i + 1,
+            join(&others, " and ", ""),
+            join(&[&[i + 1], &others[..]].concat(), " or ", "#")
+        );
+        Ok(Some(i))
+    }
+
+    /// The column a 1-based number picks.
+    fn numbered(&self, k: usize) -> Result<usize> {
+        ensure!(
+            k >= 1 && k <= self.ncols,
+            "column {k} does not exist: the table has {} column{}",
+            self.ncols,
+            if self.ncols == 1 { "" } else { "s" }
+        );
+        Ok(k - 1)
+    }
+
+    /// A column for a message: its name, if the table has a header.
+    fn describe(&self, i: usize) -> String {
+        match &self.names {
+            Some(names) => format!("'{}'", clip(&names[i])),
+            None => "unnamed".to_string(),
+        }
+    }
+}
+
+/// Column numbers for a message, each after `prefix`.
+fn join(numbers: &[usize], sep: &str, prefix: &str) -> String {
+    let texts: Vec<String> = numbers.iter().map(|n| format!("{prefix}{n}")).collect();
+    texts.join(sep)
 }
 
 /// The first few column names, for a message.
@@ -433,6 +482,11 @@ impl Table {
     /// How an ambiguous first record was read, if it was: a note for the user.
     pub fn note(&self) -> Option<&str> {
         self.layout.note.as_deref()
+    }
+
+    /// How an ambiguous key (a number that is also a header name) was read: a note for the user.
+    pub fn key_note(&self, key: &str) -> Option<String> {
+        self.layout.key_note(key)
     }
 
     /// A reader of column `key` (name or 1-based number), or of every column without a key.

@@ -330,7 +330,17 @@ impl Opener {
             }));
         }
         for (location, table) in &tables {
-            if let Some(note) = table.note() {
+            let keys = specs
+                .iter()
+                .filter(|s| s.location == *location)
+                .filter_map(|s| s.key.as_deref());
+            let key_notes = keys.filter_map(|k| table.key_note(k));
+            for note in table
+                .note()
+                .map(str::to_string)
+                .into_iter()
+                .chain(key_notes)
+            {
                 let name = match location {
                     Location::Stdin => "<stdin>".to_string(),
                     Location::Path(p) => p.display().to_string(),

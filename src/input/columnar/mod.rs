@@ -5,6 +5,8 @@
 
 pub mod ipc;
 pub mod parquet;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,6 +14,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use anyhow::{Result, bail, ensure};
 use arrow_array::cast::AsArray;
@@ -317,6 +320,8 @@ struct Shared {
     columns: Vec<Column>,
     threads: usize,
     channels: Vec<Receiver<Message>>,
+    /// The decoding threads, joined when the readers are done with the file.
+    workers: Vec<JoinHandle<()>>,
     /// The unit being received, and the rows received of it so far.
     unit: usize,
     unit_rows: u64,
@@ -342,13 +347,16 @@ impl Shared {
             let spawned = std::thread::Builder::new()
                 .name("huber-decode".into())
                 .spawn(move || produce(&*decoder, &columns, first, threads, &tx));
-            if let Err(e) = spawned {
-                let (tx, rx) = sync_channel(1);
-                let _ = tx.send(Message::Failed(anyhow::anyhow!(
-                    "cannot start a thread: {e}"
-                )));
-                self.channels.push(rx);
-                continue;
+            match spawned {
+                Ok(worker) => self.workers.push(worker),
+                Err(e) => {
+                    let (tx, rx) = sync_channel(1);
+                    let _ = tx.send(Message::Failed(anyhow::anyhow!(
+                        "cannot start a thread: {e}"
+                    )));
+                    self.channels.push(rx);
+                    continue;
+                }
             }
             self.channels.push(rx);
         }
@@ -402,6 +410,19 @@ impl Shared {
             }
         }
         Ok(false)
+    }
+}
+
+/// Stops the decoding threads and waits for them, so none outlives the file it reads (a reader
+/// that stops early, on an error, would otherwise leave the other threads decoding until the
+/// process ends).
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Closing the channels makes each thread's next send fail, which ends it.
+        self.channels.clear();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -487,6 +508,7 @@ impl Table {
             columns: Vec::new(),
             threads,
             channels: Vec::new(),
+            workers: Vec::new(),
             unit: 0,
             unit_rows: 0,
             queues: Vec::new(),

@@ -130,7 +130,10 @@ fn header_names_are_unescaped_and_checked() {
     assert_eq!(column(s, "tar \"get\"").unwrap(), [1.0]);
     assert_eq!(column(s, "a,b").unwrap(), [2.0]);
     let e = column(s, "p").unwrap_err().to_string();
-    assert!(e.contains("columns 3 and 4"), "{e}");
+    assert!(
+        e.contains("columns 3 and 4") && e.contains("#3 or #4"),
+        "{e}"
+    );
     assert_eq!(column(s, "4").unwrap(), [4.0]);
 }
 
@@ -430,4 +433,32 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_number_that_is_also_a_name_reads_the_name_with_a_note() {
+    let s = "0,1,2\n1,2,3\n";
+    let l = read_table(
+        std::io::Cursor::new(s.as_bytes().to_vec()),
+        b',',
+        HeaderMode::Present,
+    )
+    .unwrap()
+    .0;
+    assert_eq!(l.column("1").unwrap(), 1);
+    let note = l.key_note("1").unwrap();
+    assert!(
+        note.contains("#2") && note.contains("column number 1 ('0')"),
+        "{note}"
+    );
+    assert!(note.contains("write #1"), "{note}");
+    assert_eq!(l.column("#1").unwrap(), 0);
+    assert_eq!(l.column("#3").unwrap(), 2);
+    assert!(l.column("#4").is_err());
+    // '0' is a name and no column number; '3' is a number and no name: neither is ambiguous.
+    assert_eq!(l.column("0").unwrap(), 0);
+    assert!(l.key_note("0").is_none());
+    assert_eq!(l.column("3").unwrap(), 2);
+    assert!(l.key_note("3").is_none());
+    assert!(l.key_note("2").is_some(), "name 2 is #3, number 2 is #2");
 }
