@@ -16,7 +16,7 @@ use arrow_ipc::{Block, MessageHeader, MetadataVersion};
 use arrow_schema::{DataType, Schema};
 
 use super::{
-    ARROW_MAGIC, CONTINUATION, Column, Decoder, MAX_METADATA, Store, Table, one_line, take_column,
+    ARROW_MAGIC, CONTINUATION, Column, Decoder, MAX_METADATA, Store, Table, emit_columns, one_line,
 };
 
 /// A message of the file, in the order it must be read.
@@ -289,11 +289,7 @@ impl Decoder for IpcDecoder {
                 "record batch {i} holds {} rows but its header says {rows}",
                 batch.num_rows()
             );
-            let arrays = columns
-                .iter()
-                .map(|c| take_column(&batch, &c.path))
-                .collect::<Result<Vec<_>>>()?;
-            if !emit(arrays) {
+            if !emit_columns(&batch, columns, emit)? {
                 break;
             }
         }

@@ -266,8 +266,21 @@ pub fn one_line(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}", text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// Hands the selected columns of a decoded batch to `emit`; false when `emit` wants no more.
+pub fn emit_columns(
+    batch: &RecordBatch,
+    columns: &[Column],
+    emit: &mut dyn FnMut(Vec<ArrayRef>) -> bool,
+) -> Result<bool> {
+    let arrays = columns
+        .iter()
+        .map(|c| take_column(batch, &c.path))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(emit(arrays))
+}
+
 /// Takes the column at `path` out of a decoded batch; a null struct makes its fields null too.
-pub fn take_column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
+fn take_column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
     let missing = || anyhow::anyhow!("internal error: decoded data lacks '{}'", path.join("."));
     let mut array = batch.column_by_name(&path[0]).ok_or_else(missing)?.clone();
     for name in &path[1..] {

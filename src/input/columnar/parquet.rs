@@ -18,8 +18,8 @@ use anyhow::{Context, Result, bail, ensure};
 use arrow_array::ArrayRef;
 
 use super::{
-    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PIECE_ROWS, PosReader, Store, Table, one_line,
-    take_column,
+    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PIECE_ROWS, PosReader, Store, Table,
+    emit_columns, one_line,
 };
 
 /// The largest page read, uncompressed. Writers aim at 1 MiB (pyarrow, polars, Spark, DuckDB);
@@ -160,11 +160,7 @@ impl Decoder for ParquetDecoder {
         .map_err(parquet_error)?;
         for batch in reader {
             let batch = batch.map_err(parquet_error)?;
-            let arrays = columns
-                .iter()
-                .map(|c| take_column(&batch, &c.path))
-                .collect::<Result<Vec<_>>>()?;
-            if !emit(arrays) {
+            if !emit_columns(&batch, columns, emit)? {
                 break;
             }
         }
