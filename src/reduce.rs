@@ -7,19 +7,18 @@
 //! depend on how chunks were spread over threads.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::dtype::Precision;
-use crate::error::UsageError;
 use crate::float::Float;
 
-/// How element losses are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How element losses are combined (`--reduction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Reduction {
     /// Every element loss, in C order.
     None,
     /// The sum divided by the element count.
     #[default]
+    #[value(help = "The mean")]
     Mean,
     /// The sum.
     Sum,
@@ -32,20 +31,6 @@ impl Reduction {
             Reduction::None => "none",
             Reduction::Mean => "mean",
             Reduction::Sum => "sum",
-        }
-    }
-}
-
-impl FromStr for Reduction {
-    type Err = UsageError;
-    fn from_str(s: &str) -> Result<Reduction, UsageError> {
-        match s {
-            "none" => Ok(Reduction::None),
-            "mean" => Ok(Reduction::Mean),
-            "sum" => Ok(Reduction::Sum),
-            _ => Err(UsageError::new(format!(
-                "unknown reduction '{s}' (expected none, mean or sum)"
-            ))),
         }
     }
 }

@@ -12,13 +12,56 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
 use serde_json::Value;
 
-use crate::cli::MergeConfig;
 use crate::dtype::Precision;
+use crate::error::UsageError;
 use crate::loss::{Loss, LossKind};
-use crate::output::Destination;
+use crate::output::{Destination, Format};
 use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT, Summary};
+
+/// `huber merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON results written by `huber -f json` (- for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format [default: from the --output extension, else text].
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write to PATH instead of stdout.
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// A checked `huber merge`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeConfig {
+    /// Shard results.
+    pub files: Vec<PathBuf>,
+    /// The output format.
+    pub format: Format,
+    /// The output file, or stdout.
+    pub output: Option<PathBuf>,
+}
+
+impl MergeArgs {
+    /// Checks the arguments: the format, which cannot be NPY.
+    pub fn into_config(self) -> Result<MergeConfig, UsageError> {
+        let format = Format::resolve(self.format, self.output.as_deref())?;
+        if format == Format::Npy {
+            return Err(UsageError::new("merge writes text, JSON or CSV"));
+        }
+        Ok(MergeConfig {
+            files: self.files,
+            format,
+            output: self.output,
+        })
+    }
+}
 
 /// One result of one shard.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +98,7 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
 ///
 /// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
 /// let a = (PathBuf::from("a.json"), shard.to_string());
-/// let merged = huber::merge::combine(&[a.clone(), a])?;
+/// let merged = huber::cmd::merge::combine(&[a.clone(), a])?;
 /// assert_eq!((merged[0].value, merged[0].count), (4.0, 4));
 /// # Ok::<(), anyhow::Error>(())
 /// ```
