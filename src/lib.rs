@@ -38,3 +38,4 @@ pub mod plot;
 pub mod progress;
 pub mod reduce;
 pub mod select;
+pub mod summary;

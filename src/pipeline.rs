@@ -17,7 +17,8 @@ use crate::histogram::ResidualHistogram;
 use crate::input::Source;
 use crate::loss::Loss;
 use crate::progress::Progress;
-use crate::reduce::{Accumulator, Dd, Reduction, Summary};
+use crate::reduce::{Accumulator, Dd, Reduction};
+use crate::summary::Summary;
 
 /// Elements per chunk, the unit of parallel work and of partial sums.
 pub const CHUNK: usize = 1 << 14;

@@ -8,7 +8,6 @@
 
 use std::fmt;
 
-use crate::dtype::Precision;
 use crate::float::Float;
 
 /// How element losses are combined (`--reduction`).
@@ -240,53 +239,6 @@ impl Accumulator {
             f64::NAN
         } else {
             self.linear as f64 / self.count as f64
-        }
-    }
-}
-
-/// A finished scalar result: what JSON and CSV report for one loss.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    /// The loss and its parameter.
-    pub loss: crate::loss::Loss,
-    /// `mean` or `sum`.
-    pub reduction: Reduction,
-    /// The result, rounded once to `precision`.
-    pub value: f64,
-    /// The sum in `f64`, for merging shards.
-    pub sum: f64,
-    /// Elements counted.
-    pub count: u64,
-    /// Shape of the inputs.
-    pub shape: Vec<usize>,
-    /// The result type.
-    pub precision: Precision,
-    /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
-    pub linear_fraction: Option<f64>,
-    /// The accumulator the result was finished from: what shards carry so that they merge
-    /// exactly (the double-double sum with its scale, and the integer counts).
-    pub state: Accumulator,
-}
-
-impl Summary {
-    /// Finishes an accumulator.
-    pub fn new(
-        loss: crate::loss::Loss,
-        reduction: Reduction,
-        acc: &Accumulator,
-        shape: Vec<usize>,
-        precision: Precision,
-    ) -> Summary {
-        Summary {
-            loss,
-            reduction,
-            value: precision.round(acc.reduce(reduction)),
-            sum: acc.reduce(Reduction::Sum),
-            count: acc.count,
-            shape,
-            precision,
-            linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
-            state: *acc,
         }
     }
 }

@@ -15,7 +15,7 @@ pub use self::destination::Destination;
 use crate::dtype::Precision;
 use crate::error::UsageError;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
 /// An output format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use super::{Writer, number};
 use crate::dtype::Precision;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
 /// The text writer.
 pub struct Text;
