@@ -155,36 +155,29 @@ pub enum Params {
     AutoDelta(LossKind),
 }
 
-/// A checked loss computation.
+/// A checked loss computation: each field is the option of the same name, checked, with its
+/// default resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Predictions.
     pub pred: InputSpec,
-    /// Targets.
     pub target: InputSpec,
-    /// Weights.
     pub weight: Option<InputSpec>,
-    /// The losses to compute.
+    /// The losses from `--loss` with `--delta` or `--beta`.
     pub params: Params,
-    /// The reduction.
     pub reduction: Reduction,
-    /// Print gradients instead of losses.
     pub grad: bool,
-    /// NaN handling.
     pub nan: NanPolicy,
-    /// NumPy broadcasting.
     pub broadcast: bool,
-    /// The output format.
+    /// From `--format`, else from the output's extension.
     pub format: Format,
     /// The output file, or stdout.
     pub output: Option<PathBuf>,
-    /// How CSV inputs are read.
+    /// `--delimiter`, `--header` and `--no-header`.
     pub csv: CsvOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
-    /// Where to draw the residual histogram.
     pub plot: Option<PathBuf>,
-    /// Whether a progress bar may be shown.
+    /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
 }
 

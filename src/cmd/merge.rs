@@ -37,12 +37,11 @@ pub struct MergeArgs {
     pub output: Option<PathBuf>,
 }
 
-/// A checked `huber merge`.
+/// A checked `huber merge`: the shard files, and where and how to write the merged result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeConfig {
-    /// Shard results.
     pub files: Vec<PathBuf>,
-    /// The output format.
+    /// Text, JSON or CSV.
     pub format: Format,
     /// The output file, or stdout.
     pub output: Option<PathBuf>,
