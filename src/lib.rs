@@ -32,6 +32,7 @@ pub mod help;
 pub mod histogram;
 pub mod input;
 pub mod loss;
+pub mod number;
 pub mod output;
 pub mod pipeline;
 pub mod plot;

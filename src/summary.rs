@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::dtype::Precision;
 use crate::loss::{Loss, LossKind};
-use crate::output::number;
+use crate::number;
 use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT};
 
 /// A finished scalar result: what JSON and CSV report for one loss.

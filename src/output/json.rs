@@ -5,8 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Writer, number};
+use super::Writer;
 use crate::dtype::Precision;
+use crate::number;
 use crate::pipeline::Values;
 use crate::summary::Summary;
 

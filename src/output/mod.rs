@@ -5,7 +5,6 @@ pub mod csv;
 pub mod destination;
 pub mod json;
 pub mod npy;
-pub mod number;
 pub mod text;
 
 use std::io::{self, IsTerminal, Write};

@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{Writer, number};
+use super::Writer;
 use crate::dtype::Precision;
+use crate::number;
 use crate::pipeline::Values;
 use crate::summary::Summary;
 
