@@ -2,11 +2,11 @@
 //! nothing downstream re-validates user input.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::cmd::merge::{MergeArgs, MergeConfig};
 use crate::error::UsageError;
 use crate::input::csv::parse_delimiter;
 use crate::input::{CsvOptions, HeaderMode, InputSpec};
@@ -48,22 +48,6 @@ pub enum Command {
     },
 }
 
-/// `huber merge`.
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// JSON results written by `huber -f json` (- for stdin).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// Output format [default: from the --output extension, else text].
-    #[arg(short = 'f', long, value_enum)]
-    pub format: Option<FormatArg>,
-
-    /// Write to PATH instead of stdout.
-    #[arg(short = 'o', long, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-}
-
 /// Options of a loss computation.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -93,8 +77,8 @@ pub struct RunArgs {
     pub weight: Option<OsString>,
 
     /// The loss function.
-    #[arg(short = 'l', long, value_enum, default_value_t = LossArg::Huber)]
-    pub loss: LossArg,
+    #[arg(short = 'l', long, value_enum, default_value_t = LossKind::Huber)]
+    pub loss: LossKind,
 
     /// Threshold δ > 0 of huber and pseudo-huber (default 1.0). Several, comma-separated, give
     /// one result each; `auto` picks 1.345 · 1.4826 · MAD of the residuals.
@@ -107,8 +91,8 @@ pub struct RunArgs {
     pub beta: Option<String>,
 
     /// How element losses are combined.
-    #[arg(short = 'r', long, value_enum, default_value_t = ReductionArg::Mean)]
-    pub reduction: ReductionArg,
+    #[arg(short = 'r', long, value_enum, default_value_t = Reduction::Mean)]
+    pub reduction: Reduction,
 
     /// Print the gradient of the (reduced) loss with respect to pred instead of the loss.
     #[arg(short = 'g', long)]
@@ -116,8 +100,8 @@ pub struct RunArgs {
 
     /// Elements whose loss is NaN: propagate (as PyTorch), omit from sum, mean and count, or
     /// fail naming the first one.
-    #[arg(long, value_enum, default_value_t = NanArg::Propagate)]
-    pub nan: NanArg,
+    #[arg(long, value_enum, default_value_t = NanPolicy::Propagate)]
+    pub nan: NanPolicy,
 
     /// Allow NumPy broadcasting between pred, target and weight instead of requiring one shape.
     #[arg(long)]
@@ -125,7 +109,7 @@ pub struct RunArgs {
 
     /// Output format [default: from the --output extension, else text].
     #[arg(short = 'f', long, value_enum)]
-    pub format: Option<FormatArg>,
+    pub format: Option<Format>,
 
     /// Write to PATH instead of stdout (replaced only when the run succeeds).
     #[arg(short = 'o', long, value_name = "PATH")]
@@ -158,58 +142,6 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// `--loss` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LossArg {
-    /// Huber: quadratic below δ, linear above.
-    Huber,
-    /// SmoothL1: Huber divided by β.
-    SmoothL1,
-    /// Squared error.
-    Mse,
-    /// Absolute error.
-    L1,
-    /// log(cosh(r)).
-    LogCosh,
-    /// δ²·(sqrt(1 + (r/δ)²) − 1).
-    PseudoHuber,
-}
-
-/// `--reduction` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReductionArg {
-    /// Every element loss, in C order.
-    None,
-    /// The mean.
-    Mean,
-    /// The sum.
-    Sum,
-}
-
-/// `--nan` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NanArg {
-    /// NaN losses make the result NaN.
-    Propagate,
-    /// NaN losses are left out of sum, mean and count.
-    Omit,
-    /// A NaN loss is an error.
-    Error,
-}
-
-/// `--format` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Plain numbers, one per line.
-    Text,
-    /// JSON.
-    Json,
-    /// CSV.
-    Csv,
-    /// NumPy .npy (never to a terminal).
-    Npy,
-}
-
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
 /// enough that starting them cannot take the machine's memory or minutes.
 pub const MAX_THREADS: usize = 1024;
@@ -223,48 +155,30 @@ pub enum Params {
     AutoDelta(LossKind),
 }
 
-/// A checked loss computation.
+/// A checked loss computation: each field is the option of the same name, checked, with its
+/// default resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Predictions.
     pub pred: InputSpec,
-    /// Targets.
     pub target: InputSpec,
-    /// Weights.
     pub weight: Option<InputSpec>,
-    /// The losses to compute.
+    /// The losses from `--loss` with `--delta` or `--beta`.
     pub params: Params,
-    /// The reduction.
     pub reduction: Reduction,
-    /// Print gradients instead of losses.
     pub grad: bool,
-    /// NaN handling.
     pub nan: NanPolicy,
-    /// NumPy broadcasting.
     pub broadcast: bool,
-    /// The output format.
+    /// From `--format`, else from the output's extension.
     pub format: Format,
     /// The output file, or stdout.
     pub output: Option<PathBuf>,
-    /// How CSV inputs are read.
+    /// `--delimiter`, `--header` and `--no-header`.
     pub csv: CsvOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
-    /// Where to draw the residual histogram.
     pub plot: Option<PathBuf>,
-    /// Whether a progress bar may be shown.
+    /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
-}
-
-/// A checked `huber merge`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MergeConfig {
-    /// Shard results.
-    pub files: Vec<PathBuf>,
-    /// The output format.
-    pub format: Format,
-    /// The output file, or stdout.
-    pub output: Option<PathBuf>,
 }
 
 /// What to do.
@@ -282,150 +196,117 @@ impl Cli {
     /// Checks the arguments and resolves defaults.
     pub fn into_task(self) -> Result<Task, UsageError> {
         match self.command {
-            Some(Command::Merge(m)) => {
-                let format = output_format(m.format, &m.output)?;
-                if format == Format::Npy {
-                    return Err(UsageError::new("merge writes text, JSON or CSV"));
-                }
-                Ok(Task::Merge(MergeConfig {
-                    files: m.files,
-                    format,
-                    output: m.output,
-                }))
-            }
+            Some(Command::Merge(m)) => Ok(Task::Merge(m.into_config()?)),
             Some(Command::Completions { shell }) => Ok(Task::Completions(shell)),
             None => Ok(Task::Run(Box::new(self.run.into_config()?))),
         }
     }
 }
 
-fn output_format(
-    format: Option<FormatArg>,
-    output: &Option<PathBuf>,
-) -> Result<Format, UsageError> {
-    let format = match (format, output) {
-        (Some(f), _) => match f {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Npy => Format::Npy,
-        },
-        (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Text),
-        (None, None) => Format::Text,
-    };
-    if format == Format::Npy && output.is_none() && std::io::stdout().is_terminal() {
-        return Err(UsageError::new(
-            "refusing to write binary NPY to a terminal; use -o FILE.npy or redirect stdout",
-        ));
-    }
-    Ok(format)
-}
-
 impl RunArgs {
     /// Checks the arguments of a loss computation.
     pub fn into_config(self) -> Result<Config, UsageError> {
-        let kind = match self.loss {
-            LossArg::Huber => LossKind::Huber,
-            LossArg::SmoothL1 => LossKind::SmoothL1,
-            LossArg::Mse => LossKind::Mse,
-            LossArg::L1 => LossKind::L1,
-            LossArg::LogCosh => LossKind::LogCosh,
-            LossArg::PseudoHuber => LossKind::PseudoHuber,
-        };
-        let (given, other) = match kind.param_name() {
-            Some("delta") => (
-                self.delta.as_deref().map(|d| ("delta", d)),
-                self.beta.as_ref().map(|_| "--beta"),
-            ),
-            Some(_) => (
-                self.beta.as_deref().map(|b| ("beta", b)),
-                self.delta.as_ref().map(|_| "--delta"),
-            ),
-            None => (
-                None,
-                self.delta
-                    .as_ref()
-                    .map(|_| "--delta")
-                    .or(self.beta.as_ref().map(|_| "--beta")),
-            ),
-        };
-        if let Some(flag) = other {
-            let takes = match kind.param_name() {
-                Some(p) => format!("its parameter is --{p}"),
-                None => "it takes no parameter".to_string(),
-            };
-            return Err(UsageError::new(format!(
-                "{flag} does not apply to the {} loss: {takes}",
-                kind.name()
-            )));
-        }
-        let params = match given {
-            None => Params::Given(vec![kind.with_param(None)?]),
-            Some(("delta", "auto")) => Params::AutoDelta(kind),
-            Some((name, list)) => {
-                let values = parse_list(name, list)?;
-                Params::Given(
-                    values
-                        .into_iter()
-                        .map(|v| kind.with_param(Some(v)))
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-        };
-        let reduction = match self.reduction {
-            ReductionArg::None => Reduction::None,
-            ReductionArg::Mean => Reduction::Mean,
-            ReductionArg::Sum => Reduction::Sum,
-        };
-        let several = matches!(&params, Params::Given(l) if l.len() > 1);
-        if several && self.grad {
-            return Err(UsageError::new(
-                "--grad takes one parameter value: the gradient is of one loss",
-            ));
-        }
-        if several && reduction == Reduction::None {
-            return Err(UsageError::new(
-                "several parameter values need a scalar reduction (mean or sum); run once per value for --reduction none",
-            ));
-        }
-        let nan = match self.nan {
-            NanArg::Propagate => NanPolicy::Propagate,
-            NanArg::Omit => NanPolicy::Omit,
-            NanArg::Error => NanPolicy::Error,
-        };
-        if nan == NanPolicy::Omit && reduction == Reduction::None && !self.grad {
-            return Err(UsageError::new(
-                "--nan omit leaves elements out of a sum or mean; with --reduction none there is nothing to leave them out of",
-            ));
-        }
-        let header = match (self.header, self.no_header) {
-            (true, _) => HeaderMode::Present,
-            (_, true) => HeaderMode::Absent,
-            _ => HeaderMode::Detect,
-        };
-        let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
-        if let Some(n) = self.threads.filter(|&n| n > MAX_THREADS) {
-            return Err(UsageError::new(format!(
-                "--threads {n} is more than the limit of {MAX_THREADS}"
-            )));
-        }
+        let params = params(self.loss, self.delta.as_deref(), self.beta.as_deref())?;
+        check_combination(&params, self.reduction, self.grad, self.nan)?;
+        let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
+        let threads = threads(self.threads)?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,
             target: spec(self.target)?,
             weight: self.weight.map(|w| InputSpec::parse(&w)).transpose()?,
             params,
-            reduction,
+            reduction: self.reduction,
             grad: self.grad,
-            nan,
+            nan: self.nan,
             broadcast: self.broadcast,
-            format: output_format(self.format, &self.output)?,
+            format: Format::resolve(self.format, self.output.as_deref())?,
             output: self.output,
-            csv: CsvOptions { delimiter, header },
-            threads: self.threads.unwrap_or(0),
+            csv,
+            threads,
             plot: self.plot,
             progress: !self.quiet,
         })
+    }
+}
+
+/// The losses `--delta` or `--beta` ask for, each checked; the flag of another loss's
+/// parameter is refused.
+fn params(kind: LossKind, delta: Option<&str>, beta: Option<&str>) -> Result<Params, UsageError> {
+    let (given, other) = match kind.param_name() {
+        Some("delta") => (delta, beta.map(|_| "--beta")),
+        Some(_) => (beta, delta.map(|_| "--delta")),
+        None => (None, delta.map(|_| "--delta").or(beta.map(|_| "--beta"))),
+    };
+    if let Some(flag) = other {
+        let takes = match kind.param_name() {
+            Some(p) => format!("its parameter is --{p}"),
+            None => "it takes no parameter".to_string(),
+        };
+        return Err(UsageError::new(format!(
+            "{flag} does not apply to the {kind} loss: {takes}"
+        )));
+    }
+    match (given, kind.param_name()) {
+        (None, _) | (_, None) => Ok(Params::Given(vec![kind.with_param(None)?])),
+        (Some("auto"), Some("delta")) => Ok(Params::AutoDelta(kind)),
+        (Some(list), Some(name)) => Ok(Params::Given(
+            parse_list(name, list)?
+                .into_iter()
+                .map(|v| kind.with_param(Some(v)))
+                .collect::<Result<_, _>>()?,
+        )),
+    }
+}
+
+/// Refuses options that make no sense together.
+fn check_combination(
+    params: &Params,
+    reduction: Reduction,
+    grad: bool,
+    nan: NanPolicy,
+) -> Result<(), UsageError> {
+    let several = matches!(params, Params::Given(l) if l.len() > 1);
+    if several && grad {
+        return Err(UsageError::new(
+            "--grad takes one parameter value: the gradient is of one loss",
+        ));
+    }
+    if several && reduction == Reduction::None {
+        return Err(UsageError::new(
+            "several parameter values need a scalar reduction (mean or sum); run once per value for --reduction none",
+        ));
+    }
+    if nan == NanPolicy::Omit && reduction == Reduction::None && !grad {
+        return Err(UsageError::new(
+            "--nan omit leaves elements out of a sum or mean; with --reduction none there is nothing to leave them out of",
+        ));
+    }
+    Ok(())
+}
+
+/// `--header`, `--no-header` and `--delimiter`.
+fn csv_options(
+    header: bool,
+    no_header: bool,
+    delimiter: Option<&str>,
+) -> Result<CsvOptions, UsageError> {
+    let header = match (header, no_header) {
+        (true, _) => HeaderMode::Present,
+        (_, true) => HeaderMode::Absent,
+        _ => HeaderMode::Detect,
+    };
+    let delimiter = delimiter.map(parse_delimiter).transpose()?;
+    Ok(CsvOptions { delimiter, header })
+}
+
+/// `--threads`, at most [`MAX_THREADS`]; 0 when not given (one per core).
+fn threads(n: Option<usize>) -> Result<usize, UsageError> {
+    match n {
+        Some(n) if n > MAX_THREADS => Err(UsageError::new(format!(
+            "--threads {n} is more than the limit of {MAX_THREADS}"
+        ))),
+        n => Ok(n.unwrap_or(0)),
     }
 }
 

@@ -41,7 +41,7 @@ pub trait Float:
     fn ln_1p(self) -> Self;
     /// Whether the value is NaN.
     fn is_nan(self) -> bool;
-    /// `true` for ±inf and NaN.
+    /// `false` for ±inf and NaN.
     fn is_finite(self) -> bool;
     /// The larger of two values; NaN if either is NaN.
     fn max_nan(self, other: Self) -> Self {

@@ -22,9 +22,9 @@
 //! # Ok::<(), huber::error::UsageError>(())
 //! ```
 
-pub mod app;
 pub mod auto_delta;
 pub mod cli;
+pub mod cmd;
 pub mod dtype;
 pub mod error;
 pub mod float;
@@ -32,10 +32,11 @@ pub mod help;
 pub mod histogram;
 pub mod input;
 pub mod loss;
-pub mod merge;
+pub mod number;
 pub mod output;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reduce;
 pub mod select;
+pub mod summary;

@@ -55,20 +55,20 @@ pub enum Loss {
     },
 }
 
-/// The name of a loss as the command line spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The name of a loss as the command line spells it (`--loss`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum LossKind {
-    /// [`Loss::Huber`].
+    /// Huber: quadratic below δ, linear above.
     Huber,
-    /// [`Loss::SmoothL1`].
+    /// SmoothL1: Huber divided by β.
     SmoothL1,
-    /// [`Loss::Mse`].
+    /// Squared error.
     Mse,
-    /// [`Loss::L1`].
+    /// Absolute error.
     L1,
-    /// [`Loss::LogCosh`].
+    /// log(cosh(r)).
     LogCosh,
-    /// [`Loss::PseudoHuber`].
+    /// δ²·(sqrt(1 + (r/δ)²) − 1).
     PseudoHuber,
 }
 

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let result = cli
         .into_task()
         .map_err(anyhow::Error::from)
-        .and_then(|t| huber::app::run(&t));
+        .and_then(|t| huber::cmd::run(&t));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

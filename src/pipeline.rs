@@ -17,7 +17,8 @@ use crate::histogram::ResidualHistogram;
 use crate::input::Source;
 use crate::loss::Loss;
 use crate::progress::Progress;
-use crate::reduce::{Accumulator, Dd, Reduction, Summary};
+use crate::reduce::{Accumulator, Dd, Reduction};
+use crate::summary::Summary;
 
 /// Elements per chunk, the unit of parallel work and of partial sums.
 pub const CHUNK: usize = 1 << 14;
@@ -25,14 +26,17 @@ pub const CHUNK: usize = 1 << 14;
 pub const BATCH: usize = CHUNK * 16;
 
 /// What to do with element losses that are NaN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum NanPolicy {
     /// They make the reduction NaN, as in PyTorch.
     #[default]
+    #[value(help = "NaN losses make the result NaN")]
     Propagate,
     /// They are left out of sum, mean and count.
+    #[value(help = "NaN losses are left out of sum, mean and count")]
     Omit,
     /// The run fails, naming the first one.
+    #[value(help = "A NaN loss is an error")]
     Error,
 }
 

@@ -78,8 +78,7 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
         .map(|b| b.height(&axis, n))
         .fold(0.0_f64, f64::max);
     let (ystep, ytop) = nice_scale(ymax);
-    let py = |h: f64| Y1 - h / ytop * (Y1 - Y0);
-    let px = |u: f64| X0 + (u + axis.span) / (2.0 * axis.span) * (X1 - X0);
+    let frame = Frame { axis, ytop };
 
     let shown = &hist.thresholds()[..hist.thresholds().len().min(MAX_MARKED)];
     let hidden = hist.thresholds().len() - shown.len();
@@ -91,129 +90,208 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
         .set("height", height)
         .set("viewBox", (0, 0, WIDTH, height))
         .set("font-family", FONT)
-        .add(rect(0.0, 0.0, WIDTH, height, "white"));
-
-    doc = doc
+        .add(rect(0.0, 0.0, WIDTH, height, "white"))
         .add(
             text(X0, 30.0, 18.0, "start", "Residuals r = pred − target").set("font-weight", "bold"),
         )
         .add(text(X0, 52.0, 13.0, "start", inputs).set("fill", "#555555"))
-        .add(text(X0, 71.0, 13.0, "start", &subtitle(hist, axis.exp)).set("fill", "#555555"));
-
-    // Threshold regions behind everything: each δ tints |r| ≥ δ a little, so the tails beyond
-    // several δ are darker.
-    let mut shading = Group::new().set("id", "linear-regions");
-    for &d in shown {
-        let u = axis.u(d).min(axis.span);
-        for (a, b) in [(-axis.span, -u), (u, axis.span)] {
-            if b > a {
-                shading = shading
-                    .add(rect(px(a), Y0, px(b) - px(a), Y1 - Y0, "#000000").set("opacity", 0.05));
-            }
-        }
-    }
-    doc = doc.add(shading);
-
-    // Grid and y ticks.
-    let mut grid = Group::new().set("id", "y-axis");
-    let mut y = 0.0;
-    while y <= ytop * (1.0 + 1e-9) {
-        grid = grid.add(line(X0, py(y), X1, py(y), GRID, 1.0)).add(text(
-            X0 - 8.0,
-            py(y) + 4.0,
-            12.0,
-            "end",
-            &fmt_percent_tick(y, ystep),
-        ));
-        y += ystep;
-    }
-    grid = grid.add(
-        text(
-            0.0,
-            0.0,
-            13.0,
-            "middle",
-            "share of residuals, % per octave of |r|",
-        )
-        .set(
-            "transform",
-            format!("translate(24 {}) rotate(-90)", (Y0 + Y1) / 2.0),
-        ),
-    );
-    doc = doc.add(grid);
-
-    let mut bar_group = Group::new().set("id", "bars");
-    for b in &bars {
-        let (a, z) = (px(axis.u(b.lo)), px(axis.u(b.hi)));
-        let top = py(b.height(&axis, n));
-        bar_group = bar_group.add(
-            rect(a, top, z - a, Y1 - top, BAR)
-                .set("stroke", "white")
-                .set("stroke-width", 0.6),
+        .add(text(X0, 71.0, 13.0, "start", &subtitle(hist, axis.exp)).set("fill", "#555555"))
+        .add(frame.shading(shown))
+        .add(frame.y_axis(ystep))
+        .add(frame.bars(&bars, n))
+        .add(frame.x_axis())
+        .add(frame.thresholds(hist, shown, symbol))
+        .add(
+            rect(X0, Y0, X1 - X0, Y1 - Y0, "none")
+                .set("stroke", INK)
+                .set("stroke-width", 1),
         );
+    if n == 0 {
+        doc = doc.add(text(
+            (X0 + X1) / 2.0,
+            (Y0 + Y1) / 2.0,
+            16.0,
+            "middle",
+            "no residuals",
+        ));
     }
-    doc = doc.add(bar_group);
+    let mut out = doc.to_string();
+    out.push('\n');
+    out
+}
 
-    // x axis: decades labelled, 2…9 as minor ticks, the linear band marked.
-    let mut xaxis = Group::new().set("id", "x-axis");
-    xaxis = xaxis.add(line(X0, Y1, X1, Y1, INK, 1.0));
-    let decades = axis.span.round() as i32;
-    let every = if decades > 6 { 2 } else { 1 };
-    for k in -decades..=decades {
-        let x = px(f64::from(k));
-        xaxis = xaxis.add(line(x, Y1, x, Y1 + 6.0, INK, 1.0));
-        if k % every == 0 || k.abs() == 1 {
-            let label = match k {
-                0 => "0".to_string(),
-                _ => {
-                    let sign = if k < 0 { "−" } else { "" };
-                    format!("{sign}{}", fmt_pow10(axis.exp + k.abs() - 1))
-                }
-            };
-            xaxis = xaxis.add(text(x, Y1 + 21.0, 12.0, "middle", &label));
-        }
-        if k != 0 && k.abs() < decades {
-            for m in 2..=9 {
-                let u = f64::from(k.abs()) + f64::from(m).log10();
-                for s in [-1.0, 1.0] {
-                    if (s < 0.0) == (k < 0) {
-                        let x = px(s * u);
-                        xaxis = xaxis.add(line(x, Y1, x, Y1 + 3.5, INK, 0.8));
-                    }
+/// The plot area's mapping from residuals (through the symlog [`Axis`]) and shares to pixels.
+struct Frame {
+    axis: Axis,
+    /// The share at the top of the y axis.
+    ytop: f64,
+}
+
+impl Frame {
+    fn px(&self, u: f64) -> f64 {
+        X0 + (u + self.axis.span) / (2.0 * self.axis.span) * (X1 - X0)
+    }
+
+    fn py(&self, h: f64) -> f64 {
+        Y1 - h / self.ytop * (Y1 - Y0)
+    }
+
+    /// Threshold regions, drawn behind everything: each δ tints |r| ≥ δ a little, so the tails
+    /// beyond several δ are darker.
+    fn shading(&self, shown: &[f64]) -> Group {
+        let span = self.axis.span;
+        let mut shading = Group::new().set("id", "linear-regions");
+        for &d in shown {
+            let u = self.axis.u(d).min(span);
+            for (a, b) in [(-span, -u), (u, span)] {
+                if b > a {
+                    let (xa, xb) = (self.px(a), self.px(b));
+                    shading =
+                        shading.add(rect(xa, Y0, xb - xa, Y1 - Y0, "#000000").set("opacity", 0.05));
                 }
             }
         }
+        shading
     }
-    let (la, lz) = (px(-1.0), px(1.0));
-    xaxis = xaxis
-        .add(line(la, Y1 + 1.5, lz, Y1 + 1.5, "#888888", 3.0))
-        .add(text(
-            (X0 + X1) / 2.0,
-            Y1 + 44.0,
-            13.0,
-            "middle",
-            &format!(
-                "residual r = pred − target (symmetric log scale; linear for |r| < {})",
-                fmt_pow10(axis.exp)
-            ),
-        ));
-    doc = doc.add(xaxis);
 
-    // Thresholds: dashed lines at ±δ and one legend row each.
-    let mut marks = Group::new().set("id", "thresholds");
-    for (i, &d) in shown.iter().enumerate() {
+    /// Grid lines and ticks every `ystep`, and the axis title.
+    fn y_axis(&self, ystep: f64) -> Group {
+        let mut grid = Group::new().set("id", "y-axis");
+        let mut y = 0.0;
+        while y <= self.ytop * (1.0 + 1e-9) {
+            let py = self.py(y);
+            grid = grid.add(line(X0, py, X1, py, GRID, 1.0)).add(text(
+                X0 - 8.0,
+                py + 4.0,
+                12.0,
+                "end",
+                &fmt_percent_tick(y, ystep),
+            ));
+            y += ystep;
+        }
+        grid.add(
+            text(
+                0.0,
+                0.0,
+                13.0,
+                "middle",
+                "share of residuals, % per octave of |r|",
+            )
+            .set(
+                "transform",
+                format!("translate(24 {}) rotate(-90)", (Y0 + Y1) / 2.0),
+            ),
+        )
+    }
+
+    fn bars(&self, bars: &[Bar], n: u64) -> Group {
+        let mut group = Group::new().set("id", "bars");
+        for b in bars {
+            let (a, z) = (self.px(self.axis.u(b.lo)), self.px(self.axis.u(b.hi)));
+            let top = self.py(b.height(&self.axis, n));
+            group = group.add(
+                rect(a, top, z - a, Y1 - top, BAR)
+                    .set("stroke", "white")
+                    .set("stroke-width", 0.6),
+            );
+        }
+        group
+    }
+
+    /// The x axis: decades labelled, 2…9 as minor ticks, the linear band marked.
+    fn x_axis(&self) -> Group {
+        let mut xaxis = Group::new()
+            .set("id", "x-axis")
+            .add(line(X0, Y1, X1, Y1, INK, 1.0));
+        let decades = self.axis.span.round() as i32;
+        let every = if decades > 6 { 2 } else { 1 };
+        for k in -decades..=decades {
+            let x = self.px(f64::from(k));
+            xaxis = xaxis.add(line(x, Y1, x, Y1 + 6.0, INK, 1.0));
+            if k % every == 0 || k.abs() == 1 {
+                let label = match k {
+                    0 => "0".to_string(),
+                    _ => {
+                        let sign = if k < 0 { "−" } else { "" };
+                        format!("{sign}{}", fmt_pow10(self.axis.exp + k.abs() - 1))
+                    }
+                };
+                xaxis = xaxis.add(text(x, Y1 + 21.0, 12.0, "middle", &label));
+            }
+            if k != 0 && k.abs() < decades {
+                xaxis = self.minor_ticks(xaxis, k);
+            }
+        }
+        let (la, lz) = (self.px(-1.0), self.px(1.0));
+        xaxis
+            .add(line(la, Y1 + 1.5, lz, Y1 + 1.5, "#888888", 3.0))
+            .add(text(
+                (X0 + X1) / 2.0,
+                Y1 + 44.0,
+                13.0,
+                "middle",
+                &format!(
+                    "residual r = pred − target (symmetric log scale; linear for |r| < {})",
+                    fmt_pow10(self.axis.exp)
+                ),
+            ))
+    }
+
+    /// Ticks at 2…9 times the decade `k` (on the side of zero that `k` is on).
+    fn minor_ticks(&self, mut xaxis: Group, k: i32) -> Group {
+        for m in 2..=9 {
+            let u = f64::from(k.abs()) + f64::from(m).log10();
+            for s in [-1.0, 1.0] {
+                if (s < 0.0) == (k < 0) {
+                    let x = self.px(s * u);
+                    xaxis = xaxis.add(line(x, Y1, x, Y1 + 3.5, INK, 0.8));
+                }
+            }
+        }
+        xaxis
+    }
+
+    /// Dashed lines at ±δ and one legend row each, with a note for thresholds not drawn.
+    fn thresholds(&self, hist: &ResidualHistogram, shown: &[f64], symbol: &str) -> Group {
+        let mut marks = Group::new().set("id", "thresholds");
+        for (i, &d) in shown.iter().enumerate() {
+            marks = marks.add(self.threshold(hist, i, d, symbol));
+        }
+        let hidden = hist.thresholds().len() - shown.len();
+        if hidden > 0 {
+            marks = marks.add(text(
+                X0,
+                LEGEND_TOP + LEGEND_ROW * shown.len() as f64,
+                13.0,
+                "start",
+                &format!("and {hidden} more thresholds, not drawn"),
+            ));
+        }
+        if hist.thresholds().is_empty() {
+            marks = marks.add(text(
+                X0,
+                LEGEND_TOP,
+                13.0,
+                "start",
+                "this loss has no threshold; give --loss huber -d … to mark δ",
+            ));
+        }
+        marks
+    }
+
+    /// The `i`th threshold `d`: its lines at ±d when the axis reaches them, and its legend row.
+    fn threshold(&self, hist: &ResidualHistogram, i: usize, d: f64, symbol: &str) -> Group {
         let colour = MARKS[i % MARKS.len()];
-        let label = format!("{symbol} = {d}");
         let mut g = Group::new()
             .set("class", "threshold")
             .set("data-threshold", d)
             .set("data-linear-share", hist.beyond_share(i));
-        if axis.shows(d) {
-            let u = axis.u(d);
+        if self.axis.shows(d) {
+            let u = self.axis.u(d);
             // Labels outside their line and one row lower per threshold, so close δs stay legible.
             let y = Y0 + 16.0 + 16.0 * i as f64;
             for (s, tag, anchor) in [(-1.0, "−", "end"), (1.0, "+", "start")] {
-                let x = px(s * u);
+                let x = self.px(s * u);
                 g = g
                     .add(
                         line(x, Y0, x, Y1, colour, 2.0)
@@ -227,63 +305,24 @@ pub fn render(hist: &ResidualHistogram, inputs: &str, symbol: &str) -> String {
                     );
             }
         }
+        let off_axis = if self.axis.shows(d) {
+            ""
+        } else {
+            " · off the axis, which ends near the largest residual"
+        };
         let y = LEGEND_TOP + LEGEND_ROW * i as f64;
-        g = g
-            .add(line(X0, y - 4.0, X0 + 34.0, y - 4.0, colour, 2.5).set("stroke-dasharray", "6 4"))
+        g.add(line(X0, y - 4.0, X0 + 34.0, y - 4.0, colour, 2.5).set("stroke-dasharray", "6 4"))
             .add(text(
                 X0 + 44.0,
                 y,
                 13.0,
                 "start",
                 &format!(
-                    "{label}: {} of residuals in the linear regime (|r| ≥ {symbol}){}",
+                    "{symbol} = {d}: {} of residuals in the linear regime (|r| ≥ {symbol}){off_axis}",
                     fmt_share(hist.beyond_share(i)),
-                    if axis.shows(d) {
-                        ""
-                    } else {
-                        " · off the axis, which ends near the largest residual"
-                    }
                 ),
-            ));
-        marks = marks.add(g);
+            ))
     }
-    if hidden > 0 {
-        marks = marks.add(text(
-            X0,
-            LEGEND_TOP + LEGEND_ROW * shown.len() as f64,
-            13.0,
-            "start",
-            &format!("and {hidden} more thresholds, not drawn"),
-        ));
-    }
-    if hist.thresholds().is_empty() {
-        marks = marks.add(text(
-            X0,
-            LEGEND_TOP,
-            13.0,
-            "start",
-            "this loss has no threshold; give --loss huber -d … to mark δ",
-        ));
-    }
-    doc = doc.add(marks);
-
-    doc = doc.add(
-        rect(X0, Y0, X1 - X0, Y1 - Y0, "none")
-            .set("stroke", INK)
-            .set("stroke-width", 1),
-    );
-    if n == 0 {
-        doc = doc.add(text(
-            (X0 + X1) / 2.0,
-            (Y0 + Y1) / 2.0,
-            16.0,
-            "middle",
-            "no residuals",
-        ));
-    }
-    let mut out = doc.to_string();
-    out.push('\n');
-    out
 }
 
 /// The symlog mapping: `u = r / c` for `|r| < c`, `sign(r) · (1 + log10(|r| / c))` beyond.

@@ -7,19 +7,17 @@
 //! depend on how chunks were spread over threads.
 
 use std::fmt;
-use std::str::FromStr;
 
-use crate::dtype::Precision;
-use crate::error::UsageError;
 use crate::float::Float;
 
-/// How element losses are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How element losses are combined (`--reduction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Reduction {
     /// Every element loss, in C order.
     None,
     /// The sum divided by the element count.
     #[default]
+    #[value(help = "The mean")]
     Mean,
     /// The sum.
     Sum,
@@ -32,20 +30,6 @@ impl Reduction {
             Reduction::None => "none",
             Reduction::Mean => "mean",
             Reduction::Sum => "sum",
-        }
-    }
-}
-
-impl FromStr for Reduction {
-    type Err = UsageError;
-    fn from_str(s: &str) -> Result<Reduction, UsageError> {
-        match s {
-            "none" => Ok(Reduction::None),
-            "mean" => Ok(Reduction::Mean),
-            "sum" => Ok(Reduction::Sum),
-            _ => Err(UsageError::new(format!(
-                "unknown reduction '{s}' (expected none, mean or sum)"
-            ))),
         }
     }
 }
@@ -255,53 +239,6 @@ impl Accumulator {
             f64::NAN
         } else {
             self.linear as f64 / self.count as f64
-        }
-    }
-}
-
-/// A finished scalar result: what JSON and CSV report for one loss.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    /// The loss and its parameter.
-    pub loss: crate::loss::Loss,
-    /// `mean` or `sum`.
-    pub reduction: Reduction,
-    /// The result, rounded once to `precision`.
-    pub value: f64,
-    /// The sum in `f64`, for merging shards.
-    pub sum: f64,
-    /// Elements counted.
-    pub count: u64,
-    /// Shape of the inputs.
-    pub shape: Vec<usize>,
-    /// The result type.
-    pub precision: Precision,
-    /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
-    pub linear_fraction: Option<f64>,
-    /// The accumulator the result was finished from: what shards carry so that they merge
-    /// exactly (the double-double sum with its scale, and the integer counts).
-    pub state: Accumulator,
-}
-
-impl Summary {
-    /// Finishes an accumulator.
-    pub fn new(
-        loss: crate::loss::Loss,
-        reduction: Reduction,
-        acc: &Accumulator,
-        shape: Vec<usize>,
-        precision: Precision,
-    ) -> Summary {
-        Summary {
-            loss,
-            reduction,
-            value: precision.round(acc.reduce(reduction)),
-            sum: acc.reduce(Reduction::Sum),
-            count: acc.count,
-            shape,
-            precision,
-            linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
-            state: *acc,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Issue 4 against the PyTorch and mpmath fixtures of `fixtures/analysis` (schema in its
+//! The analysis options against the PyTorch and mpmath fixtures of `fixtures/analysis` (schema in its
 //! README.txt): gradients, weights, broadcasting, NaN policies, the log-cosh and pseudo-Huber
 //! references and `--delta auto`, each run through the built binary; then the option
 //! combinations that must be refused and those that must work together.
@@ -97,7 +97,7 @@ impl Dt {
             }
     }
 
-    /// Allowed error of a mean or sum against the exact result: 1 ulp, 2 for f64 (SPEC §1).
+    /// Allowed error of a mean or sum against the exact result: 1 ulp, 2 for f64.
     fn reduce_tolerance(self) -> u64 {
         if self == Dt::F64 { 2 } else { 1 }
     }
@@ -733,7 +733,7 @@ fn broadcast_map_pairs_as_numpy() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Combinations (issue 4, item 6)
+// Combinations of options
 
 /// Options that make no sense together: status 2, a reason on stderr, no output at all.
 #[test]
@@ -766,7 +766,7 @@ fn senseless_combinations_are_refused() {
     }
 }
 
-/// Huber of one residual, as SPEC §1 writes it.
+/// Huber of one residual, in PyTorch's parenthesisation.
 fn huber(r: f64, d: f64) -> f64 {
     let z = r.abs();
     if z < d {

@@ -1,4 +1,4 @@
-//! Hostile input (issue 5): the broken files and command lines of `fixtures/bad/cases.json`,
+//! Hostile input: the broken files and command lines of `fixtures/bad/cases.json`,
 //! interrupted and failing writes, and paths as users have them.
 //!
 //! `fixtures/bad/generate.py` writes the cases; each must fail with its status, one
@@ -489,7 +489,7 @@ fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
     (out, start.elapsed())
 }
 
-/// Over-long CSV input (issue 5): a line longer than 1 MiB is refused as soon as that much has
+/// Over-long CSV input: a line longer than 1 MiB is refused as soon as that much has
 /// been read, and messages stay one short line however wide the table is.
 #[test]
 fn over_long_csv_lines_are_refused() {

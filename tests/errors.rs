@@ -1,4 +1,4 @@
-//! SPEC §5: every bad command line exits 2 and every bad input 1, with one `huber: error:` line
+//! Exit statuses and messages: every bad command line exits 2 and every bad input 1, with one `huber: error:` line
 //! that names the problem, nothing on stdout, and no output file created or changed.
 
 use std::fs;

@@ -119,7 +119,7 @@ impl Dtype {
         }
     }
 
-    /// Ulps a reduced result may be off the exact value (SPEC §1, issue 2).
+    /// Ulps a reduced result may be off the exact value.
     pub fn tolerance(self) -> u64 {
         match self {
             Dtype::F64 => 2,

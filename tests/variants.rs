@@ -1,4 +1,4 @@
-//! The same numbers in every NPY, NPZ and CSV variant of SPEC §2 (fixtures/variants) give the
+//! The same numbers in every NPY, NPZ and CSV variant huber reads (fixtures/variants) give the
 //! same results: the mean through JSON, and the element losses through `-r none -o out.npy`.
 
 use std::fs;

@@ -118,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Task::Completions(_) => return,
     };
-    if let Err(e) = huber::app::run(&runnable) {
+    if let Err(e) = huber::cmd::run(&runnable) {
         let message = format!("{e:#}");
         assert!(!message.is_empty());
         assert!(!escape_controls(&message).contains('\n'));

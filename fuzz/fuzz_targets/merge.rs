@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use huber::merge::combine;
+use huber::cmd::merge::combine;
 use huber::output::Format;
 use libfuzzer_sys::fuzz_target;
 

@@ -4,11 +4,13 @@
 
 use std::io::{self, Write};
 
-use super::json::{Field, fields};
-use super::{Writer, number};
+use serde_json::Value;
+
+use super::Writer;
 use crate::dtype::Precision;
+use crate::number;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
 /// The CSV writer.
 #[derive(Default)]
@@ -23,29 +25,24 @@ impl Writer for Csv {
     fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()> {
         let mut buf = String::new();
         for (i, r) in results.iter().enumerate() {
-            let row: Vec<_> = fields(r)
-                .into_iter()
-                .filter(|(_, f)| !matches!(f, Field::Shape(_) | Field::State(..)))
+            let Value::Object(fields) = serde_json::to_value(r).map_err(io::Error::other)? else {
+                continue;
+            };
+            // The record's scalar fields, in its order; the shape and the state are JSON's.
+            let row: Vec<_> = fields
+                .iter()
+                .filter(|(_, v)| !v.is_array() && !v.is_object())
                 .collect();
             if i == 0 {
-                buf.push_str(
-                    &row.iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
+                let names: Vec<&str> = row.iter().map(|(name, _)| name.as_str()).collect();
+                buf.push_str(&names.join(","));
                 buf.push('\n');
             }
-            for (j, (_, field)) in row.into_iter().enumerate() {
+            for (j, (_, v)) in row.into_iter().enumerate() {
                 if j > 0 {
                     buf.push(',');
                 }
-                match field {
-                    Field::Str(s) => push_text(&mut buf, &s),
-                    Field::Num(x, p) => number::push(&mut buf, x, p),
-                    Field::Int(n) => buf.push_str(&n.to_string()),
-                    Field::Shape(_) | Field::State(..) => {}
-                }
+                push_cell(&mut buf, v);
             }
             buf.push('\n');
         }
@@ -86,6 +83,25 @@ impl Writer for Csv {
 
     fn end(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Appends one field of the record. Its numbers are `f64`s that print in the result type's
+/// shortest form; the non-finite ones, which the record spells as JSON strings, are written as
+/// text output writes them.
+fn push_cell(buf: &mut String, v: &Value) {
+    match v {
+        Value::Number(n) => match n.as_u64() {
+            Some(k) => buf.push_str(&k.to_string()),
+            None => number::push(buf, n.as_f64().unwrap_or(f64::NAN), Precision::F64),
+        },
+        Value::String(s) => match s.as_str() {
+            "NaN" => buf.push_str("NaN"),
+            "Infinity" => buf.push_str("inf"),
+            "-Infinity" => buf.push_str("-inf"),
+            s => push_text(buf, s),
+        },
+        _ => {}
     }
 }
 

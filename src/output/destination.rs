@@ -1,4 +1,4 @@
-//! Where output goes, shown only on success (SPEC §5).
+//! Where output goes, shown only on success.
 //!
 //! - stdout: spooled (memory, then an unnamed temporary file) and copied out at the end, so an
 //!   error leaves stdout empty.

@@ -3,78 +3,24 @@
 
 use std::io::{self, Write};
 
-use super::{Writer, number};
+use serde::Serialize;
+
+use super::Writer;
 use crate::dtype::Precision;
+use crate::number;
 use crate::pipeline::Values;
-use crate::reduce::{Accumulator, SCALE_EXPONENT, Summary};
+use crate::summary::Summary;
 
-/// One field of a scalar result.
-pub enum Field {
-    /// A string.
-    Str(String),
-    /// A float of the given type.
-    Num(f64, Precision),
-    /// A count.
-    Int(u64),
-    /// A shape.
-    Shape(Vec<usize>),
-    /// The exact accumulator state, for merging shards (JSON only: an object), with the linear
-    /// count when the loss has a threshold.
-    State(Accumulator, bool),
-}
+/// serde_json's number printing with huber's: serde_json has a shortest form of its own
+/// (`0.00001` where [`number::push`] writes `1e-5`); results print as every other output does.
+struct Shortest;
 
-/// The fields of a result, in the order JSON and CSV print them.
-pub fn fields(r: &Summary) -> Vec<(&'static str, Field)> {
-    let mut f = vec![("loss", Field::Str(r.loss.kind().name().to_string()))];
-    if let Some((name, v)) = r.loss.param() {
-        f.push((name, Field::Num(v, Precision::F64)));
+impl serde_json::ser::Formatter for Shortest {
+    fn write_f64<W: ?Sized + Write>(&mut self, out: &mut W, x: f64) -> io::Result<()> {
+        let mut buf = String::new();
+        number::push(&mut buf, x, Precision::F64);
+        out.write_all(buf.as_bytes())
     }
-    f.push(("reduction", Field::Str(r.reduction.name().to_string())));
-    f.push(("value", Field::Num(r.value, r.precision)));
-    f.push(("sum", Field::Num(r.sum, Precision::F64)));
-    f.push(("count", Field::Int(r.count)));
-    f.push(("shape", Field::Shape(r.shape.clone())));
-    f.push(("dtype", Field::Str(r.precision.name().to_string())));
-    if let Some(lf) = r.linear_fraction {
-        f.push(("linear_fraction", Field::Num(lf, Precision::F64)));
-    }
-    f.push(("state", Field::State(r.state, r.linear_fraction.is_some())));
-    f
-}
-
-/// `{"hi":…,"lo":…,"scale":…}`: the sum is exactly `(hi + lo) · 2^scale`, `hi` and `lo` printed
-/// so that they read back to the same bits; then `"linear"`, the integer count behind
-/// `linear_fraction`.
-fn push_state(buf: &mut String, acc: &Accumulator, linear: bool) {
-    buf.push_str("{\"hi\":");
-    number::push_json(buf, acc.sum.hi, Precision::F64);
-    buf.push_str(",\"lo\":");
-    number::push_json(buf, acc.sum.lo, Precision::F64);
-    let scale = if acc.scaled { SCALE_EXPONENT } else { 0 };
-    buf.push_str(&format!(",\"scale\":{scale}"));
-    if linear {
-        buf.push_str(&format!(",\"linear\":{}", acc.linear));
-    }
-    buf.push('}');
-}
-
-fn push_object(buf: &mut String, r: &Summary) {
-    buf.push('{');
-    for (i, (name, field)) in fields(r).into_iter().enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        buf.push_str(&serde_json::to_string(name).unwrap_or_default());
-        buf.push(':');
-        match field {
-            Field::Str(s) => buf.push_str(&serde_json::to_string(&s).unwrap_or_default()),
-            Field::Num(x, p) => number::push_json(buf, x, p),
-            Field::Int(n) => buf.push_str(&n.to_string()),
-            Field::Shape(s) => buf.push_str(&shape_json(&s)),
-            Field::State(acc, linear) => push_state(buf, &acc, linear),
-        }
-    }
-    buf.push('}');
 }
 
 fn shape_json(shape: &[usize]) -> String {
@@ -99,22 +45,15 @@ pub struct Json {
 
 impl Writer for Json {
     fn scalars(&mut self, out: &mut dyn Write, results: &[Summary]) -> io::Result<()> {
-        let mut buf = String::new();
+        let mut buf = Vec::new();
+        let mut json = serde_json::Serializer::with_formatter(&mut buf, Shortest);
         match results {
-            [one] => push_object(&mut buf, one),
-            _ => {
-                buf.push('[');
-                for (i, r) in results.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(',');
-                    }
-                    push_object(&mut buf, r);
-                }
-                buf.push(']');
-            }
+            [one] => one.serialize(&mut json),
+            _ => results.serialize(&mut json),
         }
-        buf.push('\n');
-        out.write_all(buf.as_bytes())
+        .map_err(io::Error::other)?;
+        buf.push(b'\n');
+        out.write_all(&buf)
     }
 
     fn begin(

@@ -5,27 +5,31 @@ pub mod csv;
 pub mod destination;
 pub mod json;
 pub mod npy;
-pub mod number;
 pub mod text;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 pub use self::destination::Destination;
 use crate::dtype::Precision;
+use crate::error::UsageError;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
-/// An output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// One value per line.
+    #[value(help = "Plain numbers, one per line")]
     Text,
     /// One JSON document.
+    #[value(help = "JSON")]
     Json,
     /// Comma-separated values.
+    #[value(help = "CSV")]
     Csv,
     /// A NumPy array file.
+    #[value(help = "NumPy .npy (never to a terminal)")]
     Npy,
 }
 
@@ -40,6 +44,20 @@ impl Format {
             "txt" => Some(Format::Text),
             _ => None,
         }
+    }
+
+    /// The format asked for with `--format`, else the one `--output`'s extension implies, else
+    /// text. Binary NPY is refused on a terminal.
+    pub fn resolve(format: Option<Format>, output: Option<&Path>) -> Result<Format, UsageError> {
+        let format = format
+            .or_else(|| output.and_then(Format::from_path))
+            .unwrap_or(Format::Text);
+        if format == Format::Npy && output.is_none() && io::stdout().is_terminal() {
+            return Err(UsageError::new(
+                "refusing to write binary NPY to a terminal; use -o FILE.npy or redirect stdout",
+            ));
+        }
+        Ok(format)
     }
 
     /// A writer for this format.

@@ -7,7 +7,7 @@ use super::Writer;
 use crate::dtype::Precision;
 use crate::input::npy::header_bytes;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
 /// The NPY writer.
 pub struct Npy;

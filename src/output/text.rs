@@ -2,10 +2,11 @@
 
 use std::io::{self, Write};
 
-use super::{Writer, number};
+use super::Writer;
 use crate::dtype::Precision;
+use crate::number;
 use crate::pipeline::Values;
-use crate::reduce::Summary;
+use crate::summary::Summary;
 
 /// The text writer.
 pub struct Text;

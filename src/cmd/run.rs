@@ -1,11 +1,11 @@
-//! One run of the command: open the inputs, compute, write, commit.
+//! `huber -p … -t …`: open the inputs, compute, write, commit.
 
 use std::io::Write;
 
 use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
-use crate::cli::{Config, Params, Task};
+use crate::cli::{Config, Params};
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::Loss;
 use crate::output::Destination;
@@ -14,25 +14,10 @@ use crate::plot;
 use crate::progress::Progress;
 use crate::reduce::Reduction;
 
-/// Runs a checked command line. Output appears only if everything succeeded.
-pub fn run(task: &Task) -> Result<()> {
-    match task {
-        Task::Run(config) => run_loss(config),
-        Task::Merge(m) => crate::merge::run(m),
-        Task::Completions(shell) => {
-            // Generated into memory: clap_complete panics on a failed write, and `| head` is no bug.
-            let mut script = Vec::new();
-            clap_complete::generate(
-                *shell,
-                &mut <crate::cli::Cli as clap::CommandFactory>::command(),
-                "huber",
-                &mut script,
-            );
-            let mut out = std::io::stdout().lock();
-            out.write_all(&script)?;
-            Ok(out.flush()?)
-        }
-    }
+/// Computes what a checked command line asks for and writes it. Output appears only if
+/// everything succeeded.
+pub fn run(config: &Config) -> Result<()> {
+    run_loss(config)
 }
 
 /// Borrows the opened sources as pred, target and weight, and finds the shape to compute over.

@@ -1,4 +1,7 @@
 use super::*;
+use crate::dtype::Precision;
+use crate::loss::Loss;
+use crate::reduce::Reduction;
 
 const A: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":1.0,"sum":3.0,"count":3,"shape":[3,2],"dtype":"float32","linear_fraction":0.0,"state":{"hi":3.0,"lo":0.0,"scale":0,"linear":0}}"#;
 const B: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":0.5,"sum":1.0,"count":2,"shape":[2,2],"dtype":"float32","linear_fraction":0.5,"state":{"hi":1.0,"lo":0.0,"scale":0,"linear":1}}"#;

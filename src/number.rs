@@ -34,11 +34,14 @@ pub fn push_json(buf: &mut String, x: f64, p: Precision) {
     }
 }
 
-/// `x` as a string, see [`push`].
-pub fn format(x: f64, p: Precision) -> String {
-    let mut s = String::new();
-    push(&mut s, x, p);
-    s
+/// The `f64` whose shortest form is the shortest form of `x` as a value of type `p`: for
+/// writers, such as serde's, that print every number as an `f64`.
+pub fn shortest(x: f64, p: Precision) -> f64 {
+    match p {
+        Precision::F64 => x,
+        Precision::F32 => format!("{:?}", x as f32).parse().unwrap_or(x),
+        Precision::F16 => shortest_f16(f16::from_f64(x)),
+    }
 }
 
 /// The `f64` with the fewest significant digits that rounds to `v` as a half-precision value

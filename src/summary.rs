@@ -1,0 +1,451 @@
+//! The result record: one scalar result, as `-f json` writes it, `-f csv` takes its columns from
+//! it and `huber merge` reads it back.
+//!
+//! [`Summary`] is what the program holds; [`Record`] is its schema on the wire, the one place
+//! that names the fields and their order. A record read back is checked to be one huber could
+//! have written (see [`Summary::try_from`]): a shard's fields are data, and anything out of range
+//! or inconsistent is refused naming the field.
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::dtype::Precision;
+use crate::loss::{Loss, LossKind};
+use crate::number;
+use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT};
+
+/// A finished scalar result: what JSON and CSV report for one loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Record", try_from = "Record")]
+pub struct Summary {
+    /// The loss and its parameter.
+    pub loss: Loss,
+    /// `mean` or `sum`.
+    pub reduction: Reduction,
+    /// The result, rounded once to `precision`.
+    pub value: f64,
+    /// The sum in `f64`, for merging shards.
+    pub sum: f64,
+    /// Elements counted.
+    pub count: u64,
+    /// Shape of the inputs.
+    pub shape: Vec<usize>,
+    /// The result type.
+    pub precision: Precision,
+    /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
+    pub linear_fraction: Option<f64>,
+    /// The accumulator the result was finished from: what shards carry so that they merge
+    /// exactly (the double-double sum with its scale, and the integer counts).
+    pub state: Accumulator,
+}
+
+impl Summary {
+    /// Finishes an accumulator.
+    pub fn new(
+        loss: Loss,
+        reduction: Reduction,
+        acc: &Accumulator,
+        shape: Vec<usize>,
+        precision: Precision,
+    ) -> Summary {
+        Summary {
+            loss,
+            reduction,
+            value: precision.round(acc.reduce(reduction)),
+            sum: acc.reduce(Reduction::Sum),
+            count: acc.count,
+            shape,
+            precision,
+            linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
+            state: *acc,
+        }
+    }
+}
+
+/// The fields of a result in the order they are written. Numbers that may be non-finite are
+/// written as JSON strings (`"NaN"`, `"Infinity"`, `"-Infinity"`), since JSON has no such numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(deserialize_with = "de_loss")]
+    loss: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "ser_some_float", deserialize_with = "de_delta")]
+    delta: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "ser_some_float", deserialize_with = "de_beta")]
+    beta: Option<f64>,
+    #[serde(deserialize_with = "de_reduction")]
+    reduction: String,
+    /// The value in the `f64` whose shortest form is the result type's shortest form of it.
+    #[serde(serialize_with = "ser_float", deserialize_with = "de_value")]
+    value: f64,
+    #[serde(serialize_with = "ser_float", deserialize_with = "de_sum")]
+    sum: f64,
+    #[serde(deserialize_with = "de_count")]
+    count: u64,
+    #[serde(deserialize_with = "de_shape")]
+    shape: Vec<usize>,
+    #[serde(deserialize_with = "de_dtype")]
+    dtype: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_some_float",
+        deserialize_with = "de_linear_fraction"
+    )]
+    linear_fraction: Option<f64>,
+    /// Optional only so that a result without it gets a message saying what it is for.
+    #[serde(default)]
+    state: Option<State>,
+    /// Fields huber does not write, kept to be refused by name.
+    #[serde(flatten, skip_serializing)]
+    unknown: Map<String, Value>,
+}
+
+/// `{"hi":…,"lo":…,"scale":…,"linear":…}`: the sum is exactly `(hi + lo) · 2^scale`; `linear`
+/// is the integer count behind `linear_fraction`, for losses with a threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(expecting = "an object {hi, lo, scale, linear} in field 'state'")]
+struct State {
+    #[serde(serialize_with = "ser_float", deserialize_with = "de_hi")]
+    hi: f64,
+    #[serde(serialize_with = "ser_float", deserialize_with = "de_lo")]
+    lo: f64,
+    #[serde(deserialize_with = "de_scale")]
+    scale: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "de_linear")]
+    linear: Option<u64>,
+    #[serde(flatten, skip_serializing)]
+    unknown: Map<String, Value>,
+}
+
+impl From<Summary> for Record {
+    fn from(s: Summary) -> Record {
+        let param = |name: &str| s.loss.param().filter(|(p, _)| *p == name).map(|(_, v)| v);
+        Record {
+            loss: s.loss.kind().name().to_string(),
+            delta: param("delta"),
+            beta: param("beta"),
+            reduction: s.reduction.name().to_string(),
+            value: number::shortest(s.value, s.precision),
+            sum: s.sum,
+            count: s.count,
+            shape: s.shape,
+            dtype: s.precision.name().to_string(),
+            linear_fraction: s.linear_fraction,
+            state: Some(State {
+                hi: s.state.sum.hi,
+                lo: s.state.sum.lo,
+                scale: if s.state.scaled {
+                    SCALE_EXPONENT.into()
+                } else {
+                    0
+                },
+                linear: s.linear_fraction.map(|_| s.state.linear),
+                unknown: Map::new(),
+            }),
+            unknown: Map::new(),
+        }
+    }
+}
+
+impl TryFrom<Record> for Summary {
+    type Error = String;
+
+    /// Checks a record read back: known loss, parameter and dtype, counts within the shape, a
+    /// consistent state, and `value`, `sum` and `linear_fraction` as the state gives them.
+    fn try_from(r: Record) -> Result<Summary, String> {
+        r.check().map_err(|e| format!("{e:#}"))
+    }
+}
+
+impl Record {
+    fn check(self) -> Result<Summary> {
+        let kind = LossKind::from_name(&self.loss)
+            .with_context(|| format!("field 'loss': unknown loss {}", quoted(&self.loss)))?;
+        let loss = self.loss(kind)?;
+        let reduction = match self.reduction.as_str() {
+            "mean" => Reduction::Mean,
+            "sum" => Reduction::Sum,
+            other => bail!(
+                "field 'reduction': cannot merge {}: only mean and sum results merge",
+                quoted(other)
+            ),
+        };
+        let precision = Precision::from_name(&self.dtype)
+            .with_context(|| format!("field 'dtype': unknown dtype {}", quoted(&self.dtype)))?;
+        ensure!(
+            self.shape.len() <= 64,
+            "field 'shape': {} dimensions, more than 64",
+            self.shape.len()
+        );
+        let elements = shape_len(&self.shape)?;
+        let state = self.state(loss, elements)?;
+        let summary = Summary::new(loss, reduction, &state, self.shape.clone(), precision);
+        self.check_reported(&summary)?;
+        self.only_known(loss)?;
+        Ok(summary)
+    }
+
+    /// The loss with its parameter, checked as data: no mention of an option the user did not
+    /// give, and no usage error in the chain.
+    fn loss(&self, kind: LossKind) -> Result<Loss> {
+        let param = match kind.param_name() {
+            Some("delta") => Some(("delta", self.delta)),
+            Some(p) => Some((p, self.beta)),
+            None => None,
+        };
+        let value = match param {
+            Some((p, None)) => bail!("the result has no field '{p}'"),
+            Some((_, v)) => v,
+            None => None,
+        };
+        kind.with_param(value).map_err(|e| {
+            let field = param.map_or("loss", |(p, _)| p);
+            let why = e.to_string().replacen(&format!("--{field} "), "", 1);
+            anyhow::anyhow!("field '{field}': {why}")
+        })
+    }
+
+    /// The accumulator the result was finished from, checked: counts within the shape, a
+    /// normalised double-double (`hi` is `hi + lo` rounded, `lo` is 0 when `hi` is not finite)
+    /// and a known scale.
+    fn state(&self, loss: Loss, elements: u64) -> Result<Accumulator> {
+        let count = self.count;
+        ensure!(
+            count <= elements,
+            "field 'count': {count} is more than the {elements} elements of the shape"
+        );
+        let Some(s) = &self.state else {
+            bail!(
+                "the result has no field 'state' (the exact sum that merging needs; huber -f json writes it)"
+            )
+        };
+        let (hi, lo) = (s.hi, s.lo);
+        ensure!(
+            if hi.is_finite() {
+                hi + lo == hi
+            } else {
+                lo == 0.0
+            },
+            "field 'state.lo': {lo:?} is not the rounding error of state.hi {hi:?}"
+        );
+        ensure!(
+            count > 0 || (hi == 0.0 && lo == 0.0),
+            "field 'state.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
+        );
+        let scaled = match s.scale {
+            0 => false,
+            e if e == i64::from(SCALE_EXPONENT) => true,
+            e => bail!("field 'state.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
+        };
+        Ok(Accumulator {
+            sum: Dd { hi, lo },
+            scaled,
+            count,
+            linear: linear(loss, s.linear, count)?,
+        })
+    }
+
+    /// Checks the fields written for people (`value`, `sum`, `linear_fraction`) against the
+    /// state, so that a shard edited in one place and not the other is not merged silently.
+    fn check_reported(&self, s: &Summary) -> Result<()> {
+        let mut given = vec![("value", self.value, s.value), ("sum", self.sum, s.sum)];
+        match (s.linear_fraction, self.linear_fraction) {
+            (Some(want), Some(got)) => given.push(("linear_fraction", got, want)),
+            (Some(_), None) => bail!("the result has no field 'linear_fraction'"),
+            (None, Some(_)) => bail!(
+                "field 'linear_fraction': the {} loss has no linear regime",
+                s.loss.kind()
+            ),
+            (None, None) => {}
+        }
+        for (field, got, want) in given {
+            let got_bits = match field {
+                "value" => s.precision.round(got).to_bits(),
+                _ => got.to_bits(),
+            };
+            ensure!(
+                got_bits == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "field '{field}': {got:?} disagrees with the exact state, which gives {want:?}"
+            );
+        }
+        Ok(())
+    }
+
+    /// Refuses a field huber does not write: a hand-edited or foreign result (a `delta` on an
+    /// `mse` result, a misspelt `cout`) is not merged silently.
+    fn only_known(&self, loss: Loss) -> Result<()> {
+        let written = serde_json::to_value(Record::from(Summary::new(
+            loss,
+            Reduction::Sum,
+            &Accumulator::default(),
+            Vec::new(),
+            Precision::F64,
+        )))?;
+        let names = |v: &Value| -> Vec<String> {
+            v.as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let known = names(&written);
+        let stray_param = [("delta", self.delta), ("beta", self.beta)]
+            .into_iter()
+            .filter(|(p, v)| v.is_some() && !known.iter().any(|k| k == p))
+            .map(|(p, _)| p.to_string());
+        let stray = stray_param.chain(self.unknown.keys().cloned()).next();
+        if let Some(field) = stray {
+            bail!(
+                "field '{}': not a field of this result (huber -f json writes {})",
+                field.escape_debug(),
+                known.join(", ")
+            );
+        }
+        let state = self.state.as_ref().map(|s| &s.unknown);
+        if let Some(field) = state.and_then(|u| u.keys().next()) {
+            let known = names(&written["state"]);
+            bail!(
+                "field 'state.{}': not a field of this result (huber -f json writes {})",
+                field.escape_debug(),
+                known.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The linear count of a state: present exactly for losses with a threshold, at most the count.
+fn linear(loss: Loss, linear: Option<u64>, count: u64) -> Result<u64> {
+    match (loss.threshold(), linear) {
+        (Some(_), Some(n)) if n <= count => Ok(n),
+        (Some(_), Some(n)) => bail!(
+            "field 'state.linear': expected an integer from 0 to the count {count}, found {n}"
+        ),
+        (Some(_), None) => bail!("the result has no field 'state.linear'"),
+        (None, Some(_)) => bail!(
+            "field 'state.linear': the {} loss has no linear regime to count",
+            loss.kind()
+        ),
+        (None, None) => Ok(0),
+    }
+}
+
+/// The element count of a shape, checked.
+pub fn shape_len(shape: &[usize]) -> Result<u64> {
+    shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+        .context("field 'shape': the element count overflows 64 bits")
+}
+
+/// A string as JSON writes it, cut short for a message.
+fn quoted(s: &str) -> String {
+    let s = Value::from(s).to_string();
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+fn ser_float<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    match *x {
+        x if x.is_nan() => s.serialize_str("NaN"),
+        f64::INFINITY => s.serialize_str("Infinity"),
+        f64::NEG_INFINITY => s.serialize_str("-Infinity"),
+        x => s.serialize_f64(x),
+    }
+}
+
+fn ser_some_float<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => ser_float(x, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A JSON number, or one of the strings huber writes for non-finite numbers.
+#[derive(Debug, Clone, Copy)]
+struct Float(f64);
+
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Float, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Float;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number (or \"NaN\", \"Infinity\", \"-Infinity\")")
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<Float, E> {
+                Ok(Float(x))
+            }
+            fn visit_u64<E: de::Error>(self, x: u64) -> Result<Float, E> {
+                Ok(Float(x as f64))
+            }
+            fn visit_i64<E: de::Error>(self, x: i64) -> Result<Float, E> {
+                Ok(Float(x as f64))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Float, E> {
+                match s {
+                    "NaN" => Ok(Float(f64::NAN)),
+                    "Infinity" => Ok(Float(f64::INFINITY)),
+                    "-Infinity" => Ok(Float(f64::NEG_INFINITY)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A count: `u64`, named as the message should read.
+#[derive(Debug, Clone, Copy)]
+struct Count(u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an integer from 0 to {}", u64::MAX)
+            }
+            fn visit_u64<E: de::Error>(self, x: u64) -> Result<Count, E> {
+                Ok(Count(x))
+            }
+        }
+        d.deserialize_u64(V)
+    }
+}
+
+/// Deserializers that name their field in the message, since serde's own do not.
+macro_rules! named {
+    ($($f:ident -> $out:ty = $name:literal, |$d:ident| $body:expr;)*) => {$(
+        fn $f<'de, D: Deserializer<'de>>($d: D) -> Result<$out, D::Error> {
+            let read: Result<$out, D::Error> = $body;
+            read.map_err(|e| de::Error::custom(format_args!("field '{}': {e}", $name)))
+        }
+    )*};
+}
+
+named! {
+    de_loss -> String = "loss", |d| String::deserialize(d);
+    de_delta -> Option<f64> = "delta", |d| Float::deserialize(d).map(|x| Some(x.0));
+    de_beta -> Option<f64> = "beta", |d| Float::deserialize(d).map(|x| Some(x.0));
+    de_reduction -> String = "reduction", |d| String::deserialize(d);
+    de_value -> f64 = "value", |d| Float::deserialize(d).map(|x| x.0);
+    de_sum -> f64 = "sum", |d| Float::deserialize(d).map(|x| x.0);
+    de_count -> u64 = "count", |d| Count::deserialize(d).map(|n| n.0);
+    de_shape -> Vec<usize> = "shape", |d| Vec::<Count>::deserialize(d).and_then(|dims| {
+        dims.into_iter()
+            .map(|n| usize::try_from(n.0).map_err(de::Error::custom))
+            .collect()
+    });
+    de_dtype -> String = "dtype", |d| String::deserialize(d);
+    de_linear_fraction -> Option<f64> = "linear_fraction", |d| Float::deserialize(d).map(|x| Some(x.0));
+    de_hi -> f64 = "state.hi", |d| Float::deserialize(d).map(|x| x.0);
+    de_lo -> f64 = "state.lo", |d| Float::deserialize(d).map(|x| x.0);
+    de_scale -> i64 = "state.scale", |d| i64::deserialize(d);
+    de_linear -> Option<u64> = "state.linear", |d| Count::deserialize(d).map(|n| Some(n.0));
+}
