@@ -24,6 +24,7 @@
 
 pub mod app;
 pub mod auto_delta;
+pub mod breakdown;
 pub mod cli;
 pub mod dtype;
 pub mod error;

@@ -1,0 +1,95 @@
+//! Breakdowns of a loss: by the weights' sum, per cell of the kept axes, per group of a key, and
+//! the worst elements.
+//!
+//! Each breakdown has the same two steps as the whole-array reduction: `partial` looks at one
+//! chunk of elements on a worker thread and returns a small partial result, and `combine` folds
+//! the partials in index order on one thread. Within a chunk, the elements of a cell or group
+//! are gathered in C order and added with [`Accumulator::add`](crate::reduce::Accumulator::add),
+//! exactly as a whole-array reduction adds its chunks; chunk boundaries follow element indices
+//! only, so the results are the same bits for every thread count.
+
+pub mod axis;
+pub mod group;
+pub mod keys;
+pub mod top;
+pub mod weighted;
+
+use crate::float::Float;
+use crate::reduce::Accumulator;
+
+/// One chunk of elements as a breakdown sees it, for one loss.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a, T> {
+    /// Flat C-order index of the chunk's first element.
+    pub offset: usize,
+    /// Predictions.
+    pub pred: &'a [T],
+    /// Targets.
+    pub target: &'a [T],
+    /// Weights, if any.
+    pub weight: Option<&'a [T]>,
+    /// The element losses (already multiplied by the weights).
+    pub losses: &'a [T],
+    /// The loss's threshold in the compute type (`|r| ≥ δ` counts as linear), if it has one.
+    pub threshold: Option<T>,
+    /// Whether elements whose loss is NaN are left out (`--nan omit`).
+    pub omit_nan: bool,
+}
+
+impl<T: Float> Chunk<'_, T> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.losses.len()
+    }
+
+    /// Whether the chunk holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.losses.is_empty()
+    }
+
+    /// Whether element `i` (chunk-relative) is in the linear regime.
+    #[inline]
+    fn is_linear(&self, i: usize) -> bool {
+        self.threshold
+            .is_some_and(|d| (self.pred[i] - self.target[i]).abs() >= d)
+    }
+
+    /// Whether element `i` goes into sums and counts.
+    #[inline]
+    fn counts(&self, i: usize) -> bool {
+        !(self.omit_nan && self.losses[i].is_nan())
+    }
+
+    /// Adds the elements `range` (chunk-relative, consecutive) to `acc`.
+    fn add_run(&self, acc: &mut Accumulator, range: std::ops::Range<usize>) {
+        let linear = range
+            .clone()
+            .filter(|&i| self.counts(i) && self.is_linear(i))
+            .count() as u64;
+        let losses = &self.losses[range];
+        if self.omit_nan {
+            acc.add_omitting_nan(losses, linear);
+        } else {
+            acc.add(losses, linear);
+        }
+    }
+
+    /// Adds the elements at `positions` (chunk-relative, ascending) to `acc`, gathered in order
+    /// into `buf`, so that the sum is the one a whole-array reduction of them would make.
+    fn add_gathered(&self, acc: &mut Accumulator, positions: &[u32], buf: &mut Vec<T>) {
+        buf.clear();
+        let mut linear = 0;
+        for &p in positions {
+            let p = p as usize;
+            if !self.counts(p) {
+                continue;
+            }
+            buf.push(self.losses[p]);
+            linear += u64::from(self.is_linear(p));
+        }
+        acc.add(buf, linear);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
