@@ -266,27 +266,43 @@ impl GroupTable {
         repeat: usize,
     ) -> Result<GroupTable> {
         let mut local = GroupTable::new(self.kind);
-        // Runs of elements that share a key, as (local id, start, end).
+        // Runs of elements that share a key, as (local id, start, end); the key index steps
+        // by one per run, so there is one division per chunk, not one per element.
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-        let mut pos = 0;
+        let mut key = c.offset / repeat;
+        let (mut pos, mut end) = (0, ((key + 1) * repeat - c.offset).min(c.len()));
+        let mut last: Option<usize> = None;
         while pos < c.len() {
-            let flat = c.offset + pos;
-            let key = flat / repeat;
-            let end = ((key + 1) * repeat - c.offset).min(c.len());
-            let id = local.id(keys.get(key - keys.first))?;
+            let bytes = keys.get(key - keys.first);
+            // Sorted or clustered keys repeat: comparing with the last one skips the hash.
+            let id = match last {
+                Some(id) if local.key_bytes(id) == bytes => id,
+                _ => local.id(bytes)?,
+            };
             match runs.last_mut() {
-                Some(last) if last.0 == id && last.2 == pos => last.2 = end,
+                Some(run) if run.0 == id => run.2 = end,
                 _ => runs.push((id, pos, end)),
             }
-            pos = end;
+            last = Some(id);
+            (pos, end, key) = (end, (end + repeat).min(c.len()), key + 1);
+        }
+        let mut spread: Vec<Vec<u32>> = vec![Vec::new(); local.len()];
+        let mut single = vec![None; local.len()];
+        for &(id, a, b) in &runs {
+            spread[id].extend(a as u32..b as u32);
+            single[id] = if single[id].is_none() && spread[id].len() == b - a {
+                Some(a..b)
+            } else {
+                Some(0..0)
+            };
         }
         let mut buf = Vec::new();
-        let mut positions: Vec<Vec<u32>> = vec![Vec::new(); local.len()];
-        for &(id, a, b) in &runs {
-            positions[id].extend(a as u32..b as u32);
-        }
-        for (acc, pos) in local.accs.iter_mut().zip(&positions) {
-            c.add_gathered(acc, pos, &mut buf);
+        for ((acc, positions), run) in local.accs.iter_mut().zip(&spread).zip(single) {
+            match run {
+                // A group in one run of the chunk: added in place, as the gathered copy would be.
+                Some(r) if !r.is_empty() => c.add_run(acc, r),
+                _ => c.add_gathered(acc, positions, &mut buf),
+            }
         }
         Ok(local)
     }

@@ -93,3 +93,6 @@ impl<T: Float> Chunk<'_, T> {
 
 #[cfg(test)]
 pub(crate) mod testing;
+
+#[cfg(test)]
+mod reference_tests;
