@@ -117,7 +117,12 @@ fn hash(key: &[u8]) -> u64 {
     let mut tail = [0u8; 8];
     tail[..words.remainder().len()].copy_from_slice(words.remainder());
     h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    h ^ (h >> 29)
+    // Murmur3's finalizer: keys that differ only in their last bytes (store-17, store-18)
+    // differ in the high bits of the product; this spreads them into the low bits the table
+    // indexes by.
+    h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 impl GroupTable {
@@ -286,22 +291,33 @@ impl GroupTable {
             last = Some(id);
             (pos, end, key) = (end, (end + repeat).min(c.len()), key + 1);
         }
-        let mut spread: Vec<Vec<u32>> = vec![Vec::new(); local.len()];
-        let mut single = vec![None; local.len()];
+        // A counting sort of the positions by group, in C order within each group.
+        let groups = local.len();
+        let (mut starts, mut nruns) = (vec![0usize; groups + 1], vec![0u32; groups]);
         for &(id, a, b) in &runs {
-            spread[id].extend(a as u32..b as u32);
-            single[id] = if single[id].is_none() && spread[id].len() == b - a {
-                Some(a..b)
-            } else {
-                Some(0..0)
-            };
+            starts[id + 1] += b - a;
+            nruns[id] += 1;
+        }
+        for g in 0..groups {
+            starts[g + 1] += starts[g];
+        }
+        let mut fill = starts.clone();
+        let mut positions = vec![0u32; c.len()];
+        for &(id, a, b) in &runs {
+            for (slot, p) in positions[fill[id]..].iter_mut().zip(a..b) {
+                *slot = p as u32;
+            }
+            fill[id] += b - a;
         }
         let mut buf = Vec::new();
-        for ((acc, positions), run) in local.accs.iter_mut().zip(&spread).zip(single) {
-            match run {
+        for (g, acc) in local.accs.iter_mut().enumerate() {
+            let mine = &positions[starts[g]..starts[g + 1]];
+            if nruns[g] == 1 {
                 // A group in one run of the chunk: added in place, as the gathered copy would be.
-                Some(r) if !r.is_empty() => c.add_run(acc, r),
-                _ => c.add_gathered(acc, positions, &mut buf),
+                let a = mine[0] as usize;
+                c.add_run(acc, a..a + mine.len());
+            } else {
+                c.add_gathered(acc, mine, &mut buf);
             }
         }
         Ok(local)

@@ -34,6 +34,9 @@ pub struct Chunk<'a, T> {
     pub threshold: Option<T>,
     /// Whether elements whose loss is NaN are left out (`--nan omit`).
     pub omit_nan: bool,
+    /// The linear count of the whole chunk's counted elements, if the kernel already made it:
+    /// saves a second count when a cell or group takes the whole chunk.
+    pub linear: Option<u64>,
 }
 
 impl<T: Float> Chunk<'_, T> {
@@ -60,12 +63,31 @@ impl<T: Float> Chunk<'_, T> {
         !(self.omit_nan && self.losses[i].is_nan())
     }
 
+    /// The linear count of the elements `range` that count.
+    fn linear_in(&self, range: std::ops::Range<usize>) -> u64 {
+        let Some(d) = self.threshold else {
+            return 0;
+        };
+        if let Some(n) = self.linear
+            && range == (0..self.len())
+        {
+            return n;
+        }
+        let pairs = self.pred[range.clone()]
+            .iter()
+            .zip(&self.target[range.clone()]);
+        if self.omit_nan {
+            let kept = pairs.zip(&self.losses[range]);
+            kept.map(|((&p, &t), l)| u64::from(!l.is_nan() && (p - t).abs() >= d))
+                .sum()
+        } else {
+            pairs.map(|(&p, &t)| u64::from((p - t).abs() >= d)).sum()
+        }
+    }
+
     /// Adds the elements `range` (chunk-relative, consecutive) to `acc`.
     fn add_run(&self, acc: &mut Accumulator, range: std::ops::Range<usize>) {
-        let linear = range
-            .clone()
-            .filter(|&i| self.counts(i) && self.is_linear(i))
-            .count() as u64;
+        let linear = self.linear_in(range.clone());
         let losses = &self.losses[range];
         if self.omit_nan {
             acc.add_omitting_nan(losses, linear);
@@ -96,3 +118,24 @@ pub(crate) mod testing;
 
 #[cfg(test)]
 mod reference_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Data;
+
+    #[test]
+    fn a_whole_chunk_takes_the_kernels_linear_count() {
+        // Huber δ = 1 of residuals 0.5, 2, 3: two linear.
+        let data = Data::new(vec![0.5, 2.0, 3.0], vec![0.0; 3], None);
+        let mut c = data.chunk(0, 3, false);
+        assert_eq!(c.linear_in(0..3), 2);
+        assert_eq!(c.linear_in(0..2), 1);
+        c.linear = Some(2);
+        assert_eq!(c.linear_in(0..3), 2);
+        let nan = Data::new(vec![f32::NAN, 2.0, 3.0], vec![0.0; 3], None);
+        let mut omit = nan.chunk(0, 3, true);
+        assert_eq!(omit.linear_in(0..3), 2);
+        omit.threshold = None;
+        assert_eq!(omit.linear_in(0..3), 0);
+    }
+}

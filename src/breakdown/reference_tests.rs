@@ -95,6 +95,7 @@ impl<T: crate::float::Float> Losses<T> {
                     losses: &self.losses[a..b],
                     threshold: self.threshold,
                     omit_nan,
+                    linear: None,
                 }
             })
             .collect()

@@ -42,6 +42,7 @@ impl Data {
             losses: &self.losses[start..end],
             threshold: Some(1.0),
             omit_nan,
+            linear: None,
         }
     }
 

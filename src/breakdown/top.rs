@@ -52,14 +52,22 @@ impl TopK {
         }
     }
 
-    /// The K worst elements of one chunk (on a worker thread), ranked.
+    /// The candidates of one chunk (on a worker thread), ranked: at most K, and none that
+    /// cannot beat the K-th of the chunks combined so far.
     pub fn partial<T: Float>(&self, c: &Chunk<'_, T>) -> TopK {
         let k = self.k;
+        if k == 0 {
+            return TopK::new(0);
+        }
         let mut kept: Vec<Worst> = Vec::with_capacity(2 * k.min(c.len()) + 1);
-        // The K-th best once K are known: anything that does not rank before it is skipped.
-        let mut bar: Option<Worst> = None;
+        // The K-th best once K are known, in this chunk or in the chunks combined before it:
+        // anything that does not rank before it cannot be in the answer and is skipped.
+        let mut bar: Option<Worst> = (self.worst.len() == k).then(|| self.worst[k - 1]);
+        // A loss below the bar's (a comparison that is false for NaN) is skipped at once.
+        let mut below = bar.map_or(T::ZERO, |b| T::from_f64(b.loss));
+        let mut has_bar = bar.is_some_and(|b| !b.loss.is_nan());
         for (i, &x) in c.losses.iter().enumerate() {
-            if k == 0 || (c.omit_nan && x.is_nan()) {
+            if (has_bar && x < below) || (c.omit_nan && x.is_nan()) {
                 continue;
             }
             let w = Worst {
@@ -76,6 +84,9 @@ impl TopK {
                 kept.select_nth_unstable_by(k - 1, rank);
                 kept.truncate(k);
                 bar = kept.iter().copied().max_by(rank);
+                if let Some(b) = bar {
+                    (below, has_bar) = (T::from_f64(b.loss), !b.loss.is_nan());
+                }
             }
         }
         kept.sort_unstable_by(rank);
