@@ -194,6 +194,17 @@ impl AxisSums {
             }
             return AxisPartial(out);
         }
+        // The cells a chunk touches lie close together (within about a chunk's length of each
+        // other) unless the kept axes are huge: then sort the runs instead of counting them.
+        let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = runs.iter().map(|r| r.0).max().unwrap_or(0);
+        if hi - lo < 4 * c.len() + 64 {
+            let sums = c.sums_by_group(&runs, lo, hi - lo + 1);
+            for (k, acc) in sums.into_iter().enumerate() {
+                out.extend(acc.map(|acc| (lo + k, acc)));
+            }
+            return AxisPartial(out);
+        }
         // Stable by position within a cell: the gathered elements stay in C order.
         runs.sort_by_key(|r| (r.0, r.1));
         let (mut positions, mut buf) = (Vec::new(), Vec::new());

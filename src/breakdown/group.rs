@@ -291,35 +291,8 @@ impl GroupTable {
             last = Some(id);
             (pos, end, key) = (end, (end + repeat).min(c.len()), key + 1);
         }
-        // A counting sort of the positions by group, in C order within each group.
-        let groups = local.len();
-        let (mut starts, mut nruns) = (vec![0usize; groups + 1], vec![0u32; groups]);
-        for &(id, a, b) in &runs {
-            starts[id + 1] += b - a;
-            nruns[id] += 1;
-        }
-        for g in 0..groups {
-            starts[g + 1] += starts[g];
-        }
-        let mut fill = starts.clone();
-        let mut positions = vec![0u32; c.len()];
-        for &(id, a, b) in &runs {
-            for (slot, p) in positions[fill[id]..].iter_mut().zip(a..b) {
-                *slot = p as u32;
-            }
-            fill[id] += b - a;
-        }
-        let mut buf = Vec::new();
-        for (g, acc) in local.accs.iter_mut().enumerate() {
-            let mine = &positions[starts[g]..starts[g + 1]];
-            if nruns[g] == 1 {
-                // A group in one run of the chunk: added in place, as the gathered copy would be.
-                let a = mine[0] as usize;
-                c.add_run(acc, a..a + mine.len());
-            } else {
-                c.add_gathered(acc, mine, &mut buf);
-            }
-        }
+        let sums = c.sums_by_group(&runs, 0, local.len());
+        local.accs = sums.into_iter().map(Option::unwrap_or_default).collect();
         Ok(local)
     }
 }

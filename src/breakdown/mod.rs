@@ -96,6 +96,48 @@ impl<T: Float> Chunk<'_, T> {
         }
     }
 
+    /// Sums the chunk's runs `(group, start, end)` per group, for groups `base..base + groups`:
+    /// each group's elements are gathered in C order (a counting sort of the positions) and
+    /// added to one accumulator; `None` for a group without elements.
+    fn sums_by_group(
+        &self,
+        runs: &[(usize, usize, usize)],
+        base: usize,
+        groups: usize,
+    ) -> Vec<Option<Accumulator>> {
+        let (mut starts, mut nruns) = (vec![0usize; groups + 1], vec![0u32; groups]);
+        for &(g, a, b) in runs {
+            starts[g - base + 1] += b - a;
+            nruns[g - base] += 1;
+        }
+        for g in 0..groups {
+            starts[g + 1] += starts[g];
+        }
+        let mut fill = starts.clone();
+        let mut positions = vec![0u32; starts[groups]];
+        for &(g, a, b) in runs {
+            let at = &mut fill[g - base];
+            for (slot, p) in positions[*at..].iter_mut().zip(a..b) {
+                *slot = p as u32;
+            }
+            *at += b - a;
+        }
+        let mut buf = Vec::new();
+        (0..groups)
+            .map(|g| {
+                let mine = &positions[starts[g]..starts[g + 1]];
+                let mut acc = Accumulator::default();
+                match nruns[g] {
+                    0 => return None,
+                    // One run: added in place, as the gathered copy would be.
+                    1 => self.add_run(&mut acc, mine[0] as usize..mine[0] as usize + mine.len()),
+                    _ => self.add_gathered(&mut acc, mine, &mut buf),
+                }
+                Some(acc)
+            })
+            .collect()
+    }
+
     /// Adds the elements at `positions` (chunk-relative, ascending) to `acc`, gathered in order
     /// into `buf`, so that the sum is the one a whole-array reduction of them would make.
     fn add_gathered(&self, acc: &mut Accumulator, positions: &[u32], buf: &mut Vec<T>) {

@@ -97,22 +97,44 @@ proptest! {
             *p = f32::NAN;
         }
         let data = Data::new(pred, target, None);
-        let mut sums = AxisSums::new(AxisLayout::new(&shape, &axes));
-        for c in data.chunks(&sizes, omit) {
-            let part = sums.partial(&c);
-            sums.combine(part);
-        }
-        for (cell, members) in gather(&shape, &axes, &data.losses).iter().enumerate() {
-            let c = data.chunk(0, data.losses.len(), omit);
-            let mut want = crate::reduce::Accumulator::default();
-            let positions: Vec<u32> = members.iter().map(|&i| i as u32).collect();
-            c.add_gathered(&mut want, &positions, &mut Vec::new());
-            let got = sums.cells()[cell];
-            prop_assert_eq!(got.count, want.count);
-            prop_assert_eq!(got.linear, want.linear);
-            prop_assert_eq!(got.sum.value().to_bits(), want.sum.value().to_bits());
-        }
+        check(&shape, &axes, &data, &sizes, omit);
     }
+}
+
+/// Each cell of a chunked run against a reduction of the cell's gathered elements.
+fn check(shape: &[usize], axes: &[usize], data: &Data, sizes: &[usize], omit: bool) {
+    let mut sums = AxisSums::new(AxisLayout::new(shape, axes));
+    for c in data.chunks(sizes, omit) {
+        let part = sums.partial(&c);
+        sums.combine(part);
+    }
+    for (cell, members) in gather(shape, axes, &data.losses).iter().enumerate() {
+        let c = data.chunk(0, data.losses.len(), omit);
+        let mut want = crate::reduce::Accumulator::default();
+        let positions: Vec<u32> = members.iter().map(|&i| i as u32).collect();
+        c.add_gathered(&mut want, &positions, &mut Vec::new());
+        let got = sums.cells()[cell];
+        assert_eq!(
+            (got.count, got.linear),
+            (want.count, want.linear),
+            "cell {cell}"
+        );
+        assert_eq!(
+            got.sum.value().to_bits(),
+            want.sum.value().to_bits(),
+            "cell {cell}"
+        );
+    }
+}
+
+#[test]
+fn cells_far_apart_in_one_chunk_are_sorted_rather_than_counted() {
+    // (1, 3, 1000) over axis 1: a chunk of 10 that crosses a row end touches cells 995..999
+    // and 0..4, too far apart for a counting sort over the span.
+    let n = 3000;
+    let pred: Vec<f32> = (0..n).map(|i| ((i * 37) % 64) as f32 / 8.0).collect();
+    let data = Data::new(pred, vec![0.5; n], None);
+    check(&[1, 3, 1000], &[1], &data, &[995, 10, 990, 10, 995], false);
 }
 
 #[test]
