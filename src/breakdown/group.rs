@@ -106,23 +106,57 @@ pub struct GroupTable {
     accs: Vec<Accumulator>,
 }
 
+/// The 8 bytes of `key` from `i`, little-endian.
+#[inline(always)]
+fn word(key: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&key[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Hashes a key without calls or data-dependent copies: short keys (ids, names, dates) are the
+/// common case, and a lookup per row must stay a few nanoseconds.
+#[inline]
 fn hash(key: &[u8]) -> u64 {
-    // FxHash-style: keys are not chosen by an adversary who could only slow a local run down.
-    let mut h: u64 = key.len() as u64;
-    let mut words = key.chunks_exact(8);
-    for w in &mut words {
-        let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        h = (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mix = |h: u64, x: u64| (h.rotate_left(5) ^ x).wrapping_mul(K);
+    let n = key.len();
+    let mut h = n as u64;
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            h = mix(h, word(key, i));
+            i += 8;
+        }
+        // The last 8 bytes, overlapping the word before if need be.
+        h = mix(h, word(key, n - 8));
+    } else {
+        let x = key
+            .iter()
+            .enumerate()
+            .fold(0u64, |x, (k, &b)| x | u64::from(b) << (8 * k));
+        h = mix(h, x);
     }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     // Murmur3's finalizer: keys that differ only in their last bytes (store-17, store-18)
     // differ in the high bits of the product; this spreads them into the low bits the table
     // indexes by.
     h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
     h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
+}
+
+/// Whether two keys are equal; keys of 8 to 16 bytes are compared as two words, without a
+/// call to `memcmp`.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
 }
 
 impl GroupTable {
@@ -185,7 +219,7 @@ impl GroupTable {
         loop {
             match self.slots[s] {
                 0 => break,
-                id if self.key_bytes(id as usize - 1) == key => return Ok(id as usize - 1),
+                id if same_key(self.key_bytes(id as usize - 1), key) => return Ok(id as usize - 1),
                 _ => s = (s + 1) & mask,
             }
         }
@@ -281,7 +315,7 @@ impl GroupTable {
             let bytes = keys.get(key - keys.first);
             // Sorted or clustered keys repeat: comparing with the last one skips the hash.
             let id = match last {
-                Some(id) if local.key_bytes(id) == bytes => id,
+                Some(id) if same_key(local.key_bytes(id), bytes) => id,
                 _ => local.id(bytes)?,
             };
             match runs.last_mut() {

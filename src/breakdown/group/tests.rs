@@ -129,3 +129,23 @@ proptest! {
         prop_assert_eq!(total as usize, names.len());
     }
 }
+
+#[test]
+fn keys_of_every_length_stay_apart() {
+    // Lengths 0 to 40 (the word-wise hash and compare have edges at 8 and 16), and keys that
+    // differ in a single byte anywhere.
+    let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+    let mut keys: Vec<Vec<u8>> = (0..=base.len()).map(|n| base[..n].to_vec()).collect();
+    for i in 0..20 {
+        let mut k = base[..20].to_vec();
+        k[i] ^= 1;
+        keys.push(k);
+    }
+    let mut t = GroupTable::new(KeyKind::Text);
+    let ids: Vec<usize> = keys.iter().map(|k| t.id(k).unwrap()).collect();
+    assert_eq!(ids, (0..keys.len()).collect::<Vec<_>>());
+    for (k, &id) in keys.iter().zip(&ids) {
+        assert_eq!(t.id(k).unwrap(), id);
+        assert_eq!(t.key(id), Key::Text(k.clone()));
+    }
+}
