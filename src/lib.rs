@@ -23,6 +23,7 @@
 //! ```
 
 pub mod auto_delta;
+pub mod breakdown;
 pub mod cli;
 pub mod cmd;
 pub mod dtype;

@@ -24,6 +24,7 @@ use crate::error::UsageError;
 use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
 pub use number::parse_number;
 use number::{clip, field_value};
+pub(crate) use record::{column_fields, whole_records};
 
 /// The longest record accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;

@@ -294,3 +294,66 @@ pub(super) fn tokenize_all(raw: &[u8], delimiter: u8) -> Result<Vec<Vec<u8>>, (u
         })
         .collect())
 }
+
+/// Where the last whole record of `buf` (which starts at a record boundary) ends; at the end of
+/// the input, the end of `buf`. `None` if `buf` holds no whole record yet.
+pub(crate) fn whole_records(buf: &[u8], eof: bool) -> Option<usize> {
+    super::frame::cut(buf, eof).map(|(end, _)| end)
+}
+
+/// Calls `each` with field `column` (0-based) of every row of `piece`, a run of whole records,
+/// unquoted and unescaped but otherwise byte for byte; blank lines are skipped as the number
+/// readers skip them. Returns the line ends passed, or the line (from the piece's start) and
+/// text of the first error.
+pub(crate) fn column_fields(
+    piece: &[u8],
+    delimiter: u8,
+    ncols: usize,
+    column: usize,
+    each: &mut dyn FnMut(&[u8]),
+) -> Result<u64, (u64, String)> {
+    let mut tok = Tokenizer::default();
+    let (mut i, mut lines) = (0, 0);
+    while i < piece.len() {
+        let (end, next) = record_end(piece, i, false).ok_or((lines, UNCLOSED.to_string()))?;
+        let raw = &piece[i..end];
+        let quoted = memchr::memchr(b'"', raw).is_some();
+        if !skipped(raw, delimiter, ncols) {
+            let nfields = if quoted {
+                tok.tokenize(raw, delimiter)
+                    .map_err(|(l, m)| (lines + l, m))?
+            } else {
+                memchr::memchr_iter(delimiter, raw).count() + 1
+            };
+            if nfields != ncols {
+                let (col, what) = if nfields < ncols {
+                    (nfields + 1, "missing field")
+                } else {
+                    (ncols + 1, "extra field")
+                };
+                let at = lines + if quoted { count_lines(raw) } else { 0 };
+                let msg = format!(
+                    ", column {col}: {what} (this row has {nfields}, the first row {ncols})"
+                );
+                return Err((at, msg));
+            }
+            if quoted {
+                let from = if column == 0 { 0 } else { tok.ends[column - 1] };
+                each(&tok.out[from..tok.ends[column]]);
+            } else {
+                each(
+                    raw.split(|&b| b == delimiter)
+                        .nth(column)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        lines += if quoted {
+            count_lines(&piece[i..next])
+        } else {
+            u64::from(next > end)
+        };
+        i = next;
+    }
+    Ok(lines)
+}

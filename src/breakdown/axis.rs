@@ -1,0 +1,237 @@
+//! `--axis`: reduce over some axes and keep the others, as numpy's `axis=` does.
+//!
+//! Elements reach a cell of the kept shape in runs: the trailing reduced axes (those after the
+//! last kept axis) make runs of consecutive elements of one cell. When the kept axes lead (a
+//! batch `(N,H,W)` with axis 1,2) every cell is one run, and a chunk is a few slices added
+//! whole. Otherwise a chunk's runs are gathered per cell (a counting sort over the cells the
+//! chunk touches) before they are added, so that each cell's sum is the one a whole-array
+//! reduction of its elements in that chunk would make. Memory is one accumulator per kept cell.
+
+use crate::error::UsageError;
+use crate::float::Float;
+use crate::reduce::Accumulator;
+
+use super::Chunk;
+
+/// Parses `A[,B…]` into axis numbers as typed (possibly negative).
+pub fn parse_axes(s: &str) -> Result<Vec<i64>, UsageError> {
+    s.split(',')
+        .map(|a| {
+            a.trim().parse::<i64>().map_err(|_| {
+                UsageError::new(format!(
+                    "invalid axis '{a}' in --axis {s} (expected integers separated by commas, \
+                     e.g. 1,2 or -1)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Checks axes against `ndim` as numpy does (negative counts from the end) and returns them
+/// ascending. Out-of-range and repeated axes are errors that name the axis and `ndim`.
+pub fn normalize_axes(axes: &[i64], ndim: usize) -> Result<Vec<usize>, UsageError> {
+    let n = ndim as i64;
+    let mut out: Vec<(usize, i64)> = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let k = if a < 0 { a + n } else { a };
+        if !(0..n).contains(&k) {
+            return Err(UsageError::new(format!(
+                "axis {a} is out of bounds for the inputs' {ndim} dimension{} (axes run from \
+                 {} to {})",
+                if ndim == 1 { "" } else { "s" },
+                -n,
+                n - 1
+            )));
+        }
+        if let Some(&(_, first)) = out.iter().find(|(k2, _)| *k2 == k as usize) {
+            return Err(UsageError::new(format!(
+                "axis {k} is given twice in --axis ({first} and {a}, for inputs with {ndim} \
+                 dimensions)"
+            )));
+        }
+        out.push((k as usize, a));
+    }
+    let mut axes: Vec<usize> = out.into_iter().map(|(k, _)| k).collect();
+    axes.sort_unstable();
+    Ok(axes)
+}
+
+/// How the elements of an array map to the cells of its kept shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AxisLayout {
+    shape: Vec<usize>,
+    kept_shape: Vec<usize>,
+    /// Axes before the trailing reduced ones: walked one step per run.
+    outer: Vec<usize>,
+    /// Per outer axis, how far a step moves the cell (0 for a reduced axis).
+    cell_strides: Vec<usize>,
+    /// Elements per run: the product of the trailing reduced axes.
+    run: usize,
+    /// Whether every kept axis precedes every reduced one: then a cell is one run.
+    kept_leading: bool,
+}
+
+impl AxisLayout {
+    /// The layout of `shape` reduced over `axes` (from [`normalize_axes`]).
+    pub fn new(shape: &[usize], axes: &[usize]) -> AxisLayout {
+        let reduced = |d: usize| axes.contains(&d);
+        let last_kept = (0..shape.len()).rev().find(|&d| !reduced(d));
+        let split = last_kept.map_or(0, |d| d + 1);
+        let kept_shape: Vec<usize> = (0..shape.len())
+            .filter(|&d| !reduced(d))
+            .map(|d| shape[d])
+            .collect();
+        let mut cell_strides = vec![0; split];
+        let mut stride = 1;
+        for d in (0..split).rev() {
+            if !reduced(d) {
+                cell_strides[d] = stride;
+                stride *= shape[d];
+            }
+        }
+        AxisLayout {
+            shape: shape.to_vec(),
+            kept_leading: (0..split).all(|d| !reduced(d)),
+            outer: shape[..split].to_vec(),
+            run: shape[split..].iter().product(),
+            cell_strides,
+            kept_shape,
+        }
+    }
+
+    /// The shape of the result: the input's shape without the reduced axes.
+    pub fn kept_shape(&self) -> &[usize] {
+        &self.kept_shape
+    }
+
+    /// The number of cells (1 when every axis is reduced).
+    pub fn cells(&self) -> usize {
+        self.kept_shape.iter().product()
+    }
+
+    /// Calls `f(cell, start..end)` for each run of consecutive elements of one cell within the
+    /// flat range `offset..offset + len`, with positions relative to `offset`, in order.
+    fn for_each_run(&self, offset: usize, len: usize, mut f: impl FnMut(usize, usize, usize)) {
+        if len == 0 || self.run == 0 {
+            return;
+        }
+        let block = offset / self.run;
+        let mut index = unravel(block, &self.outer);
+        let mut cell: usize = index
+            .iter()
+            .zip(&self.cell_strides)
+            .map(|(i, s)| i * s)
+            .sum();
+        let mut pos = 0;
+        let mut start = offset - block * self.run;
+        while pos < len {
+            let take = (self.run - start).min(len - pos);
+            f(cell, pos, pos + take);
+            pos += take;
+            start = 0;
+            // The odometer: the last outer axis steps, carrying into the ones before it.
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                cell += self.cell_strides[d];
+                if index[d] < self.outer[d] {
+                    break;
+                }
+                cell -= self.cell_strides[d] * index[d];
+                index[d] = 0;
+            }
+        }
+    }
+}
+
+/// The multi-index of flat C-order `index` in `shape`.
+pub fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
+    let mut out = vec![0; shape.len()];
+    for (o, &d) in out.iter_mut().zip(shape).rev() {
+        if d > 0 {
+            *o = index % d;
+            index /= d;
+        }
+    }
+    out
+}
+
+/// One exact accumulator per kept cell.
+#[derive(Debug, Clone)]
+pub struct AxisSums {
+    layout: AxisLayout,
+    cells: Vec<Accumulator>,
+}
+
+/// The sums a chunk adds to the cells it touches, ascending by cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AxisPartial(pub Vec<(usize, Accumulator)>);
+
+impl AxisSums {
+    /// Empty sums for `layout`.
+    pub fn new(layout: AxisLayout) -> AxisSums {
+        AxisSums {
+            cells: vec![Accumulator::default(); layout.cells()],
+            layout,
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &AxisLayout {
+        &self.layout
+    }
+
+    /// Sums one chunk per cell (on a worker thread).
+    pub fn partial<T: Float>(&self, c: &Chunk<'_, T>) -> AxisPartial {
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        self.layout
+            .for_each_run(c.offset, c.len(), |cell, a, b| runs.push((cell, a, b)));
+        let mut out = Vec::new();
+        if self.layout.kept_leading || runs.windows(2).all(|w| w[0].0 < w[1].0) {
+            for (cell, a, b) in runs {
+                let mut acc = Accumulator::default();
+                c.add_run(&mut acc, a..b);
+                out.push((cell, acc));
+            }
+            return AxisPartial(out);
+        }
+        // The cells a chunk touches lie close together (within about a chunk's length of each
+        // other) unless the kept axes are huge: then sort the runs instead of counting them.
+        let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = runs.iter().map(|r| r.0).max().unwrap_or(0);
+        if hi - lo < 4 * c.len() + 64 {
+            let sums = c.sums_by_group(&runs, lo, hi - lo + 1);
+            for (k, acc) in sums.into_iter().enumerate() {
+                out.extend(acc.map(|acc| (lo + k, acc)));
+            }
+            return AxisPartial(out);
+        }
+        // Stable by position within a cell: the gathered elements stay in C order.
+        runs.sort_by_key(|r| (r.0, r.1));
+        let (mut positions, mut buf) = (Vec::new(), Vec::new());
+        for group in runs.chunk_by(|x, y| x.0 == y.0) {
+            positions.clear();
+            for &(_, a, b) in group {
+                positions.extend(a as u32..b as u32);
+            }
+            let mut acc = Accumulator::default();
+            c.add_gathered(&mut acc, &positions, &mut buf);
+            out.push((group[0].0, acc));
+        }
+        AxisPartial(out)
+    }
+
+    /// Adds the partial of the chunk that follows the ones combined so far.
+    pub fn combine(&mut self, later: AxisPartial) {
+        for (cell, acc) in later.0 {
+            self.cells[cell].merge(&acc);
+        }
+    }
+
+    /// The accumulators, one per cell of the kept shape in C order.
+    pub fn cells(&self) -> &[Accumulator] {
+        &self.cells
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! `--top K`: the K elements with the largest loss, descending, ties by position.
+//!
+//! Ranking follows `torch.topk`: NaN ranks above every number (and NaNs among themselves by
+//! position); with `--nan omit` NaN losses are left out, as from every other result. Each chunk
+//! keeps at most K candidates; once it has K, an element that does not beat the K-th is
+//! skipped with one comparison, so the cost is close to a scan when K is small.
+
+use std::cmp::Ordering;
+
+use crate::float::Float;
+
+use super::Chunk;
+
+/// One of the worst elements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Worst {
+    /// Flat C-order index (see [`unravel`](super::axis::unravel) for the multi-index).
+    pub index: usize,
+    /// The prediction, widened to `f64`.
+    pub pred: f64,
+    /// The target, widened to `f64`.
+    pub target: f64,
+    /// The element loss (times the weight), widened to `f64`.
+    pub loss: f64,
+}
+
+/// How two candidates rank: larger loss first, NaN first of all, then lower index.
+pub fn rank(a: &Worst, b: &Worst) -> Ordering {
+    let by_loss = match (a.loss.is_nan(), b.loss.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        // -0 and 0 are one loss: the position decides.
+        (false, false) => b.loss.partial_cmp(&a.loss).unwrap_or(Ordering::Equal),
+    };
+    by_loss.then(a.index.cmp(&b.index))
+}
+
+/// The K worst elements seen so far, best-ranked first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopK {
+    k: usize,
+    worst: Vec<Worst>,
+}
+
+impl TopK {
+    /// An empty list that keeps `k` elements.
+    pub fn new(k: usize) -> TopK {
+        TopK {
+            k,
+            worst: Vec::new(),
+        }
+    }
+
+    /// The candidates of one chunk (on a worker thread), ranked: at most K, and none that
+    /// cannot beat the K-th of the chunks combined so far.
+    pub fn partial<T: Float>(&self, c: &Chunk<'_, T>) -> TopK {
+        let k = self.k;
+        if k == 0 {
+            return TopK::new(0);
+        }
+        let mut kept: Vec<Worst> = Vec::with_capacity(2 * k.min(c.len()) + 1);
+        // The K-th best once K are known, in this chunk or in the chunks combined before it:
+        // anything that does not rank before it cannot be in the answer and is skipped.
+        let mut bar: Option<Worst> = (self.worst.len() == k).then(|| self.worst[k - 1]);
+        // A loss below the bar's (a comparison that is false for NaN) is skipped at once.
+        let mut below = bar.map_or(T::ZERO, |b| T::from_f64(b.loss));
+        let mut has_bar = bar.is_some_and(|b| !b.loss.is_nan());
+        for (i, &x) in c.losses.iter().enumerate() {
+            if (has_bar && x < below) || (c.omit_nan && x.is_nan()) {
+                continue;
+            }
+            let w = Worst {
+                index: c.offset + i,
+                pred: c.pred[i].to_f64(),
+                target: c.target[i].to_f64(),
+                loss: x.to_f64(),
+            };
+            if bar.is_some_and(|b| rank(&w, &b) != Ordering::Less) {
+                continue;
+            }
+            kept.push(w);
+            if kept.len() == 2 * k {
+                kept.select_nth_unstable_by(k - 1, rank);
+                kept.truncate(k);
+                bar = kept.iter().copied().max_by(rank);
+                if let Some(b) = bar {
+                    (below, has_bar) = (T::from_f64(b.loss), !b.loss.is_nan());
+                }
+            }
+        }
+        kept.sort_unstable_by(rank);
+        kept.truncate(k);
+        TopK { k, worst: kept }
+    }
+
+    /// Merges the partial of a later chunk (or any other list: the merge is by rank alone).
+    pub fn combine(&mut self, later: TopK) {
+        let mut merged = Vec::with_capacity(self.k.min(self.worst.len() + later.worst.len()));
+        let (mut a, mut b) = (self.worst.iter().peekable(), later.worst.iter().peekable());
+        while merged.len() < self.k {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if rank(x, y) != Ordering::Greater => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            merged.extend(next.copied());
+        }
+        self.worst = merged;
+    }
+
+    /// The worst elements, worst first.
+    pub fn worst(&self) -> &[Worst] {
+        &self.worst
+    }
+}
+
+#[cfg(test)]
+mod tests;
