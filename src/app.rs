@@ -9,7 +9,7 @@ use crate::cli::{Config, Params, Task};
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::Loss;
 use crate::output::Destination;
-use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy, common_shape};
+use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy};
 use crate::plot;
 use crate::progress::Progress;
 use crate::reduce::Reduction;
@@ -47,7 +47,7 @@ fn inputs<'a>(
         target: target[0].as_mut(),
         weight: weight.first_mut().map(|w| w.as_mut() as &mut dyn Source),
     };
-    let shape = common_shape(&inputs, broadcast)?;
+    let shape = inputs.shape(broadcast)?;
     Ok((inputs, shape))
 }
 

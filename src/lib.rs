@@ -23,6 +23,7 @@
 //! ```
 
 pub mod app;
+pub mod array;
 pub mod auto_delta;
 pub mod cli;
 pub mod dtype;
@@ -33,6 +34,7 @@ pub mod histogram;
 pub mod input;
 pub mod loss;
 pub mod merge;
+pub mod npy;
 pub mod output;
 pub mod pipeline;
 pub mod plot;

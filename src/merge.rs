@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::cli::MergeConfig;
 use crate::dtype::Precision;
+use crate::error::io_reason;
 use crate::loss::{Loss, LossKind};
 use crate::output::Destination;
 use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT, Summary};
@@ -86,7 +87,7 @@ fn read(path: &Path) -> Result<String> {
     } else {
         Box::new(
             std::fs::File::open(path)
-                .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+                .map_err(|e| anyhow::anyhow!("cannot read: {}", io_reason(&e)))
                 .with_context(|| name(path))?,
         )
     };
@@ -94,7 +95,7 @@ fn read(path: &Path) -> Result<String> {
     reader
         .take(MAX_SHARD_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+        .map_err(|e| anyhow::anyhow!("cannot read: {}", io_reason(&e)))
         .with_context(|| name(path))?;
     ensure!(
         bytes.len() as u64 <= MAX_SHARD_BYTES,

@@ -7,10 +7,11 @@
 
 use std::sync::Mutex;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use half::f16;
 use rayon::prelude::*;
 
+use crate::array::{Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
 use crate::histogram::ResidualHistogram;
@@ -36,100 +37,6 @@ pub enum NanPolicy {
     Error,
 }
 
-/// A chunk of element losses in the result type.
-#[derive(Debug, Clone, Copy)]
-pub enum Values<'a> {
-    /// Half precision.
-    F16(&'a [f16]),
-    /// Single precision.
-    F32(&'a [f32]),
-    /// Double precision.
-    F64(&'a [f64]),
-}
-
-impl Values<'_> {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        match self {
-            Values::F16(v) => v.len(),
-            Values::F32(v) => v.len(),
-            Values::F64(v) => v.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The type of the values.
-    pub fn precision(&self) -> Precision {
-        match self {
-            Values::F16(_) => Precision::F16,
-            Values::F32(_) => Precision::F32,
-            Values::F64(_) => Precision::F64,
-        }
-    }
-
-    /// The `i`-th value, widened to `f64`.
-    pub fn get(&self, i: usize) -> f64 {
-        match self {
-            Values::F16(v) => f64::from(v[i]),
-            Values::F32(v) => f64::from(v[i]),
-            Values::F64(v) => v[i],
-        }
-    }
-}
-
-pub use crate::input::npy::fmt_shape;
-
-/// The shape the inputs are computed over: all equal, or with `broadcast` NumPy's broadcast of
-/// them. The error shows every shape.
-pub fn common_shape(inputs: &Inputs<'_>, broadcast: bool) -> Result<Vec<usize>> {
-    let shapes = inputs.shapes();
-    let describe = || {
-        let names = ["pred", "target", "weight"];
-        let parts: Vec<String> = shapes
-            .iter()
-            .zip(names)
-            .map(|(s, n)| format!("{n} is {}", fmt_shape(s)))
-            .collect();
-        parts.join(", ")
-    };
-    if !broadcast {
-        ensure!(
-            shapes.iter().all(|s| *s == shapes[0]),
-            "shapes differ: {} (use --broadcast for NumPy broadcasting)",
-            describe()
-        );
-        return Ok(shapes[0].to_vec());
-    }
-    let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; ndim];
-    for s in &shapes {
-        for (k, &d) in s.iter().enumerate() {
-            let o = &mut out[ndim - s.len() + k];
-            if *o == 1 {
-                *o = d;
-            } else {
-                ensure!(
-                    d == 1 || d == *o,
-                    "shapes cannot be broadcast together: {}",
-                    describe()
-                );
-            }
-        }
-    }
-    ensure!(
-        out.iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .is_some(),
-        "the broadcast shape {} is too large",
-        fmt_shape(&out)
-    );
-    Ok(out)
-}
-
 /// The inputs of one computation. `weight` multiplies each element loss.
 pub struct Inputs<'a> {
     /// Predictions.
@@ -141,12 +48,13 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    fn shapes(&self) -> Vec<&[usize]> {
-        let mut v = vec![self.pred.shape(), self.target.shape()];
+    /// The shape the inputs are computed over (see [`common_shape`]).
+    pub fn shape(&self, broadcast: bool) -> Result<Vec<usize>> {
+        let mut shapes = vec![self.pred.shape(), self.target.shape()];
         if let Some(w) = &self.weight {
-            v.push(w.shape());
+            shapes.push(w.shape());
         }
-        v
+        common_shape(&shapes, broadcast)
     }
 
     /// The compute and result type: the widest float among the inputs (SPEC §3).

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail, ensure};
 pub use self::csv::{CsvOptions, HeaderMode};
 use self::npy::NpySource;
 use crate::dtype::Dtype;
-use crate::error::UsageError;
+use crate::error::{UsageError, io_reason};
 
 /// A stream of an array's elements in C order, converted to the compute float on the way.
 pub trait Source: Send {
@@ -152,7 +152,7 @@ enum Container {
 }
 
 fn sniff(head: &[u8]) -> Container {
-    if head.starts_with(npy::MAGIC) {
+    if head.starts_with(crate::npy::MAGIC) {
         Container::Npy
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Container::Npz
@@ -573,15 +573,6 @@ impl ColumnarTables {
 
 fn open_file(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))
-}
-
-/// An I/O error's reason without Rust's "(os error 2)" suffix.
-pub fn io_reason(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use super::json::{Field, fields};
 use super::{Writer, number};
+use crate::array::Values;
 use crate::dtype::Precision;
-use crate::pipeline::Values;
 use crate::reduce::Summary;
 
 /// The CSV writer.

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::{Writer, number};
+use crate::array::Values;
 use crate::dtype::Precision;
-use crate::pipeline::Values;
 use crate::reduce::{Accumulator, SCALE_EXPONENT, Summary};
 
 /// One field of a scalar result.
@@ -197,7 +197,7 @@ fn write_empty_nested(out: &mut dyn Write, shape: &[usize]) -> io::Result<()> {
             io::ErrorKind::InvalidData,
             format!(
                 "the JSON of an empty array of shape {} would nest more than {MAX_EMPTY_LISTS} empty lists; use -f npy, or a scalar reduction",
-                crate::input::npy::fmt_shape(shape)
+                crate::array::fmt_shape(shape)
             ),
         ));
     }

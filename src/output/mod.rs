@@ -12,8 +12,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 pub use self::destination::Destination;
+use crate::array::Values;
 use crate::dtype::Precision;
-use crate::pipeline::Values;
 use crate::reduce::Summary;
 
 /// An output format.

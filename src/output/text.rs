@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::{Writer, number};
+use crate::array::Values;
 use crate::dtype::Precision;
-use crate::pipeline::Values;
 use crate::reduce::Summary;
 
 /// The text writer.

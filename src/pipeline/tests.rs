@@ -83,7 +83,7 @@ fn broadcasting_repeats_the_smaller_input() {
         target: &mut t,
         weight: None,
     };
-    let shape = common_shape(&inputs, true).unwrap();
+    let shape = inputs.shape(true).unwrap();
     assert_eq!(shape, vec![2, 3]);
     let mut got = Vec::new();
     let e = Engine::new(2, NanPolicy::Propagate).unwrap();
@@ -94,7 +94,8 @@ fn broadcasting_repeats_the_smaller_input() {
     .unwrap();
     assert_eq!(got, [1.0, 0.0, 1.0, 2.0, 1.0, 0.0]);
     assert!(
-        common_shape(&inputs, false)
+        inputs
+            .shape(false)
             .unwrap_err()
             .to_string()
             .contains("pred is (2, 1), target is (3,)")
@@ -139,7 +140,7 @@ impl std::io::Read for Trickle {
 }
 
 fn npy_bytes(values: &[f32]) -> Vec<u8> {
-    let mut v = crate::input::npy::header_bytes("<f4", &[values.len()]);
+    let mut v = crate::npy::header_bytes("<f4", &[values.len()]);
     values
         .iter()
         .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
