@@ -15,7 +15,7 @@ use crate::array::{Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
 use crate::histogram::ResidualHistogram;
-use crate::input::Source;
+use crate::input::{Element, Source};
 use crate::loss::Loss;
 use crate::progress::Progress;
 use crate::reduce::{Accumulator, Dd, Reduction, Summary};
@@ -140,7 +140,7 @@ impl Engine {
             .collect())
     }
 
-    fn reduce_in<T: Float + ReadFrom>(
+    fn reduce_in<T: Float + Element>(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
@@ -194,7 +194,7 @@ impl Engine {
         }
     }
 
-    fn elementwise_in<T: Float + ReadFrom>(
+    fn elementwise_in<T: Float + Element>(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
@@ -248,7 +248,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn gradient_in<T: Float + ReadFrom>(
+    fn gradient_in<T: Float + Element>(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
@@ -324,7 +324,7 @@ impl Engine {
         shape: &[usize],
         observe: Observer<'_>,
     ) -> Result<()> {
-        fn run<T: Float + ReadFrom>(
+        fn run<T: Float + Element>(
             e: &Engine,
             inputs: &mut Inputs<'_>,
             shape: &[usize],
@@ -348,7 +348,7 @@ impl Engine {
     /// The one loop every run goes through: reads batches (overlapping the next read with the
     /// current computation), runs `work` on each chunk in parallel, and hands each batch's chunk
     /// results (in order) and, with `keep`, its output values to `each`.
-    fn drive<T: Float + ReadFrom, R: Send>(
+    fn drive<T: Float + Element, R: Send>(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
@@ -568,10 +568,10 @@ enum Feed<'a, T> {
     },
 }
 
-impl<T: Float + ReadFrom> Feed<'_, T> {
+impl<T: Float + Element> Feed<'_, T> {
     fn fill(&mut self, out: &mut [T]) -> Result<()> {
         match self {
-            Feed::Stream(src) => T::read_from(*src, out),
+            Feed::Stream(src) => src.read(T::buf(out)),
             Feed::Held {
                 data,
                 strides,
@@ -594,9 +594,9 @@ struct Feeds<'a, T> {
     weight: Option<Feed<'a, T>>,
 }
 
-impl<'a, T: Float + ReadFrom> Feeds<'a, T> {
+impl<'a, T: Float + Element> Feeds<'a, T> {
     fn new(inputs: &'a mut Inputs<'_>, shape: &[usize]) -> Result<Feeds<'a, T>> {
-        fn feed<'a, T: Float + ReadFrom>(
+        fn feed<'a, T: Float + Element>(
             src: &'a mut dyn Source,
             shape: &[usize],
         ) -> Result<Feed<'a, T>> {
@@ -612,7 +612,7 @@ impl<'a, T: Float + ReadFrom> Feeds<'a, T> {
             while data.len() < total {
                 let start = data.len();
                 data.resize(start + (total - start).min(BATCH), T::ZERO);
-                T::read_from(src, &mut data[start..])?;
+                src.read(T::buf(&mut data[start..]))?;
             }
             src.finish()?;
             Ok(Feed::Held {
@@ -714,24 +714,6 @@ impl std::fmt::Display for NanAt {
 }
 
 impl std::error::Error for NanAt {}
-
-/// Reads a chunk from a [`Source`] in the float type `Self`.
-pub trait ReadFrom: Sized + Send + Sync {
-    /// Fills `out` from `src`.
-    fn read_from(src: &mut dyn Source, out: &mut [Self]) -> Result<()>;
-}
-
-impl ReadFrom for f64 {
-    fn read_from(src: &mut dyn Source, out: &mut [f64]) -> Result<()> {
-        src.read_f64(out)
-    }
-}
-
-impl ReadFrom for f32 {
-    fn read_from(src: &mut dyn Source, out: &mut [f32]) -> Result<()> {
-        src.read_f32(out)
-    }
-}
 
 #[cfg(test)]
 mod tests;

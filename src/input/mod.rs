@@ -18,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
+pub use self::decode::{Buf, Element};
 use self::npy::NpySource;
 use crate::dtype::Dtype;
 use crate::error::{UsageError, io_reason};
@@ -29,9 +30,7 @@ pub trait Source: Send {
     /// The element type as stored.
     fn dtype(&self) -> Dtype;
     /// Fills `out` with the next `out.len()` elements.
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()>;
-    /// Fills `out` with the next `out.len()` elements; only for float16 and float32 data.
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()>;
+    fn read(&mut self, out: Buf<'_>) -> Result<()>;
     /// Called after the last element: checks what can only be checked at the end (an archive
     /// member's CRC).
     fn finish(&mut self) -> Result<()> {
@@ -177,49 +176,6 @@ fn by_extension(path: &Path) -> Option<Container> {
     }
 }
 
-/// An array held in memory (CSV data), streamed out like a file.
-pub struct MemSource {
-    shape: Vec<usize>,
-    data: Vec<f64>,
-    pos: usize,
-}
-
-impl MemSource {
-    /// Wraps `data` (C order) with its shape.
-    pub fn new(shape: Vec<usize>, data: Vec<f64>) -> MemSource {
-        MemSource {
-            shape,
-            data,
-            pos: 0,
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&[f64]> {
-        ensure!(
-            self.pos + n <= self.data.len(),
-            "internal error: read past the end of the array"
-        );
-        self.pos += n;
-        Ok(&self.data[self.pos - n..self.pos])
-    }
-}
-
-impl Source for MemSource {
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn dtype(&self) -> Dtype {
-        Dtype::F64
-    }
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        out.copy_from_slice(self.take(out.len())?);
-        Ok(())
-    }
-    fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
-        bail!("internal error: CSV data is float64")
-    }
-}
-
 /// A source whose read errors name the input, as its open errors do: streamed stdin and archive
 /// members are found truncated or corrupt only while reading.
 struct Named {
@@ -236,12 +192,8 @@ impl Source for Named {
         self.inner.dtype()
     }
 
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        self.inner.read_f64(out).with_context(|| self.name.clone())
-    }
-
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
-        self.inner.read_f32(out).with_context(|| self.name.clone())
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        self.inner.read(out).with_context(|| self.name.clone())
     }
 
     fn finish(&mut self) -> Result<()> {

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 use anyhow::{Result, bail, ensure};
 
 use super::Source;
-use super::decode::Element;
+use super::decode::Buf;
 use crate::dtype::Dtype;
 use crate::npy::{Header, fill, read_header};
 
@@ -65,19 +65,28 @@ impl NpySource {
         self.drain = true;
         self
     }
+}
 
-    fn read<T: Element>(&mut self, out: &mut [T]) -> Result<()> {
+impl Source for NpySource {
+    fn shape(&self) -> &[usize] {
+        &self.header.shape
+    }
+    fn dtype(&self) -> Dtype {
+        self.header.dtype
+    }
+    fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
         ensure!(
             out.len() <= self.left,
             "internal error: read past the end of the array"
         );
         let dtype = self.header.dtype;
-        // Data already in the compute type's in-memory layout is read straight into place.
-        let direct = dtype == T::NATIVE;
-        let bytes: &mut [u8] = if direct {
-            bytemuck::cast_slice_mut(out)
-        } else {
+        let direct = dtype == out.native();
+        if !direct {
             self.buf.resize(out.len() * dtype.size, 0);
+        }
+        let bytes = if direct {
+            out.bytes_mut()
+        } else {
             &mut self.buf
         };
         let filled = fill(&mut self.reader, bytes).map_err(|e| match e.kind() {
@@ -93,26 +102,10 @@ impl NpySource {
             );
         }
         self.left -= out.len();
-        ensure!(
-            direct || T::decode(dtype, &self.buf, out),
-            "internal error: {dtype} read as a narrower float"
-        );
+        if !direct {
+            out.decode(dtype, &self.buf);
+        }
         Ok(())
-    }
-}
-
-impl Source for NpySource {
-    fn shape(&self) -> &[usize] {
-        &self.header.shape
-    }
-    fn dtype(&self) -> Dtype {
-        self.header.dtype
-    }
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        self.read(out)
-    }
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(out)
     }
     fn finish(&mut self) -> Result<()> {
         if self.drain {

@@ -1,5 +1,38 @@
 use super::*;
-use crate::input::MemSource;
+use crate::dtype::Dtype;
+use crate::input::Buf;
+
+/// An array held in memory, streamed out like a file.
+struct MemSource {
+    shape: Vec<usize>,
+    data: Vec<f64>,
+    pos: usize,
+}
+
+impl MemSource {
+    fn new(shape: Vec<usize>, data: Vec<f64>) -> MemSource {
+        MemSource {
+            shape,
+            data,
+            pos: 0,
+        }
+    }
+}
+
+impl Source for MemSource {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
+        let n = out.len();
+        out.copy_from(self.data[self.pos..self.pos + n].iter().copied());
+        self.pos += n;
+        Ok(())
+    }
+}
 
 fn reduce(
     threads: usize,

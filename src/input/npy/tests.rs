@@ -33,6 +33,6 @@ fn fortran_order_is_read_in_c_order() {
     );
     let mut src = NpySource::open(Box::new(Cursor::new(bytes)), None).unwrap();
     let mut out = [0.0f64; 6];
-    src.read_f64(&mut out).unwrap();
+    src.read(Buf::F64(&mut out)).unwrap();
     assert_eq!(out, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 }
