@@ -1,9 +1,11 @@
-//! The element buffer results travel in, and shapes: how they print and how they broadcast.
+//! Element buffers: the compute floats, the buffers sources fill, the values results travel in;
+//! and shapes: how they print and how they broadcast.
 
 use anyhow::{Result, ensure};
 use half::f16;
 
-use crate::dtype::Precision;
+use crate::dtype::{Dtype, Kind, Precision};
+use crate::float::Float;
 
 /// A chunk of element losses in the result type.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +48,121 @@ impl Values<'_> {
             Values::F16(v) => f64::from(v[i]),
             Values::F32(v) => f64::from(v[i]),
             Values::F64(v) => v[i],
+        }
+    }
+}
+
+/// Element values owned, in the result type.
+#[derive(Debug, Clone)]
+pub enum Owned {
+    /// Half precision.
+    F16(Vec<f16>),
+    /// Single precision.
+    F32(Vec<f32>),
+    /// Double precision.
+    F64(Vec<f64>),
+}
+
+impl Owned {
+    /// The values, borrowed.
+    pub fn as_values(&self) -> Values<'_> {
+        match self {
+            Owned::F16(v) => Values::F16(v),
+            Owned::F32(v) => Values::F32(v),
+            Owned::F64(v) => Values::F64(v),
+        }
+    }
+}
+
+/// A buffer a source fills, in one of the compute floats.
+#[derive(Debug)]
+pub enum Buf<'a> {
+    /// Double precision: every dtype computes exactly in it.
+    F64(&'a mut [f64]),
+    /// Single precision, for float16 and float32 data.
+    F32(&'a mut [f32]),
+}
+
+impl Buf<'_> {
+    /// Number of elements to fill.
+    pub fn len(&self) -> usize {
+        match self {
+            Buf::F64(v) => v.len(),
+            Buf::F32(v) => v.len(),
+        }
+    }
+
+    /// Whether there is nothing to fill.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The stored type whose bytes are the buffer's elements as they are in memory: data of
+    /// this type is read straight into place.
+    pub fn native(&self) -> Dtype {
+        let size = match self {
+            Buf::F64(_) => 8,
+            Buf::F32(_) => 4,
+        };
+        Dtype {
+            kind: Kind::Float,
+            size,
+            big_endian: cfg!(target_endian = "big"),
+        }
+    }
+
+    /// The buffer's memory, to read [`Buf::native`] data into.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Buf::F64(v) => bytemuck::cast_slice_mut(v),
+            Buf::F32(v) => bytemuck::cast_slice_mut(v),
+        }
+    }
+
+    /// Fills the buffer from `values` (rounded to `f32` for an `F32` buffer, which the dtype
+    /// rules never ask of `f64` data).
+    pub fn copy_from(&mut self, values: impl IntoIterator<Item = f64>) {
+        match self {
+            Buf::F64(v) => v.iter_mut().zip(values).for_each(|(o, x)| *o = x),
+            Buf::F32(v) => v.iter_mut().zip(values).for_each(|(o, x)| *o = x as f32),
+        }
+    }
+}
+
+/// A compute float: what kernels compute in and sources read into.
+pub trait Element: Float + bytemuck::Pod + Send + Sync {
+    /// `out` as a buffer for a source to fill.
+    fn buf(out: &mut [Self]) -> Buf<'_>;
+    /// `v` as values of the result type `precision` (for float16, values already rounded to it).
+    fn values(v: &[Self]) -> Values<'_>;
+    /// `v` copied as values of the result type `precision`: float16 results are computed in
+    /// `f32` and rounded to float16 already, so the conversion is exact.
+    fn to_owned(v: &[Self], precision: Precision) -> Owned;
+}
+
+impl Element for f64 {
+    fn buf(out: &mut [f64]) -> Buf<'_> {
+        Buf::F64(out)
+    }
+    fn values(v: &[f64]) -> Values<'_> {
+        Values::F64(v)
+    }
+    fn to_owned(v: &[f64], _: Precision) -> Owned {
+        Owned::F64(v.to_vec())
+    }
+}
+
+impl Element for f32 {
+    fn buf(out: &mut [f32]) -> Buf<'_> {
+        Buf::F32(out)
+    }
+    fn values(v: &[f32]) -> Values<'_> {
+        Values::F32(v)
+    }
+    fn to_owned(v: &[f32], precision: Precision) -> Owned {
+        match precision {
+            Precision::F16 => Owned::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
+            _ => Owned::F32(v.to_vec()),
         }
     }
 }

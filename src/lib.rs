@@ -37,6 +37,7 @@ pub mod merge;
 pub mod npy;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod reduce;

@@ -1,90 +1,18 @@
-//! The compute floats sources read into, and raw element bytes converted to them.
+//! Raw element bytes converted to the compute floats.
 
 use half::f16;
 
+use crate::array::Buf;
 use crate::dtype::{Dtype, Kind};
 use crate::float::Float;
 
-/// A buffer a [`super::Source`] fills, in one of the compute floats.
-#[derive(Debug)]
-pub enum Buf<'a> {
-    /// Double precision: every dtype computes exactly in it.
-    F64(&'a mut [f64]),
-    /// Single precision, for float16 and float32 data.
-    F32(&'a mut [f32]),
-}
-
-impl Buf<'_> {
-    /// Number of elements to fill.
-    pub fn len(&self) -> usize {
-        match self {
-            Buf::F64(v) => v.len(),
-            Buf::F32(v) => v.len(),
-        }
-    }
-
-    /// Whether there is nothing to fill.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The stored type whose bytes are the buffer's elements as they are in memory: data of
-    /// this type is read straight into place.
-    pub fn native(&self) -> Dtype {
-        let size = match self {
-            Buf::F64(_) => 8,
-            Buf::F32(_) => 4,
-        };
-        Dtype {
-            kind: Kind::Float,
-            size,
-            big_endian: cfg!(target_endian = "big"),
-        }
-    }
-
-    /// The buffer's memory, to read [`Buf::native`] data into.
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        match self {
-            Buf::F64(v) => bytemuck::cast_slice_mut(v),
-            Buf::F32(v) => bytemuck::cast_slice_mut(v),
-        }
-    }
-
-    /// Fills the buffer with `len()` elements of type `dtype` from `bytes` (exactly
-    /// `len() * dtype.size` of them). The dtype rules only ever ask for exact conversions
-    /// (integers and bool compute in `f64`); a narrower buffer gets them rounded.
-    pub fn decode(&mut self, dtype: Dtype, bytes: &[u8]) {
-        match self {
-            Buf::F64(v) => decode(dtype, bytes, v),
-            Buf::F32(v) => decode(dtype, bytes, v),
-        }
-    }
-
-    /// Fills the buffer from `values` (rounded to `f32` for an `F32` buffer, which the dtype
-    /// rules never ask of `f64` data).
-    pub fn copy_from(&mut self, values: impl IntoIterator<Item = f64>) {
-        match self {
-            Buf::F64(v) => v.iter_mut().zip(values).for_each(|(o, x)| *o = x),
-            Buf::F32(v) => v.iter_mut().zip(values).for_each(|(o, x)| *o = x as f32),
-        }
-    }
-}
-
-/// A compute float: what kernels compute in and sources read into.
-pub trait Element: Float + bytemuck::Pod {
-    /// `out` as a buffer for [`super::Source::read`].
-    fn buf(out: &mut [Self]) -> Buf<'_>;
-}
-
-impl Element for f64 {
-    fn buf(out: &mut [f64]) -> Buf<'_> {
-        Buf::F64(out)
-    }
-}
-
-impl Element for f32 {
-    fn buf(out: &mut [f32]) -> Buf<'_> {
-        Buf::F32(out)
+/// Fills `out` with `out.len()` elements of type `dtype` from `bytes` (exactly
+/// `out.len() * dtype.size` of them). The dtype rules only ever ask for exact conversions
+/// (integers and bool compute in `f64`); a narrower buffer gets them rounded.
+pub fn decode(dtype: Dtype, bytes: &[u8], out: &mut Buf<'_>) {
+    match out {
+        Buf::F64(v) => decode_to(dtype, bytes, v),
+        Buf::F32(v) => decode_to(dtype, bytes, v),
     }
 }
 
@@ -108,7 +36,7 @@ macro_rules! each {
 
 /// Converts `out.len()` elements of a supported `dtype` from `bytes`, through `f64`, which holds
 /// every value of every supported dtype exactly.
-fn decode<T: Float>(dt: Dtype, bytes: &[u8], out: &mut [T]) {
+fn decode_to<T: Float>(dt: Dtype, bytes: &[u8], out: &mut [T]) {
     let big = dt.big_endian;
     match (dt.kind, dt.size) {
         (Kind::Float, 8) => each!(bytes, out, 8, big, |a| f64::from_le_bytes(a)),
@@ -139,7 +67,11 @@ mod tests {
             size: 4,
             big_endian: true,
         };
-        Buf::F64(&mut out).decode(dt, &[0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0]);
+        decode(
+            dt,
+            &[0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0],
+            &mut Buf::F64(&mut out),
+        );
         assert_eq!(out, [-2.0, 256.0]);
         let dt = Dtype {
             kind: Kind::Float,
@@ -147,7 +79,7 @@ mod tests {
             big_endian: true,
         };
         let mut out32 = [0.0f32; 1];
-        Buf::F32(&mut out32).decode(dt, &[0x3c, 0x00]);
+        decode(dt, &[0x3c, 0x00], &mut Buf::F32(&mut out32));
         assert_eq!(out32, [1.0]);
     }
 }

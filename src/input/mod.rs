@@ -18,8 +18,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
-pub use self::decode::{Buf, Element};
 use self::npy::NpySource;
+pub use crate::array::{Buf, Element};
 use crate::dtype::Dtype;
 use crate::error::{UsageError, io_reason};
 

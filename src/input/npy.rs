@@ -5,7 +5,8 @@ use std::io::{Cursor, Read};
 use anyhow::{Result, bail, ensure};
 
 use super::Source;
-use super::decode::Buf;
+use super::decode::decode;
+use crate::array::Buf;
 use crate::dtype::Dtype;
 use crate::npy::{Header, fill, read_header};
 
@@ -103,7 +104,7 @@ impl Source for NpySource {
         }
         self.left -= out.len();
         if !direct {
-            out.decode(dtype, &self.buf);
+            decode(dtype, &self.buf, &mut out);
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ fn reduce(
         target: &mut ts,
         weight: None,
     };
-    Engine::new(threads, nan)?.reduce(&mut inputs, &[n], losses, Reduction::Mean)
+    Engine::new(threads, nan)?.reduce(&mut inputs, &[n], losses, Reduction::Mean, &mut ())
 }
 
 fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -120,7 +120,7 @@ fn broadcasting_repeats_the_smaller_input() {
     assert_eq!(shape, vec![2, 3]);
     let mut got = Vec::new();
     let e = Engine::new(2, NanPolicy::Propagate).unwrap();
-    e.elementwise(&mut inputs, &shape, Loss::L1, &mut |v| {
+    e.elementwise(&mut inputs, &shape, Loss::L1, &mut (), &mut |v| {
         got.extend((0..v.len()).map(|i| v.get(i)));
         Ok(())
     })
@@ -146,10 +146,18 @@ fn gradient_of_a_broadcast_pred_sums_its_copies() {
     };
     let mut got = Vec::new();
     let e = Engine::new(1, NanPolicy::Propagate).unwrap();
-    e.gradient(&mut inputs, &[3], Loss::Mse, Reduction::Sum, 3, &mut |v| {
-        got.extend((0..v.len()).map(|i| v.get(i)));
-        Ok(())
-    })
+    e.gradient(
+        &mut inputs,
+        &[3],
+        Loss::Mse,
+        Reduction::Sum,
+        3,
+        &mut (),
+        &mut |v| {
+            got.extend((0..v.len()).map(|i| v.get(i)));
+            Ok(())
+        },
+    )
     .unwrap();
     // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
     assert_eq!(got, [6.0]);
@@ -199,6 +207,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
                 &[n],
                 &[Loss::Mse],
                 Reduction::Sum,
+                &mut (),
             )
         };
         let streamed = |threads| {
@@ -223,6 +232,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
                 &[n],
                 &[Loss::Mse],
                 Reduction::Sum,
+                &mut (),
             )
         };
         // f32 data computes in f32, CSV-like f64 data in f64: compare each against its own
@@ -286,6 +296,7 @@ fn csv_read_in_trickles_matches_one_read() {
             &[layout.rows],
             &[Loss::huber(0.5).unwrap()],
             Reduction::Mean,
+            &mut (),
         )
         .unwrap()[0]
             .value
