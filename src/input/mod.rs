@@ -411,18 +411,13 @@ fn open_container(
                 spec.key.is_none(),
                 "a KEY was given but the input is an NPY file, which holds one array"
             );
-            let (reader, len): (Box<dyn Read + Send>, Option<u64>) = match bytes {
+            Ok(Box::new(match bytes {
                 Bytes::Shared(b) => {
                     let n = b.len() as u64;
-                    (Box::new(Cursor::new(b)), Some(n))
+                    NpySource::open(Box::new(Cursor::new(b)), Some(n))?
                 }
-                Bytes::File(p) => {
-                    let f = open_file(&p)?;
-                    let n = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-                    (Box::new(f), n)
-                }
-            };
-            Ok(Box::new(NpySource::open(reader, len)?))
+                Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
+            }))
         }
         Container::Npz => {
             let reader: Box<dyn npz::ReadSeek> = match bytes {

@@ -1,8 +1,11 @@
 //! NPY: a streaming reader of the data that follows the header ([`crate::npy`]).
 
+use std::fs::File;
 use std::io::{Cursor, Read};
+use std::os::unix::fs::FileExt;
 
 use anyhow::{Result, bail, ensure};
+use rayon::prelude::*;
 
 use super::Source;
 use super::decode::decode;
@@ -10,14 +13,26 @@ use crate::array::Buf;
 use crate::dtype::Dtype;
 use crate::npy::{Header, fill, read_header};
 
+/// Bytes read by position at once, by one thread each: with the file in the page cache a read
+/// is a copy, and copies of pieces of a batch run on every core.
+const PIECE: usize = 1 << 17;
+
 /// Streams the elements of an NPY array in C order.
 pub struct NpySource {
     header: Header,
-    reader: Box<dyn Read + Send>,
+    data: Data,
     /// Elements not yet read.
     left: usize,
     buf: Vec<u8>,
     drain: bool,
+}
+
+/// Where the data comes from.
+enum Data {
+    /// Read in order.
+    Stream(Box<dyn Read + Send>),
+    /// A regular file, read by position (`pos`: the next byte), in pieces on several threads.
+    File { file: File, pos: u64 },
 }
 
 impl NpySource {
@@ -38,8 +53,7 @@ impl NpySource {
                 header.dtype
             );
         }
-        let non_trivial = header.shape.iter().filter(|&&d| d > 1).count();
-        if header.fortran_order && non_trivial > 1 {
+        if reordered(&header) {
             let mut data = Vec::new();
             reader.take(need).read_to_end(&mut data)?;
             ensure!(
@@ -53,11 +67,22 @@ impl NpySource {
         let left = header.len();
         Ok(NpySource {
             header,
-            reader,
+            data: Data::Stream(reader),
             left,
             buf: Vec::new(),
             drain: false,
         })
+    }
+
+    /// Opens an NPY file (a regular one, whose length is known), to be read by position.
+    pub fn open_file(file: File) -> Result<NpySource> {
+        let len = file.metadata()?.len();
+        let mut src = NpySource::open(Box::new(file.try_clone()?), Some(len))?;
+        if !reordered(&src.header) {
+            let pos = src.header.data_offset;
+            src.data = Data::File { file, pos };
+        }
+        Ok(src)
     }
 
     /// Reads the input to its end in [`Source::finish`], for readers that check something there
@@ -90,11 +115,18 @@ impl Source for NpySource {
         } else {
             &mut self.buf
         };
-        let filled = fill(&mut self.reader, bytes).map_err(|e| match e.kind() {
-            // An archive member that ends early.
-            std::io::ErrorKind::UnexpectedEof => anyhow::anyhow!("truncated: {e}"),
-            _ => e.into(),
-        })?;
+        let filled = match &mut self.data {
+            Data::Stream(reader) => fill(reader, bytes).map_err(|e| match e.kind() {
+                // An archive member that ends early.
+                std::io::ErrorKind::UnexpectedEof => anyhow::anyhow!("truncated: {e}"),
+                _ => e.into(),
+            })?,
+            Data::File { file, pos } => {
+                let filled = read_at(file, *pos, bytes)?;
+                *pos += filled as u64;
+                filled
+            }
+        };
         if filled < bytes.len() {
             let at = self.header.len() - self.left + filled / dtype.size;
             bail!(
@@ -109,11 +141,48 @@ impl Source for NpySource {
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {
-        if self.drain {
-            std::io::copy(&mut self.reader, &mut std::io::sink())?;
+        if let (true, Data::Stream(reader)) = (self.drain, &mut self.data) {
+            std::io::copy(reader, &mut std::io::sink())?;
         }
         Ok(())
     }
+}
+
+/// Whether the data is reordered in memory: Fortran order with more than one non-trivial axis.
+fn reordered(header: &Header) -> bool {
+    let non_trivial = header.shape.iter().filter(|&&d| d > 1).count();
+    header.fortran_order && non_trivial > 1
+}
+
+/// Fills `bytes` from `file` at `pos`, in pieces read in parallel; returns the bytes read, fewer
+/// only where the file ends.
+fn read_at(file: &File, pos: u64, bytes: &mut [u8]) -> std::io::Result<usize> {
+    let filled: Vec<std::io::Result<usize>> = bytes
+        .par_chunks_mut(PIECE)
+        .enumerate()
+        .map(|(i, piece)| {
+            let at = pos + (i * PIECE) as u64;
+            let mut done = 0;
+            while done < piece.len() {
+                match file.read_at(&mut piece[done..], at + done as u64) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(done)
+        })
+        .collect();
+    let mut total = 0;
+    for n in filled {
+        let n = n?;
+        total += n;
+        if n < PIECE {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Reorders column-major element bytes into row-major order.

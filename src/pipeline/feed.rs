@@ -103,15 +103,20 @@ impl<'a, T: Element> Feeds<'a, T> {
         self.weight.is_some()
     }
 
+    /// Reads elements `start..start + len` into `b`, the inputs side by side on the pool's
+    /// threads; an error of pred's comes before target's, and target's before weight's.
     pub(super) fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
         b.start = start;
         b.len = len;
-        self.pred.fill(&mut b.pred[..len])?;
-        self.target.fill(&mut b.target[..len])?;
-        if let (Some(f), Some(w)) = (&mut self.weight, &mut b.weight) {
-            f.fill(&mut w[..len])?;
-        }
-        Ok(())
+        let weight = || match (&mut self.weight, &mut b.weight) {
+            (Some(f), Some(w)) => f.fill(&mut w[..len]),
+            _ => Ok(()),
+        };
+        let (pred, (target, weight)) = rayon::join(
+            || self.pred.fill(&mut b.pred[..len]),
+            || rayon::join(|| self.target.fill(&mut b.target[..len]), weight),
+        );
+        pred.and(target).and(weight)
     }
 
     pub(super) fn finish(&mut self) -> Result<()> {
