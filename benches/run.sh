@@ -37,7 +37,7 @@ OUT=$ROOT/target/bench-out
 RESULTS=$ROOT/target/bench-results.md
 HUBER=$ROOT/target/release/huber
 
-# Full-size shapes from issue 3; SCALE shrinks them (never below a few rows).
+# Full-size shapes; SCALE shrinks them (never below a few rows).
 N_NPY=$(python3 -c "print(max(16, round(50_000_000 * float('$SCALE'))))")
 N_CSV=$(python3 -c "print(max(16, round(10_000_000 * float('$SCALE'))))")
 N_PQ=$N_CSV
@@ -590,7 +590,7 @@ main() {
 
     check_threads
 
-    # Targets of issue 3, checked against the default (all cores) huber.
+    # Targets, checked against the default (all cores) huber.
     local r
     r=$(ratio "${MEDIAN[huber_npy]}" "${MEDIAN[cat_npy]}")
     check "NPY f32 mean ≤ 1.5 × cat" "$(le "$r" 1.5)" "${r}× cat"
@@ -669,7 +669,7 @@ print(f'{q / d:.2f}')")
         row "4-element startup" huber_tiny
         row "4-element startup" huber_tiny_j1
         echo
-        echo "Targets (issue 3; Parquet: issue 13):"
+        echo "Targets:"
         echo
         printf '%s\n' "${CHECKS[@]}"
     } >"$RESULTS"

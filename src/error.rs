@@ -2,7 +2,7 @@
 //!
 //! Everything that goes wrong with input data travels as an [`anyhow::Error`] with context naming
 //! the file (exit status 1). A [`UsageError`] anywhere in the chain means the command line itself
-//! was wrong (exit status 2, SPEC §5).
+//! was wrong (exit status 2).
 
 use std::fmt;
 

@@ -406,73 +406,74 @@ fn open_container(
     columnar: &mut ColumnarTables,
 ) -> Result<Box<dyn Source>> {
     match container {
-        Container::Npy => {
-            ensure!(
-                spec.key.is_none(),
-                "a KEY was given but the input is an NPY file, which holds one array"
-            );
-            Ok(Box::new(match bytes {
-                Bytes::Shared(b) => {
-                    let n = b.len() as u64;
-                    NpySource::open(Box::new(Cursor::new(b)), Some(n))?
-                }
-                Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
-            }))
-        }
-        Container::Npz => {
-            let reader: Box<dyn npz::ReadSeek> = match bytes {
-                Bytes::Shared(b) => Box::new(Cursor::new(b)),
-                Bytes::File(p) => Box::new(open_file(&p)?),
-            };
-            let member = npz::open_member(reader, spec.key.as_deref())?;
-            let name = member.name.clone();
-            let src = NpySource::open(member.reader, Some(member.size))
-                .with_context(|| format!("array '{name}'"))?;
-            Ok(Box::new(src.drain_on_finish()))
-        }
-        Container::Csv => {
-            let table = match tables.iter().find(|(loc, _)| *loc == spec.location) {
-                Some((_, t)) => t.clone(),
-                None => {
-                    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
-                        Location::Path(p)
-                            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) =>
-                        {
-                            b'\t'
-                        }
-                        _ => b',',
-                    });
-                    // Two passes: one counts the rows (the shape must be known before any
-                    // output), the other parses them.
-                    let t = match bytes {
-                        Bytes::Shared(b) => {
-                            let layout =
-                                csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
-                            let again = b.clone();
-                            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?
-                                .reopen_with(Arc::new(move || {
-                                    Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>)
-                                }))
-                        }
-                        Bytes::File(p) => {
-                            let layout =
-                                csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
-                            let path = p.clone();
-                            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?
-                                .reopen_with(Arc::new(move || {
-                                    Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>)
-                                }))
-                        }
-                    };
-                    let t = Arc::new(t);
-                    tables.push((spec.location.clone(), t.clone()));
-                    t
-                }
-            };
-            Ok(Box::new(table.reader(spec.key.as_deref())?))
-        }
+        Container::Npy => open_npy(spec, bytes),
+        Container::Npz => open_npz(spec, bytes),
+        Container::Csv => open_csv(spec, csv_opts, bytes, tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
     }
+}
+
+fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    ensure!(
+        spec.key.is_none(),
+        "a KEY was given but the input is an NPY file, which holds one array"
+    );
+    Ok(Box::new(match bytes {
+        Bytes::Shared(b) => {
+            let n = b.len() as u64;
+            NpySource::open(Box::new(Cursor::new(b)), Some(n))?
+        }
+        Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
+    }))
+}
+
+fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    let reader: Box<dyn npz::ReadSeek> = match bytes {
+        Bytes::Shared(b) => Box::new(Cursor::new(b)),
+        Bytes::File(p) => Box::new(open_file(&p)?),
+    };
+    let member = npz::open_member(reader, spec.key.as_deref())?;
+    let name = member.name.clone();
+    let src = NpySource::open(member.reader, Some(member.size))
+        .with_context(|| format!("array '{name}'"))?;
+    Ok(Box::new(src.drain_on_finish()))
+}
+
+/// Opens a column of a CSV table; the table is read once for all the inputs that name it.
+fn open_csv(
+    spec: &InputSpec,
+    csv_opts: &CsvOptions,
+    bytes: Bytes,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Box<dyn Source>> {
+    if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Box::new(t.reader(spec.key.as_deref())?));
+    }
+    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
+        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
+        _ => b',',
+    });
+    // Two passes: one counts the rows (the shape must be known before any output), the other
+    // parses them.
+    let table = match bytes {
+        Bytes::Shared(b) => {
+            let layout = csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
+            let again = b.clone();
+            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+            ))
+        }
+        Bytes::File(p) => {
+            let layout = csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
+            let path = p.clone();
+            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
+            ))
+        }
+    };
+    let table = Arc::new(table);
+    tables.push((spec.location.clone(), table.clone()));
+    Ok(Box::new(table.reader(spec.key.as_deref())?))
 }
 
 /// The columnar files opened so far, so that inputs naming the same file share one read of it.
