@@ -133,7 +133,7 @@ impl Buf<'_> {
 pub trait Element: Float + bytemuck::Pod + Send + Sync {
     /// `out` as a buffer for a source to fill.
     fn buf(out: &mut [Self]) -> Buf<'_>;
-    /// `v` as values of the result type `precision` (for float16, values already rounded to it).
+    /// `v`, borrowed as values.
     fn values(v: &[Self]) -> Values<'_>;
     /// `v` copied as values of the result type `precision`: float16 results are computed in
     /// `f32` and rounded to float16 already, so the conversion is exact.

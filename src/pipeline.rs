@@ -18,7 +18,7 @@ use self::sinks::{Accumulate, Forward, Observe, Unbroadcast, write_behind};
 use crate::array::{Element, Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
-use crate::input::Source;
+use crate::input::{ReadAt, Source};
 use crate::loss::Loss;
 use crate::reduce::{Reduction, Summary};
 
@@ -196,16 +196,19 @@ impl Engine {
         sink: &mut S,
     ) -> Result<()> {
         let n: usize = shape.iter().product();
-        let mut feeds = Feeds::new(inputs, shape)?;
-        let first = BATCH.min(n);
-        let mut cur = Batch::<T>::new(first, feeds.weighted());
-        let mut next = Batch::<T>::new(first, feeds.weighted());
-        feeds.fill(&mut cur, 0, first)?;
         let compute = Compute {
             kernel,
             nan: self.nan,
             round_f16,
         };
+        if let Some(at) = positional(inputs, shape) {
+            return self.drive_at::<T, S>(inputs, &at, n, &compute, sink);
+        }
+        let mut feeds = Feeds::new(inputs, shape)?;
+        let first = BATCH.min(n);
+        let mut cur = Batch::<T>::new(first, feeds.weighted());
+        let mut next = Batch::<T>::new(first, feeds.weighted());
+        feeds.fill(&mut cur, 0, first)?;
         while cur.len > 0 {
             let start = cur.start + cur.len;
             let len = BATCH.min(n - start);
@@ -223,6 +226,36 @@ impl Engine {
             std::mem::swap(&mut cur, &mut next);
         }
         feeds.finish()
+    }
+
+    /// The loop for inputs read by position: each chunk is read on the thread that computes
+    /// it, so the kernel finds its inputs in the cache.
+    fn drive_at<T: Element, S: Sink>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        at: &[Box<dyn ReadAt>],
+        n: usize,
+        compute: &Compute<'_>,
+        sink: &mut S,
+    ) -> Result<()> {
+        let mut start = 0;
+        while start < n {
+            let len = BATCH.min(n - start);
+            let shared: &S = sink;
+            let parts = self
+                .pool
+                .install(|| compute.batch_at::<T, S>(at, start, len, shared))?;
+            for part in parts {
+                sink.combine(part)?;
+            }
+            start += len;
+        }
+        inputs.pred.finish()?;
+        inputs.target.finish()?;
+        match inputs.weight.as_deref_mut() {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 
     /// Reduces the loss for each of `losses` over `shape`, in one pass; `watch` sees every chunk.
@@ -315,6 +348,21 @@ pub type Observer<'a> = &'a (dyn Fn(Values<'_>) + Sync);
 /// What receives values in C order, batch by batch, for the output.
 pub type Emit<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 
+/// Readers by position of all the inputs (pred, target, weight), where each can be read so and
+/// none is broadcast.
+fn positional(inputs: &Inputs<'_>, shape: &[usize]) -> Option<Vec<Box<dyn ReadAt>>> {
+    let sources = [
+        Some(&*inputs.pred),
+        Some(&*inputs.target),
+        inputs.weight.as_deref(),
+    ];
+    sources
+        .into_iter()
+        .flatten()
+        .map(|s| (s.shape() == shape).then(|| s.positional()).flatten())
+        .collect()
+}
+
 /// How a run computes each chunk.
 struct Compute<'a> {
     kernel: Kernel<'a>,
@@ -322,18 +370,24 @@ struct Compute<'a> {
     round_f16: bool,
 }
 
+/// A worker's buffers for the kernel's outputs.
+type Scratch<T> = (Vec<T>, Vec<u64>);
+
 impl Compute<'_> {
+    fn scratch<T: Element>(&self) -> Scratch<T> {
+        let outputs = self.kernel.outputs();
+        (vec![T::ZERO; CHUNK * outputs], vec![0u64; outputs])
+    }
+
     /// Runs the kernel and `sink` on each chunk of `b` in parallel; the parts in order.
     fn batch<T: Element, S: Sink>(&self, b: &Batch<T>, sink: &S) -> Result<Vec<S::Part>> {
-        let n = b.len;
-        let outputs = self.kernel.outputs();
-        let results: Vec<Result<S::Part>> = (0..n.div_ceil(CHUNK))
+        let results: Vec<Result<S::Part>> = (0..b.len.div_ceil(CHUNK))
             .into_par_iter()
             .map_init(
-                || (vec![T::ZERO; CHUNK * outputs], vec![0u64; outputs]),
-                |(scratch, linear), i| {
-                    let r = i * CHUNK..((i + 1) * CHUNK).min(n);
-                    let mut c = Chunk {
+                || self.scratch(),
+                |scratch, i| {
+                    let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
+                    let c = Chunk {
                         offset: b.start + r.start,
                         pred: &b.pred[r.clone()],
                         target: &b.target[r.clone()],
@@ -342,15 +396,57 @@ impl Compute<'_> {
                         out: &[],
                         linear: &[],
                     };
-                    let out = &mut scratch[..r.len() * outputs];
-                    self.chunk(&c, out, linear)?;
-                    c.out = out;
-                    c.linear = linear;
-                    sink.chunk(&c)
+                    self.part(c, scratch, sink)
                 },
             )
             .collect();
         results.into_iter().collect()
+    }
+
+    /// Reads and computes the chunks of elements `start..start + len` in parallel, each
+    /// read by the thread that computes it; the parts in order.
+    fn batch_at<T: Element, S: Sink>(
+        &self,
+        at: &[Box<dyn ReadAt>],
+        start: usize,
+        len: usize,
+        sink: &S,
+    ) -> Result<Vec<S::Part>> {
+        let results: Vec<Result<S::Part>> = (0..len.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
+                |(scratch, ins), i| {
+                    let r = i * CHUNK..((i + 1) * CHUNK).min(len);
+                    for (src, buf) in at.iter().zip(ins.iter_mut()) {
+                        src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
+                    }
+                    let c = Chunk {
+                        offset: start + r.start,
+                        pred: &ins[0][..r.len()],
+                        target: &ins[1][..r.len()],
+                        weight: ins.get(2).map(|w| &w[..r.len()]),
+                        nan: self.nan,
+                        out: &[],
+                        linear: &[],
+                    };
+                    self.part(c, scratch, sink)
+                },
+            )
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Runs the kernel on `c`, then `sink`.
+    fn part<T: Element, S: Sink>(
+        &self,
+        c: Chunk<'_, T>,
+        (out, linear): &mut Scratch<T>,
+        sink: &S,
+    ) -> Result<S::Part> {
+        let out = &mut out[..c.len() * self.kernel.outputs()];
+        self.chunk(&c, out, linear)?;
+        sink.chunk(&Chunk { out, linear, ..c })
     }
 
     /// Fills `out` (and `linear`) with the kernel's outputs for chunk `c`.

@@ -41,6 +41,17 @@ pub trait Source: Send {
     fn locate(&self, _index: usize) -> Option<Position> {
         None
     }
+    /// A reader of the elements by index from any thread, where the input allows it (a regular
+    /// NPY file): then each chunk is read where it is computed, while it is in the cache.
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        None
+    }
+}
+
+/// Reads elements by their flat C-order index (see [`Source::positional`]).
+pub trait ReadAt: Send + Sync {
+    /// Fills `out` with the elements from `index` on.
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()>;
 }
 
 /// Where an element is in its input (see [`Source::locate`]).
@@ -178,9 +189,9 @@ fn by_extension(path: &Path) -> Option<Container> {
 
 /// A source whose read errors name the input, as its open errors do: streamed stdin and archive
 /// members are found truncated or corrupt only while reading.
-struct Named {
+struct Named<S = Box<dyn Source>> {
     name: String,
-    inner: Box<dyn Source>,
+    inner: S,
 }
 
 impl Source for Named {
@@ -200,12 +211,27 @@ impl Source for Named {
         self.inner.finish().with_context(|| self.name.clone())
     }
 
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        Some(Box::new(Named {
+            name: self.name.clone(),
+            inner: self.inner.positional()?,
+        }))
+    }
+
     fn locate(&self, index: usize) -> Option<Position> {
         let at = self.inner.locate(index)?;
         Some(Position {
             text: format!("{}: {}", self.name, at.text),
             nan: at.nan,
         })
+    }
+}
+
+impl ReadAt for Named<Box<dyn ReadAt>> {
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()> {
+        self.inner
+            .read_at(index, out)
+            .with_context(|| self.name.clone())
     }
 }
 

@@ -7,8 +7,8 @@ use std::os::unix::fs::FileExt;
 use anyhow::{Result, bail, ensure};
 use rayon::prelude::*;
 
-use super::Source;
 use super::decode::decode;
+use super::{ReadAt, Source};
 use crate::array::Buf;
 use crate::dtype::Dtype;
 use crate::npy::{Header, fill, read_header};
@@ -140,9 +140,53 @@ impl Source for NpySource {
         }
         Ok(())
     }
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        let Data::File { file, .. } = &self.data else {
+            return None;
+        };
+        Some(Box::new(NpyAt {
+            file: file.try_clone().ok()?,
+            header: self.header.clone(),
+        }))
+    }
     fn finish(&mut self) -> Result<()> {
         if let (true, Data::Stream(reader)) = (self.drain, &mut self.data) {
             std::io::copy(reader, &mut std::io::sink())?;
+        }
+        Ok(())
+    }
+}
+
+/// An NPY file's elements by index.
+struct NpyAt {
+    file: File,
+    header: Header,
+}
+
+impl ReadAt for NpyAt {
+    fn read_at(&self, index: usize, mut out: Buf<'_>) -> Result<()> {
+        let dtype = self.header.dtype;
+        ensure!(
+            index + out.len() <= self.header.len(),
+            "internal error: read past the end of the array"
+        );
+        let pos = self.header.data_offset + (index * dtype.size) as u64;
+        let direct = dtype == out.native();
+        let mut raw = Vec::new();
+        if !direct {
+            raw.resize(out.len() * dtype.size, 0);
+        }
+        let bytes = if direct { out.bytes_mut() } else { &mut raw };
+        let filled = read_at(&self.file, pos, bytes)?;
+        if filled < bytes.len() {
+            bail!(
+                "truncated: the header promises {} elements of {dtype} but the data ends after {}",
+                self.header.len(),
+                index + filled / dtype.size
+            );
+        }
+        if !direct {
+            decode(dtype, &raw, &mut out);
         }
         Ok(())
     }

@@ -314,3 +314,41 @@ fn csv_read_in_trickles_matches_one_read() {
         assert_eq!(trickled.to_bits(), one.to_bits());
     }
 }
+
+#[test]
+fn files_read_by_position_agree_with_streams_bit_for_bit() {
+    use crate::input::npy::NpySource;
+    let dir = tempfile::tempdir().unwrap();
+    for n in [3, BATCH + CHUNK + 5] {
+        let p: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 / 37.0).collect();
+        let t: Vec<f32> = (0..n).map(|i| ((i * 104729) % 997) as f32 / 41.0).collect();
+        let (pp, tp) = (dir.path().join("p.npy"), dir.path().join("t.npy"));
+        std::fs::write(&pp, npy_bytes(&p)).unwrap();
+        std::fs::write(&tp, npy_bytes(&t)).unwrap();
+        let run = |threads, by_position: bool| {
+            let open = |path: &std::path::Path| -> Box<dyn Source> {
+                let file = std::fs::File::open(path).unwrap();
+                if by_position {
+                    Box::new(NpySource::open_file(file).unwrap())
+                } else {
+                    Box::new(NpySource::open(Box::new(file), None).unwrap())
+                }
+            };
+            let (mut ps, mut ts) = (open(&pp), open(&tp));
+            assert_eq!(ps.positional().is_some(), by_position);
+            let mut inputs = Inputs {
+                pred: ps.as_mut(),
+                target: ts.as_mut(),
+                weight: None,
+            };
+            let e = Engine::new(threads, NanPolicy::Propagate).unwrap();
+            let loss = Loss::huber(0.5).unwrap();
+            let r = e.reduce(&mut inputs, &[n], &[loss], Reduction::Mean, &mut ());
+            r.unwrap()[0].value.to_bits()
+        };
+        let streamed = run(1, false);
+        for threads in [1, 2, 3] {
+            assert_eq!(run(threads, true), streamed, "n={n} threads={threads}");
+        }
+    }
+}
