@@ -27,6 +27,9 @@ pub const CHUNK: usize = 1 << 14;
 /// Elements per batch read from the inputs: a whole number of chunks.
 pub const BATCH: usize = CHUNK * 16;
 
+/// Batches per step of a run whose inputs are read by position.
+const STEP_AT: usize = 4;
+
 /// What to do with element losses that are NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NanPolicy {
@@ -229,7 +232,9 @@ impl Engine {
     }
 
     /// The loop for inputs read by position: each chunk is read on the thread that computes
-    /// it, so the kernel finds its inputs in the cache.
+    /// it, so the kernel finds its inputs in the cache. With no read to overlap, steps are
+    /// larger than a batch and each thread takes a few chunks at a time, so that fewer
+    /// hand-overs between the threads are needed.
     fn drive_at<T: Element, S: Sink>(
         &self,
         inputs: &mut Inputs<'_>,
@@ -240,7 +245,7 @@ impl Engine {
     ) -> Result<()> {
         let mut start = 0;
         while start < n {
-            let len = BATCH.min(n - start);
+            let len = (STEP_AT * BATCH).min(n - start);
             let shared: &S = sink;
             let parts = self
                 .pool
@@ -412,8 +417,10 @@ impl Compute<'_> {
         len: usize,
         sink: &S,
     ) -> Result<Vec<S::Part>> {
-        let results: Vec<Result<S::Part>> = (0..len.div_ceil(CHUNK))
+        let chunks = len.div_ceil(CHUNK);
+        let results: Vec<Result<S::Part>> = (0..chunks)
             .into_par_iter()
+            .with_min_len(chunks.div_ceil(4 * rayon::current_num_threads()))
             .map_init(
                 || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
                 |(scratch, ins), i| {
