@@ -10,7 +10,8 @@
 
 use anyhow::{Result, ensure};
 
-use crate::pipeline::{NanPolicy, Observer, Values};
+use crate::array::Values;
+use crate::pipeline::{NanPolicy, Observer};
 use crate::select::{
     Band, Cache, Coarse, Part, Pass, Replay, Search, Tallies, Tally, Value, median_of,
     middle_ranks, parts,

@@ -46,7 +46,7 @@ impl Dtype {
         big_endian: false,
     };
 
-    /// The precision losses over this type are computed in (SPEC §3).
+    /// The precision losses over this type are computed in.
     pub fn precision(self) -> Precision {
         match (self.kind, self.size) {
             (Kind::Float, 2) => Precision::F16,
@@ -81,7 +81,7 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The widest of the inputs' precisions: the compute and result type (SPEC §3).
+    /// The widest of the inputs' precisions: the compute and result type.
     pub fn of(dtypes: impl IntoIterator<Item = Dtype>) -> Precision {
         dtypes
             .into_iter()

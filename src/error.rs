@@ -2,7 +2,7 @@
 //!
 //! Everything that goes wrong with input data travels as an [`anyhow::Error`] with context naming
 //! the file (exit status 1). A [`UsageError`] anywhere in the chain means the command line itself
-//! was wrong (exit status 2, SPEC §5).
+//! was wrong (exit status 2).
 
 use std::fmt;
 
@@ -48,6 +48,15 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// An I/O error's reason without Rust's "(os error 2)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 #[cfg(test)]

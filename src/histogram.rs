@@ -7,7 +7,11 @@
 //! thread count. Alongside, for each threshold δ, the exact number of residuals with `|r| ≥ δ`
 //! is counted, with δ rounded to the compute type as the loss kernels do.
 
+use anyhow::Result;
+
+use crate::array::Element;
 use crate::float::Float;
+use crate::pipeline::{Chunk, Sink};
 
 /// `|r|` below `2^MIN_EXP` (about 1e-18) counts as zero.
 pub const MIN_EXP: i32 = -60;
@@ -152,6 +156,20 @@ impl ResidualHistogram {
     /// Share of non-NaN residuals with `|r| ≥ δ`, for the `i`-th threshold; NaN if none counted.
     pub fn beyond_share(&self, i: usize) -> f64 {
         self.beyond[i] as f64 / self.count() as f64
+    }
+}
+
+/// As an observer of a run: each chunk's residuals are counted apart and the counts added up.
+impl Sink for ResidualHistogram {
+    type Part = ResidualHistogram;
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<ResidualHistogram> {
+        let mut part = self.empty_like();
+        part.add(c.pred, c.target);
+        Ok(part)
+    }
+    fn combine(&mut self, part: ResidualHistogram) -> Result<()> {
+        self.merge(&part);
+        Ok(())
     }
 }
 

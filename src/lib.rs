@@ -22,6 +22,7 @@
 //! # Ok::<(), huber::error::UsageError>(())
 //! ```
 
+pub mod array;
 pub mod auto_delta;
 pub mod breakdown;
 pub mod cli;
@@ -33,9 +34,11 @@ pub mod help;
 pub mod histogram;
 pub mod input;
 pub mod loss;
+pub mod npy;
 pub mod number;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod reduce;

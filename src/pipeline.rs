@@ -1,29 +1,35 @@
-//! The driver: reads the inputs batch by batch, runs the loss kernels on fixed-size chunks in
-//! parallel, and hands the element losses, in order, to accumulators or a writer.
+//! The engine: reads the inputs batch by batch, runs a kernel on fixed-size chunks in parallel,
+//! and hands each chunk with its kernel output to a [`Sink`], whose per-chunk parts are combined
+//! in index order.
 //!
 //! Reading the next batch overlaps with computing the current one. Chunk boundaries depend only
-//! on element indices ([`CHUNK`]) and chunk results are combined in index order, so the result is
-//! the same bits for every thread count and every way the input arrived.
+//! on element indices ([`CHUNK`]) and parts are combined in index order, so the result is the
+//! same bits for every thread count and every way the input arrived.
 
-use std::sync::Mutex;
+mod feed;
+pub mod sinks;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use half::f16;
 use rayon::prelude::*;
 
+use self::feed::{Batch, Feeds};
+use self::sinks::{Accumulate, Forward, Observe, Unbroadcast, write_behind};
+use crate::array::{Element, Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
-use crate::histogram::ResidualHistogram;
-use crate::input::Source;
+use crate::input::{ReadAt, Source};
 use crate::loss::Loss;
-use crate::progress::Progress;
-use crate::reduce::{Accumulator, Dd, Reduction};
+use crate::reduce::Reduction;
 use crate::summary::Summary;
 
-/// Elements per chunk, the unit of parallel work and of partial sums.
+/// Elements per chunk, the unit of parallel work and of partial results.
 pub const CHUNK: usize = 1 << 14;
 /// Elements per batch read from the inputs: a whole number of chunks.
 pub const BATCH: usize = CHUNK * 16;
+
+/// Batches per step of a run whose inputs are read by position.
+const STEP_AT: usize = 4;
 
 /// What to do with element losses that are NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -40,120 +46,24 @@ pub enum NanPolicy {
     Error,
 }
 
-/// A chunk of element losses in the result type.
-#[derive(Debug, Clone, Copy)]
-pub enum Values<'a> {
-    /// Half precision.
-    F16(&'a [f16]),
-    /// Single precision.
-    F32(&'a [f32]),
-    /// Double precision.
-    F64(&'a [f64]),
-}
-
-impl Values<'_> {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        match self {
-            Values::F16(v) => v.len(),
-            Values::F32(v) => v.len(),
-            Values::F64(v) => v.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The type of the values.
-    pub fn precision(&self) -> Precision {
-        match self {
-            Values::F16(_) => Precision::F16,
-            Values::F32(_) => Precision::F32,
-            Values::F64(_) => Precision::F64,
-        }
-    }
-
-    /// The `i`-th value, widened to `f64`.
-    pub fn get(&self, i: usize) -> f64 {
-        match self {
-            Values::F16(v) => f64::from(v[i]),
-            Values::F32(v) => f64::from(v[i]),
-            Values::F64(v) => v[i],
-        }
-    }
-}
-
-pub use crate::input::npy::fmt_shape;
-
-/// The shape the inputs are computed over: all equal, or with `broadcast` NumPy's broadcast of
-/// them. The error shows every shape.
-pub fn common_shape(inputs: &Inputs<'_>, broadcast: bool) -> Result<Vec<usize>> {
-    let shapes = inputs.shapes();
-    let describe = || {
-        let names = ["pred", "target", "weight"];
-        let parts: Vec<String> = shapes
-            .iter()
-            .zip(names)
-            .map(|(s, n)| format!("{n} is {}", fmt_shape(s)))
-            .collect();
-        parts.join(", ")
-    };
-    if !broadcast {
-        ensure!(
-            shapes.iter().all(|s| *s == shapes[0]),
-            "shapes differ: {} (use --broadcast for NumPy broadcasting)",
-            describe()
-        );
-        return Ok(shapes[0].to_vec());
-    }
-    let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; ndim];
-    for s in &shapes {
-        for (k, &d) in s.iter().enumerate() {
-            let o = &mut out[ndim - s.len() + k];
-            if *o == 1 {
-                *o = d;
-            } else {
-                ensure!(
-                    d == 1 || d == *o,
-                    "shapes cannot be broadcast together: {}",
-                    describe()
-                );
-            }
-        }
-    }
-    ensure!(
-        out.iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .is_some(),
-        "the broadcast shape {} is too large",
-        fmt_shape(&out)
-    );
-    Ok(out)
-}
-
 /// The inputs of one computation. `weight` multiplies each element loss.
 pub struct Inputs<'a> {
-    /// Predictions.
     pub pred: &'a mut dyn Source,
-    /// Targets.
     pub target: &'a mut dyn Source,
-    /// Per-element weights.
     pub weight: Option<&'a mut dyn Source>,
 }
 
 impl Inputs<'_> {
-    fn shapes(&self) -> Vec<&[usize]> {
-        let mut v = vec![self.pred.shape(), self.target.shape()];
+    /// The shape the inputs are computed over (see [`common_shape`]).
+    pub fn shape(&self, broadcast: bool) -> Result<Vec<usize>> {
+        let mut shapes = vec![self.pred.shape(), self.target.shape()];
         if let Some(w) = &self.weight {
-            v.push(w.shape());
+            shapes.push(w.shape());
         }
-        v
+        common_shape(&shapes, broadcast)
     }
 
-    /// The compute and result type: the widest float among the inputs (SPEC §3).
+    /// The compute and result type: the widest float among the inputs.
     pub fn precision(&self) -> Precision {
         let mut dtypes = vec![self.pred.dtype(), self.target.dtype()];
         if let Some(w) = &self.weight {
@@ -163,20 +73,91 @@ impl Inputs<'_> {
     }
 }
 
-/// Runs the kernels on a pool of threads.
+/// What a run does with its chunks: [`Sink::chunk`] makes a part of each chunk on the worker
+/// threads, [`Sink::combine`] takes the parts one by one in index order on the driving thread.
+/// Pairs and options of sinks are sinks, so observers ride along with the main one.
+pub trait Sink: Sync {
+    /// What a chunk gives.
+    type Part: Send;
+    /// The part of one chunk.
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Self::Part>;
+    /// Takes the next part, in index order.
+    fn combine(&mut self, part: Self::Part) -> Result<()>;
+}
+
+/// One chunk of the inputs, in the compute type, with what the kernel made of it.
+pub struct Chunk<'a, T> {
+    /// Flat C-order index of the chunk's first element.
+    pub offset: usize,
+    /// Predictions, broadcast to the computed shape.
+    pub pred: &'a [T],
+    /// Targets, likewise.
+    pub target: &'a [T],
+    /// Weights, likewise, if any.
+    pub weight: Option<&'a [T]>,
+    /// What `--nan` says about NaN losses; the kernel has already failed on one for `Error`.
+    pub nan: NanPolicy,
+    /// The kernel's output, `len` values per output, one after the other.
+    out: &'a [T],
+    /// Per output, the elements in the linear regime (left-out ones not counted).
+    linear: &'a [u64],
+}
+
+impl<'a, T> Chunk<'a, T> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.pred.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.pred.is_empty()
+    }
+
+    /// The kernel's `k`-th output: the weighted element losses of the `k`-th loss, or the
+    /// residuals, or the gradient.
+    pub fn values(&self, k: usize) -> &'a [T] {
+        &self.out[k * self.len()..(k + 1) * self.len()]
+    }
+
+    /// The number of elements of output `k` in the linear regime (`|r| ≥ δ`), without those
+    /// `--nan omit` leaves out.
+    pub fn linear(&self, k: usize) -> u64 {
+        self.linear[k]
+    }
+}
+
+/// What is computed for each element of a chunk.
+#[derive(Debug, Clone, Copy)]
+pub enum Kernel<'a> {
+    /// The weighted element losses of each loss.
+    Losses(&'a [Loss]),
+    /// The residuals `pred − target`.
+    Residuals,
+    /// The derivative of `scale · w · loss` with respect to `pred`; 0 where `--nan` leaves the
+    /// element out.
+    Gradient {
+        /// The loss.
+        loss: Loss,
+        /// The reduction's factor: 1/N for a mean, else 1.
+        scale: f64,
+    },
+}
+
+impl Kernel<'_> {
+    fn outputs(&self) -> usize {
+        match self {
+            Kernel::Losses(losses) => losses.len(),
+            Kernel::Residuals | Kernel::Gradient { .. } => 1,
+        }
+    }
+}
+
+/// Runs kernels and sinks on a pool of threads.
 pub struct Engine {
     pool: rayon::ThreadPool,
     nan: NanPolicy,
-    progress: Option<Progress>,
-    /// Where residuals are counted, for `--plot`.
-    histogram: Option<Mutex<ResidualHistogram>>,
 }
-
-/// What looks at each chunk of a scan, on the worker threads.
-pub type Observer<'a> = &'a (dyn Fn(Values<'_>) + Sync);
-
-/// What an elementwise or gradient run sends on: values in C order, batch by batch.
-pub type Sink<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
@@ -190,131 +171,143 @@ impl Engine {
                 let reason = reason.split(" (os error").next().unwrap_or_default();
                 anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
             })?;
-        Ok(Engine {
-            pool,
-            nan,
-            progress: None,
-            histogram: None,
-        })
+        Ok(Engine { pool, nan })
     }
 
-    /// Reports the elements done to `progress` as batches finish.
-    pub fn with_progress(mut self, progress: Option<Progress>) -> Engine {
-        self.progress = progress;
-        self
+    /// Runs `kernel` over `shape` (from [`Inputs::shape`]) and hands every chunk to `sink`, in
+    /// the inputs' compute type: `f64`, or `f32` for float32 and float16 (whose kernel outputs
+    /// are rounded to float16).
+    pub fn run<S: Sink>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        kernel: Kernel<'_>,
+        sink: &mut S,
+    ) -> Result<()> {
+        match inputs.precision() {
+            Precision::F64 => self.drive::<f64, S>(inputs, shape, kernel, false, sink),
+            Precision::F32 => self.drive::<f32, S>(inputs, shape, kernel, false, sink),
+            Precision::F16 => self.drive::<f32, S>(inputs, shape, kernel, true, sink),
+        }
     }
 
-    /// From now on, also counts the residuals in a histogram, with `|r| ≥ δ` for each of
-    /// `thresholds` (for `--plot`).
-    pub fn count_residuals(&mut self, thresholds: &[f64]) {
-        self.histogram = Some(Mutex::new(ResidualHistogram::new(thresholds)));
+    /// The one loop every run goes through: reads batches (overlapping the next read with the
+    /// current computation), runs the kernel and the sink's [`Sink::chunk`] on each chunk in
+    /// parallel, and combines the parts in order.
+    fn drive<T: Element, S: Sink>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        shape: &[usize],
+        kernel: Kernel<'_>,
+        round_f16: bool,
+        sink: &mut S,
+    ) -> Result<()> {
+        let n: usize = shape.iter().product();
+        let compute = Compute {
+            kernel,
+            nan: self.nan,
+            round_f16,
+        };
+        if let Some(at) = positional(inputs, shape) {
+            return self.drive_at::<T, S>(inputs, &at, n, &compute, sink);
+        }
+        let mut feeds = Feeds::new(inputs, shape)?;
+        let first = BATCH.min(n);
+        let mut cur = Batch::<T>::new(first, feeds.weighted());
+        let mut next = Batch::<T>::new(first, feeds.weighted());
+        feeds.fill(&mut cur, 0, first)?;
+        while cur.len > 0 {
+            let start = cur.start + cur.len;
+            let len = BATCH.min(n - start);
+            let shared: &S = sink;
+            let (read, parts) = self.pool.install(|| {
+                rayon::join(
+                    || feeds.fill(&mut next, start, len),
+                    || compute.batch(&cur, shared),
+                )
+            });
+            for part in parts? {
+                sink.combine(part)?;
+            }
+            read?;
+            std::mem::swap(&mut cur, &mut next);
+        }
+        feeds.finish()
     }
 
-    /// The residual histogram, if [`Engine::count_residuals`] asked for one.
-    pub fn residual_histogram(&self) -> Option<ResidualHistogram> {
-        let hist = self.histogram.as_ref()?;
-        Some(hist.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    /// The loop for inputs read by position: each chunk is read on the thread that computes
+    /// it, so the kernel finds its inputs in the cache. With no read to overlap, steps are
+    /// larger than a batch and each thread takes a few chunks at a time, so that fewer
+    /// hand-overs between the threads are needed.
+    fn drive_at<T: Element, S: Sink>(
+        &self,
+        inputs: &mut Inputs<'_>,
+        at: &[Box<dyn ReadAt>],
+        n: usize,
+        compute: &Compute<'_>,
+        sink: &mut S,
+    ) -> Result<()> {
+        let mut start = 0;
+        while start < n {
+            let len = (STEP_AT * BATCH).min(n - start);
+            let shared: &S = sink;
+            let parts = self
+                .pool
+                .install(|| compute.batch_at::<T, S>(at, start, len, shared))?;
+            for part in parts {
+                sink.combine(part)?;
+            }
+            start += len;
+        }
+        inputs.pred.finish()?;
+        inputs.target.finish()?;
+        match inputs.weight.as_deref_mut() {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 
-    /// Reduces the loss for each of `losses` over `shape` (from [`common_shape`]), in one pass.
+    /// Reduces the loss for each of `losses` over `shape`, in one pass; `watch` sees every chunk.
     pub fn reduce(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         losses: &[Loss],
         reduction: Reduction,
+        watch: &mut impl Sink,
     ) -> Result<Vec<Summary>> {
         let precision = inputs.precision();
-        let accs = match precision {
-            Precision::F64 => self.reduce_in::<f64>(inputs, shape, losses, false)?,
-            p => self.reduce_in::<f32>(inputs, shape, losses, p == Precision::F16)?,
-        };
+        let mut sink = (Accumulate::new(losses.len()), watch);
+        self.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;
         Ok(losses
             .iter()
-            .zip(&accs)
+            .zip(&sink.0.accs)
             .map(|(l, acc)| Summary::new(*l, reduction, acc, shape.to_vec(), precision))
             .collect())
     }
 
-    fn reduce_in<T: Float + ReadFrom>(
-        &self,
-        inputs: &mut Inputs<'_>,
-        shape: &[usize],
-        losses: &[Loss],
-        round_f16: bool,
-    ) -> Result<Vec<Accumulator>> {
-        let nan = self.nan;
-        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<Vec<Accumulator>> {
-            let mut accs = vec![Accumulator::default(); losses.len()];
-            for (loss, acc) in losses.iter().zip(&mut accs) {
-                let linear = forward(loss, c, out, round_f16);
-                match nan {
-                    NanPolicy::Propagate => acc.add(out, linear),
-                    NanPolicy::Omit => acc.add_omitting_nan(out, linear_kept(loss, c, out, linear)),
-                    NanPolicy::Error => {
-                        first_nan(out, c.offset)?;
-                        acc.add(out, linear)
-                    }
-                }
-            }
-            Ok(accs)
-        };
-        let mut accs = vec![Accumulator::default(); losses.len()];
-        self.drive(inputs, shape, false, &work, &mut |chunks, _| {
-            for chunk in &chunks {
-                for (acc, part) in accs.iter_mut().zip(chunk) {
-                    acc.merge(part);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(accs)
-    }
-
-    /// Computes the element losses over `shape` and passes them, in C order, to `sink`.
+    /// Computes the element losses over `shape` and passes them, in C order, to `emit` on a
+    /// thread of its own.
     pub fn elementwise(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         loss: Loss,
-        sink: Sink<'_>,
+        watch: &mut impl Sink,
+        emit: Emit<'_>,
     ) -> Result<()> {
-        match inputs.precision() {
-            Precision::F64 => self
-                .elementwise_in::<f64>(inputs, shape, loss, false, &mut |v| sink(Values::F64(v))),
-            Precision::F32 => self
-                .elementwise_in::<f32>(inputs, shape, loss, false, &mut |v| sink(Values::F32(v))),
-            Precision::F16 => {
-                self.elementwise_in::<f32>(inputs, shape, loss, true, &mut |v| emit_f16(v, sink))
-            }
-        }
-    }
-
-    fn elementwise_in<T: Float + ReadFrom>(
-        &self,
-        inputs: &mut Inputs<'_>,
-        shape: &[usize],
-        loss: Loss,
-        round_f16: bool,
-        sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
-    ) -> Result<()> {
-        let nan = self.nan;
-        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
-            forward(&loss, c, out, round_f16);
-            if nan == NanPolicy::Error {
-                first_nan(out, c.offset)?;
-            }
-            Ok(())
-        };
-        write_behind(sink, |emit| {
-            self.drive(inputs, shape, true, &work, &mut |_, out| emit(out))
+        let precision = inputs.precision();
+        write_behind(emit, |tx| {
+            let mut sink = (Forward::new(tx, precision), watch);
+            self.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)
         })
     }
 
     /// The gradient of the reduced loss with respect to `pred`, in `pred`'s shape, passed in C
-    /// order to `sink`. `count` is the mean's divisor (the elements counted: with `--nan omit`
-    /// the caller counts them in a first pass). Elements left out by `--nan omit` get 0.
+    /// order to `emit`. `count` is the mean's divisor (the elements counted: with `--nan omit`
+    /// the caller counts them in a pass of their own). Elements left out by `--nan omit` get 0.
     /// Where `pred` was broadcast, the gradients of its copies are summed exactly.
+    #[allow(clippy::too_many_arguments)]
     pub fn gradient(
         &self,
         inputs: &mut Inputs<'_>,
@@ -322,93 +315,25 @@ impl Engine {
         loss: Loss,
         reduction: Reduction,
         count: u64,
-        sink: Sink<'_>,
+        watch: &mut impl Sink,
+        emit: Emit<'_>,
     ) -> Result<()> {
-        match inputs.precision() {
-            Precision::F64 => {
-                self.gradient_in::<f64>(inputs, shape, loss, reduction, count, false, &mut |v| {
-                    sink(Values::F64(v))
-                })
-            }
-            Precision::F32 => {
-                self.gradient_in::<f32>(inputs, shape, loss, reduction, count, false, &mut |v| {
-                    sink(Values::F32(v))
-                })
-            }
-            Precision::F16 => {
-                self.gradient_in::<f32>(inputs, shape, loss, reduction, count, true, &mut |v| {
-                    emit_f16(v, sink)
-                })
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn gradient_in<T: Float + ReadFrom>(
-        &self,
-        inputs: &mut Inputs<'_>,
-        shape: &[usize],
-        loss: Loss,
-        reduction: Reduction,
-        count: u64,
-        round_f16: bool,
-        sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
-    ) -> Result<()> {
-        let scale: T = match reduction {
-            Reduction::Mean => crate::loss::mean_scale(count),
-            Reduction::Sum | Reduction::None => T::ONE,
+        let precision = inputs.precision();
+        let scale = match reduction {
+            Reduction::Mean => crate::loss::mean_scale::<f64>(count),
+            Reduction::Sum | Reduction::None => 1.0,
         };
-        let nan = self.nan;
-        let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
-            let mut dropped = Vec::new();
-            if nan != NanPolicy::Propagate {
-                forward(&loss, c, out, false);
-                if nan == NanPolicy::Error {
-                    first_nan(out, c.offset)?;
-                }
-                dropped = out.iter().map(|x| x.is_nan()).collect();
-            }
-            loss.backward(c.pred, c.target, scale, c.weight, out);
-            for (g, d) in out.iter_mut().zip(&dropped) {
-                if *d {
-                    *g = T::ZERO;
-                }
-            }
-            if round_f16 {
-                round_to_f16(out);
-            }
-            Ok(())
-        };
+        let kernel = Kernel::Gradient { loss, scale };
         let pred_shape = inputs.pred.shape().to_vec();
         if pred_shape == shape {
-            return write_behind(sink, |emit| {
-                self.drive(inputs, shape, true, &work, &mut |_, out| emit(out))
+            return write_behind(emit, |tx| {
+                let mut sink = (Forward::new(tx, precision), watch);
+                self.run(inputs, shape, kernel, &mut sink)
             });
         }
-        // pred was broadcast: sum the gradients of each of its elements' copies.
-        let strides = broadcast_strides(&pred_shape, shape);
-        // Made once the first batch is in, when pred has been read whole: its size then follows
-        // bytes that were there, not what a header claimed.
-        let mut sums = Vec::new();
-        let mut index = MultiIndex::new(shape);
-        self.drive(inputs, shape, true, &work, &mut |_, out| {
-            if sums.is_empty() {
-                sums = vec![Dd::default(); pred_shape.iter().product()];
-            }
-            for &g in out {
-                sums[index.offset(&strides)].add(g.to_f64());
-                index.advance();
-            }
-            Ok(())
-        })?;
-        let mut grads: Vec<T> = sums.iter().map(|d| T::from_f64(d.value())).collect();
-        if round_f16 {
-            round_to_f16(&mut grads);
-        }
-        for chunk in grads.chunks(BATCH) {
-            sink(chunk)?;
-        }
-        Ok(())
+        let mut sink = (Unbroadcast::new(&pred_shape, shape), watch);
+        self.run(inputs, shape, kernel, &mut sink)?;
+        sink.0.emit(precision, emit)
     }
 
     /// Streams the residuals `pred − target` over `shape`, in the compute type, chunk by chunk
@@ -419,103 +344,164 @@ impl Engine {
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         observe: Observer<'_>,
+        watch: &mut impl Sink,
     ) -> Result<()> {
-        fn run<T: Float + ReadFrom>(
-            e: &Engine,
-            inputs: &mut Inputs<'_>,
-            shape: &[usize],
-            observe: &(dyn Fn(&[T]) + Sync),
-        ) -> Result<()> {
-            let work = |c: &ChunkIn<'_, T>, out: &mut [T]| -> Result<()> {
+        let mut sink = (Observe(observe), watch);
+        self.run(inputs, shape, Kernel::Residuals, &mut sink)
+    }
+}
+
+/// What looks at each chunk of a scan, on the worker threads.
+pub type Observer<'a> = &'a (dyn Fn(Values<'_>) + Sync);
+
+/// What receives values in C order, batch by batch, for the output.
+pub type Emit<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
+
+/// Readers by position of all the inputs (pred, target, weight), where each can be read so and
+/// none is broadcast.
+fn positional(inputs: &Inputs<'_>, shape: &[usize]) -> Option<Vec<Box<dyn ReadAt>>> {
+    let sources = [
+        Some(&*inputs.pred),
+        Some(&*inputs.target),
+        inputs.weight.as_deref(),
+    ];
+    sources
+        .into_iter()
+        .flatten()
+        .map(|s| (s.shape() == shape).then(|| s.positional()).flatten())
+        .collect()
+}
+
+/// How a run computes each chunk.
+struct Compute<'a> {
+    kernel: Kernel<'a>,
+    nan: NanPolicy,
+    round_f16: bool,
+}
+
+/// A worker's buffers for the kernel's outputs.
+type Scratch<T> = (Vec<T>, Vec<u64>);
+
+impl Compute<'_> {
+    fn scratch<T: Element>(&self) -> Scratch<T> {
+        let outputs = self.kernel.outputs();
+        (vec![T::ZERO; CHUNK * outputs], vec![0u64; outputs])
+    }
+
+    /// Runs the kernel and `sink` on each chunk of `b` in parallel; the parts in order.
+    fn batch<T: Element, S: Sink>(&self, b: &Batch<T>, sink: &S) -> Result<Vec<S::Part>> {
+        let results: Vec<Result<S::Part>> = (0..b.len.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || self.scratch(),
+                |scratch, i| {
+                    let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
+                    let c = Chunk {
+                        offset: b.start + r.start,
+                        pred: &b.pred[r.clone()],
+                        target: &b.target[r.clone()],
+                        weight: b.weight.as_ref().map(|w| &w[r.clone()]),
+                        nan: self.nan,
+                        out: &[],
+                        linear: &[],
+                    };
+                    self.part(c, scratch, sink)
+                },
+            )
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Reads and computes the chunks of elements `start..start + len` in parallel, each
+    /// read by the thread that computes it; the parts in order.
+    fn batch_at<T: Element, S: Sink>(
+        &self,
+        at: &[Box<dyn ReadAt>],
+        start: usize,
+        len: usize,
+        sink: &S,
+    ) -> Result<Vec<S::Part>> {
+        let chunks = len.div_ceil(CHUNK);
+        let results: Vec<Result<S::Part>> = (0..chunks)
+            .into_par_iter()
+            .with_min_len(chunks.div_ceil(4 * rayon::current_num_threads()))
+            .map_init(
+                || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
+                |(scratch, ins), i| {
+                    let r = i * CHUNK..((i + 1) * CHUNK).min(len);
+                    for (src, buf) in at.iter().zip(ins.iter_mut()) {
+                        src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
+                    }
+                    let c = Chunk {
+                        offset: start + r.start,
+                        pred: &ins[0][..r.len()],
+                        target: &ins[1][..r.len()],
+                        weight: ins.get(2).map(|w| &w[..r.len()]),
+                        nan: self.nan,
+                        out: &[],
+                        linear: &[],
+                    };
+                    self.part(c, scratch, sink)
+                },
+            )
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Runs the kernel on `c`, then `sink`.
+    fn part<T: Element, S: Sink>(
+        &self,
+        c: Chunk<'_, T>,
+        (out, linear): &mut Scratch<T>,
+        sink: &S,
+    ) -> Result<S::Part> {
+        let out = &mut out[..c.len() * self.kernel.outputs()];
+        self.chunk(&c, out, linear)?;
+        sink.chunk(&Chunk { out, linear, ..c })
+    }
+
+    /// Fills `out` (and `linear`) with the kernel's outputs for chunk `c`.
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>, out: &mut [T], linear: &mut [u64]) -> Result<()> {
+        let nan = self.nan;
+        match self.kernel {
+            Kernel::Losses(losses) => {
+                let outs = out.chunks_mut(c.len().max(1));
+                for ((loss, out), lin) in losses.iter().zip(outs).zip(linear.iter_mut()) {
+                    *lin = forward(loss, c, out, self.round_f16);
+                    match nan {
+                        NanPolicy::Propagate => {}
+                        NanPolicy::Omit => *lin = linear_kept(loss, c, out, *lin),
+                        NanPolicy::Error => first_nan(out, c.offset)?,
+                    }
+                }
+            }
+            Kernel::Residuals => {
                 for ((o, &p), &t) in out.iter_mut().zip(c.pred).zip(c.target) {
                     *o = p - t;
                 }
-                observe(out);
-                Ok(())
-            };
-            e.drive(inputs, shape, false, &work, &mut |_, _| Ok(()))
-        }
-        match inputs.precision() {
-            Precision::F64 => run::<f64>(self, inputs, shape, &|r| observe(Values::F64(r))),
-            _ => run::<f32>(self, inputs, shape, &|r| observe(Values::F32(r))),
-        }
-    }
-
-    /// The one loop every run goes through: reads batches (overlapping the next read with the
-    /// current computation), runs `work` on each chunk in parallel, and hands each batch's chunk
-    /// results (in order) and, with `keep`, its output values to `each`.
-    fn drive<T: Float + ReadFrom, R: Send>(
-        &self,
-        inputs: &mut Inputs<'_>,
-        shape: &[usize],
-        keep: bool,
-        work: Work<'_, T, R>,
-        each: EachBatch<'_, T, R>,
-    ) -> Result<()> {
-        let n: usize = shape.iter().product();
-        let mut feeds = Feeds::new(inputs, shape)?;
-        let first = BATCH.min(n);
-        let mut cur = Batch::<T>::new(first, feeds.weight.is_some());
-        let mut next = Batch::<T>::new(first, feeds.weight.is_some());
-        let mut out = vec![T::ZERO; if keep { first } else { 0 }];
-        feeds.fill(&mut cur, 0, first)?;
-        if let Some(p) = &self.progress {
-            p.start(n as u64);
-        }
-        let histogram = self.histogram.as_ref();
-        while cur.len > 0 {
-            let start = cur.start + cur.len;
-            let len = BATCH.min(n - start);
-            let (read, computed) = self.pool.install(|| {
-                rayon::join(
-                    || feeds.fill(&mut next, start, len),
-                    || run_batch(&cur, &mut out, keep, work, histogram),
-                )
-            });
-            each(computed?, &out[..if keep { cur.len } else { 0 }])?;
-            read?;
-            if let Some(p) = &self.progress {
-                p.set(start as u64);
             }
-            std::mem::swap(&mut cur, &mut next);
-        }
-        if let Some(p) = &self.progress {
-            p.finish();
-        }
-        feeds.finish()
-    }
-}
-
-/// Runs `produce`, handing what it emits to `sink` on a thread of its own, so that formatting
-/// and writing the output overlap reading and computing. At most two batches wait in between.
-fn write_behind<T: Copy + Send>(
-    sink: &mut (dyn FnMut(&[T]) -> Result<()> + Send),
-    produce: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<()>) -> Result<()>,
-) -> Result<()> {
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
-        let writer = s.spawn(move || -> Result<()> {
-            for batch in rx {
-                sink(&batch)?;
+            Kernel::Gradient { loss, scale } => {
+                let mut dropped = Vec::new();
+                if nan != NanPolicy::Propagate {
+                    forward(&loss, c, out, false);
+                    if nan == NanPolicy::Error {
+                        first_nan(out, c.offset)?;
+                    }
+                    dropped = out.iter().map(|x| x.is_nan()).collect();
+                }
+                loss.backward(c.pred, c.target, T::from_f64(scale), c.weight, out);
+                for (g, d) in out.iter_mut().zip(&dropped) {
+                    if *d {
+                        *g = T::ZERO;
+                    }
+                }
+                if self.round_f16 {
+                    round_to_f16(out);
+                }
             }
-            Ok(())
-        });
-        let produced = produce(&mut |v| {
-            tx.send(v.to_vec())
-                .map_err(|_| anyhow::anyhow!("the output writer stopped"))
-        });
-        drop(tx);
-        let written = writer
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the output writer failed")));
-        // A failed write stops the writer first, and then the producer: its error is the cause.
-        written.and(produced)
-    })
-}
-
-fn emit_f16(v: &[f32], sink: Sink<'_>) -> Result<()> {
-    let half: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
-    sink(Values::F16(&half))
+        }
+        Ok(())
+    }
 }
 
 fn round_to_f16<T: Float>(xs: &mut [T]) {
@@ -525,7 +511,7 @@ fn round_to_f16<T: Float>(xs: &mut [T]) {
 }
 
 /// The weighted element losses of a chunk; returns the linear count.
-fn forward<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &mut [T], round_f16: bool) -> u64 {
+fn forward<T: Float>(loss: &Loss, c: &Chunk<'_, T>, out: &mut [T], round_f16: bool) -> u64 {
     let linear = loss.forward(c.pred, c.target, out);
     if let Some(w) = c.weight {
         for (o, &w) in out.iter_mut().zip(w) {
@@ -541,7 +527,7 @@ fn forward<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &mut [T], round_f16: 
 /// The linear count of the elements `--nan omit` keeps. `linear` counts every element with
 /// |r| ≥ δ, but a weight can still make such an element's loss NaN (w = NaN, or 0 · inf), and
 /// an omitted element must not count as linear either.
-fn linear_kept<T: Float>(loss: &Loss, c: &ChunkIn<'_, T>, out: &[T], linear: u64) -> u64 {
+fn linear_kept<T: Float>(loss: &Loss, c: &Chunk<'_, T>, out: &[T], linear: u64) -> u64 {
     let Some(threshold) = loss.threshold() else {
         return linear;
     };
@@ -561,244 +547,6 @@ fn first_nan<T: Float>(out: &[T], offset: usize) -> Result<()> {
     }
 }
 
-/// The work done on each chunk: fills the output slice, returns the chunk's result.
-type Work<'a, T, R> = &'a (dyn Fn(&ChunkIn<'_, T>, &mut [T]) -> Result<R> + Sync);
-/// What receives each batch's chunk results and output values, in order.
-type EachBatch<'a, T, R> = &'a mut dyn FnMut(Vec<R>, &[T]) -> Result<()>;
-
-/// One chunk of the inputs.
-struct ChunkIn<'a, T> {
-    pred: &'a [T],
-    target: &'a [T],
-    weight: Option<&'a [T]>,
-    /// Flat index of the chunk's first element.
-    offset: usize,
-}
-
-fn run_batch<T: Float, R: Send>(
-    b: &Batch<T>,
-    out: &mut [T],
-    keep: bool,
-    work: Work<'_, T, R>,
-    histogram: Option<&Mutex<ResidualHistogram>>,
-) -> Result<Vec<R>> {
-    let n = b.len;
-    let chunk_in = |i: usize| {
-        let r = i * CHUNK..((i + 1) * CHUNK).min(n);
-        ChunkIn {
-            pred: &b.pred[r.clone()],
-            target: &b.target[r.clone()],
-            weight: b.weight.as_ref().map(|w| &w[r.clone()]),
-            offset: b.start + r.start,
-        }
-    };
-    // Counts are integers: merging them in whatever order threads finish gives the same result.
-    let count = |c: &ChunkIn<'_, T>| {
-        if let Some(shared) = histogram {
-            let mut local = shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .empty_like();
-            local.add(c.pred, c.target);
-            shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .merge(&local);
-        }
-    };
-    let results: Vec<Result<R>> = if keep {
-        out[..n]
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(i, out)| {
-                let c = chunk_in(i);
-                count(&c);
-                work(&c, out)
-            })
-            .collect()
-    } else {
-        (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map_init(
-                || vec![T::ZERO; CHUNK],
-                |scratch, i| {
-                    let c = chunk_in(i);
-                    count(&c);
-                    let len = c.pred.len();
-                    work(&c, &mut scratch[..len])
-                },
-            )
-            .collect()
-    };
-    results.into_iter().collect()
-}
-
-/// A batch of input elements, `start..start + len` in C order.
-struct Batch<T> {
-    pred: Vec<T>,
-    target: Vec<T>,
-    weight: Option<Vec<T>>,
-    start: usize,
-    len: usize,
-}
-
-impl<T: Float> Batch<T> {
-    fn new(capacity: usize, weighted: bool) -> Batch<T> {
-        Batch {
-            pred: vec![T::ZERO; capacity],
-            target: vec![T::ZERO; capacity],
-            weight: weighted.then(|| vec![T::ZERO; capacity]),
-            start: 0,
-            len: 0,
-        }
-    }
-}
-
-/// Where one input's elements come from: streamed in order, or held whole and broadcast.
-enum Feed<'a, T> {
-    Stream(&'a mut dyn Source),
-    Held {
-        data: Vec<T>,
-        strides: Vec<usize>,
-        index: MultiIndex,
-    },
-}
-
-impl<T: Float + ReadFrom> Feed<'_, T> {
-    fn fill(&mut self, out: &mut [T]) -> Result<()> {
-        match self {
-            Feed::Stream(src) => T::read_from(*src, out),
-            Feed::Held {
-                data,
-                strides,
-                index,
-            } => {
-                for o in out {
-                    *o = data[index.offset(strides)];
-                    index.advance();
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The three inputs' feeds.
-struct Feeds<'a, T> {
-    pred: Feed<'a, T>,
-    target: Feed<'a, T>,
-    weight: Option<Feed<'a, T>>,
-}
-
-impl<'a, T: Float + ReadFrom> Feeds<'a, T> {
-    fn new(inputs: &'a mut Inputs<'_>, shape: &[usize]) -> Result<Feeds<'a, T>> {
-        fn feed<'a, T: Float + ReadFrom>(
-            src: &'a mut dyn Source,
-            shape: &[usize],
-        ) -> Result<Feed<'a, T>> {
-            if src.shape() == shape {
-                return Ok(Feed::Stream(src));
-            }
-            // A broadcast input is smaller than the result: hold it whole. It grows batch by
-            // batch as its data arrives, so a header (on stdin, where no file size guards it)
-            // that claims more than follows fails before memory follows the claim.
-            let own = src.shape().to_vec();
-            let total: usize = own.iter().product();
-            let mut data = Vec::new();
-            while data.len() < total {
-                let start = data.len();
-                data.resize(start + (total - start).min(BATCH), T::ZERO);
-                T::read_from(src, &mut data[start..])?;
-            }
-            src.finish()?;
-            Ok(Feed::Held {
-                data,
-                strides: broadcast_strides(&own, shape),
-                index: MultiIndex::new(shape),
-            })
-        }
-        Ok(Feeds {
-            pred: feed(inputs.pred, shape)?,
-            target: feed(inputs.target, shape)?,
-            weight: match inputs.weight.as_deref_mut() {
-                Some(w) => Some(feed(w, shape)?),
-                None => None,
-            },
-        })
-    }
-
-    fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
-        b.start = start;
-        b.len = len;
-        self.pred.fill(&mut b.pred[..len])?;
-        self.target.fill(&mut b.target[..len])?;
-        if let (Some(f), Some(w)) = (&mut self.weight, &mut b.weight) {
-            f.fill(&mut w[..len])?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        for f in [
-            Some(&mut self.pred),
-            Some(&mut self.target),
-            self.weight.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Feed::Stream(src) = f {
-                src.finish()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Strides (in elements) that map an index of `shape` to an element of the broadcast input of
-/// shape `own`: 0 along the axes it is repeated on.
-fn broadcast_strides(own: &[usize], shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; shape.len()];
-    let mut step = 1;
-    for k in (0..own.len()).rev() {
-        let axis = shape.len() - own.len() + k;
-        if own[k] != 1 {
-            strides[axis] = step;
-        }
-        step *= own[k];
-    }
-    strides
-}
-
-/// A C-order multi-index that advances one element at a time.
-struct MultiIndex {
-    shape: Vec<usize>,
-    index: Vec<usize>,
-}
-
-impl MultiIndex {
-    fn new(shape: &[usize]) -> MultiIndex {
-        MultiIndex {
-            shape: shape.to_vec(),
-            index: vec![0; shape.len()],
-        }
-    }
-
-    fn offset(&self, strides: &[usize]) -> usize {
-        self.index.iter().zip(strides).map(|(i, s)| i * s).sum()
-    }
-
-    fn advance(&mut self) {
-        for k in (0..self.shape.len()).rev() {
-            self.index[k] += 1;
-            if self.index[k] < self.shape[k] {
-                return;
-            }
-            self.index[k] = 0;
-        }
-    }
-}
-
 /// The flat C-order index of the first element whose loss is NaN (`--nan error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NanAt(pub usize);
@@ -810,24 +558,6 @@ impl std::fmt::Display for NanAt {
 }
 
 impl std::error::Error for NanAt {}
-
-/// Reads a chunk from a [`Source`] in the float type `Self`.
-pub trait ReadFrom: Sized + Send + Sync {
-    /// Fills `out` from `src`.
-    fn read_from(src: &mut dyn Source, out: &mut [Self]) -> Result<()>;
-}
-
-impl ReadFrom for f64 {
-    fn read_from(src: &mut dyn Source, out: &mut [f64]) -> Result<()> {
-        src.read_f64(out)
-    }
-}
-
-impl ReadFrom for f32 {
-    fn read_from(src: &mut dyn Source, out: &mut [f32]) -> Result<()> {
-        src.read_f32(out)
-    }
-}
 
 #[cfg(test)]
 mod tests;

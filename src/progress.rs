@@ -8,7 +8,11 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::array::Element;
+use crate::pipeline::{Chunk, Sink};
 
 /// How long a run goes before the bar shows.
 pub const DELAY: Duration = Duration::from_secs(1);
@@ -74,5 +78,38 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// A pass of a run shown on a bar, as an observer of its chunks: the bar shows the elements
+/// done and is cleared when the pass ends.
+pub struct Ticks<'a> {
+    bar: &'a Progress,
+    done: u64,
+}
+
+impl Ticks<'_> {
+    /// Starts `bar` on a pass over `total` elements.
+    pub fn new(bar: &Progress, total: u64) -> Ticks<'_> {
+        bar.start(total);
+        Ticks { bar, done: 0 }
+    }
+}
+
+impl Sink for Ticks<'_> {
+    type Part = u64;
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<u64> {
+        Ok(c.len() as u64)
+    }
+    fn combine(&mut self, n: u64) -> Result<()> {
+        self.done += n;
+        self.bar.set(self.done);
+        Ok(())
+    }
+}
+
+impl Drop for Ticks<'_> {
+    fn drop(&mut self) {
+        self.bar.finish();
     }
 }

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 
 use huber::dtype::Kind;
-use huber::input::Source;
+use huber::input::{Buf, Source};
 use huber::input::npy::NpySource;
 use libfuzzer_sys::fuzz_target;
 
@@ -40,12 +40,12 @@ fuzz_target!(|data: &[u8]| {
     let known_len = mode & 1 == 1;
     let chunk = usize::from(mode >> 1) + 1;
     if let Some(mut src) = open(data, known_len) {
-        read_all::<f64>(&mut src, chunk, |s, out| s.read_f64(out).is_ok());
+        read_all::<f64>(&mut src, chunk, |s, out| s.read(Buf::F64(out)).is_ok());
     }
     if let Some(mut src) = open(data, known_len) {
         let d = src.dtype();
         if d.kind == Kind::Float && d.size <= 4 {
-            read_all::<f32>(&mut src, chunk, |s, out| s.read_f32(out).is_ok());
+            read_all::<f32>(&mut src, chunk, |s, out| s.read(Buf::F32(out)).is_ok());
         }
     }
 });

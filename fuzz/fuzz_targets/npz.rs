@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use huber::input::Source;
+use huber::input::{Buf, Source};
 use huber::input::npy::NpySource;
 use huber::input::npz::open_member;
 use libfuzzer_sys::fuzz_target;
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let mut done = 0;
     while done < n {
         let m = buf.len().min(n - done);
-        if src.read_f64(&mut buf[..m]).is_err() {
+        if src.read(Buf::F64(&mut buf[..m])).is_err() {
             return;
         }
         done += m;

@@ -6,9 +6,10 @@ use std::io::Read;
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::array::fmt_shape;
 use crate::dtype::{Dtype, Kind};
 use crate::input::csv::{MAX_LINE, column_fields, whole_records};
-use crate::input::npy::{fmt_shape, read_header};
+use crate::npy::read_header;
 
 use super::group::{KeyBatch, KeyKind};
 

@@ -15,8 +15,8 @@ use super::top::TopK;
 use super::weighted::WeightedMean;
 use crate::dtype::Precision;
 use crate::input::csv::{HeaderMode, scan};
-use crate::input::npy::read_header;
 use crate::loss::Loss;
+use crate::npy::read_header;
 use crate::reduce::Reduction;
 
 fn dir() -> PathBuf {

@@ -116,7 +116,7 @@ fn read(path: &Path) -> Result<String> {
     } else {
         Box::new(
             std::fs::File::open(path)
-                .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+                .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::error::io_reason(&e)))
                 .with_context(|| name(path))?,
         )
     };
@@ -124,7 +124,7 @@ fn read(path: &Path) -> Result<String> {
     reader
         .take(MAX_SHARD_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::input::io_reason(&e)))
+        .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::error::io_reason(&e)))
         .with_context(|| name(path))?;
     ensure!(
         bytes.len() as u64 <= MAX_SHARD_BYTES,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::{Context, Result, bail, ensure};
 use rayon::prelude::*;
 
-use super::{Position, Source};
+use super::{Buf, Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
 use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
@@ -588,7 +588,7 @@ impl Source for CsvSource {
     fn dtype(&self) -> Dtype {
         Dtype::F64
     }
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
+    fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
         let mut shared = lock(&self.shared);
         while shared.queues[self.index].len() < out.len() {
             ensure!(
@@ -598,38 +598,12 @@ impl Source for CsvSource {
             shared.parse_block()?;
         }
         let n = out.len();
-        for (o, v) in out.iter_mut().zip(shared.queues[self.index].drain(..n)) {
-            *o = v;
-        }
+        out.copy_from(shared.queues[self.index].drain(..n));
         Ok(())
-    }
-    fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
-        bail!("internal error: CSV data is float64")
     }
     fn locate(&self, index: usize) -> Option<Position> {
         self.locator.as_ref()?.locate(index).ok()
     }
-}
-
-/// Reads a whole table into memory: its header (if any), column count and values row by row.
-pub fn read_table(
-    input: impl Read + Send + 'static,
-    delimiter: u8,
-    header: HeaderMode,
-) -> Result<(Layout, Vec<f64>)> {
-    let mut bytes = Vec::new();
-    let mut input = input;
-    input.read_to_end(&mut bytes).context("cannot read")?;
-    let layout = scan(&mut std::io::Cursor::new(&bytes[..]), delimiter, header)?;
-    let table = Table::new(
-        Box::new(std::io::Cursor::new(bytes)),
-        layout.clone(),
-        delimiter,
-    )?;
-    let mut src = table.reader(None)?;
-    let mut data = vec![0.0; layout.rows * layout.ncols];
-    src.read_f64(&mut data)?;
-    Ok((layout, data))
 }
 
 #[cfg(test)]

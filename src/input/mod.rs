@@ -19,8 +19,9 @@ use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
 use self::npy::NpySource;
+pub use crate::array::{Buf, Element};
 use crate::dtype::Dtype;
-use crate::error::UsageError;
+use crate::error::{UsageError, io_reason};
 
 /// A stream of an array's elements in C order, converted to the compute float on the way.
 pub trait Source: Send {
@@ -29,9 +30,7 @@ pub trait Source: Send {
     /// The element type as stored.
     fn dtype(&self) -> Dtype;
     /// Fills `out` with the next `out.len()` elements.
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()>;
-    /// Fills `out` with the next `out.len()` elements; only for float16 and float32 data.
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()>;
+    fn read(&mut self, out: Buf<'_>) -> Result<()>;
     /// Called after the last element: checks what can only be checked at the end (an archive
     /// member's CRC).
     fn finish(&mut self) -> Result<()> {
@@ -42,6 +41,17 @@ pub trait Source: Send {
     fn locate(&self, _index: usize) -> Option<Position> {
         None
     }
+    /// A reader of the elements by index from any thread, where the input allows it (a regular
+    /// NPY file): then each chunk is read where it is computed, while it is in the cache.
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        None
+    }
+}
+
+/// Reads elements by their flat C-order index (see [`Source::positional`]).
+pub trait ReadAt: Send + Sync {
+    /// Fills `out` with the elements from `index` on.
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()>;
 }
 
 /// Where an element is in its input (see [`Source::locate`]).
@@ -152,7 +162,7 @@ enum Container {
 }
 
 fn sniff(head: &[u8]) -> Container {
-    if head.starts_with(npy::MAGIC) {
+    if head.starts_with(crate::npy::MAGIC) {
         Container::Npy
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Container::Npz
@@ -177,54 +187,11 @@ fn by_extension(path: &Path) -> Option<Container> {
     }
 }
 
-/// An array held in memory (CSV data), streamed out like a file.
-pub struct MemSource {
-    shape: Vec<usize>,
-    data: Vec<f64>,
-    pos: usize,
-}
-
-impl MemSource {
-    /// Wraps `data` (C order) with its shape.
-    pub fn new(shape: Vec<usize>, data: Vec<f64>) -> MemSource {
-        MemSource {
-            shape,
-            data,
-            pos: 0,
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&[f64]> {
-        ensure!(
-            self.pos + n <= self.data.len(),
-            "internal error: read past the end of the array"
-        );
-        self.pos += n;
-        Ok(&self.data[self.pos - n..self.pos])
-    }
-}
-
-impl Source for MemSource {
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn dtype(&self) -> Dtype {
-        Dtype::F64
-    }
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        out.copy_from_slice(self.take(out.len())?);
-        Ok(())
-    }
-    fn read_f32(&mut self, _out: &mut [f32]) -> Result<()> {
-        bail!("internal error: CSV data is float64")
-    }
-}
-
 /// A source whose read errors name the input, as its open errors do: streamed stdin and archive
 /// members are found truncated or corrupt only while reading.
-struct Named {
+struct Named<S = Box<dyn Source>> {
     name: String,
-    inner: Box<dyn Source>,
+    inner: S,
 }
 
 impl Source for Named {
@@ -236,16 +203,19 @@ impl Source for Named {
         self.inner.dtype()
     }
 
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        self.inner.read_f64(out).with_context(|| self.name.clone())
-    }
-
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
-        self.inner.read_f32(out).with_context(|| self.name.clone())
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        self.inner.read(out).with_context(|| self.name.clone())
     }
 
     fn finish(&mut self) -> Result<()> {
         self.inner.finish().with_context(|| self.name.clone())
+    }
+
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        Some(Box::new(Named {
+            name: self.name.clone(),
+            inner: self.inner.positional()?,
+        }))
     }
 
     fn locate(&self, index: usize) -> Option<Position> {
@@ -254,6 +224,14 @@ impl Source for Named {
             text: format!("{}: {}", self.name, at.text),
             nan: at.nan,
         })
+    }
+}
+
+impl ReadAt for Named<Box<dyn ReadAt>> {
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()> {
+        self.inner
+            .read_at(index, out)
+            .with_context(|| self.name.clone())
     }
 }
 
@@ -454,78 +432,74 @@ fn open_container(
     columnar: &mut ColumnarTables,
 ) -> Result<Box<dyn Source>> {
     match container {
-        Container::Npy => {
-            ensure!(
-                spec.key.is_none(),
-                "a KEY was given but the input is an NPY file, which holds one array"
-            );
-            let (reader, len): (Box<dyn Read + Send>, Option<u64>) = match bytes {
-                Bytes::Shared(b) => {
-                    let n = b.len() as u64;
-                    (Box::new(Cursor::new(b)), Some(n))
-                }
-                Bytes::File(p) => {
-                    let f = open_file(&p)?;
-                    let n = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-                    (Box::new(f), n)
-                }
-            };
-            Ok(Box::new(NpySource::open(reader, len)?))
-        }
-        Container::Npz => {
-            let reader: Box<dyn npz::ReadSeek> = match bytes {
-                Bytes::Shared(b) => Box::new(Cursor::new(b)),
-                Bytes::File(p) => Box::new(open_file(&p)?),
-            };
-            let member = npz::open_member(reader, spec.key.as_deref())?;
-            let name = member.name.clone();
-            let src = NpySource::open(member.reader, Some(member.size))
-                .with_context(|| format!("array '{name}'"))?;
-            Ok(Box::new(src.drain_on_finish()))
-        }
-        Container::Csv => {
-            let table = match tables.iter().find(|(loc, _)| *loc == spec.location) {
-                Some((_, t)) => t.clone(),
-                None => {
-                    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
-                        Location::Path(p)
-                            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) =>
-                        {
-                            b'\t'
-                        }
-                        _ => b',',
-                    });
-                    // Two passes: one counts the rows (the shape must be known before any
-                    // output), the other parses them.
-                    let t = match bytes {
-                        Bytes::Shared(b) => {
-                            let layout =
-                                csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
-                            let again = b.clone();
-                            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?
-                                .reopen_with(Arc::new(move || {
-                                    Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>)
-                                }))
-                        }
-                        Bytes::File(p) => {
-                            let layout =
-                                csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
-                            let path = p.clone();
-                            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?
-                                .reopen_with(Arc::new(move || {
-                                    Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>)
-                                }))
-                        }
-                    };
-                    let t = Arc::new(t);
-                    tables.push((spec.location.clone(), t.clone()));
-                    t
-                }
-            };
-            Ok(Box::new(table.reader(spec.key.as_deref())?))
-        }
+        Container::Npy => open_npy(spec, bytes),
+        Container::Npz => open_npz(spec, bytes),
+        Container::Csv => open_csv(spec, csv_opts, bytes, tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
     }
+}
+
+fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    ensure!(
+        spec.key.is_none(),
+        "a KEY was given but the input is an NPY file, which holds one array"
+    );
+    Ok(Box::new(match bytes {
+        Bytes::Shared(b) => {
+            let n = b.len() as u64;
+            NpySource::open(Box::new(Cursor::new(b)), Some(n))?
+        }
+        Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
+    }))
+}
+
+fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    let reader: Box<dyn npz::ReadSeek> = match bytes {
+        Bytes::Shared(b) => Box::new(Cursor::new(b)),
+        Bytes::File(p) => Box::new(open_file(&p)?),
+    };
+    let member = npz::open_member(reader, spec.key.as_deref())?;
+    let name = member.name.clone();
+    let src = NpySource::open(member.reader, Some(member.size))
+        .with_context(|| format!("array '{name}'"))?;
+    Ok(Box::new(src.drain_on_finish()))
+}
+
+/// Opens a column of a CSV table; the table is read once for all the inputs that name it.
+fn open_csv(
+    spec: &InputSpec,
+    csv_opts: &CsvOptions,
+    bytes: Bytes,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Box<dyn Source>> {
+    if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Box::new(t.reader(spec.key.as_deref())?));
+    }
+    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
+        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
+        _ => b',',
+    });
+    // Two passes: one counts the rows (the shape must be known before any output), the other
+    // parses them.
+    let table = match bytes {
+        Bytes::Shared(b) => {
+            let layout = csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
+            let again = b.clone();
+            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+            ))
+        }
+        Bytes::File(p) => {
+            let layout = csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
+            let path = p.clone();
+            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
+            ))
+        }
+    };
+    let table = Arc::new(table);
+    tables.push((spec.location.clone(), table.clone()));
+    Ok(Box::new(table.reader(spec.key.as_deref())?))
 }
 
 /// The columnar files opened so far, so that inputs naming the same file share one read of it.
@@ -573,15 +547,6 @@ impl ColumnarTables {
 
 fn open_file(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))
-}
-
-/// An I/O error's reason without Rust's "(os error 2)" suffix.
-pub fn io_reason(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 #[cfg(test)]

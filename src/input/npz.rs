@@ -36,30 +36,7 @@ pub fn open_member(reader: Box<dyn ReadSeek>, key: Option<&str>) -> Result<Membe
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
         .collect::<Result<_, _>>()?;
-    let arrays = || {
-        names
-            .iter()
-            .map(|n| n.strip_suffix(".npy").unwrap_or(n))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let name = match key {
-        Some(k) => {
-            let with_ext = format!("{k}.npy");
-            let found = names.iter().find(|n| **n == with_ext || *n == k);
-            found
-                .cloned()
-                .with_context(|| format!("no array '{k}' in the archive; it holds: {}", arrays()))?
-        }
-        None => match names.as_slice() {
-            [only] => only.clone(),
-            [] => bail!("the archive holds no arrays"),
-            _ => bail!(
-                "the archive holds several arrays; choose one with PATH:KEY, one of: {}",
-                arrays()
-            ),
-        },
-    };
+    let name = choose(&names, key)?;
     let (start, compressed, size, crc, method) = {
         let f = zip
             .by_name(&name)
@@ -113,6 +90,35 @@ pub fn open_member(reader: Box<dyn ReadSeek>, key: Option<&str>) -> Result<Membe
         done: false,
     });
     Ok(Member { name, size, reader })
+}
+
+/// The member `key` names (with or without `.npy`), or the only one; the error lists the arrays.
+fn choose(names: &[String], key: Option<&str>) -> Result<String> {
+    let arrays = || {
+        names
+            .iter()
+            .map(|n| n.strip_suffix(".npy").unwrap_or(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let name = match key {
+        Some(k) => {
+            let with_ext = format!("{k}.npy");
+            let found = names.iter().find(|n| **n == with_ext || *n == k);
+            found
+                .cloned()
+                .with_context(|| format!("no array '{k}' in the archive; it holds: {}", arrays()))?
+        }
+        None => match names {
+            [only] => only.clone(),
+            [] => bail!("the archive holds no arrays"),
+            _ => bail!(
+                "the archive holds several arrays; choose one with PATH:KEY, one of: {}",
+                arrays()
+            ),
+        },
+    };
+    Ok(name)
 }
 
 /// Yields exactly `left` bytes of `inner`, then checks their CRC-32.

@@ -7,9 +7,9 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use super::Writer;
+use crate::array::Values;
 use crate::dtype::Precision;
 use crate::number;
-use crate::pipeline::Values;
 use crate::summary::Summary;
 
 /// The CSV writer.

@@ -22,7 +22,7 @@ use std::sync::{Mutex, MutexGuard, Once};
 use anyhow::{Result, bail};
 use tempfile::{NamedTempFile, SpooledTempFile};
 
-use crate::input::io_reason;
+use crate::error::io_reason;
 
 /// Bytes of output kept in memory before the spool moves to a temporary file.
 const SPOOL_IN_MEMORY: usize = 16 << 20;

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Writer;
+use crate::array::Values;
 use crate::dtype::Precision;
 use crate::number;
-use crate::pipeline::Values;
 use crate::summary::Summary;
 
 /// serde_json's number printing with huber's: serde_json has a shortest form of its own
@@ -136,7 +136,7 @@ fn write_empty_nested(out: &mut dyn Write, shape: &[usize]) -> io::Result<()> {
             io::ErrorKind::InvalidData,
             format!(
                 "the JSON of an empty array of shape {} would nest more than {MAX_EMPTY_LISTS} empty lists; use -f npy, or a scalar reduction",
-                crate::input::npy::fmt_shape(shape)
+                crate::array::fmt_shape(shape)
             ),
         ));
     }

@@ -11,9 +11,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 pub use self::destination::Destination;
+use crate::array::Values;
 use crate::dtype::Precision;
 use crate::error::UsageError;
-use crate::pipeline::Values;
 use crate::summary::Summary;
 
 /// An output format (`--format`).

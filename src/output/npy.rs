@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 
 use super::Writer;
+use crate::array::Values;
 use crate::dtype::Precision;
-use crate::input::npy::header_bytes;
-use crate::pipeline::Values;
+use crate::npy::header_bytes;
 use crate::summary::Summary;
 
 /// The NPY writer.

@@ -3,9 +3,9 @@
 use std::io::{self, Write};
 
 use super::Writer;
+use crate::array::Values;
 use crate::dtype::Precision;
 use crate::number;
-use crate::pipeline::Values;
 use crate::summary::Summary;
 
 /// The text writer.

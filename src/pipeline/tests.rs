@@ -1,5 +1,38 @@
 use super::*;
-use crate::input::MemSource;
+use crate::dtype::Dtype;
+use crate::input::Buf;
+
+/// An array held in memory, streamed out like a file.
+struct MemSource {
+    shape: Vec<usize>,
+    data: Vec<f64>,
+    pos: usize,
+}
+
+impl MemSource {
+    fn new(shape: Vec<usize>, data: Vec<f64>) -> MemSource {
+        MemSource {
+            shape,
+            data,
+            pos: 0,
+        }
+    }
+}
+
+impl Source for MemSource {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
+        let n = out.len();
+        out.copy_from(self.data[self.pos..self.pos + n].iter().copied());
+        self.pos += n;
+        Ok(())
+    }
+}
 
 fn reduce(
     threads: usize,
@@ -16,7 +49,7 @@ fn reduce(
         target: &mut ts,
         weight: None,
     };
-    Engine::new(threads, nan)?.reduce(&mut inputs, &[n], losses, Reduction::Mean)
+    Engine::new(threads, nan)?.reduce(&mut inputs, &[n], losses, Reduction::Mean, &mut ())
 }
 
 fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -83,18 +116,19 @@ fn broadcasting_repeats_the_smaller_input() {
         target: &mut t,
         weight: None,
     };
-    let shape = common_shape(&inputs, true).unwrap();
+    let shape = inputs.shape(true).unwrap();
     assert_eq!(shape, vec![2, 3]);
     let mut got = Vec::new();
     let e = Engine::new(2, NanPolicy::Propagate).unwrap();
-    e.elementwise(&mut inputs, &shape, Loss::L1, &mut |v| {
+    e.elementwise(&mut inputs, &shape, Loss::L1, &mut (), &mut |v| {
         got.extend((0..v.len()).map(|i| v.get(i)));
         Ok(())
     })
     .unwrap();
     assert_eq!(got, [1.0, 0.0, 1.0, 2.0, 1.0, 0.0]);
     assert!(
-        common_shape(&inputs, false)
+        inputs
+            .shape(false)
             .unwrap_err()
             .to_string()
             .contains("pred is (2, 1), target is (3,)")
@@ -112,10 +146,18 @@ fn gradient_of_a_broadcast_pred_sums_its_copies() {
     };
     let mut got = Vec::new();
     let e = Engine::new(1, NanPolicy::Propagate).unwrap();
-    e.gradient(&mut inputs, &[3], Loss::Mse, Reduction::Sum, 3, &mut |v| {
-        got.extend((0..v.len()).map(|i| v.get(i)));
-        Ok(())
-    })
+    e.gradient(
+        &mut inputs,
+        &[3],
+        Loss::Mse,
+        Reduction::Sum,
+        3,
+        &mut (),
+        &mut |v| {
+            got.extend((0..v.len()).map(|i| v.get(i)));
+            Ok(())
+        },
+    )
     .unwrap();
     // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
     assert_eq!(got, [6.0]);
@@ -139,7 +181,7 @@ impl std::io::Read for Trickle {
 }
 
 fn npy_bytes(values: &[f32]) -> Vec<u8> {
-    let mut v = crate::input::npy::header_bytes("<f4", &[values.len()]);
+    let mut v = crate::npy::header_bytes("<f4", &[values.len()]);
     values
         .iter()
         .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
@@ -165,6 +207,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
                 &[n],
                 &[Loss::Mse],
                 Reduction::Sum,
+                &mut (),
             )
         };
         let streamed = |threads| {
@@ -189,6 +232,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
                 &[n],
                 &[Loss::Mse],
                 Reduction::Sum,
+                &mut (),
             )
         };
         // f32 data computes in f32, CSV-like f64 data in f64: compare each against its own
@@ -252,6 +296,7 @@ fn csv_read_in_trickles_matches_one_read() {
             &[layout.rows],
             &[Loss::huber(0.5).unwrap()],
             Reduction::Mean,
+            &mut (),
         )
         .unwrap()[0]
             .value
@@ -267,5 +312,43 @@ fn csv_read_in_trickles_matches_one_read() {
             threads,
         );
         assert_eq!(trickled.to_bits(), one.to_bits());
+    }
+}
+
+#[test]
+fn files_read_by_position_agree_with_streams_bit_for_bit() {
+    use crate::input::npy::NpySource;
+    let dir = tempfile::tempdir().unwrap();
+    for n in [3, BATCH + CHUNK + 5] {
+        let p: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 / 37.0).collect();
+        let t: Vec<f32> = (0..n).map(|i| ((i * 104729) % 997) as f32 / 41.0).collect();
+        let (pp, tp) = (dir.path().join("p.npy"), dir.path().join("t.npy"));
+        std::fs::write(&pp, npy_bytes(&p)).unwrap();
+        std::fs::write(&tp, npy_bytes(&t)).unwrap();
+        let run = |threads, by_position: bool| {
+            let open = |path: &std::path::Path| -> Box<dyn Source> {
+                let file = std::fs::File::open(path).unwrap();
+                if by_position {
+                    Box::new(NpySource::open_file(file).unwrap())
+                } else {
+                    Box::new(NpySource::open(Box::new(file), None).unwrap())
+                }
+            };
+            let (mut ps, mut ts) = (open(&pp), open(&tp));
+            assert_eq!(ps.positional().is_some(), by_position);
+            let mut inputs = Inputs {
+                pred: ps.as_mut(),
+                target: ts.as_mut(),
+                weight: None,
+            };
+            let e = Engine::new(threads, NanPolicy::Propagate).unwrap();
+            let loss = Loss::huber(0.5).unwrap();
+            let r = e.reduce(&mut inputs, &[n], &[loss], Reduction::Mean, &mut ());
+            r.unwrap()[0].value.to_bits()
+        };
+        let streamed = run(1, false);
+        for threads in [1, 2, 3] {
+            assert_eq!(run(threads, true), streamed, "n={n} threads={threads}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::input::npy::header_bytes;
+use crate::npy::header_bytes;
 
 fn csv_keys(text: &str, ncols: usize, column: usize) -> CsvKeys {
     let reader = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));

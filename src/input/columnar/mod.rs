@@ -26,7 +26,7 @@ use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch}
 use arrow_buffer::{ArrowNativeType, NullBuffer};
 use arrow_schema::{DataType, Field, Fields, Schema};
 
-use super::Source;
+use super::{Buf, Source};
 use crate::dtype::{Dtype, Kind};
 
 /// The magic bytes a Parquet file starts and ends with.
@@ -568,7 +568,7 @@ pub struct ColumnSource {
 }
 
 impl ColumnSource {
-    fn read<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
+    fn read_as<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
         let mut shared = lock(&self.shared);
         let mut done = 0;
         while done < out.len() {
@@ -603,11 +603,11 @@ impl Source for ColumnSource {
     fn dtype(&self) -> Dtype {
         self.dtype
     }
-    fn read_f64(&mut self, out: &mut [f64]) -> Result<()> {
-        self.read(out)
-    }
-    fn read_f32(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(out)
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        match out {
+            Buf::F64(out) => self.read_as(out),
+            Buf::F32(out) => self.read_as(out),
+        }
     }
     /// Reads what is left, so rows beyond what the metadata says are found.
     fn finish(&mut self) -> Result<()> {

@@ -4,6 +4,7 @@ use std::time::Duration;
 use arrow_array::Float64Array;
 
 use super::*;
+use crate::input::Buf;
 
 /// Two row groups: the first is corrupt, the second decodes for as long as anyone reads it and
 /// takes a while to wind down, as a large piece in the middle of decoding does.
@@ -58,7 +59,7 @@ fn no_decoding_thread_outlives_its_table() {
     let table = Table::new(decoder, schema, 1 << 20, 2);
     let mut src = table.reader(Some("x")).unwrap();
     let mut out = vec![0.0f64; 16];
-    let err = src.read_f64(&mut out).unwrap_err();
+    let err = src.read(Buf::F64(&mut out)).unwrap_err();
     assert!(format!("{err:#}").contains("corrupt page"), "{err:#}");
     drop(src);
     drop(table);

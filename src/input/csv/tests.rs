@@ -4,10 +4,32 @@ use proptest::prelude::*;
 
 use super::number::plain_decimal;
 use super::*;
+use crate::input::Buf;
 
 thread_local! {
     /// The block size of the reads on this thread (see `block_size`).
     pub(super) static BLOCK_SIZE: Cell<usize> = const { Cell::new(BLOCK) };
+}
+
+/// Reads a whole table into memory: its header (if any), column count and values row by row.
+fn read_table(
+    input: impl Read + Send + 'static,
+    delimiter: u8,
+    header: HeaderMode,
+) -> Result<(Layout, Vec<f64>)> {
+    let mut bytes = Vec::new();
+    let mut input = input;
+    input.read_to_end(&mut bytes).context("cannot read")?;
+    let layout = scan(&mut std::io::Cursor::new(&bytes[..]), delimiter, header)?;
+    let table = Table::new(
+        Box::new(std::io::Cursor::new(bytes)),
+        layout.clone(),
+        delimiter,
+    )?;
+    let mut src = table.reader(None)?;
+    let mut data = vec![0.0; layout.rows * layout.ncols];
+    src.read(Buf::F64(&mut data))?;
+    Ok((layout, data))
 }
 
 fn table(s: &str) -> Result<(Layout, Vec<f64>)> {
@@ -77,7 +99,7 @@ fn column(s: &str, key: &str) -> Result<Vec<f64>> {
     )?;
     let mut src = table.reader(Some(key))?;
     let mut out = vec![0.0; layout.rows];
-    src.read_f64(&mut out)?;
+    src.read(Buf::F64(&mut out))?;
     Ok(out)
 }
 
@@ -388,7 +410,7 @@ fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Resu
     while done < layout.rows {
         let n = buf.len().min(layout.rows - done);
         for (r, o) in readers.iter_mut().zip(&mut out) {
-            r.read_f64(&mut buf[..n])?;
+            r.read(Buf::F64(&mut buf[..n]))?;
             o.extend_from_slice(&buf[..n]);
         }
         done += n;

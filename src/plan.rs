@@ -1,0 +1,273 @@
+//! The plan of a run: the passes it makes over the inputs, decided once from the checked command
+//! line, and how the inputs are opened for them. Each pass opens the inputs, runs the engine
+//! with its sink and the observers that ride along (the `--plot` histogram, the progress bar).
+
+use anyhow::{Result, bail};
+
+use crate::auto_delta::auto_delta;
+use crate::cli::{Config, Params};
+use crate::histogram::ResidualHistogram;
+use crate::input::{InputSpec, Opener, Position, Source};
+use crate::loss::{Loss, LossKind};
+use crate::output::Destination;
+use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy};
+use crate::plot;
+use crate::progress::{Progress, Ticks};
+use crate::reduce::Reduction;
+
+/// One pass over the inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// `--delta auto`: a few passes over the residuals find their median absolute deviation,
+    /// and δ from it.
+    AutoDelta(LossKind),
+    /// Counts the elements `--nan omit` keeps: the divisor of the mean whose gradient is asked.
+    CountKept,
+    /// The result itself.
+    Main(Main),
+}
+
+/// What the main pass computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Main {
+    /// One result per loss.
+    Reduce(Reduction),
+    /// The element losses, streamed out.
+    Elementwise,
+    /// The gradient of the reduced loss, streamed out.
+    Gradient(Reduction),
+}
+
+/// The passes of a run.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    config: &'a Config,
+    passes: Vec<Pass>,
+}
+
+/// What a run leaves besides its output.
+#[derive(Debug)]
+pub struct Ran {
+    /// For `--plot`: the residuals' histogram and the symbol of its thresholds.
+    pub histogram: Option<(ResidualHistogram, &'static str)>,
+    /// Notes on how the inputs were read, for the user.
+    pub notes: Vec<String>,
+}
+
+impl Plan<'_> {
+    /// The passes `config` needs.
+    pub fn new(config: &Config) -> Plan<'_> {
+        let mut passes = Vec::new();
+        if let Params::AutoDelta(kind) = config.params {
+            passes.push(Pass::AutoDelta(kind));
+        }
+        let main = match (config.grad, config.reduction) {
+            (true, reduction) => Main::Gradient(reduction),
+            (false, Reduction::None) => Main::Elementwise,
+            (false, reduction) => Main::Reduce(reduction),
+        };
+        if main == Main::Gradient(Reduction::Mean) && config.nan == NanPolicy::Omit {
+            passes.push(Pass::CountKept);
+        }
+        passes.push(Pass::Main(main));
+        Plan { config, passes }
+    }
+
+    /// The passes, in order.
+    pub fn passes(&self) -> &[Pass] {
+        &self.passes
+    }
+
+    /// Runs the passes on `engine`, writing the result to `dest` (not committed).
+    pub fn run(&self, engine: &Engine, dest: &mut Destination) -> Result<Ran> {
+        let c = self.config;
+        let specs = [Some(&c.pred), Some(&c.target), c.weight.as_ref()];
+        let mut run = Runner {
+            config: c,
+            specs: specs.into_iter().flatten().collect(),
+            // Streams that can be read only once are held in memory when there are passes to
+            // read them again.
+            opener: Opener::new(c.csv, self.passes.len() > 1).with_threads(c.threads),
+            engine,
+            progress: c.progress.then(Progress::for_stderr).flatten(),
+            losses: match &c.params {
+                Params::Given(losses) => losses.clone(),
+                Params::AutoDelta(_) => Vec::new(),
+            },
+            kept: None,
+            histogram: None,
+        };
+        for pass in &self.passes {
+            match *pass {
+                Pass::AutoDelta(kind) => {
+                    let delta = run.auto_delta()?;
+                    run.losses = vec![kind.with_param(Some(delta))?];
+                }
+                Pass::CountKept => run.kept = Some(run.count_kept()?),
+                Pass::Main(main) => run.main(main, dest)?,
+            }
+        }
+        let (_, symbol) = plot::thresholds(&run.losses);
+        Ok(Ran {
+            histogram: run.histogram.map(|h| (h, symbol)),
+            notes: run.opener.notes().to_vec(),
+        })
+    }
+}
+
+/// A plan being run: what the passes share and hand on.
+struct Runner<'a> {
+    config: &'a Config,
+    specs: Vec<&'a InputSpec>,
+    opener: Opener,
+    engine: &'a Engine,
+    progress: Option<Progress>,
+    /// The losses computed: given, or found by the auto-δ pass.
+    losses: Vec<Loss>,
+    /// The elements kept, from the counting pass.
+    kept: Option<u64>,
+    histogram: Option<ResidualHistogram>,
+}
+
+impl Runner<'_> {
+    fn auto_delta(&mut self) -> Result<f64> {
+        let Runner {
+            config,
+            specs,
+            opener,
+            engine,
+            progress,
+            ..
+        } = self;
+        auto_delta(config.nan, &mut |observe| {
+            let mut sources = opener.open(specs)?;
+            let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
+            let mut ticks = ticks(progress, &shape);
+            engine
+                .scan_residuals(&mut inputs, &shape, observe, &mut ticks)
+                .map_err(|e| with_position(e, &inputs, &shape))
+        })
+    }
+
+    fn count_kept(&mut self) -> Result<u64> {
+        let mut sources = self.opener.open(&self.specs)?;
+        let (mut inputs, shape) = self.inputs(&mut sources)?;
+        let mut ticks = ticks(&self.progress, &shape);
+        let summed = self
+            .engine
+            .reduce(
+                &mut inputs,
+                &shape,
+                &self.losses,
+                Reduction::Sum,
+                &mut ticks,
+            )
+            .map_err(|e| with_position(e, &inputs, &shape))?;
+        Ok(summed[0].count)
+    }
+
+    /// Opens the inputs and checks the losses can be computed in their precision.
+    fn inputs<'s>(&self, sources: &'s mut [Box<dyn Source>]) -> Result<(Inputs<'s>, Vec<usize>)> {
+        let (inputs, shape) = inputs(sources, self.config.broadcast)?;
+        for loss in &self.losses {
+            loss.check_for(inputs.precision())?;
+        }
+        Ok((inputs, shape))
+    }
+
+    fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
+        let mut sources = self.opener.open(&self.specs)?;
+        let (mut inputs, shape) = self.inputs(&mut sources)?;
+        let precision = inputs.precision();
+        let mut histogram = self.config.plot.is_some().then(|| {
+            let (thresholds, _) = plot::thresholds(&self.losses);
+            ResidualHistogram::new(&thresholds)
+        });
+        let mut watch = (&mut histogram, ticks(&self.progress, &shape));
+        let mut writer = self.config.format.writer();
+        let engine = self.engine;
+        match (main, &self.losses[..]) {
+            (Main::Reduce(reduction), losses) => {
+                let results = engine
+                    .reduce(&mut inputs, &shape, losses, reduction, &mut watch)
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                drop(watch);
+                writer.scalars(dest.writer(), &results)?;
+            }
+            (Main::Elementwise, &[loss]) => {
+                writer.begin(dest.writer(), &shape, precision)?;
+                engine
+                    .elementwise(&mut inputs, &shape, loss, &mut watch, &mut |v| {
+                        Ok(writer.values(dest.writer(), v)?)
+                    })
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                drop(watch);
+                writer.end(dest.writer())?;
+            }
+            (Main::Gradient(reduction), &[loss]) => {
+                let count = self.kept.unwrap_or(shape.iter().product::<usize>() as u64);
+                let pred_shape = inputs.pred.shape().to_vec();
+                writer.begin(dest.writer(), &pred_shape, precision)?;
+                engine
+                    .gradient(
+                        &mut inputs,
+                        &shape,
+                        loss,
+                        reduction,
+                        count,
+                        &mut watch,
+                        &mut |v| Ok(writer.values(dest.writer(), v)?),
+                    )
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                drop(watch);
+                writer.end(dest.writer())?;
+            }
+            _ => bail!("internal error: one loss expected for --reduction none and --grad"),
+        }
+        self.histogram = histogram;
+        Ok(())
+    }
+}
+
+/// Borrows the opened sources as pred, target and weight, and finds the shape to compute over.
+fn inputs(sources: &mut [Box<dyn Source>], broadcast: bool) -> Result<(Inputs<'_>, Vec<usize>)> {
+    let (pred, rest) = sources.split_at_mut(1);
+    let (target, weight) = rest.split_at_mut(1);
+    let inputs = Inputs {
+        pred: pred[0].as_mut(),
+        target: target[0].as_mut(),
+        weight: weight.first_mut().map(|w| w.as_mut() as &mut dyn Source),
+    };
+    let shape = inputs.shape(broadcast)?;
+    Ok((inputs, shape))
+}
+
+/// An observer that moves the progress bar, if there is one, over a pass of `shape`.
+fn ticks<'p>(progress: &'p Option<Progress>, shape: &[usize]) -> Option<Ticks<'p>> {
+    let total = shape.iter().product::<usize>() as u64;
+    progress.as_ref().map(|p| Ticks::new(p, total))
+}
+
+/// Adds to a `--nan error` failure where the element is in an input that can say more than its
+/// index (a CSV line and column).
+fn with_position(e: anyhow::Error, inputs: &Inputs<'_>, shape: &[usize]) -> anyhow::Error {
+    let Some(&NanAt(index)) = e.downcast_ref::<NanAt>() else {
+        return e;
+    };
+    let sources = [
+        Some(&*inputs.pred),
+        Some(&*inputs.target),
+        inputs.weight.as_deref(),
+    ];
+    // The input that holds a NaN there, else any that can say where the element is.
+    let found: Vec<Position> = sources
+        .into_iter()
+        .flatten()
+        .filter(|s| s.shape() == shape)
+        .filter_map(|s| s.locate(index))
+        .collect();
+    match found.iter().find(|p| p.nan).or(found.first()) {
+        Some(at) => anyhow::anyhow!("{e} ({})", at.text),
+        None => e,
+    }
+}
