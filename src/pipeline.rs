@@ -83,6 +83,13 @@ pub trait Sink: Sync {
     fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Self::Part>;
     /// Takes the next part, in index order.
     fn combine(&mut self, part: Self::Part) -> Result<()>;
+    /// Called on the driving thread before the chunks of elements `start..start + len` are
+    /// computed, in order: a sink with an input of its own (the group keys of `--by`) reads
+    /// that input's elements here, for [`Sink::chunk`] to find by offset.
+    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+        let _ = (start, len);
+        Ok(())
+    }
 }
 
 /// One chunk of the inputs, in the compute type, with what the kernel made of it.
@@ -219,6 +226,7 @@ impl Engine {
         while cur.len > 0 {
             let start = cur.start + cur.len;
             let len = BATCH.min(n - start);
+            sink.begin_batch(cur.start, cur.len)?;
             let shared: &S = sink;
             let (read, parts) = self.pool.install(|| {
                 rayon::join(
@@ -250,6 +258,7 @@ impl Engine {
         let mut start = 0;
         while start < n {
             let len = (STEP_AT * BATCH).min(n - start);
+            sink.begin_batch(start, len)?;
             let shared: &S = sink;
             let parts = self
                 .pool

@@ -15,6 +15,8 @@ pub mod top;
 pub mod weighted;
 
 use crate::float::Float;
+use crate::loss::Loss;
+use crate::pipeline::NanPolicy;
 use crate::reduce::Accumulator;
 
 /// One chunk of elements as a breakdown sees it, for one loss.
@@ -39,7 +41,21 @@ pub struct Chunk<'a, T> {
     pub linear: Option<u64>,
 }
 
-impl<T: Float> Chunk<'_, T> {
+impl<'a, T: Float> Chunk<'a, T> {
+    /// The breakdown's view of the engine's chunk `c` for its `k`-th loss, `loss`.
+    pub fn of(c: &crate::pipeline::Chunk<'a, T>, k: usize, loss: &Loss) -> Chunk<'a, T> {
+        Chunk {
+            offset: c.offset,
+            pred: c.pred,
+            target: c.target,
+            weight: c.weight,
+            losses: c.values(k),
+            threshold: loss.threshold().map(T::from_f64),
+            omit_nan: c.nan == NanPolicy::Omit,
+            linear: Some(c.linear(k)),
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.losses.len()

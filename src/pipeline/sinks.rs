@@ -32,6 +32,9 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     fn combine(&mut self, (a, b): Self::Part) -> Result<()> {
         self.0.combine(a)?;
         self.1.combine(b)
+    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+        self.0.begin_batch(start, len)?;
+        self.1.begin_batch(start, len)
     }
 }
 
@@ -46,6 +49,11 @@ impl<S: Sink> Sink for Option<S> {
             (Some(s), Some(p)) => s.combine(p),
             _ => Ok(()),
         }
+    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+        match self {
+            Some(s) => s.begin_batch(start, len),
+            None => Ok(()),
+        }
     }
 }
 
@@ -56,6 +64,8 @@ impl<S: Sink> Sink for &mut S {
     }
     fn combine(&mut self, part: Self::Part) -> Result<()> {
         (**self).combine(part)
+    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+        (**self).begin_batch(start, len)
     }
 }
 
