@@ -140,6 +140,11 @@ pub struct RunArgs {
     /// no notes on stderr (such as how a CSV first line of numbers was read).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// One result per group: keys from a CSV column (PATH:COLUMN, any text) or an NPY/NPZ array
+    /// of integers or bools with pred's shape or that of its leading axes (a label per sample).
+    #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
+    pub by: Option<OsString>,
 }
 
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
@@ -179,6 +184,8 @@ pub struct Config {
     pub plot: Option<PathBuf>,
     /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
+    /// The group keys of `--by`.
+    pub by: Option<InputSpec>,
 }
 
 /// What to do.
@@ -210,6 +217,8 @@ impl RunArgs {
         check_combination(&params, self.reduction, self.grad, self.nan)?;
         let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
         let threads = threads(self.threads)?;
+        let format = Format::resolve(self.format, self.output.as_deref())?;
+        let by = by(self.by.as_deref(), self.reduction, self.grad, format)?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,
@@ -220,12 +229,13 @@ impl RunArgs {
             grad: self.grad,
             nan: self.nan,
             broadcast: self.broadcast,
-            format: Format::resolve(self.format, self.output.as_deref())?,
+            format,
             output: self.output,
             csv,
             threads,
             plot: self.plot,
             progress: !self.quiet,
+            by,
         })
     }
 }
@@ -283,6 +293,34 @@ fn check_combination(
         ));
     }
     Ok(())
+}
+
+/// `--by`: a key input, for a scalar reduction written as text, JSON or CSV.
+fn by(
+    arg: Option<&std::ffi::OsStr>,
+    reduction: Reduction,
+    grad: bool,
+    format: Format,
+) -> Result<Option<InputSpec>, UsageError> {
+    let Some(arg) = arg else {
+        return Ok(None);
+    };
+    if grad {
+        return Err(UsageError::new(
+            "--by gives one loss per group; --grad is the gradient of one loss, not per group",
+        ));
+    }
+    if !matches!(reduction, Reduction::Mean | Reduction::Sum) {
+        return Err(UsageError::new(format!(
+            "--by gives one mean or sum per group, not --reduction {reduction}"
+        )));
+    }
+    if format == Format::Npy {
+        return Err(UsageError::new(
+            "--by results are records with a key each: write them as text, JSON or CSV",
+        ));
+    }
+    InputSpec::parse(arg).map(Some)
 }
 
 /// `--header`, `--no-header` and `--delimiter`.

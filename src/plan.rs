@@ -5,12 +5,13 @@
 use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
+use crate::breakdown::by::{GroupSink, Keys};
 use crate::cli::{Config, Params};
 use crate::histogram::ResidualHistogram;
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::{Loss, LossKind};
-use crate::output::Destination;
-use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy};
+use crate::output::{Destination, groups};
+use crate::pipeline::{Engine, Inputs, Kernel, NanAt, NanPolicy};
 use crate::plot;
 use crate::progress::{Progress, Ticks};
 use crate::reduce::Reduction;
@@ -36,6 +37,8 @@ pub enum Main {
     Elementwise,
     /// The gradient of the reduced loss, streamed out.
     Gradient(Reduction),
+    /// One result per loss and group of `--by`.
+    Grouped(Reduction),
 }
 
 /// The passes of a run.
@@ -62,6 +65,7 @@ impl Plan<'_> {
             passes.push(Pass::AutoDelta(kind));
         }
         let main = match (config.grad, config.reduction) {
+            (_, reduction) if config.by.is_some() => Main::Grouped(reduction),
             (true, reduction) => Main::Gradient(reduction),
             (false, Reduction::None) => Main::Elementwise,
             (false, reduction) => Main::Reduce(reduction),
@@ -175,6 +179,16 @@ impl Runner<'_> {
         Ok((inputs, shape))
     }
 
+    /// Opens the keys of `--by`; a stream another input reads is served from its held bytes.
+    fn keys(&self) -> Result<Keys> {
+        let Some(by) = &self.config.by else {
+            bail!("internal error: a grouped run without --by");
+        };
+        let shared = self.specs.iter().any(|s| s.location == by.location);
+        let held = self.opener.held(&by.location);
+        Keys::open(by, &self.config.csv, held, shared)
+    }
+
     fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
@@ -221,6 +235,17 @@ impl Runner<'_> {
                     .map_err(|e| with_position(e, &inputs, &shape))?;
                 drop(watch);
                 writer.end(dest.writer())?;
+            }
+            (Main::Grouped(reduction), losses) => {
+                let keys = self.keys()?;
+                let mut sink = (GroupSink::new(losses, keys, &shape)?, watch);
+                engine
+                    .run(&mut inputs, &shape, Kernel::Losses(losses), &mut sink)
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                let (grouped, watch) = sink;
+                drop(watch);
+                let results = grouped.results(reduction, &shape, precision);
+                groups::write(self.config.format, dest.writer(), results)?;
             }
             _ => bail!("internal error: one loss expected for --reduction none and --grad"),
         }

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod destination;
+pub mod groups;
 pub mod json;
 pub mod npy;
 pub mod text;
