@@ -4,6 +4,7 @@ mod util;
 
 mod analysis;
 mod bad;
+mod by;
 mod columnar;
 mod conformance;
 mod csv_files;
