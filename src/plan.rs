@@ -179,14 +179,29 @@ impl Runner<'_> {
         Ok((inputs, shape))
     }
 
-    /// Opens the keys of `--by`; a stream another input reads is served from its held bytes.
-    fn keys(&self) -> Result<Keys> {
+    /// Opens the keys of `--by`; a stream another input reads is served from its held bytes,
+    /// and a table another input reads is not counted again.
+    fn keys(&self, inputs: &Inputs<'_>) -> Result<Keys> {
         let Some(by) = &self.config.by else {
             bail!("internal error: a grouped run without --by");
         };
+        let sources = [
+            Some(&*inputs.pred),
+            Some(&*inputs.target),
+            inputs.weight.as_deref(),
+        ];
+        let same = self.specs.iter().zip(sources.into_iter().flatten());
+        let same = same
+            .filter(|(s, _)| s.location == by.location)
+            .map(|(_, src)| src);
+        // Used only if the file is a CSV table: then its rows are the leading axis.
+        let rows = same
+            .map(|src| src.shape().first().copied())
+            .next()
+            .flatten();
         let shared = self.specs.iter().any(|s| s.location == by.location);
         let held = self.opener.held(&by.location);
-        Keys::open(by, &self.config.csv, held, shared)
+        Keys::open(by, &self.config.csv, held, shared, rows)
     }
 
     fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
@@ -237,7 +252,7 @@ impl Runner<'_> {
                 writer.end(dest.writer())?;
             }
             (Main::Grouped(reduction), losses) => {
-                let keys = self.keys()?;
+                let keys = self.keys(&inputs)?;
                 let mut sink = (GroupSink::new(losses, keys, &shape)?, watch);
                 engine
                     .run(&mut inputs, &shape, Kernel::Losses(losses), &mut sink)

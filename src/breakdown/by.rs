@@ -16,7 +16,7 @@ use super::keys::{CsvKeys, KeyReader, NpyKeys, key_repeat};
 use crate::array::Element;
 use crate::dtype::Precision;
 use crate::error::UsageError;
-use crate::input::csv::{Layout, scan};
+use crate::input::csv::{Layout, scan, scan_head};
 use crate::input::{
     Container, CsvOptions, InputSpec, Location, by_extension, npz, open_file, sniff,
 };
@@ -35,15 +35,18 @@ pub struct Keys {
 impl Keys {
     /// Opens the key input `spec`. `held` is the stream's bytes if another input already read
     /// them (stdin or a pipe that `--pred` or `--target` also names); `shared` says whether it
-    /// does, so that a stream read once already is refused rather than read again.
+    /// does, so that a stream read once already is refused rather than read again. `rows` is
+    /// the row count of a CSV table another input reads too: its rows are not counted again.
     pub fn open(
         spec: &InputSpec,
         csv: &CsvOptions,
         held: Option<Arc<[u8]>>,
         shared: bool,
+        rows: Option<usize>,
     ) -> Result<Keys> {
         let name = spec.to_string();
-        let opened = open_reader(spec, csv, held, shared).with_context(|| format!("--by {name}"));
+        let opened =
+            open_reader(spec, csv, held, shared, rows).with_context(|| format!("--by {name}"));
         let (reader, shape) = opened?;
         Ok(Keys {
             reader,
@@ -63,6 +66,7 @@ fn open_reader(
     csv: &CsvOptions,
     held: Option<Arc<[u8]>>,
     shared: bool,
+    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     let path = match &spec.location {
         Location::Stdin => None,
@@ -83,7 +87,7 @@ fn open_reader(
             }
         };
         let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(open_file(path)?)) };
-        return from_container(spec, csv, container, &reopen);
+        return from_container(spec, csv, container, &reopen, rows);
     }
     let bytes: Arc<[u8]> = match (held, shared) {
         (Some(bytes), _) => bytes,
@@ -111,7 +115,7 @@ fn open_reader(
         }
     };
     let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(Cursor::new(bytes.clone()))) };
-    from_container(spec, csv, sniff(&bytes), &reopen)
+    from_container(spec, csv, sniff(&bytes), &reopen, rows)
 }
 
 /// What key inputs are read from: a file or bytes in memory.
@@ -125,6 +129,7 @@ fn from_container(
     csv: &CsvOptions,
     container: Container,
     reopen: Reopen<'_>,
+    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     match container {
         Container::Npy => {
@@ -139,7 +144,7 @@ fn from_container(
             let name = member.name.clone();
             npy_keys(spec, member.reader).with_context(|| format!("array '{name}'"))
         }
-        Container::Csv => csv_keys(spec, csv, reopen),
+        Container::Csv => csv_keys(spec, csv, reopen, rows),
         Container::Parquet | Container::Arrow => bail!(
             "--by reads keys from a CSV column or an NPY/NPZ array of integers or bools; \
              Parquet and Arrow key columns are not read yet (write the key column to CSV or NPY)"
@@ -160,12 +165,19 @@ fn csv_keys(
     spec: &InputSpec,
     csv: &CsvOptions,
     reopen: Reopen<'_>,
+    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     let delimiter = csv.delimiter.unwrap_or(match &spec.location {
         Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
         _ => b',',
     });
-    let layout: Layout = scan(&mut reopen()?, delimiter, csv.header)?;
+    let layout: Layout = match rows {
+        Some(rows) => Layout {
+            rows,
+            ..scan_head(&mut reopen()?, delimiter, csv.header)?
+        },
+        None => scan(&mut reopen()?, delimiter, csv.header)?,
+    };
     let column = match spec.key.as_deref() {
         Some(key) => layout.column(key)?,
         None if layout.ncols == 1 => 0,
@@ -191,7 +203,7 @@ fn csv_keys(
 }
 
 /// Keys asked for at a time from the reader's thread.
-const KEYS_AHEAD: usize = 1 << 18;
+const KEYS_AHEAD: usize = 1 << 16;
 
 /// A key reader on a thread of its own that reads [`KEYS_AHEAD`] keys at a time, two batches
 /// ahead of what is asked.
