@@ -599,6 +599,8 @@ ELSE abs(pred - target) - 0.5 END) AS loss FROM read_csv('$csv') GROUP BY store 
         --by "$million:key"
     warm_cache "$csv" "$million"
     alternate by_mean by_by
+    # The second comparison times --by again: keep this one's median for its row.
+    local by_first=${ALT_MEDIAN[by_by]}
     alternate by_by by_duckdb
     local key
     for key in by_by by_million; do measure_rss "$key"; done
@@ -608,7 +610,7 @@ ELSE abs(pred - target) - 0.5 END) AS loss FROM read_csv('$csv') GROUP BY store 
         echo "| A | B | A median | B median | B ÷ A | target |"
         echo "| --- | --- | --- | --- | --- | --- |"
         printf '| %s | %s | %.3f s | %.3f s | %s× | ≤ 1.3 × |\n' "${LABEL[by_mean]}" \
-            "${LABEL[by_by]}" "${ALT_MEDIAN[by_mean]}" "${ALT_MEDIAN[by_by]}" "${ALT[by_by]}"
+            "${LABEL[by_by]}" "${ALT_MEDIAN[by_mean]}" "$by_first" "${ALT[by_by]}"
         printf '| %s | %s | %.3f s | %.3f s | %s× (huber ÷ DuckDB: %s) | ≤ 0.5 × DuckDB |\n' \
             "${LABEL[by_by]}" "${LABEL[by_duckdb]}" "${ALT_MEDIAN[by_by]}" \
             "${ALT_MEDIAN[by_duckdb]}" "${ALT[by_duckdb]}" \
