@@ -1,12 +1,11 @@
-//! The command line: clap's raw arguments ([`Cli`]), checked once into a [`Config`] so that
-//! nothing downstream re-validates user input.
+//! The loss computation's command line: clap's raw arguments ([`RunArgs`]), checked once into a
+//! [`Config`] so that nothing downstream re-validates user input.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-use crate::cmd::merge::{MergeArgs, MergeConfig};
 use crate::error::UsageError;
 use crate::input::csv::parse_delimiter;
 use crate::input::{CsvOptions, HeaderMode, InputSpec};
@@ -14,39 +13,6 @@ use crate::loss::{Loss, LossKind};
 use crate::output::Format;
 use crate::pipeline::NanPolicy;
 use crate::reduce::Reduction;
-
-/// Robust regression losses over NPY, NPZ and CSV files, with PyTorch's numbers.
-#[derive(Debug, Parser)]
-#[command(name = "huber", version, about, long_about = crate::help::LONG_ABOUT)]
-#[command(after_help = crate::help::short_after_help())]
-#[command(after_long_help = crate::help::long_after_help())]
-#[command(subcommand_negates_reqs = true)]
-pub struct Cli {
-    /// A subcommand; without one, huber computes a loss.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// The loss computation.
-    #[command(flatten)]
-    pub run: RunArgs,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Combine JSON results of shards (mean and sum) into one result.
-    Merge(MergeArgs),
-    /// Print a shell completion script to stdout.
-    #[command(after_help = "Load now: source <(huber completions bash)\n\
-        Install: huber completions bash > ~/.local/share/bash-completion/completions/huber\n\
-        zsh: huber completions zsh > \"${fpath[1]}/_huber\"\n\
-        fish: huber completions fish > ~/.config/fish/completions/huber.fish")]
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
 
 /// Options of a loss computation.
 #[derive(Debug, Args)]
@@ -179,28 +145,6 @@ pub struct Config {
     pub plot: Option<PathBuf>,
     /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
-}
-
-/// What to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Task {
-    /// Compute a loss.
-    Run(Box<Config>),
-    /// Merge shard results.
-    Merge(MergeConfig),
-    /// Print a completion script.
-    Completions(clap_complete::Shell),
-}
-
-impl Cli {
-    /// Checks the arguments and resolves defaults.
-    pub fn into_task(self) -> Result<Task, UsageError> {
-        match self.command {
-            Some(Command::Merge(m)) => Ok(Task::Merge(m.into_config()?)),
-            Some(Command::Completions { shell }) => Ok(Task::Completions(shell)),
-            None => Ok(Task::Run(Box::new(self.run.into_config()?))),
-        }
-    }
 }
 
 impl RunArgs {

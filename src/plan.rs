@@ -73,11 +73,6 @@ impl Plan<'_> {
         Plan { config, passes }
     }
 
-    /// The passes, in order.
-    pub fn passes(&self) -> &[Pass] {
-        &self.passes
-    }
-
     /// Runs the passes on `engine`, writing the result to `dest` (not committed).
     pub fn run(&self, engine: &Engine, dest: &mut Destination) -> Result<Ran> {
         let c = self.config;

@@ -85,7 +85,7 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
 ///
 /// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
 /// let a = (PathBuf::from("a.json"), shard.to_string());
-/// let merged = huber::cmd::merge::combine(&[a.clone(), a])?;
+/// let merged = huber::internals::combine(&[a.clone(), a])?;
 /// assert_eq!((merged[0].value, merged[0].count), (4.0, 4));
 /// # Ok::<(), anyhow::Error>(())
 /// ```
