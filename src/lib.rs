@@ -1,9 +1,10 @@
-//! Robust regression losses — Huber, SmoothL1, MSE, L1 — over arrays stored in NPY, NPZ and CSV
-//! files, with PyTorch's numbers.
+//! Robust regression losses — Huber, SmoothL1, MSE, L1, log-cosh, pseudo-Huber — with PyTorch's
+//! numbers: the library under the `huber` command.
 //!
-//! The data flows top to bottom through the modules: an [`input`] spec opens a streaming
-//! [`input::Source`], the [`pipeline`] feeds its chunks to a [`loss`] kernel, the element losses
-//! go to a [`reduce`] accumulator or an [`output`] writer.
+//! The public API is the loss family ([`loss`]), the exact accumulators and reductions
+//! ([`reduce`]), the result record ([`summary`]) and the dtypes they speak of ([`dtype`],
+//! [`float`]). How the command reads files and runs them on threads is described in
+//! `ARCHITECTURE.md`; those modules are private to the crate.
 //!
 //! ```
 //! use huber::loss::Loss;
