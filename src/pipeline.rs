@@ -14,7 +14,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use self::feed::{Batch, Feeds};
-use self::sinks::{Accumulate, Forward, Observe, Unbroadcast, write_behind};
+use self::sinks::{Accumulate, Observe, Unbroadcast, write_behind};
 use crate::array::{Element, Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
@@ -28,7 +28,7 @@ pub const CHUNK: usize = 1 << 14;
 pub const BATCH: usize = CHUNK * 16;
 
 /// Batches per step of a run whose inputs are read by position.
-const STEP_AT: usize = 4;
+pub(crate) const STEP_AT: usize = 4;
 
 /// What to do with element losses that are NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -293,8 +293,8 @@ impl Engine {
         emit: Emit<'_>,
     ) -> Result<()> {
         let precision = inputs.precision();
-        write_behind(emit, |tx| {
-            let mut sink = (Forward::new(tx, precision), watch);
+        write_behind(emit, precision, |forward| {
+            let mut sink = (forward, watch);
             self.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)
         })
     }
@@ -322,8 +322,8 @@ impl Engine {
         let kernel = Kernel::Gradient { loss, scale };
         let pred_shape = inputs.pred.shape().to_vec();
         if pred_shape == shape {
-            return write_behind(emit, |tx| {
-                let mut sink = (Forward::new(tx, precision), watch);
+            return write_behind(emit, precision, |forward| {
+                let mut sink = (forward, watch);
                 self.run(inputs, shape, kernel, &mut sink)
             });
         }
