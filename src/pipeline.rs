@@ -392,16 +392,9 @@ impl Compute<'_> {
                 || self.scratch(),
                 |scratch, i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
-                    let c = Chunk {
-                        offset: b.start + r.start,
-                        pred: &b.pred[r.clone()],
-                        target: &b.target[r.clone()],
-                        weight: b.weight.as_ref().map(|w| &w[r.clone()]),
-                        nan: self.nan,
-                        out: &[],
-                        linear: &[],
-                    };
-                    self.part(c, scratch, sink)
+                    let weight = b.weight.as_ref().map(|w| &w[r.clone()]);
+                    let c = (&b.pred[r.clone()], &b.target[r.clone()], weight);
+                    self.part(b.start + r.start, c, scratch, sink)
                 },
             )
             .collect();
@@ -428,29 +421,33 @@ impl Compute<'_> {
                     for (src, buf) in at.iter().zip(ins.iter_mut()) {
                         src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
                     }
-                    let c = Chunk {
-                        offset: start + r.start,
-                        pred: &ins[0][..r.len()],
-                        target: &ins[1][..r.len()],
-                        weight: ins.get(2).map(|w| &w[..r.len()]),
-                        nan: self.nan,
-                        out: &[],
-                        linear: &[],
-                    };
-                    self.part(c, scratch, sink)
+                    let weight = ins.get(2).map(|w| &w[..r.len()]);
+                    let c = (&ins[0][..r.len()], &ins[1][..r.len()], weight);
+                    self.part(start + r.start, c, scratch, sink)
                 },
             )
             .collect();
         results.into_iter().collect()
     }
 
-    /// Runs the kernel on `c`, then `sink`.
+    /// Runs the kernel on the chunk of pred, target and weight from element `offset` on, then
+    /// `sink`.
     fn part<T: Element, S: Sink>(
         &self,
-        c: Chunk<'_, T>,
+        offset: usize,
+        (pred, target, weight): (&[T], &[T], Option<&[T]>),
         (out, linear): &mut Scratch<T>,
         sink: &S,
     ) -> Result<S::Part> {
+        let c = Chunk {
+            offset,
+            pred,
+            target,
+            weight,
+            nan: self.nan,
+            out: &[],
+            linear: &[],
+        };
         let out = &mut out[..c.len() * self.kernel.outputs()];
         self.chunk(&c, out, linear)?;
         sink.chunk(&Chunk { out, linear, ..c })
