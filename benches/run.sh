@@ -376,8 +376,8 @@ for r in json.load(open(sys.argv[1]))["results"]:
 # Times two benchmarks alternately, A B A B … for ROUNDS rounds: a noisy machine then slows
 # both alike, which hyperfine (every run of A, then every run of B) cannot promise. PREPARE
 # (optional) runs before each timing, untimed. Sets ALT[keyB] to B's median ÷ A's median and
-# ALT_MEDIAN of both from these runs.
-declare -A ALT ALT_MEDIAN
+# ALT_PAIR[keyB] to both medians ("A B", seconds) of these runs.
+declare -A ALT ALT_PAIR
 alternate() { # keyA keyB
     local a=$1 b=$2 i key s e
     local -A times=()
@@ -391,13 +391,15 @@ alternate() { # keyA keyB
             times[$key]+="$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f", e - s }') "
         done
     done
+    local -A median=()
     for key in "$a" "$b"; do
-        ALT_MEDIAN[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | sort -g |
+        median[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | sort -g |
             awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     done
-    ALT[$b]=$(ratio "${ALT_MEDIAN[$b]}" "${ALT_MEDIAN[$a]}")
-    printf '  %-34s %.4f s\n  %-34s %.4f s   %s× the first\n' "${LABEL[$a]}" "${ALT_MEDIAN[$a]}" \
-        "${LABEL[$b]}" "${ALT_MEDIAN[$b]}" "${ALT[$b]}" >&2
+    ALT[$b]=$(ratio "${median[$b]}" "${median[$a]}")
+    ALT_PAIR[$b]="${median[$a]} ${median[$b]}"
+    printf '  %-34s %.4f s\n  %-34s %.4f s   %s× the first\n' "${LABEL[$a]}" "${median[$a]}" \
+        "${LABEL[$b]}" "${median[$b]}" "${ALT[$b]}" >&2
 }
 
 # The NPY comparisons timed alternately (huber's peak RSS from one run under GNU time), as
@@ -419,10 +421,11 @@ alternate_npy() { # p.npy t.npy
         "| A | B | A median | B median | B ÷ A | B peak RSS |"
         "| --- | --- | --- | --- | --- | --- |"
     )
-    local pair a b
+    local pair a b ta tb
     for pair in "alt_cat alt_mean" "alt_cat alt_none" "alt_mean alt_auto"; do
         read -r a b <<<"$pair"
-        ALT_ROWS+=("| \`${CMD[$a]}\` | \`${CMD[$b]}\` | $(printf '%.4f' "${ALT_MEDIAN[$a]}") s | $(printf '%.4f' "${ALT_MEDIAN[$b]}") s | ${ALT[$b]}× | $(fmt_rss "${RSS[$b]}") |")
+        read -r ta tb <<<"${ALT_PAIR[$b]}"
+        ALT_ROWS+=("| \`${CMD[$a]}\` | \`${CMD[$b]}\` | $(printf '%.4f' "$ta") s | $(printf '%.4f' "$tb") s | ${ALT[$b]}× | $(fmt_rss "${RSS[$b]}") |")
     done
     ALT_ROWS=("${ALT_ROWS[@]//"$HUBER"/huber}")
     ALT_ROWS=("${ALT_ROWS[@]//"$DATA/"/}")
