@@ -177,6 +177,8 @@ fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
     let mut out = Vec::with_capacity(first.len());
     for (i, head) in first.iter().enumerate() {
         let mut acc = Accumulator::default();
+        // A weighted mean's Σw: merged as exactly as the loss sums.
+        let mut weights = head.weights.map(|_| Accumulator::default());
         let mut shape: Option<Vec<usize>> = None;
         for (path, parts) in shards {
             ensure!(
@@ -211,11 +213,15 @@ fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
                 name(path)
             );
             acc.merge(&p.state);
+            if let (Some(w), Some(pw)) = (&mut weights, &p.weights) {
+                w.merge(pw);
+            }
         }
-        out.push(Summary::new(
+        out.push(Summary::finish(
             head.loss,
             head.reduction,
             &acc,
+            weights.as_ref(),
             shape.unwrap_or_default(),
             head.precision,
         ));
