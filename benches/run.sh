@@ -503,9 +503,10 @@ EOF
         echo
         echo "| A | B | A median | B median | B ÷ A | B peak RSS |"
         echo "| --- | --- | --- | --- | --- | --- |"
-        printf '| `%s` | `%s` | %.4f s | %.4f s | %s× | %s |\n' "${CMD[axis_mean]//"$HUBER"/huber}" \
-            "${CMD[axis_cells]//"$HUBER"/huber}" "${ALT_MEDIAN[axis_mean]}" "${ALT_MEDIAN[axis_cells]}" \
-            "${ALT[axis_cells]}" "$(fmt_rss "${RSS[axis_cells]}")"
+        local a=${CMD[axis_mean]//"$HUBER"/huber} b=${CMD[axis_cells]//"$HUBER"/huber}
+        printf '| `%s` | `%s` | %.4f s | %.4f s | %s× | %s |\n' "${a//"$DATA/"/}" "${b//"$DATA/"/}" \
+            "${ALT_MEDIAN[axis_mean]}" "${ALT_MEDIAN[axis_cells]}" "${ALT[axis_cells]}" \
+            "$(fmt_rss "${RSS[axis_cells]}")"
         echo
         printf '%s\n' "${CHECKS[@]}"
     } | tee "$OUT/axis.md"

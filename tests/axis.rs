@@ -613,3 +613,27 @@ fn weighted_mean_gradient_is_w_times_the_derivative_over_the_weights_sum() {
         }
     }
 }
+
+#[test]
+fn empty_reduced_axes_give_empty_cells_as_numpy_does() {
+    let dir = temp_dir();
+    let e = npy_file(dir.path(), "e.npy", Dtype::F32, &[3, 0, 2], &[]);
+    let mean = json_of(&strings(&[
+        "-p", &e, "-t", &e, "--axis", "1", "-f", "json", "-l", "l1",
+    ]));
+    assert_eq!(mean["shape"], serde_json::json!([3, 2]));
+    assert_eq!(flat(&mean["values"]), vec![serde_json::json!("NaN"); 6]);
+    assert_eq!(flat(&mean["count"]), vec![serde_json::json!(0); 6]);
+    let sum = json_of(&strings(&[
+        "-p", &e, "-t", &e, "--axis", "0", "-r", "sum", "-f", "json",
+    ]));
+    assert_eq!(
+        (&sum["shape"], &sum["values"]),
+        (&serde_json::json!([0, 2]), &serde_json::json!([]))
+    );
+    // A header that claims cells out of nothing is refused, not allocated.
+    let huge = npy_file(dir.path(), "h.npy", Dtype::F32, &[1 << 40, 0, 3], &[]);
+    let run = huber(&strings(&["-p", &huge, "-t", &huge, "--axis", "1"]), None);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("have no element"), "{}", run.stderr);
+}

@@ -162,7 +162,8 @@ pub fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
     out
 }
 
-/// One exact accumulator per kept cell.
+/// One exact accumulator per kept cell, made as the elements of the cells arrive: memory follows
+/// the data read, not the shape a header claims.
 #[derive(Debug, Clone)]
 pub struct AxisSums {
     layout: AxisLayout,
@@ -177,7 +178,7 @@ impl AxisSums {
     /// Empty sums for `layout`.
     pub fn new(layout: AxisLayout) -> AxisSums {
         AxisSums {
-            cells: vec![Accumulator::default(); layout.cells()],
+            cells: Vec::new(),
             layout,
         }
     }
@@ -230,13 +231,22 @@ impl AxisSums {
     /// Adds the partial of the chunk that follows the ones combined so far.
     pub fn combine(&mut self, later: AxisPartial) {
         for (cell, acc) in later.0 {
+            if cell >= self.cells.len() {
+                self.cells.resize(cell + 1, Accumulator::default());
+            }
             self.cells[cell].merge(&acc);
         }
     }
 
-    /// The accumulators, one per cell of the kept shape in C order.
+    /// The accumulators of the cells reached so far, in C order of the kept shape (the cells
+    /// after them have no element yet; see [`AxisSums::cell`]).
     pub fn cells(&self) -> &[Accumulator] {
         &self.cells
+    }
+
+    /// The accumulator of cell `i` (empty if no element of it has been added).
+    pub fn cell(&self, i: usize) -> Accumulator {
+        self.cells.get(i).copied().unwrap_or_default()
     }
 }
 
@@ -268,11 +278,12 @@ impl AxisSink {
         let weights = self.weights.as_ref();
         (0..self.losses.len())
             .map(|k| {
-                let cells = self.sums[k].cells();
+                let n = self.sums[k].layout().cells();
+                let cells: Vec<Accumulator> = (0..n).map(|i| self.sums[k].cell(i)).collect();
                 let value = |i: usize| match weights {
                     Some(w) => WeightedMean {
                         losses: cells[i],
-                        weights: w[k].cells()[i],
+                        weights: w[k].cell(i),
                     }
                     .value(),
                     None => cells[i].reduce(reduction),
@@ -293,9 +304,8 @@ impl AxisSink {
                         .threshold()
                         .map(|_| cells.iter().map(|a| a.linear_fraction()).collect()),
                     weight_sums: weights.map(|w| {
-                        w[k].cells()
-                            .iter()
-                            .map(|a| a.reduce(Reduction::Sum))
+                        (0..n)
+                            .map(|i| w[k].cell(i).reduce(Reduction::Sum))
                             .collect()
                     }),
                 }

@@ -1,14 +1,19 @@
 //! The passes of `--axis` and of the weighted mean: per-cell sums over the kept axes, and the
 //! weights' sum that a weighted mean (and its gradient) divides by.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 
+use crate::array::fmt_shape;
 use crate::breakdown::axis::{AxisLayout, AxisSink, Cells, normalize_axes};
 use crate::breakdown::weighted::WeightedSums;
 use crate::loss::Loss;
 use crate::pipeline::{Engine, Inputs, Kernel, Sink};
 use crate::reduce::Reduction;
 use crate::summary::Summary;
+
+/// The most cells kept from inputs without elements: every cell of an input with elements
+/// holds at least one, so only an empty reduced axis makes cells out of nothing.
+const MAX_EMPTY_CELLS: usize = 1 << 24;
 
 /// What an `--axis` pass found.
 pub enum AxisResult {
@@ -70,6 +75,14 @@ pub fn cells(
     }
     let precision = inputs.precision();
     let layout = AxisLayout::new(shape, &axes);
+    let elements: usize = shape.iter().product();
+    ensure!(
+        elements > 0 || layout.cells() <= MAX_EMPTY_CELLS,
+        "the inputs of shape {} have no element, but reducing over --axis would keep {} cells \
+         (more than {MAX_EMPTY_CELLS}), each of them empty",
+        fmt_shape(shape),
+        layout.cells()
+    );
     let weighted = reduction == Reduction::WeightedMean;
     let mut sink = (AxisSink::new(losses, &layout, weighted), watch);
     engine.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;

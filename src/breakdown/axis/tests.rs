@@ -113,7 +113,7 @@ fn check(shape: &[usize], axes: &[usize], data: &Data, sizes: &[usize], omit: bo
         let mut want = crate::reduce::Accumulator::default();
         let positions: Vec<u32> = members.iter().map(|&i| i as u32).collect();
         c.add_gathered(&mut want, &positions, &mut Vec::new());
-        let got = sums.cells()[cell];
+        let got = sums.cell(cell);
         assert_eq!(
             (got.count, got.linear),
             (want.count, want.linear),
