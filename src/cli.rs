@@ -72,7 +72,7 @@ pub struct RunArgs {
     pub target: Option<OsString>,
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
-    /// divides by the element count.
+    /// divides by the element count (-r weighted-mean divides by the weights' sum).
     #[arg(short = 'w', long, value_name = "INPUT", allow_hyphen_values = true)]
     pub weight: Option<OsString>,
 

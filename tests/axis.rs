@@ -637,3 +637,21 @@ fn empty_reduced_axes_give_empty_cells_as_numpy_does() {
     assert_eq!(run.status, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains("have no element"), "{}", run.stderr);
 }
+
+#[test]
+fn per_cell_results_are_not_merged() {
+    let dir = temp_dir();
+    let run = huber(
+        &strings(&["-p", PRED, "-t", TARGET, "--axis", "1,2", "-f", "json"]),
+        None,
+    );
+    let cells = write(dir.path(), "cells.json", &run.stdout);
+    let cells = cells.to_string_lossy().into_owned();
+    let merged = huber(&strings(&["merge", &cells, &cells]), None);
+    assert_eq!(merged.status, Some(1), "{}", merged.stderr);
+    assert!(
+        merged.stderr.contains("per-cell result of --axis"),
+        "{}",
+        merged.stderr
+    );
+}

@@ -158,6 +158,11 @@ fn result(v: Value) -> Result<Summary> {
         "expected a result object, found {}",
         clip(&v)
     );
+    ensure!(
+        v.get("axis").is_none(),
+        "a per-cell result of --axis: those do not merge (merge whole-array results, or run \
+         --axis over all the data)"
+    );
     Summary::deserialize(v).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
