@@ -4,6 +4,8 @@
 #
 #   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV, 10M-row Parquet
 #   benches/run.sh prepare         # only install, build and generate data (no timing)
+#   benches/run.sh axis            # only --axis 1,2 over an f32 (1000, 256, 256) pair against
+#                                  # the whole-array mean, timed alternately (numpy as for alternate)
 #   benches/run.sh alternate       # only huber against cat on NPY, timed alternately (needs
 #                                  # numpy in python3 or the bench venv; no torch, no hyperfine)
 #   SCALE=0.01 benches/run.sh      # quick run with 1% of the data
@@ -460,6 +462,60 @@ EOF
     } | tee "$RESULTS"
 }
 
+# Per-sample means of a batch: --axis 1,2 over an f32 (N, 256, 256) pair (N = 1000 at SCALE=1)
+# against the whole-array mean of the same files, timed alternately; target ≤ 1.1 ×.
+axis_main() {
+    build_huber
+    mkdir -p "$DATA" "$OUT"
+    local P=$DATA/axis_p.npy T=$DATA/axis_t.npy py=${PYTHON:-python3} n
+    [[ -x $PY ]] && py=$PY
+    n=$(python3 -c "print(max(2, round(1000 * float('$SCALE'))))")
+    if [[ ! -f $P || ! -f $T || $(cat "$DATA/axis_stamp" 2>/dev/null) != "$n" ]]; then
+        log "generating NPY 2 × ($n, 256, 256) f32"
+        rm -f "$DATA/axis_stamp"
+        "$py" - "$P" "$T" "$n" <<'EOF'
+import sys
+import numpy as np
+
+p, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(1)
+# Written a block of samples at a time: bounded memory at any size.
+shape = (n, 256, 256)
+pm = np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=shape)
+tm = np.lib.format.open_memmap(t, mode="w+", dtype=np.float32, shape=shape)
+for s in range(0, n, 50):
+    e = min(n, s + 50)
+    target = rng.random((e - s, 256, 256), dtype=np.float32) * np.float32(10)
+    tm[s:e] = target
+    pm[s:e] = target + rng.standard_normal((e - s, 256, 256), dtype=np.float32)
+pm.flush()
+tm.flush()
+EOF
+        echo "$n" >"$DATA/axis_stamp"
+    fi
+    bench_def axis_mean "huber (whole-array mean)" "$HUBER" -p "$P" -t "$T"
+    bench_def axis_cells "huber --axis 1,2" "$HUBER" -p "$P" -t "$T" --axis 1,2 -o "$DATA/axis_out.npy"
+    warm_cache "$P" "$T"
+    PREPARE="rm -f $DATA/axis_out.npy" alternate axis_mean axis_cells
+    measure_rss axis_cells
+    rm -f "$DATA/axis_out.npy"
+    check "--axis 1,2 over ($n, 256, 256) f32 ≤ 1.1 × the whole-array mean (timed alternately)" \
+        "$(le "${ALT[axis_cells]}" 1.1)" "${ALT[axis_cells]}×, peak RSS $(fmt_rss "${RSS[axis_cells]}")"
+    {
+        echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $ROUNDS rounds"
+        echo
+        echo "| A | B | A median | B median | B ÷ A | B peak RSS |"
+        echo "| --- | --- | --- | --- | --- | --- |"
+        local a=${CMD[axis_mean]//"$HUBER"/huber} b=${CMD[axis_cells]//"$HUBER"/huber}
+        printf '| `%s` | `%s` | %.4f s | %.4f s | %s× | %s |\n' "${a//"$DATA/"/}" "${b//"$DATA/"/}" \
+            "${ALT_MEDIAN[axis_mean]}" "${ALT_MEDIAN[axis_cells]}" "${ALT[axis_cells]}" \
+            "$(fmt_rss "${RSS[axis_cells]}")"
+        echo
+        printf '%s\n' "${CHECKS[@]}"
+    } | tee "$OUT/axis.md"
+    if ((FAILED)) && [[ $STRICT == 1 ]]; then exit 1; fi
+}
+
 # One run under GNU time for peak RSS; also keeps what the command printed.
 measure_rss() { # key
     local key=$1
@@ -566,6 +622,11 @@ main() {
     if [[ ${1:-} == alternate ]]; then
         [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
         alternate_main
+        return
+    fi
+    if [[ ${1:-} == axis ]]; then
+        [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
+        axis_main
         return
     fi
     if [[ ${1:-} == prepare ]]; then

@@ -38,7 +38,7 @@ pub struct RunArgs {
     pub target: Option<OsString>,
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
-    /// divides by the element count.
+    /// divides by the element count (-r weighted-mean divides by the weights' sum).
     #[arg(short = 'w', long, value_name = "INPUT", allow_hyphen_values = true)]
     pub weight: Option<OsString>,
 
@@ -106,6 +106,11 @@ pub struct RunArgs {
     /// no notes on stderr (such as how a CSV first line of numbers was read).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Reduce over these axes only and keep the others, as numpy's axis= (negative counts from
+    /// the end): --axis 1,2 over an (N,H,W) batch gives one result per sample.
+    #[arg(long, value_name = "A[,B…]", allow_negative_numbers = true)]
+    pub axis: Option<String>,
 }
 
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
@@ -145,6 +150,8 @@ pub struct Config {
     pub plot: Option<PathBuf>,
     /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
+    /// `--axis`, as typed (checked against the inputs' dimensions once they are open).
+    pub axis: Option<Vec<i64>>,
 }
 
 impl RunArgs {
@@ -154,6 +161,12 @@ impl RunArgs {
         check_combination(&params, self.reduction, self.grad, self.nan)?;
         let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
         let threads = threads(self.threads)?;
+        let axis = breakdown_options(
+            self.reduction,
+            self.weight.is_some(),
+            self.grad,
+            self.axis.as_deref(),
+        )?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,
@@ -170,6 +183,7 @@ impl RunArgs {
             threads,
             plot: self.plot,
             progress: !self.quiet,
+            axis,
         })
     }
 }
@@ -227,6 +241,35 @@ fn check_combination(
         ));
     }
     Ok(())
+}
+
+/// Checks `-r weighted-mean` (it needs weights) and `--axis` (a per-cell mean or sum, not the
+/// elements, not a gradient); returns the axes as typed.
+fn breakdown_options(
+    reduction: Reduction,
+    weighted: bool,
+    grad: bool,
+    axis: Option<&str>,
+) -> Result<Option<Vec<i64>>, UsageError> {
+    if reduction == Reduction::WeightedMean && !weighted {
+        return Err(UsageError::new(
+            "weighted-mean divides by the weights' sum; give --weight (without weights it is mean)",
+        ));
+    }
+    let Some(axis) = axis else {
+        return Ok(None);
+    };
+    if reduction == Reduction::None {
+        return Err(UsageError::new(
+            "--axis reduces over axes: use it with mean, sum or weighted-mean, not --reduction none",
+        ));
+    }
+    if grad {
+        return Err(UsageError::new(
+            "--axis gives one result per cell and --grad the gradient of one result: use one of them",
+        ));
+    }
+    crate::breakdown::axis::parse_axes(axis).map(Some)
 }
 
 /// `--header`, `--no-header` and `--delimiter`.

@@ -313,25 +313,20 @@ impl Engine {
     }
 
     /// The gradient of the reduced loss with respect to `pred`, in `pred`'s shape, passed in C
-    /// order to `emit`. `count` is the mean's divisor (the elements counted: with `--nan omit`
-    /// the caller counts them in a pass of their own). Elements left out by `--nan omit` get 0.
+    /// order to `emit`. `scale` is the reduction's factor of each element's `w · ∂ℓ/∂pred`: 1/N
+    /// for a mean (the elements counted: with `--nan omit` the caller counts them in a pass of
+    /// their own), 1/Σw for a weighted mean, else 1. Elements left out by `--nan omit` get 0.
     /// Where `pred` was broadcast, the gradients of its copies are summed exactly.
-    #[allow(clippy::too_many_arguments)]
     pub fn gradient(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         loss: Loss,
-        reduction: Reduction,
-        count: u64,
+        scale: f64,
         watch: &mut impl Sink,
         emit: Emit<'_>,
     ) -> Result<()> {
         let precision = inputs.precision();
-        let scale = match reduction {
-            Reduction::Mean => crate::loss::mean_scale::<f64>(count),
-            Reduction::Sum | Reduction::None => 1.0,
-        };
         let kernel = Kernel::Gradient { loss, scale };
         let pred_shape = inputs.pred.shape().to_vec();
         if pred_shape == shape {

@@ -44,7 +44,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Combine JSON results of shards (mean and sum) into one result.
+    /// Combine JSON results of shards (mean, sum and weighted-mean) into one result.
     Merge(MergeArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Load now: source <(huber completions bash)\n\

@@ -146,18 +146,10 @@ fn gradient_of_a_broadcast_pred_sums_its_copies() {
     };
     let mut got = Vec::new();
     let e = Engine::new(1, NanPolicy::Propagate).unwrap();
-    e.gradient(
-        &mut inputs,
-        &[3],
-        Loss::Mse,
-        Reduction::Sum,
-        3,
-        &mut (),
-        &mut |v| {
-            got.extend((0..v.len()).map(|i| v.get(i)));
-            Ok(())
-        },
-    )
+    e.gradient(&mut inputs, &[3], Loss::Mse, 1.0, &mut (), &mut |v| {
+        got.extend((0..v.len()).map(|i| v.get(i)));
+        Ok(())
+    })
     .unwrap();
     // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
     assert_eq!(got, [6.0]);
