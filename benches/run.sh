@@ -4,6 +4,8 @@
 #
 #   benches/run.sh                 # full size: 2 × 50M f32 NPY, 10M-row CSV, 10M-row Parquet
 #   benches/run.sh prepare         # only install, build and generate data (no timing)
+#   benches/run.sh axis            # only --axis 1,2 over an f32 (1000, 256, 256) pair against
+#                                  # the whole-array mean, timed alternately (numpy as for alternate)
 #   benches/run.sh by              # only --by against the plain mean and DuckDB's GROUP BY
 #   benches/run.sh alternate       # only huber against cat on NPY, timed alternately (needs
 #                                  # numpy in python3 or the bench venv; no torch, no hyperfine)
@@ -377,8 +379,8 @@ for r in json.load(open(sys.argv[1]))["results"]:
 # Times two benchmarks alternately, A B A B … for ROUNDS rounds: a noisy machine then slows
 # both alike, which hyperfine (every run of A, then every run of B) cannot promise. PREPARE
 # (optional) runs before each timing, untimed. Sets ALT[keyB] to B's median ÷ A's median and
-# ALT_MEDIAN of both from these runs.
-declare -A ALT ALT_MEDIAN
+# ALT_PAIR[keyB] to both medians ("A B", seconds) of these runs.
+declare -A ALT ALT_PAIR
 alternate() { # keyA keyB
     local a=$1 b=$2 i key s e
     local -A times=()
@@ -392,13 +394,15 @@ alternate() { # keyA keyB
             times[$key]+="$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f", e - s }') "
         done
     done
+    local -A median=()
     for key in "$a" "$b"; do
-        ALT_MEDIAN[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | sort -g |
+        median[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | sort -g |
             awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     done
-    ALT[$b]=$(ratio "${ALT_MEDIAN[$b]}" "${ALT_MEDIAN[$a]}")
-    printf '  %-34s %.4f s\n  %-34s %.4f s   %s× the first\n' "${LABEL[$a]}" "${ALT_MEDIAN[$a]}" \
-        "${LABEL[$b]}" "${ALT_MEDIAN[$b]}" "${ALT[$b]}" >&2
+    ALT[$b]=$(ratio "${median[$b]}" "${median[$a]}")
+    ALT_PAIR[$b]="${median[$a]} ${median[$b]}"
+    printf '  %-34s %.4f s\n  %-34s %.4f s   %s× the first\n' "${LABEL[$a]}" "${median[$a]}" \
+        "${LABEL[$b]}" "${median[$b]}" "${ALT[$b]}" >&2
 }
 
 # The NPY comparisons timed alternately (huber's peak RSS from one run under GNU time), as
@@ -420,10 +424,11 @@ alternate_npy() { # p.npy t.npy
         "| A | B | A median | B median | B ÷ A | B peak RSS |"
         "| --- | --- | --- | --- | --- | --- |"
     )
-    local pair a b
+    local pair a b ta tb
     for pair in "alt_cat alt_mean" "alt_cat alt_none" "alt_mean alt_auto"; do
         read -r a b <<<"$pair"
-        ALT_ROWS+=("| \`${CMD[$a]}\` | \`${CMD[$b]}\` | $(printf '%.4f' "${ALT_MEDIAN[$a]}") s | $(printf '%.4f' "${ALT_MEDIAN[$b]}") s | ${ALT[$b]}× | $(fmt_rss "${RSS[$b]}") |")
+        read -r ta tb <<<"${ALT_PAIR[$b]}"
+        ALT_ROWS+=("| \`${CMD[$a]}\` | \`${CMD[$b]}\` | $(printf '%.4f' "$ta") s | $(printf '%.4f' "$tb") s | ${ALT[$b]}× | $(fmt_rss "${RSS[$b]}") |")
     done
     ALT_ROWS=("${ALT_ROWS[@]//"$HUBER"/huber}")
     ALT_ROWS=("${ALT_ROWS[@]//"$DATA/"/}")
@@ -456,6 +461,60 @@ EOF
         echo
         printf '%s\n' "${ALT_ROWS[@]}"
     } | tee "$RESULTS"
+}
+
+# Per-sample means of a batch: --axis 1,2 over an f32 (N, 256, 256) pair (N = 1000 at SCALE=1)
+# against the whole-array mean of the same files, timed alternately; target ≤ 1.1 ×.
+axis_main() {
+    build_huber
+    mkdir -p "$DATA" "$OUT"
+    local P=$DATA/axis_p.npy T=$DATA/axis_t.npy py=${PYTHON:-python3} n
+    [[ -x $PY ]] && py=$PY
+    n=$(python3 -c "print(max(2, round(1000 * float('$SCALE'))))")
+    if [[ ! -f $P || ! -f $T || $(cat "$DATA/axis_stamp" 2>/dev/null) != "$n" ]]; then
+        log "generating NPY 2 × ($n, 256, 256) f32"
+        rm -f "$DATA/axis_stamp"
+        "$py" - "$P" "$T" "$n" <<'EOF'
+import sys
+import numpy as np
+
+p, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(1)
+# Written a block of samples at a time: bounded memory at any size.
+shape = (n, 256, 256)
+pm = np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=shape)
+tm = np.lib.format.open_memmap(t, mode="w+", dtype=np.float32, shape=shape)
+for s in range(0, n, 50):
+    e = min(n, s + 50)
+    target = rng.random((e - s, 256, 256), dtype=np.float32) * np.float32(10)
+    tm[s:e] = target
+    pm[s:e] = target + rng.standard_normal((e - s, 256, 256), dtype=np.float32)
+pm.flush()
+tm.flush()
+EOF
+        echo "$n" >"$DATA/axis_stamp"
+    fi
+    bench_def axis_mean "huber (whole-array mean)" "$HUBER" -p "$P" -t "$T"
+    bench_def axis_cells "huber --axis 1,2" "$HUBER" -p "$P" -t "$T" --axis 1,2 -o "$DATA/axis_out.npy"
+    warm_cache "$P" "$T"
+    PREPARE="rm -f $DATA/axis_out.npy" alternate axis_mean axis_cells
+    measure_rss axis_cells
+    rm -f "$DATA/axis_out.npy"
+    check "--axis 1,2 over ($n, 256, 256) f32 ≤ 1.1 × the whole-array mean (timed alternately)" \
+        "$(le "${ALT[axis_cells]}" 1.1)" "${ALT[axis_cells]}×, peak RSS $(fmt_rss "${RSS[axis_cells]}")"
+    {
+        echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $ROUNDS rounds"
+        echo
+        echo "| A | B | A median | B median | B ÷ A | B peak RSS |"
+        echo "| --- | --- | --- | --- | --- | --- |"
+        local a=${CMD[axis_mean]//"$HUBER"/huber} b=${CMD[axis_cells]//"$HUBER"/huber}
+        printf '| `%s` | `%s` | %.4f s | %.4f s | %s× | %s |\n' "${a//"$DATA/"/}" "${b//"$DATA/"/}" \
+            "${ALT_MEDIAN[axis_mean]}" "${ALT_MEDIAN[axis_cells]}" "${ALT[axis_cells]}" \
+            "$(fmt_rss "${RSS[axis_cells]}")"
+        echo
+        printf '%s\n' "${CHECKS[@]}"
+    } | tee "$OUT/axis.md"
+    if ((FAILED)) && [[ $STRICT == 1 ]]; then exit 1; fi
 }
 
 # One run under GNU time for peak RSS; also keeps what the command printed.
@@ -630,6 +689,11 @@ main() {
     if [[ ${1:-} == alternate ]]; then
         [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
         alternate_main
+        return
+    fi
+    if [[ ${1:-} == axis ]]; then
+        [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
+        axis_main
         return
     fi
     if [[ ${1:-} == prepare ]]; then

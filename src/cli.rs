@@ -1,12 +1,11 @@
-//! The command line: clap's raw arguments ([`Cli`]), checked once into a [`Config`] so that
-//! nothing downstream re-validates user input.
+//! The loss computation's command line: clap's raw arguments ([`RunArgs`]), checked once into a
+//! [`Config`] so that nothing downstream re-validates user input.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-use crate::cmd::merge::{MergeArgs, MergeConfig};
 use crate::error::UsageError;
 use crate::input::csv::parse_delimiter;
 use crate::input::{CsvOptions, HeaderMode, InputSpec};
@@ -14,39 +13,6 @@ use crate::loss::{Loss, LossKind};
 use crate::output::Format;
 use crate::pipeline::NanPolicy;
 use crate::reduce::Reduction;
-
-/// Robust regression losses over NPY, NPZ and CSV files, with PyTorch's numbers.
-#[derive(Debug, Parser)]
-#[command(name = "huber", version, about, long_about = crate::help::LONG_ABOUT)]
-#[command(after_help = crate::help::short_after_help())]
-#[command(after_long_help = crate::help::long_after_help())]
-#[command(subcommand_negates_reqs = true)]
-pub struct Cli {
-    /// A subcommand; without one, huber computes a loss.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// The loss computation.
-    #[command(flatten)]
-    pub run: RunArgs,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Combine JSON results of shards (mean and sum) into one result.
-    Merge(MergeArgs),
-    /// Print a shell completion script to stdout.
-    #[command(after_help = "Load now: source <(huber completions bash)\n\
-        Install: huber completions bash > ~/.local/share/bash-completion/completions/huber\n\
-        zsh: huber completions zsh > \"${fpath[1]}/_huber\"\n\
-        fish: huber completions fish > ~/.config/fish/completions/huber.fish")]
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
 
 /// Options of a loss computation.
 #[derive(Debug, Args)]
@@ -72,7 +38,7 @@ pub struct RunArgs {
     pub target: Option<OsString>,
 
     /// Per-element weights (same forms); each loss is multiplied by its weight, and mean still
-    /// divides by the element count.
+    /// divides by the element count (-r weighted-mean divides by the weights' sum).
     #[arg(short = 'w', long, value_name = "INPUT", allow_hyphen_values = true)]
     pub weight: Option<OsString>,
 
@@ -141,6 +107,11 @@ pub struct RunArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// Reduce over these axes only and keep the others, as numpy's axis= (negative counts from
+    /// the end): --axis 1,2 over an (N,H,W) batch gives one result per sample.
+    #[arg(long, value_name = "A[,B…]", allow_negative_numbers = true)]
+    pub axis: Option<String>,
+
     /// One result per group: keys from a CSV column (PATH:COLUMN, any text) or an NPY/NPZ array
     /// of integers or bools with pred's shape or that of its leading axes (a label per sample).
     #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
@@ -184,30 +155,10 @@ pub struct Config {
     pub plot: Option<PathBuf>,
     /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
+    /// `--axis`, as typed (checked against the inputs' dimensions once they are open).
+    pub axis: Option<Vec<i64>>,
     /// The group keys of `--by`.
     pub by: Option<InputSpec>,
-}
-
-/// What to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Task {
-    /// Compute a loss.
-    Run(Box<Config>),
-    /// Merge shard results.
-    Merge(MergeConfig),
-    /// Print a completion script.
-    Completions(clap_complete::Shell),
-}
-
-impl Cli {
-    /// Checks the arguments and resolves defaults.
-    pub fn into_task(self) -> Result<Task, UsageError> {
-        match self.command {
-            Some(Command::Merge(m)) => Ok(Task::Merge(m.into_config()?)),
-            Some(Command::Completions { shell }) => Ok(Task::Completions(shell)),
-            None => Ok(Task::Run(Box::new(self.run.into_config()?))),
-        }
-    }
 }
 
 impl RunArgs {
@@ -217,8 +168,20 @@ impl RunArgs {
         check_combination(&params, self.reduction, self.grad, self.nan)?;
         let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
         let threads = threads(self.threads)?;
+        let axis = breakdown_options(
+            self.reduction,
+            self.weight.is_some(),
+            self.grad,
+            self.axis.as_deref(),
+        )?;
         let format = Format::resolve(self.format, self.output.as_deref())?;
-        let by = by(self.by.as_deref(), self.reduction, self.grad, format)?;
+        let by = by(
+            self.by.as_deref(),
+            self.reduction,
+            self.grad,
+            format,
+            self.axis.is_some(),
+        )?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,
@@ -235,6 +198,7 @@ impl RunArgs {
             threads,
             plot: self.plot,
             progress: !self.quiet,
+            axis,
             by,
         })
     }
@@ -301,10 +265,16 @@ fn by(
     reduction: Reduction,
     grad: bool,
     format: Format,
+    axis: bool,
 ) -> Result<Option<InputSpec>, UsageError> {
     let Some(arg) = arg else {
         return Ok(None);
     };
+    if axis {
+        return Err(UsageError::new(
+            "--by and --axis do not go together yet: give one result per group or per cell",
+        ));
+    }
     if grad {
         return Err(UsageError::new(
             "--by gives one loss per group; --grad is the gradient of one loss, not per group",
@@ -321,6 +291,35 @@ fn by(
         ));
     }
     InputSpec::parse(arg).map(Some)
+}
+
+/// Checks `-r weighted-mean` (it needs weights) and `--axis` (a per-cell mean or sum, not the
+/// elements, not a gradient); returns the axes as typed.
+fn breakdown_options(
+    reduction: Reduction,
+    weighted: bool,
+    grad: bool,
+    axis: Option<&str>,
+) -> Result<Option<Vec<i64>>, UsageError> {
+    if reduction == Reduction::WeightedMean && !weighted {
+        return Err(UsageError::new(
+            "weighted-mean divides by the weights' sum; give --weight (without weights it is mean)",
+        ));
+    }
+    let Some(axis) = axis else {
+        return Ok(None);
+    };
+    if reduction == Reduction::None {
+        return Err(UsageError::new(
+            "--axis reduces over axes: use it with mean, sum or weighted-mean, not --reduction none",
+        ));
+    }
+    if grad {
+        return Err(UsageError::new(
+            "--axis gives one result per cell and --grad the gradient of one result: use one of them",
+        ));
+    }
+    crate::breakdown::axis::parse_axes(axis).map(Some)
 }
 
 /// `--header`, `--no-header` and `--delimiter`.

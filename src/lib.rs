@@ -1,9 +1,10 @@
-//! Robust regression losses — Huber, SmoothL1, MSE, L1 — over arrays stored in NPY, NPZ and CSV
-//! files, with PyTorch's numbers.
+//! Robust regression losses — Huber, SmoothL1, MSE, L1, log-cosh, pseudo-Huber — with PyTorch's
+//! numbers: the library under the `huber` command.
 //!
-//! The data flows top to bottom through the modules: an [`input`] spec opens a streaming
-//! [`input::Source`], the [`pipeline`] feeds its chunks to a [`loss`] kernel, the element losses
-//! go to a [`reduce`] accumulator or an [`output`] writer.
+//! The public API is the loss family ([`loss`]), the exact accumulators and reductions
+//! ([`reduce`]), the result record ([`summary`]) and the dtypes they speak of ([`dtype`],
+//! [`float`]). How the command reads files and runs them on threads is described in
+//! `ARCHITECTURE.md`; those modules are private to the crate.
 //!
 //! ```
 //! use huber::loss::Loss;
@@ -22,25 +23,47 @@
 //! # Ok::<(), huber::error::UsageError>(())
 //! ```
 
-pub mod array;
-pub mod auto_delta;
+pub(crate) mod array;
+pub(crate) mod auto_delta;
 pub mod breakdown;
-pub mod cli;
-pub mod cmd;
+pub(crate) mod cli;
+pub(crate) mod cmd;
 pub mod dtype;
 pub mod error;
 pub mod float;
-pub mod help;
-pub mod histogram;
-pub mod input;
+pub(crate) mod help;
+pub(crate) mod histogram;
+pub(crate) mod input;
 pub mod loss;
-pub mod npy;
-pub mod number;
-pub mod output;
-pub mod pipeline;
-pub mod plan;
-pub mod plot;
-pub mod progress;
+pub(crate) mod npy;
+pub(crate) mod number;
+pub(crate) mod output;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod plot;
+pub(crate) mod progress;
 pub mod reduce;
-pub mod select;
+pub(crate) mod select;
 pub mod summary;
+
+/// The `huber` program itself, for `src/main.rs`.
+#[doc(hidden)]
+pub use cmd::main as run_command_line;
+
+/// What the fuzz targets and the integration tests reach inside: not a stable API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::cli::RunArgs;
+    pub use crate::cmd::merge::combine;
+    pub use crate::cmd::{Cli, Task, run};
+    pub use crate::help::{EXAMPLES, EXIT_STATUS};
+    pub use crate::input::columnar::{
+        Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
+    };
+    pub use crate::input::csv::{Layout, Table, parse_number, scan};
+    pub use crate::input::npy::NpySource;
+    pub use crate::input::npz::open_member;
+    pub use crate::input::{Buf, HeaderMode, InputSpec, Location, Source};
+    pub use crate::npy::{parse_descr, parse_dict, read_header};
+    pub use crate::output::Format;
+}

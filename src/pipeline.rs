@@ -14,7 +14,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use self::feed::{Batch, Feeds};
-use self::sinks::{Accumulate, Forward, Observe, Unbroadcast, write_behind};
+use self::sinks::{Accumulate, Observe, Unbroadcast, write_behind};
 use crate::array::{Element, Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
@@ -29,7 +29,7 @@ pub const CHUNK: usize = 1 << 14;
 pub const BATCH: usize = CHUNK * 16;
 
 /// Batches per step of a run whose inputs are read by position.
-const STEP_AT: usize = 4;
+pub(crate) const STEP_AT: usize = 4;
 
 /// What to do with element losses that are NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -306,37 +306,32 @@ impl Engine {
         emit: Emit<'_>,
     ) -> Result<()> {
         let precision = inputs.precision();
-        write_behind(emit, |tx| {
-            let mut sink = (Forward::new(tx, precision), watch);
+        write_behind(emit, precision, |forward| {
+            let mut sink = (forward, watch);
             self.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)
         })
     }
 
     /// The gradient of the reduced loss with respect to `pred`, in `pred`'s shape, passed in C
-    /// order to `emit`. `count` is the mean's divisor (the elements counted: with `--nan omit`
-    /// the caller counts them in a pass of their own). Elements left out by `--nan omit` get 0.
+    /// order to `emit`. `scale` is the reduction's factor of each element's `w · ∂ℓ/∂pred`: 1/N
+    /// for a mean (the elements counted: with `--nan omit` the caller counts them in a pass of
+    /// their own), 1/Σw for a weighted mean, else 1. Elements left out by `--nan omit` get 0.
     /// Where `pred` was broadcast, the gradients of its copies are summed exactly.
-    #[allow(clippy::too_many_arguments)]
     pub fn gradient(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         loss: Loss,
-        reduction: Reduction,
-        count: u64,
+        scale: f64,
         watch: &mut impl Sink,
         emit: Emit<'_>,
     ) -> Result<()> {
         let precision = inputs.precision();
-        let scale = match reduction {
-            Reduction::Mean => crate::loss::mean_scale::<f64>(count),
-            Reduction::Sum | Reduction::None => 1.0,
-        };
         let kernel = Kernel::Gradient { loss, scale };
         let pred_shape = inputs.pred.shape().to_vec();
         if pred_shape == shape {
-            return write_behind(emit, |tx| {
-                let mut sink = (Forward::new(tx, precision), watch);
+            return write_behind(emit, precision, |forward| {
+                let mut sink = (forward, watch);
                 self.run(inputs, shape, kernel, &mut sink)
             });
         }
@@ -405,16 +400,9 @@ impl Compute<'_> {
                 || self.scratch(),
                 |scratch, i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
-                    let c = Chunk {
-                        offset: b.start + r.start,
-                        pred: &b.pred[r.clone()],
-                        target: &b.target[r.clone()],
-                        weight: b.weight.as_ref().map(|w| &w[r.clone()]),
-                        nan: self.nan,
-                        out: &[],
-                        linear: &[],
-                    };
-                    self.part(c, scratch, sink)
+                    let weight = b.weight.as_ref().map(|w| &w[r.clone()]);
+                    let c = (&b.pred[r.clone()], &b.target[r.clone()], weight);
+                    self.part(b.start + r.start, c, scratch, sink)
                 },
             )
             .collect();
@@ -441,29 +429,33 @@ impl Compute<'_> {
                     for (src, buf) in at.iter().zip(ins.iter_mut()) {
                         src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
                     }
-                    let c = Chunk {
-                        offset: start + r.start,
-                        pred: &ins[0][..r.len()],
-                        target: &ins[1][..r.len()],
-                        weight: ins.get(2).map(|w| &w[..r.len()]),
-                        nan: self.nan,
-                        out: &[],
-                        linear: &[],
-                    };
-                    self.part(c, scratch, sink)
+                    let weight = ins.get(2).map(|w| &w[..r.len()]);
+                    let c = (&ins[0][..r.len()], &ins[1][..r.len()], weight);
+                    self.part(start + r.start, c, scratch, sink)
                 },
             )
             .collect();
         results.into_iter().collect()
     }
 
-    /// Runs the kernel on `c`, then `sink`.
+    /// Runs the kernel on the chunk of pred, target and weight from element `offset` on, then
+    /// `sink`.
     fn part<T: Element, S: Sink>(
         &self,
-        c: Chunk<'_, T>,
+        offset: usize,
+        (pred, target, weight): (&[T], &[T], Option<&[T]>),
         (out, linear): &mut Scratch<T>,
         sink: &S,
     ) -> Result<S::Part> {
+        let c = Chunk {
+            offset,
+            pred,
+            target,
+            weight,
+            nan: self.nan,
+            out: &[],
+            linear: &[],
+        };
         let out = &mut out[..c.len() * self.kernel.outputs()];
         self.chunk(&c, out, linear)?;
         sink.chunk(&Chunk { out, linear, ..c })

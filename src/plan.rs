@@ -2,6 +2,8 @@
 //! line, and how the inputs are opened for them. Each pass opens the inputs, runs the engine
 //! with its sink and the observers that ride along (the `--plot` histogram, the progress bar).
 
+mod axis;
+
 use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
@@ -24,6 +26,9 @@ pub enum Pass {
     AutoDelta(LossKind),
     /// Counts the elements `--nan omit` keeps: the divisor of the mean whose gradient is asked.
     CountKept,
+    /// Sums the weights of the elements kept: the divisor of the weighted mean whose gradient
+    /// is asked.
+    WeightSum,
     /// The result itself.
     Main(Main),
 }
@@ -37,6 +42,8 @@ pub enum Main {
     Elementwise,
     /// The gradient of the reduced loss, streamed out.
     Gradient(Reduction),
+    /// One result per cell of the axes `--axis` keeps, per loss.
+    Axis(Reduction),
     /// One result per loss and group of `--by`.
     Grouped(Reduction),
 }
@@ -67,19 +74,18 @@ impl Plan<'_> {
         let main = match (config.grad, config.reduction) {
             (_, reduction) if config.by.is_some() => Main::Grouped(reduction),
             (true, reduction) => Main::Gradient(reduction),
+            (false, reduction) if config.axis.is_some() => Main::Axis(reduction),
             (false, Reduction::None) => Main::Elementwise,
             (false, reduction) => Main::Reduce(reduction),
         };
         if main == Main::Gradient(Reduction::Mean) && config.nan == NanPolicy::Omit {
             passes.push(Pass::CountKept);
         }
+        if main == Main::Gradient(Reduction::WeightedMean) {
+            passes.push(Pass::WeightSum);
+        }
         passes.push(Pass::Main(main));
         Plan { config, passes }
-    }
-
-    /// The passes, in order.
-    pub fn passes(&self) -> &[Pass] {
-        &self.passes
     }
 
     /// Runs the passes on `engine`, writing the result to `dest` (not committed).
@@ -100,6 +106,7 @@ impl Plan<'_> {
             },
             kept: None,
             histogram: None,
+            gradient_scale: None,
         };
         for pass in &self.passes {
             match *pass {
@@ -108,6 +115,7 @@ impl Plan<'_> {
                     run.losses = vec![kind.with_param(Some(delta))?];
                 }
                 Pass::CountKept => run.kept = Some(run.count_kept()?),
+                Pass::WeightSum => run.gradient_scale = Some(run.weight_sum_scale()?),
                 Pass::Main(main) => run.main(main, dest)?,
             }
         }
@@ -131,6 +139,8 @@ struct Runner<'a> {
     /// The elements kept, from the counting pass.
     kept: Option<u64>,
     histogram: Option<ResidualHistogram>,
+    /// The gradient's factor 1/Σw of a weighted mean, from the weights' pass.
+    gradient_scale: Option<f64>,
 }
 
 impl Runner<'_> {
@@ -168,6 +178,14 @@ impl Runner<'_> {
             )
             .map_err(|e| with_position(e, &inputs, &shape))?;
         Ok(summed[0].count)
+    }
+
+    fn weight_sum_scale(&mut self) -> Result<f64> {
+        let mut sources = self.opener.open(&self.specs)?;
+        let (mut inputs, shape) = self.inputs(&mut sources)?;
+        let mut ticks = ticks(&self.progress, &shape);
+        axis::gradient_scale(self.engine, &mut inputs, &shape, self.losses[0], &mut ticks)
+            .map_err(|e| with_position(e, &inputs, &shape))
     }
 
     /// Opens the inputs and checks the losses can be computed in their precision.
@@ -216,6 +234,32 @@ impl Runner<'_> {
         let mut writer = self.config.format.writer();
         let engine = self.engine;
         match (main, &self.losses[..]) {
+            (Main::Reduce(Reduction::WeightedMean), losses) => {
+                let results = axis::weighted_mean(engine, &mut inputs, &shape, losses, &mut watch)
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                drop(watch);
+                writer.scalars(dest.writer(), &results)?;
+            }
+            (Main::Axis(reduction), losses) => {
+                let axes = self.config.axis.as_deref().unwrap_or_default();
+                let found = axis::cells(
+                    engine,
+                    &mut inputs,
+                    &shape,
+                    losses,
+                    reduction,
+                    axes,
+                    &mut watch,
+                )
+                .map_err(|e| with_position(e, &inputs, &shape))?;
+                drop(watch);
+                match found {
+                    axis::AxisResult::Scalars(r) => writer.scalars(dest.writer(), &r)?,
+                    axis::AxisResult::Cells(c) => {
+                        crate::output::axis::write(self.config.format, dest.writer(), &c)?
+                    }
+                }
+            }
             (Main::Reduce(reduction), losses) => {
                 let results = engine
                     .reduce(&mut inputs, &shape, losses, reduction, &mut watch)
@@ -235,18 +279,17 @@ impl Runner<'_> {
             }
             (Main::Gradient(reduction), &[loss]) => {
                 let count = self.kept.unwrap_or(shape.iter().product::<usize>() as u64);
+                let scale = match reduction {
+                    Reduction::Mean => crate::loss::mean_scale::<f64>(count),
+                    Reduction::WeightedMean => self.gradient_scale.unwrap_or(f64::NAN),
+                    Reduction::Sum | Reduction::None => 1.0,
+                };
                 let pred_shape = inputs.pred.shape().to_vec();
                 writer.begin(dest.writer(), &pred_shape, precision)?;
                 engine
-                    .gradient(
-                        &mut inputs,
-                        &shape,
-                        loss,
-                        reduction,
-                        count,
-                        &mut watch,
-                        &mut |v| Ok(writer.values(dest.writer(), v)?),
-                    )
+                    .gradient(&mut inputs, &shape, loss, scale, &mut watch, &mut |v| {
+                        Ok(writer.values(dest.writer(), v)?)
+                    })
                     .map_err(|e| with_position(e, &inputs, &shape))?;
                 drop(watch);
                 writer.end(dest.writer())?;

@@ -21,6 +21,14 @@ pub enum Reduction {
     Mean,
     /// The sum.
     Sum,
+    /// The sum divided by the weights' sum, Σwℓ / Σw: Keras 3's `mean_with_sample_weight`,
+    /// what PyTorch's `mse_loss` and `l1_loss` with `weight=` compute.
+    #[value(
+        name = "weighted-mean",
+        alias = "mean_with_sample_weight",
+        help = "The sum divided by the weights' sum (Keras' mean_with_sample_weight; needs --weight)"
+    )]
+    WeightedMean,
 }
 
 impl Reduction {
@@ -30,6 +38,7 @@ impl Reduction {
             Reduction::None => "none",
             Reduction::Mean => "mean",
             Reduction::Sum => "sum",
+            Reduction::WeightedMean => "weighted-mean",
         }
     }
 }
@@ -224,11 +233,12 @@ impl Accumulator {
         self.linear += later.linear;
     }
 
-    /// The reduced value in `f64`, before rounding to the result type.
+    /// The reduced value in `f64`, before rounding to the result type. An accumulator alone
+    /// knows no weights: its weighted mean is the mean (every weight 1).
     pub fn reduce(&self, reduction: Reduction) -> f64 {
         let unscale = if self.scaled { SCALE_UP } else { 1.0 };
         match reduction {
-            Reduction::Mean => self.sum.divided_by(self.count) * unscale,
+            Reduction::Mean | Reduction::WeightedMean => self.sum.divided_by(self.count) * unscale,
             Reduction::Sum | Reduction::None => self.sum.value() * unscale,
         }
     }

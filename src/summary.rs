@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::breakdown::weighted::WeightedMean;
 use crate::dtype::Precision;
 use crate::loss::{Loss, LossKind};
 use crate::number;
@@ -39,6 +40,8 @@ pub struct Summary {
     /// The accumulator the result was finished from: what shards carry so that they merge
     /// exactly (the double-double sum with its scale, and the integer counts).
     pub state: Accumulator,
+    /// For a weighted mean, the weights' sum Σw of the counted elements (its count is theirs).
+    pub weights: Option<Accumulator>,
     /// For `--by`: the group this result is of.
     pub group: Option<Group>,
 }
@@ -96,6 +99,7 @@ impl Summary {
             precision,
             linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
             state: *acc,
+            weights: None,
             group: None,
         }
     }
@@ -105,6 +109,47 @@ impl Summary {
         Summary {
             group: Some(group),
             ..self
+        }
+    }
+
+    /// Finishes a weighted mean: Σwℓ / Σw from both exact sums.
+    pub fn weighted(
+        loss: Loss,
+        sums: &WeightedMean,
+        shape: Vec<usize>,
+        precision: Precision,
+    ) -> Summary {
+        Summary {
+            value: precision.round(sums.value()),
+            weights: Some(sums.weights),
+            ..Summary::new(
+                loss,
+                Reduction::WeightedMean,
+                &sums.losses,
+                shape,
+                precision,
+            )
+        }
+    }
+
+    /// Finishes `reduction` from the loss sums and, for a weighted mean, the weights' sums.
+    pub fn finish(
+        loss: Loss,
+        reduction: Reduction,
+        acc: &Accumulator,
+        weights: Option<&Accumulator>,
+        shape: Vec<usize>,
+        precision: Precision,
+    ) -> Summary {
+        match (reduction, weights) {
+            (Reduction::WeightedMean, Some(w)) => {
+                let sums = WeightedMean {
+                    losses: *acc,
+                    weights: *w,
+                };
+                Summary::weighted(loss, &sums, shape, precision)
+            }
+            _ => Summary::new(loss, reduction, acc, shape, precision),
         }
     }
 }
@@ -149,6 +194,13 @@ pub struct Record {
     /// Optional only so that a result without it gets a message saying what it is for.
     #[serde(default)]
     state: Option<State>,
+    /// A weighted mean's Σw, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "ser_some_float", deserialize_with = "de_weight_sum")]
+    weight_sum: Option<f64>,
+    /// A weighted mean's Σw as an exact state (`linear` absent), so that shards merge exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weight_state: Option<State>,
     /// Fields huber does not write, kept to be refused by name.
     #[serde(flatten, skip_serializing)]
     unknown: Map<String, Value>,
@@ -203,6 +255,14 @@ impl From<Summary> for Record {
                 linear: s.linear_fraction.map(|_| s.state.linear),
                 unknown: Map::new(),
             }),
+            weight_sum: s.weights.map(|w| w.reduce(Reduction::Sum)),
+            weight_state: s.weights.map(|w| State {
+                hi: w.sum.hi,
+                lo: w.sum.lo,
+                scale: if w.scaled { SCALE_EXPONENT.into() } else { 0 },
+                linear: None,
+                unknown: Map::new(),
+            }),
             unknown: Map::new(),
         }
     }
@@ -226,8 +286,9 @@ impl Record {
         let reduction = match self.reduction.as_str() {
             "mean" => Reduction::Mean,
             "sum" => Reduction::Sum,
+            "weighted-mean" => Reduction::WeightedMean,
             other => bail!(
-                "field 'reduction': cannot merge {}: only mean and sum results merge",
+                "field 'reduction': cannot merge {}: only mean, sum and weighted-mean results merge",
                 quoted(other)
             ),
         };
@@ -240,9 +301,17 @@ impl Record {
         );
         let elements = shape_len(&self.shape)?;
         let state = self.state(loss, elements)?;
-        let summary = Summary::new(loss, reduction, &state, self.shape.clone(), precision);
+        let weights = self.weights(reduction, &state)?;
+        let summary = Summary::finish(
+            loss,
+            reduction,
+            &state,
+            weights.as_ref(),
+            self.shape.clone(),
+            precision,
+        );
         self.check_reported(&summary)?;
-        self.only_known(loss)?;
+        self.only_known(loss, reduction)?;
         Ok(match self.group()? {
             Some(group) => summary.in_group(group),
             None => summary,
@@ -322,10 +391,65 @@ impl Record {
         })
     }
 
+    /// A weighted mean's Σw state, checked as the loss state is: present exactly for a weighted
+    /// mean, a normalised double-double with a known scale, 0 when nothing was counted, and
+    /// without a linear count.
+    fn weights(&self, reduction: Reduction, state: &Accumulator) -> Result<Option<Accumulator>> {
+        let weighted = reduction == Reduction::WeightedMean;
+        let s = match (&self.weight_state, weighted) {
+            (None, false) => return Ok(None),
+            (Some(_), false) => bail!(
+                "field 'weight_state': a {} result has no weights' sum",
+                reduction
+            ),
+            (None, true) => bail!(
+                "the result has no field 'weight_state' (the exact weights' sum that merging a weighted mean needs; huber -f json writes it)"
+            ),
+            (Some(s), true) => s,
+        };
+        let (hi, lo) = (s.hi, s.lo);
+        ensure!(
+            if hi.is_finite() {
+                hi + lo == hi
+            } else {
+                lo == 0.0
+            },
+            "field 'weight_state.lo': {lo:?} is not the rounding error of weight_state.hi {hi:?}"
+        );
+        ensure!(
+            state.count > 0 || (hi == 0.0 && lo == 0.0),
+            "field 'weight_state.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
+        );
+        ensure!(
+            s.linear.is_none(),
+            "field 'weight_state.linear': the weights' sum has no linear count"
+        );
+        let scaled = match s.scale {
+            0 => false,
+            e if e == i64::from(SCALE_EXPONENT) => true,
+            e => bail!("field 'weight_state.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
+        };
+        Ok(Some(Accumulator {
+            sum: Dd { hi, lo },
+            scaled,
+            count: state.count,
+            linear: 0,
+        }))
+    }
+
     /// Checks the fields written for people (`value`, `sum`, `linear_fraction`) against the
     /// state, so that a shard edited in one place and not the other is not merged silently.
     fn check_reported(&self, s: &Summary) -> Result<()> {
         let mut given = vec![("value", self.value, s.value), ("sum", self.sum, s.sum)];
+        match (s.weights, self.weight_sum) {
+            (Some(w), Some(got)) => given.push(("weight_sum", got, w.reduce(Reduction::Sum))),
+            (Some(_), None) => bail!("the result has no field 'weight_sum'"),
+            (None, Some(_)) => bail!(
+                "field 'weight_sum': a {} result has no weights' sum",
+                s.reduction
+            ),
+            (None, None) => {}
+        }
         match (s.linear_fraction, self.linear_fraction) {
             (Some(want), Some(got)) => given.push(("linear_fraction", got, want)),
             (Some(_), None) => bail!("the result has no field 'linear_fraction'"),
@@ -350,11 +474,13 @@ impl Record {
 
     /// Refuses a field huber does not write: a hand-edited or foreign result (a `delta` on an
     /// `mse` result, a misspelt `cout`) is not merged silently.
-    fn only_known(&self, loss: Loss) -> Result<()> {
-        let written = serde_json::to_value(Record::from(Summary::new(
+    fn only_known(&self, loss: Loss, reduction: Reduction) -> Result<()> {
+        let empty = Accumulator::default();
+        let written = serde_json::to_value(Record::from(Summary::finish(
             loss,
-            Reduction::Sum,
-            &Accumulator::default(),
+            reduction,
+            &empty,
+            Some(&empty),
             Vec::new(),
             Precision::F64,
         )))?;
@@ -376,14 +502,16 @@ impl Record {
                 known.join(", ")
             );
         }
-        let state = self.state.as_ref().map(|s| &s.unknown);
-        if let Some(field) = state.and_then(|u| u.keys().next()) {
-            let known = names(&written["state"]);
-            bail!(
-                "field 'state.{}': not a field of this result (huber -f json writes {})",
-                field.escape_debug(),
-                known.join(", ")
-            );
+        for (name, state) in [("state", &self.state), ("weight_state", &self.weight_state)] {
+            let unknown = state.as_ref().map(|s| &s.unknown);
+            if let Some(field) = unknown.and_then(|u| u.keys().next()) {
+                let known = names(&written[name]);
+                bail!(
+                    "field '{name}.{}': not a field of this result (huber -f json writes {})",
+                    field.escape_debug(),
+                    known.join(", ")
+                );
+            }
         }
         Ok(())
     }
@@ -551,6 +679,7 @@ named! {
     });
     de_dtype -> String = "dtype", |d| String::deserialize(d);
     de_linear_fraction -> Option<f64> = "linear_fraction", |d| Float::deserialize(d).map(|x| Some(x.0));
+    de_weight_sum -> Option<f64> = "weight_sum", |d| Float::deserialize(d).map(|x| Some(x.0));
     de_hi -> f64 = "state.hi", |d| Float::deserialize(d).map(|x| x.0);
     de_lo -> f64 = "state.lo", |d| Float::deserialize(d).map(|x| x.0);
     de_scale -> i64 = "state.scale", |d| i64::deserialize(d);

@@ -449,7 +449,7 @@ fn bad_keys_and_options_are_refused() {
     dir.write("kf.npy", npy_f64(&[1.0, 2.0, 3.0, 4.0]));
     dir.write("k.npy", npy_i64(&[1, 2, 1, 2], &[4]));
     dir.write("k.csv", "key\na\nb\n");
-    let cases: [(&[&str], i32, &[&str]); 8] = [
+    let cases: [(&[&str], i32, &[&str]); 10] = [
         (&["--by", "k3.npy"], 1, &["k3.npy", "(3,)", "(4,)"]),
         (&["--by", "k.csv:key"], 1, &["k.csv:key", "(2,)", "(4,)"]),
         (&["--by", "kf.npy"], 1, &["kf.npy", "not floats"]),
@@ -466,6 +466,12 @@ fn bad_keys_and_options_are_refused() {
             &["--by", "text, JSON or CSV"],
         ),
         (&["--by", "missing.npy"], 1, &["missing.npy", "cannot open"]),
+        (&["--by", "k.npy", "--axis", "0"], 2, &["--by", "--axis"]),
+        (
+            &["--by", "k.npy", "-w", "p.npy", "-r", "weighted-mean"],
+            2,
+            &["--by", "weighted-mean"],
+        ),
     ];
     for (extra, status, words) in cases {
         let run = dir.run([&["-p", "p.npy", "-t", "p.npy"][..], extra].concat(), None);

@@ -10,8 +10,8 @@ use std::process::Command;
 
 use clap::CommandFactory;
 use clap_mangen::roff::{Roff, bold, italic, roman};
-use huber::cli::Cli;
-use huber::help::{EXAMPLES, EXIT_STATUS};
+use huber::internals::Cli;
+use huber::internals::{EXAMPLES, EXIT_STATUS};
 
 fn huber() -> Command {
     Command::new(env!("CARGO_BIN_EXE_huber"))

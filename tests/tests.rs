@@ -3,6 +3,7 @@
 mod util;
 
 mod analysis;
+mod axis;
 mod bad;
 mod by;
 mod columnar;

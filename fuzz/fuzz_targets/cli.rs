@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Once;
 
 use clap::Parser;
-use huber::cli::{Cli, Task};
+use huber::internals::{Cli, Task};
 use huber::error::escape_controls;
-use huber::input::{InputSpec, Location};
+use huber::internals::{InputSpec, Location};
 use libfuzzer_sys::fuzz_target;
 
 /// The files runs may read, written once into the scratch folder the target works in.
@@ -118,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Task::Completions(_) => return,
     };
-    if let Err(e) = huber::cmd::run(&runnable) {
+    if let Err(e) = huber::internals::run(&runnable) {
         let message = format!("{e:#}");
         assert!(!message.is_empty());
         assert!(!escape_controls(&message).contains('\n'));

@@ -8,8 +8,8 @@
 
 use std::io::Cursor;
 
-use huber::input::csv::{Layout, Table, parse_number, scan};
-use huber::input::{Buf, HeaderMode, Source};
+use huber::internals::{Layout, Table, parse_number, scan};
+use huber::internals::{Buf, HeaderMode, Source};
 use libfuzzer_sys::fuzz_target;
 
 /// Reads a whole table into memory: its layout and values row by row.

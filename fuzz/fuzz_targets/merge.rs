@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use huber::cmd::merge::combine;
-use huber::output::Format;
+use huber::internals::combine;
+use huber::internals::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

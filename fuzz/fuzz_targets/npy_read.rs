@@ -6,8 +6,8 @@
 use std::io::Cursor;
 
 use huber::dtype::Kind;
-use huber::input::{Buf, Source};
-use huber::input::npy::NpySource;
+use huber::internals::{Buf, Source};
+use huber::internals::NpySource;
 use libfuzzer_sys::fuzz_target;
 
 fn open(data: &[u8], known_len: bool) -> Option<NpySource> {

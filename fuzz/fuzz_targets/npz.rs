@@ -4,9 +4,9 @@
 
 use std::io::Cursor;
 
-use huber::input::{Buf, Source};
-use huber::input::npy::NpySource;
-use huber::input::npz::open_member;
+use huber::internals::{Buf, Source};
+use huber::internals::NpySource;
+use huber::internals::open_member;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,11 +7,18 @@
 //! chunk touches) before they are added, so that each cell's sum is the one a whole-array
 //! reduction of its elements in that chunk would make. Memory is one accumulator per kept cell.
 
+use anyhow::Result;
+
+use crate::array::Element;
+use crate::dtype::Precision;
 use crate::error::UsageError;
 use crate::float::Float;
-use crate::reduce::Accumulator;
+use crate::loss::Loss;
+use crate::pipeline::Sink;
+use crate::reduce::{Accumulator, Reduction};
 
 use super::Chunk;
+use super::weighted::WeightedMean;
 
 /// Parses `A[,B…]` into axis numbers as typed (possibly negative).
 pub fn parse_axes(s: &str) -> Result<Vec<i64>, UsageError> {
@@ -155,7 +162,8 @@ pub fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
     out
 }
 
-/// One exact accumulator per kept cell.
+/// One exact accumulator per kept cell, made as the elements of the cells arrive: memory follows
+/// the data read, not the shape a header claims.
 #[derive(Debug, Clone)]
 pub struct AxisSums {
     layout: AxisLayout,
@@ -170,7 +178,7 @@ impl AxisSums {
     /// Empty sums for `layout`.
     pub fn new(layout: AxisLayout) -> AxisSums {
         AxisSums {
-            cells: vec![Accumulator::default(); layout.cells()],
+            cells: Vec::new(),
             layout,
         }
     }
@@ -223,14 +231,160 @@ impl AxisSums {
     /// Adds the partial of the chunk that follows the ones combined so far.
     pub fn combine(&mut self, later: AxisPartial) {
         for (cell, acc) in later.0 {
+            if cell >= self.cells.len() {
+                self.cells.resize(cell + 1, Accumulator::default());
+            }
             self.cells[cell].merge(&acc);
         }
     }
 
-    /// The accumulators, one per cell of the kept shape in C order.
+    /// The accumulators of the cells reached so far, in C order of the kept shape (the cells
+    /// after them have no element yet; see [`AxisSums::cell`]).
     pub fn cells(&self) -> &[Accumulator] {
         &self.cells
     }
+
+    /// The accumulator of cell `i` (empty if no element of it has been added).
+    pub fn cell(&self, i: usize) -> Accumulator {
+        self.cells.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// Per-cell sums of several losses over one run, as a sink of the engine; for a weighted mean
+/// also the per-cell sums of the weights of the elements counted.
+pub struct AxisSink {
+    losses: Vec<Loss>,
+    sums: Vec<AxisSums>,
+    weights: Option<Vec<AxisSums>>,
+}
+
+/// What one chunk adds, per loss: to the loss sums and to the weights' sums.
+type AxisParts = Vec<(AxisPartial, Option<AxisPartial>)>;
+
+impl AxisSink {
+    /// Empty sums of `losses` (the kernel's, in order) over `layout`'s cells; `weighted` also
+    /// sums the weights per cell.
+    pub fn new(losses: &[Loss], layout: &AxisLayout, weighted: bool) -> AxisSink {
+        let sums = || vec![AxisSums::new(layout.clone()); losses.len()];
+        AxisSink {
+            losses: losses.to_vec(),
+            sums: sums(),
+            weights: weighted.then(sums),
+        }
+    }
+
+    /// The results, one per loss: each cell rounded once to `precision`.
+    pub fn finish(&self, reduction: Reduction, axes: &[usize], precision: Precision) -> Vec<Cells> {
+        let weights = self.weights.as_ref();
+        (0..self.losses.len())
+            .map(|k| {
+                let n = self.sums[k].layout().cells();
+                let cells: Vec<Accumulator> = (0..n).map(|i| self.sums[k].cell(i)).collect();
+                let value = |i: usize| match weights {
+                    Some(w) => WeightedMean {
+                        losses: cells[i],
+                        weights: w[k].cell(i),
+                    }
+                    .value(),
+                    None => cells[i].reduce(reduction),
+                };
+                let loss = self.losses[k];
+                Cells {
+                    loss,
+                    reduction,
+                    axes: axes.to_vec(),
+                    shape: self.sums[k].layout().kept_shape().to_vec(),
+                    precision,
+                    values: (0..cells.len())
+                        .map(|i| precision.round(value(i)))
+                        .collect(),
+                    counts: cells.iter().map(|a| a.count).collect(),
+                    sums: cells.iter().map(|a| a.reduce(Reduction::Sum)).collect(),
+                    linear_fractions: loss
+                        .threshold()
+                        .map(|_| cells.iter().map(|a| a.linear_fraction()).collect()),
+                    weight_sums: weights.map(|w| {
+                        (0..n)
+                            .map(|i| w[k].cell(i).reduce(Reduction::Sum))
+                            .collect()
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Sink for AxisSink {
+    type Part = AxisParts;
+    fn chunk<T: Element>(&self, c: &crate::pipeline::Chunk<'_, T>) -> Result<AxisParts> {
+        let mut parts = Vec::with_capacity(self.losses.len());
+        for (k, loss) in self.losses.iter().enumerate() {
+            let view = Chunk::of(c, k, loss);
+            let weights = match (&self.weights, c.weight) {
+                (Some(w), Some(weight)) => {
+                    let masked = masked_weights(&view, weight);
+                    let weights = Chunk {
+                        losses: masked.as_deref().unwrap_or(weight),
+                        threshold: None,
+                        linear: None,
+                        ..view
+                    };
+                    Some(w[k].partial(&weights))
+                }
+                _ => None,
+            };
+            parts.push((self.sums[k].partial(&view), weights));
+        }
+        Ok(parts)
+    }
+    fn combine(&mut self, part: AxisParts) -> Result<()> {
+        for (k, (sums, weights)) in part.into_iter().enumerate() {
+            self.sums[k].combine(sums);
+            if let (Some(all), Some(w)) = (&mut self.weights, weights) {
+                all[k].combine(w);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The weights of a chunk's counted elements where `--nan omit` leaves some out: an element
+/// whose loss is NaN gets a NaN weight, which the omitting sum skips (a NaN weight makes the
+/// loss NaN anyway). `None` when the weights count as they are.
+fn masked_weights<T: Float>(losses: &Chunk<'_, T>, weight: &[T]) -> Option<Vec<T>> {
+    if !losses.omit_nan || !losses.losses.iter().any(|x| x.is_nan()) {
+        return None;
+    }
+    let kept = weight.iter().zip(losses.losses);
+    Some(
+        kept.map(|(&w, l)| if l.is_nan() { T::from_f64(f64::NAN) } else { w })
+            .collect(),
+    )
+}
+
+/// The per-cell results of one loss over the kept axes, in C order of the kept shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cells {
+    /// The loss and its parameter.
+    pub loss: Loss,
+    /// `mean`, `sum` or `weighted-mean`.
+    pub reduction: Reduction,
+    /// The reduced axes, ascending and non-negative.
+    pub axes: Vec<usize>,
+    /// The kept shape.
+    pub shape: Vec<usize>,
+    /// The result type.
+    pub precision: Precision,
+    /// Each cell's result, rounded once to `precision`.
+    pub values: Vec<f64>,
+    /// Each cell's elements counted.
+    pub counts: Vec<u64>,
+    /// Each cell's sum of element losses, in `f64`.
+    pub sums: Vec<f64>,
+    /// Each cell's share of counted elements with `|r| ≥ δ`, for losses with a threshold.
+    pub linear_fractions: Option<Vec<f64>>,
+    /// Each cell's weights' sum, for a weighted mean.
+    pub weight_sums: Option<Vec<f64>>,
 }
 
 #[cfg(test)]

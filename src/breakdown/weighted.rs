@@ -1,7 +1,12 @@
 //! The mean that divides by the weights' sum: Σwℓ / Σw (Keras 3's `mean_with_sample_weight`,
 //! PyTorch's `mse_loss` and `l1_loss` with `weight=`), beside `mean`, which divides by the count.
 
+use anyhow::Result;
+
+use crate::array::Element;
 use crate::float::Float;
+use crate::loss::Loss;
+use crate::pipeline::Sink;
 use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT};
 
 use super::Chunk;
@@ -72,6 +77,39 @@ impl WeightedMean {
     /// `w · ∂ℓ/∂pred` is multiplied: 1/Σw, rounded to `T` as the mean's 1/N is.
     pub fn gradient_scale<T: Float>(&self) -> T {
         T::from_f64(1.0 / self.weight_sum())
+    }
+}
+
+/// The weighted means of several losses over one run, as a sink of the engine.
+pub struct WeightedSums {
+    losses: Vec<Loss>,
+    /// One per loss, in the order of the kernel's outputs.
+    pub sums: Vec<WeightedMean>,
+}
+
+impl WeightedSums {
+    /// Empty sums for `losses`, the kernel's losses in order.
+    pub fn new(losses: &[Loss]) -> WeightedSums {
+        WeightedSums {
+            losses: losses.to_vec(),
+            sums: vec![WeightedMean::default(); losses.len()],
+        }
+    }
+}
+
+impl Sink for WeightedSums {
+    type Part = Vec<WeightedMean>;
+    fn chunk<T: Element>(&self, c: &crate::pipeline::Chunk<'_, T>) -> Result<Vec<WeightedMean>> {
+        let parts = self.losses.iter().enumerate();
+        Ok(parts
+            .map(|(k, loss)| WeightedMean::partial(&Chunk::of(c, k, loss)))
+            .collect())
+    }
+    fn combine(&mut self, part: Vec<WeightedMean>) -> Result<()> {
+        for (sum, p) in self.sums.iter_mut().zip(part) {
+            sum.combine(p);
+        }
+        Ok(())
     }
 }
 

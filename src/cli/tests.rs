@@ -1,4 +1,7 @@
+use clap::Parser;
+
 use super::*;
+use crate::cmd::{Cli, Task};
 
 fn config(args: &[&str]) -> Result<Config, UsageError> {
     let mut all = vec!["huber", "-p", "p.npy", "-t", "t.npy"];

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use super::Cli;
 
 /// Writes the completion script for `shell` to stdout.
 pub fn run(shell: Shell) -> Result<()> {

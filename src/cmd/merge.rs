@@ -90,7 +90,7 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
 ///
 /// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
 /// let a = (PathBuf::from("a.json"), shard.to_string());
-/// let merged = huber::cmd::merge::combine(&[a.clone(), a])?;
+/// let merged = huber::internals::combine(&[a.clone(), a])?;
 /// assert_eq!((merged[0].value, merged[0].count), (4.0, 4));
 /// # Ok::<(), anyhow::Error>(())
 /// ```
@@ -163,6 +163,11 @@ fn result(v: Value) -> Result<Summary> {
         "expected a result object, found {}",
         clip(&v)
     );
+    ensure!(
+        v.get("axis").is_none(),
+        "a per-cell result of --axis: those do not merge (merge whole-array results, or run \
+         --axis over all the data)"
+    );
     Summary::deserialize(v).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -187,6 +192,8 @@ fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
     let mut out = Vec::with_capacity(first.len());
     for (i, head) in first.iter().enumerate() {
         let mut acc = Accumulator::default();
+        // A weighted mean's Σw: merged as exactly as the loss sums.
+        let mut weights = head.weights.map(|_| Accumulator::default());
         let mut shape: Option<Vec<usize>> = None;
         for (path, parts) in shards {
             ensure!(
@@ -221,11 +228,15 @@ fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
                 name(path)
             );
             acc.merge(&p.state);
+            if let (Some(w), Some(pw)) = (&mut weights, &p.weights) {
+                w.merge(pw);
+            }
         }
-        out.push(Summary::new(
+        out.push(Summary::finish(
             head.loss,
             head.reduction,
             &acc,
+            weights.as_ref(),
             shape.unwrap_or_default(),
             head.precision,
         ));

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
 use self::npy::NpySource;
-pub use crate::array::{Buf, Element};
+pub use crate::array::Buf;
 use crate::dtype::Dtype;
 use crate::error::{UsageError, io_reason};
 

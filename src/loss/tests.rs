@@ -257,18 +257,9 @@ fn gradients_match_pytorch() {
             Loss::LogCosh | Loss::PseudoHuber { .. } => 2,
             _ => 0,
         };
-        for i in 0..got.len() {
-            let u = fixtures::ulps(got[i], want[i], dtype);
-            assert!(
-                u <= tol,
-                "{} [{i}]: got {:e}, want {:e}",
-                case["name"],
-                got[i],
-                want[i]
-            );
-            if u > worst.0 {
-                worst = (u, format!("{} [{i}]", case["name"]));
-            }
+        let (u, i) = assert_within(&case, &got, &want, dtype, tol);
+        if u > worst.0 {
+            worst = (u, format!("{} [{i}]", case["name"]));
         }
     }
     println!("gradients: max {} ulp from PyTorch ({})", worst.0, worst.1);
@@ -293,17 +284,31 @@ fn weighted_losses_match_pytorch() {
             Loss::LogCosh | Loss::PseudoHuber { .. } => 4,
             _ => 0,
         };
-        for i in 0..got.len() {
-            let u = fixtures::ulps(got[i], want[i], dtype);
-            assert!(
-                u <= tol,
-                "{} [{i}]: got {:e}, want {:e}",
-                case["name"],
-                got[i],
-                want[i]
-            );
-        }
+        assert_within(&case, &got, &want, dtype, tol);
     }
+}
+
+/// Checks every element of `got` within `tol` ulps of `want`; the largest distance and where.
+fn assert_within(
+    case: &serde_json::Value,
+    got: &[f64],
+    want: &[f64],
+    dtype: &str,
+    tol: u64,
+) -> (u64, usize) {
+    let mut worst = (0, 0);
+    for i in 0..got.len() {
+        let u = fixtures::ulps(got[i], want[i], dtype);
+        assert!(
+            u <= tol,
+            "{} [{i}]: got {:e}, want {:e}",
+            case["name"],
+            got[i],
+            want[i]
+        );
+        worst = worst.max((u, i));
+    }
+    worst
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! Writing results: one [`Writer`] per format, and a [`Destination`] that only shows output once
 //! the whole run has succeeded.
 
+pub mod axis;
 pub mod csv;
 pub mod destination;
 pub mod groups;

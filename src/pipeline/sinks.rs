@@ -3,12 +3,14 @@
 //! observer; and the sinks made of other sinks (none, a pair, an option, a borrowed one).
 
 use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
+use half::f16;
 
 use super::feed::{MultiIndex, broadcast_strides};
-use super::{BATCH, CHUNK, Chunk, Emit, NanPolicy, Observer, Sink, round_to_f16};
-use crate::array::{Element, Owned};
+use super::{BATCH, CHUNK, Chunk, Emit, NanPolicy, Observer, STEP_AT, Sink, round_to_f16};
+use crate::array::{Element, Owned, Values};
 use crate::dtype::Precision;
 use crate::reduce::{Accumulator, Dd};
 
@@ -107,24 +109,38 @@ impl Sink for Accumulate {
     }
 }
 
-/// Sends the kernel's (first) output, chunk by chunk in order, to a writer thread
-/// ([`write_behind`]).
+/// Sends the kernel's (first) output, chunk by chunk in order, to the writer thread of
+/// [`write_behind`], in buffers that the writer hands back: fresh memory for every chunk would
+/// cost more than the copy into it.
 pub struct Forward {
     tx: SyncSender<Owned>,
     precision: Precision,
-}
-
-impl Forward {
-    /// Sends values of the result type `precision` to `tx`.
-    pub fn new(tx: SyncSender<Owned>, precision: Precision) -> Forward {
-        Forward { tx, precision }
-    }
+    spare: Arc<Mutex<Vec<Owned>>>,
 }
 
 impl Sink for Forward {
     type Part = Owned;
     fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Owned> {
-        Ok(T::to_owned(c.values(0), self.precision))
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let v = c.values(0);
+        Ok(match (T::values(v), self.precision, spare) {
+            (Values::F64(v), _, Some(Owned::F64(mut b))) => {
+                b.clear();
+                b.extend_from_slice(v);
+                Owned::F64(b)
+            }
+            (Values::F32(v), Precision::F32, Some(Owned::F32(mut b))) => {
+                b.clear();
+                b.extend_from_slice(v);
+                Owned::F32(b)
+            }
+            (Values::F32(v), Precision::F16, Some(Owned::F16(mut b))) => {
+                b.clear();
+                b.extend(v.iter().map(|&x| f16::from_f32(x)));
+                Owned::F16(b)
+            }
+            _ => T::to_owned(v, self.precision),
+        })
     }
     fn combine(&mut self, part: Owned) -> Result<()> {
         self.tx
@@ -133,21 +149,34 @@ impl Sink for Forward {
     }
 }
 
-/// Runs `produce`, handing what it sends to `emit` on a thread of its own, so that formatting
-/// and writing the output overlap reading and computing. At most two batches wait in between.
+/// Runs `produce` with a [`Forward`] sink for results of type `precision`, handing what it
+/// sends to `emit` on a thread of its own, so that formatting and writing the output overlap
+/// reading and computing. At most two steps of chunks wait in between.
 pub fn write_behind(
     emit: Emit<'_>,
-    produce: impl FnOnce(SyncSender<Owned>) -> Result<()>,
+    precision: Precision,
+    produce: impl FnOnce(Forward) -> Result<()>,
 ) -> Result<()> {
+    let depth = 2 * STEP_AT * BATCH / CHUNK;
+    let spare = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Owned>(2 * BATCH / CHUNK);
+        let (tx, rx) = sync_channel::<Owned>(depth);
+        let back = spare.clone();
         let writer = s.spawn(move || -> Result<()> {
             for part in rx {
                 emit(part.as_values())?;
+                let mut back = back.lock().unwrap_or_else(|e| e.into_inner());
+                if back.len() < depth {
+                    back.push(part);
+                }
             }
             Ok(())
         });
-        let produced = produce(tx);
+        let produced = produce(Forward {
+            tx,
+            precision,
+            spare,
+        });
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the output writer failed")));

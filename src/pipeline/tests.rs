@@ -146,18 +146,10 @@ fn gradient_of_a_broadcast_pred_sums_its_copies() {
     };
     let mut got = Vec::new();
     let e = Engine::new(1, NanPolicy::Propagate).unwrap();
-    e.gradient(
-        &mut inputs,
-        &[3],
-        Loss::Mse,
-        Reduction::Sum,
-        3,
-        &mut (),
-        &mut |v| {
-            got.extend((0..v.len()).map(|i| v.get(i)));
-            Ok(())
-        },
-    )
+    e.gradient(&mut inputs, &[3], Loss::Mse, 1.0, &mut (), &mut |v| {
+        got.extend((0..v.len()).map(|i| v.get(i)));
+        Ok(())
+    })
     .unwrap();
     // d/dp Σ (p − t)² = Σ 2(p − t) = 6 + 4 − 4.
     assert_eq!(got, [6.0]);
@@ -188,6 +180,27 @@ fn npy_bytes(values: &[f32]) -> Vec<u8> {
     v
 }
 
+/// The MSE summed over `n` elements of `pred` and `target` on `threads` threads.
+fn mse_sum(
+    pred: &mut dyn Source,
+    target: &mut dyn Source,
+    n: usize,
+    threads: usize,
+) -> Result<Vec<Summary>> {
+    let mut inputs = Inputs {
+        pred,
+        target,
+        weight: None,
+    };
+    Engine::new(threads, NanPolicy::Propagate).unwrap().reduce(
+        &mut inputs,
+        &[n],
+        &[Loss::Mse],
+        Reduction::Sum,
+        &mut (),
+    )
+}
+
 #[test]
 fn streamed_and_whole_inputs_agree_bit_for_bit() {
     use crate::input::npy::NpySource;
@@ -197,18 +210,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
         let whole = |threads| {
             let mut ps = MemSource::new(vec![n], p.iter().map(|&x| f64::from(x)).collect());
             let mut ts = MemSource::new(vec![n], t.iter().map(|&x| f64::from(x)).collect());
-            let mut inputs = Inputs {
-                pred: &mut ps,
-                target: &mut ts,
-                weight: None,
-            };
-            Engine::new(threads, NanPolicy::Propagate).unwrap().reduce(
-                &mut inputs,
-                &[n],
-                &[Loss::Mse],
-                Reduction::Sum,
-                &mut (),
-            )
+            mse_sum(&mut ps, &mut ts, n, threads)
         };
         let streamed = |threads| {
             let open = |v: &[f32]| {
@@ -222,18 +224,7 @@ fn streamed_and_whole_inputs_agree_bit_for_bit() {
                 )
             };
             let (mut ps, mut ts) = (open(&p).unwrap(), open(&t).unwrap());
-            let mut inputs = Inputs {
-                pred: &mut ps,
-                target: &mut ts,
-                weight: None,
-            };
-            Engine::new(threads, NanPolicy::Propagate).unwrap().reduce(
-                &mut inputs,
-                &[n],
-                &[Loss::Mse],
-                Reduction::Sum,
-                &mut (),
-            )
+            mse_sum(&mut ps, &mut ts, n, threads)
         };
         // f32 data computes in f32, CSV-like f64 data in f64: compare each against its own
         // kind across thread counts, and the f32 stream against an f32 whole-array sum.

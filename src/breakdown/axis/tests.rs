@@ -113,7 +113,7 @@ fn check(shape: &[usize], axes: &[usize], data: &Data, sizes: &[usize], omit: bo
         let mut want = crate::reduce::Accumulator::default();
         let positions: Vec<u32> = members.iter().map(|&i| i as u32).collect();
         c.add_gathered(&mut want, &positions, &mut Vec::new());
-        let got = sums.cells()[cell];
+        let got = sums.cell(cell);
         assert_eq!(
             (got.count, got.linear),
             (want.count, want.linear),
@@ -156,4 +156,20 @@ fn chunk_cut_inside_a_run_gives_the_same_cells() {
         let mean = |x: &crate::reduce::Accumulator| x.reduce(crate::reduce::Reduction::Mean);
         assert!((mean(a) - mean(b)).abs() <= mean(b) * 1e-15);
     }
+}
+
+#[test]
+fn weights_of_omitted_elements_are_masked() {
+    let data = Data::new(
+        vec![1.0, f32::NAN, 3.0],
+        vec![0.0; 3],
+        Some(vec![2.0, 5.0, 1.0]),
+    );
+    let w = data.weight.as_deref().unwrap();
+    let omit = data.chunk(0, 3, true);
+    let masked = masked_weights(&omit, w).unwrap();
+    assert_eq!((masked[0], masked[2]), (2.0, 1.0));
+    assert!(masked[1].is_nan());
+    assert_eq!(masked_weights(&data.chunk(0, 3, false), w), None);
+    assert_eq!(masked_weights(&data.chunk(2, 3, true), &w[2..]), None);
 }

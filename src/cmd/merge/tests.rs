@@ -119,3 +119,68 @@ fn overflowing_sums_merge_to_the_mean_of_one_run() {
     assert_eq!(m[0].value, f64::MAX);
     assert_eq!(m[0].state, whole);
 }
+
+const W: &str = r#"{"loss":"mse","reduction":"weighted-mean","value":1.5,"sum":3.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":3.0,"lo":0.0,"scale":0},"weight_sum":2.0,"weight_state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
+
+#[test]
+fn weighted_means_merge_by_both_sums() {
+    // (3 + 3) / (2 + 0.5), not the mean of 1.5 and 6, nor a division by the count.
+    let other = W
+        .replace("\"value\":1.5", "\"value\":6.0")
+        .replace("\"weight_sum\":2.0", "\"weight_sum\":0.5")
+        .replace("\"hi\":2.0", "\"hi\":0.5");
+    let m = merged(W, &other).unwrap();
+    assert_eq!(m[0].value, 6.0 / 2.5);
+    assert_eq!(m[0].weights.map(|w| w.reduce(Reduction::Sum)), Some(2.5));
+    let written = serde_json::to_value(&m[0]).unwrap();
+    assert_eq!(written["weight_sum"], 2.5);
+    assert_eq!(written["reduction"], "weighted-mean");
+}
+
+#[test]
+fn weighted_mean_fields_are_checked() {
+    for (from, to, words) in [
+        (
+            ",\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            "",
+            "no field 'weight_state'",
+        ),
+        (",\"weight_sum\":2.0", "", "no field 'weight_sum'"),
+        (
+            "\"weight_sum\":2.0",
+            "\"weight_sum\":2.5",
+            "field 'weight_sum'",
+        ),
+        (
+            "\"hi\":2.0,\"lo\":0.0",
+            "\"hi\":2.0,\"lo\":1.0",
+            "'weight_state.lo'",
+        ),
+        ("\"scale\":0}}", "\"scale\":7}}", "'weight_state.scale'"),
+        (
+            "\"scale\":0}}",
+            "\"scale\":0,\"linear\":1}}",
+            "'weight_state.linear'",
+        ),
+        ("\"scale\":0}}", "\"scale\":0,\"x\":1}}", "'weight_state.x'"),
+    ] {
+        assert!(W.contains(from), "{from}");
+        let e = refusal(&W.replace(from, to));
+        assert!(e.contains(words), "{from} → {to}: {e}");
+    }
+    // A mean result with a weights' sum is not one huber wrote.
+    let mean = A.replace("}}", "},\"weight_sum\":1.0}");
+    assert!(
+        refusal(&mean).contains("field 'weight_sum'"),
+        "{}",
+        refusal(&mean)
+    );
+    let stray = W
+        .replace("weighted-mean", "mean")
+        .replace(",\"weight_sum\":2.0", "");
+    assert!(
+        refusal(&stray).contains("field 'weight_state'"),
+        "{}",
+        refusal(&stray)
+    );
+}
