@@ -6,6 +6,7 @@
 #   benches/run.sh prepare         # only install, build and generate data (no timing)
 #   benches/run.sh axis            # only --axis 1,2 over an f32 (1000, 256, 256) pair against
 #                                  # the whole-array mean, timed alternately (numpy as for alternate)
+#   benches/run.sh by              # only --by against the plain mean and DuckDB's GROUP BY
 #   benches/run.sh alternate       # only huber against cat on NPY, timed alternately (needs
 #                                  # numpy in python3 or the bench venv; no torch, no hyperfine)
 #   SCALE=0.01 benches/run.sh      # quick run with 1% of the data
@@ -618,7 +619,72 @@ print(f"  {label}: {la} {a} vs {lb} {b}: " + ("identical" if d == 0 else f"{d} u
 EOF
 }
 
+# `--by` a text column of 1000 distinct keys over an N_CSV-row CSV, timed alternately against
+# the ungrouped mean (target ≤ 1.3 ×) and against DuckDB's GROUP BY of the same loss (target
+# ≤ 0.5 ×); peak RSS ≤ 64 MiB. Also the peak RSS of 1 million distinct keys (≤ 256 MiB).
+by_main() {
+    build_huber
+    mkdir -p "$DATA" "$OUT"
+    local csv=$DATA/by.csv million=$DATA/by-million.csv py=${PYTHON:-python3}
+    [[ -x $PY ]] && py=$PY
+    if [[ ! -f $csv || ! -f $million ]]; then
+        log "generating the --by CSVs ($N_CSV rows, 1000 keys; 2M rows, 1M keys)"
+        "$py" - "$csv" "$million" "$N_CSV" <<'EOF2'
+import sys
+import numpy as np
+import polars as pl
+
+csv, million, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(0)
+# Store names, some holding the delimiter and quotes (written quoted).
+names = np.array([f"store {i:04d}" if i % 7 else f'Store, {i:04d} "x"' for i in range(1000)])
+target = rng.standard_normal(n)
+pred = target + rng.standard_normal(n) * 0.5
+pl.DataFrame({"store": names[rng.integers(0, 1000, n)], "pred": pred, "target": target}).write_csv(csv)
+m = 2_000_000
+keys = np.concatenate([np.arange(1_000_000), rng.integers(0, 1_000_000, m - 1_000_000)])
+rng.shuffle(keys)
+t = rng.standard_normal(m).round(3)
+pl.DataFrame({"key": [f"customer-{i:07d}" for i in keys], "pred": (t + rng.standard_normal(m)).round(3),
+              "target": t}).write_csv(million)
+EOF2
+    fi
+    local sql="SELECT store, avg(CASE WHEN abs(pred - target) < 1 THEN 0.5 * (pred - target) ^ 2 \
+ELSE abs(pred - target) - 0.5 END) AS loss FROM read_csv('$csv') GROUP BY store ORDER BY store"
+    bench_def by_mean "huber mean" "$HUBER" -p "$csv:pred" -t "$csv:target"
+    bench_def by_by "huber --by store" "$HUBER" -p "$csv:pred" -t "$csv:target" --by "$csv:store"
+    bench_def by_duckdb "DuckDB GROUP BY" "$py" -c "import duckdb; duckdb.sql(\"$sql\").fetchall()"
+    bench_def by_million "huber --by (1M keys)" "$HUBER" -p "$million:pred" -t "$million:target" \
+        --by "$million:key"
+    warm_cache "$csv" "$million"
+    alternate by_mean by_by
+    local mean_s by_s by2_s duck_s
+    read -r mean_s by_s <<<"${ALT_PAIR[by_by]}"
+    alternate by_by by_duckdb
+    read -r by2_s duck_s <<<"${ALT_PAIR[by_duckdb]}"
+    local key
+    for key in by_by by_million; do measure_rss "$key"; done
+    {
+        echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $ROUNDS rounds"
+        echo
+        echo "| A | B | A median | B median | B ÷ A | target |"
+        echo "| --- | --- | --- | --- | --- | --- |"
+        printf '| %s | %s | %.3f s | %.3f s | %s× | ≤ 1.3 × |\n' "${LABEL[by_mean]}" \
+            "${LABEL[by_by]}" "$mean_s" "$by_s" "${ALT[by_by]}"
+        printf '| %s | %s | %.3f s | %.3f s | huber ÷ DuckDB %s× | ≤ 0.5 × |\n' \
+            "${LABEL[by_duckdb]}" "${LABEL[by_by]}" "$duck_s" "$by2_s" "$(ratio "$by2_s" "$duck_s")"
+        echo
+        echo "Peak RSS: huber --by store $(fmt_rss "${RSS[by_by]}") (target ≤ 64 MiB);" \
+            "1M distinct keys $(fmt_rss "${RSS[by_million]}") (target ≤ 256 MiB)"
+    } | tee "$OUT/by.md"
+}
+
 main() {
+    if [[ ${1:-} == by ]]; then
+        [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
+        by_main
+        return
+    fi
     if [[ ${1:-} == alternate ]]; then
         [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
         alternate_main

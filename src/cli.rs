@@ -111,6 +111,11 @@ pub struct RunArgs {
     /// the end): --axis 1,2 over an (N,H,W) batch gives one result per sample.
     #[arg(long, value_name = "A[,B…]", allow_negative_numbers = true)]
     pub axis: Option<String>,
+
+    /// One result per group: keys from a CSV column (PATH:COLUMN, any text) or an NPY/NPZ array
+    /// of integers or bools with pred's shape or that of its leading axes (a label per sample).
+    #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
+    pub by: Option<OsString>,
 }
 
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
@@ -152,6 +157,8 @@ pub struct Config {
     pub progress: bool,
     /// `--axis`, as typed (checked against the inputs' dimensions once they are open).
     pub axis: Option<Vec<i64>>,
+    /// The group keys of `--by`.
+    pub by: Option<InputSpec>,
 }
 
 impl RunArgs {
@@ -167,6 +174,14 @@ impl RunArgs {
             self.grad,
             self.axis.as_deref(),
         )?;
+        let format = Format::resolve(self.format, self.output.as_deref())?;
+        let by = by(
+            self.by.as_deref(),
+            self.reduction,
+            self.grad,
+            format,
+            self.axis.is_some(),
+        )?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
         Ok(Config {
             pred: spec(self.pred)?,
@@ -177,13 +192,14 @@ impl RunArgs {
             grad: self.grad,
             nan: self.nan,
             broadcast: self.broadcast,
-            format: Format::resolve(self.format, self.output.as_deref())?,
+            format,
             output: self.output,
             csv,
             threads,
             plot: self.plot,
             progress: !self.quiet,
             axis,
+            by,
         })
     }
 }
@@ -241,6 +257,40 @@ fn check_combination(
         ));
     }
     Ok(())
+}
+
+/// `--by`: a key input, for a scalar reduction written as text, JSON or CSV.
+fn by(
+    arg: Option<&std::ffi::OsStr>,
+    reduction: Reduction,
+    grad: bool,
+    format: Format,
+    axis: bool,
+) -> Result<Option<InputSpec>, UsageError> {
+    let Some(arg) = arg else {
+        return Ok(None);
+    };
+    if axis {
+        return Err(UsageError::new(
+            "--by and --axis do not go together yet: give one result per group or per cell",
+        ));
+    }
+    if grad {
+        return Err(UsageError::new(
+            "--by gives one loss per group; --grad is the gradient of one loss, not per group",
+        ));
+    }
+    if !matches!(reduction, Reduction::Mean | Reduction::Sum) {
+        return Err(UsageError::new(format!(
+            "--by gives one mean or sum per group, not --reduction {reduction}"
+        )));
+    }
+    if format == Format::Npy {
+        return Err(UsageError::new(
+            "--by results are records with a key each: write them as text, JSON or CSV",
+        ));
+    }
+    InputSpec::parse(arg).map(Some)
 }
 
 /// Checks `-r weighted-mean` (it needs weights) and `--axis` (a per-cell mean or sum, not the

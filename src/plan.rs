@@ -7,12 +7,13 @@ mod axis;
 use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
+use crate::breakdown::by::{GroupSink, Keys};
 use crate::cli::{Config, Params};
 use crate::histogram::ResidualHistogram;
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::{Loss, LossKind};
-use crate::output::Destination;
-use crate::pipeline::{Engine, Inputs, NanAt, NanPolicy};
+use crate::output::{Destination, groups};
+use crate::pipeline::{Engine, Inputs, Kernel, NanAt, NanPolicy};
 use crate::plot;
 use crate::progress::{Progress, Ticks};
 use crate::reduce::Reduction;
@@ -43,6 +44,8 @@ pub enum Main {
     Gradient(Reduction),
     /// One result per cell of the axes `--axis` keeps, per loss.
     Axis(Reduction),
+    /// One result per loss and group of `--by`.
+    Grouped(Reduction),
 }
 
 /// The passes of a run.
@@ -69,6 +72,7 @@ impl Plan<'_> {
             passes.push(Pass::AutoDelta(kind));
         }
         let main = match (config.grad, config.reduction) {
+            (_, reduction) if config.by.is_some() => Main::Grouped(reduction),
             (true, reduction) => Main::Gradient(reduction),
             (false, reduction) if config.axis.is_some() => Main::Axis(reduction),
             (false, Reduction::None) => Main::Elementwise,
@@ -193,6 +197,31 @@ impl Runner<'_> {
         Ok((inputs, shape))
     }
 
+    /// Opens the keys of `--by`; a stream another input reads is served from its held bytes,
+    /// and a table another input reads is not counted again.
+    fn keys(&self, inputs: &Inputs<'_>) -> Result<Keys> {
+        let Some(by) = &self.config.by else {
+            bail!("internal error: a grouped run without --by");
+        };
+        let sources = [
+            Some(&*inputs.pred),
+            Some(&*inputs.target),
+            inputs.weight.as_deref(),
+        ];
+        let same = self.specs.iter().zip(sources.into_iter().flatten());
+        let same = same
+            .filter(|(s, _)| s.location == by.location)
+            .map(|(_, src)| src);
+        // Used only if the file is a CSV table: then its rows are the leading axis.
+        let rows = same
+            .map(|src| src.shape().first().copied())
+            .next()
+            .flatten();
+        let shared = self.specs.iter().any(|s| s.location == by.location);
+        let held = self.opener.held(&by.location);
+        Keys::open(by, &self.config.csv, held, shared, rows)
+    }
+
     fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
@@ -264,6 +293,17 @@ impl Runner<'_> {
                     .map_err(|e| with_position(e, &inputs, &shape))?;
                 drop(watch);
                 writer.end(dest.writer())?;
+            }
+            (Main::Grouped(reduction), losses) => {
+                let keys = self.keys(&inputs)?;
+                let mut sink = (GroupSink::new(losses, keys, &shape)?, watch);
+                engine
+                    .run(&mut inputs, &shape, Kernel::Losses(losses), &mut sink)
+                    .map_err(|e| with_position(e, &inputs, &shape))?;
+                let (grouped, watch) = sink;
+                drop(watch);
+                let results = grouped.results(reduction, &shape, precision);
+                groups::write(self.config.format, dest.writer(), results)?;
             }
             _ => bail!("internal error: one loss expected for --reduction none and --grad"),
         }

@@ -42,6 +42,42 @@ pub struct Summary {
     pub state: Accumulator,
     /// For a weighted mean, the weights' sum Σw of the counted elements (its count is theirs).
     pub weights: Option<Accumulator>,
+    /// For `--by`: the group this result is of.
+    pub group: Option<Group>,
+}
+
+/// The group of a `--by` result: the key input as given and the group's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The key input as it was given (`sales.csv:store`).
+    pub by: String,
+    /// The key.
+    pub key: GroupKey,
+}
+
+/// A group's key as results carry it. The derived order is the order results are listed in:
+/// bools false before true, integers numerically, text bytewise (as pandas'
+/// `groupby(sort=True)`); results of different kinds of key are never listed together.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GroupKey {
+    /// A bool label.
+    Bool(bool),
+    /// An integer label.
+    Int(i64),
+    /// Text (a CSV field).
+    Text(String),
+}
+
+impl GroupKey {
+    /// What kind of key this is, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            GroupKey::Bool(_) => "bool",
+            GroupKey::Int(_) => "integer",
+            GroupKey::Text(_) => "text",
+        }
+    }
 }
 
 impl Summary {
@@ -64,6 +100,15 @@ impl Summary {
             linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
             state: *acc,
             weights: None,
+            group: None,
+        }
+    }
+
+    /// This result as the result of group `group`.
+    pub fn in_group(self, group: Group) -> Summary {
+        Summary {
+            group: Some(group),
+            ..self
         }
     }
 
@@ -113,6 +158,12 @@ impl Summary {
 /// written as JSON strings (`"NaN"`, `"Infinity"`, `"-Infinity"`), since JSON has no such numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "de_by")]
+    by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "de_key")]
+    key: Option<GroupKey>,
     #[serde(deserialize_with = "de_loss")]
     loss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,7 +227,13 @@ struct State {
 impl From<Summary> for Record {
     fn from(s: Summary) -> Record {
         let param = |name: &str| s.loss.param().filter(|(p, _)| *p == name).map(|(_, v)| v);
+        let (by, key) = match s.group {
+            Some(g) => (Some(g.by), Some(g.key)),
+            None => (None, None),
+        };
         Record {
+            by,
+            key,
             loss: s.loss.kind().name().to_string(),
             delta: param("delta"),
             beta: param("beta"),
@@ -255,7 +312,23 @@ impl Record {
         );
         self.check_reported(&summary)?;
         self.only_known(loss, reduction)?;
-        Ok(summary)
+        Ok(match self.group()? {
+            Some(group) => summary.in_group(group),
+            None => summary,
+        })
+    }
+
+    /// The group of a `--by` result: `by` and `key` come together or not at all.
+    fn group(&self) -> Result<Option<Group>> {
+        match (&self.by, &self.key) {
+            (Some(by), Some(key)) => Ok(Some(Group {
+                by: by.clone(),
+                key: key.clone(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => bail!("the result has field 'by' but no field 'key'"),
+            (None, Some(_)) => bail!("the result has field 'key' but no field 'by'"),
+        }
     }
 
     /// The loss with its parameter, checked as data: no mention of an option the user did not
@@ -547,6 +620,38 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A group key read back: a string, an integer that fits `i64`, or a bool; anything else
+/// (a float, an integer beyond `i64`) is not a key huber writes.
+#[derive(Debug, Clone)]
+struct KeyField(GroupKey);
+
+impl<'de> Deserialize<'de> for KeyField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<KeyField, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = KeyField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, a 64-bit signed integer or a bool")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<KeyField, E> {
+                Ok(KeyField(GroupKey::Bool(b)))
+            }
+            fn visit_i64<E: de::Error>(self, x: i64) -> Result<KeyField, E> {
+                Ok(KeyField(GroupKey::Int(x)))
+            }
+            fn visit_u64<E: de::Error>(self, x: u64) -> Result<KeyField, E> {
+                i64::try_from(x)
+                    .map(|x| KeyField(GroupKey::Int(x)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(x), &self))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<KeyField, E> {
+                Ok(KeyField(GroupKey::Text(s.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Deserializers that name their field in the message, since serde's own do not.
 macro_rules! named {
     ($($f:ident -> $out:ty = $name:literal, |$d:ident| $body:expr;)*) => {$(
@@ -558,6 +663,8 @@ macro_rules! named {
 }
 
 named! {
+    de_by -> Option<String> = "by", |d| String::deserialize(d).map(Some);
+    de_key -> Option<GroupKey> = "key", |d| KeyField::deserialize(d).map(|k| Some(k.0));
     de_loss -> String = "loss", |d| String::deserialize(d);
     de_delta -> Option<f64> = "delta", |d| Float::deserialize(d).map(|x| Some(x.0));
     de_beta -> Option<f64> = "beta", |d| Float::deserialize(d).map(|x| Some(x.0));

@@ -5,6 +5,7 @@ mod util;
 mod analysis;
 mod axis;
 mod bad;
+mod by;
 mod columnar;
 mod conformance;
 mod csv_files;

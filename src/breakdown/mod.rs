@@ -9,6 +9,7 @@
 //! only, so the results are the same bits for every thread count.
 
 pub mod axis;
+pub mod by;
 pub mod group;
 pub mod keys;
 pub mod top;

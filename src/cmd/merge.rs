@@ -73,7 +73,12 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
         Some(path) => Destination::file(path)?,
         None => Destination::stdout(),
     };
-    cfg.format.writer().scalars(dest.writer(), &merged)?;
+    if merged.iter().any(|s| s.group.is_some()) {
+        let results = merged.into_iter().map(Ok);
+        crate::output::groups::write(cfg.format, dest.writer(), results)?;
+    } else {
+        cfg.format.writer().scalars(dest.writer(), &merged)?;
+    }
     dest.commit()
 }
 
@@ -176,6 +181,11 @@ fn clip(v: &Value) -> String {
 }
 
 fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
+    let grouped =
+        |(_, results): &&(&PathBuf, Vec<Summary>)| results.iter().any(|r| r.group.is_some());
+    if shards.iter().any(|s| grouped(&s)) {
+        return grouped::merge(shards);
+    }
     let Some((first_path, first)) = shards.first() else {
         bail!("nothing to merge")
     };
@@ -281,6 +291,8 @@ fn join_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     shape_len(&joined).ok()?;
     Some(joined)
 }
+
+mod grouped;
 
 #[cfg(test)]
 mod tests;

@@ -242,6 +242,19 @@ fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
 
 /// The first pass: header, column count, data rows.
 pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+    let mut layout = scan_head(r, delimiter, header)?;
+    r.seek(SeekFrom::Start(layout.data_start as u64))?;
+    layout.rows = count_rows(r, layout.data_line, delimiter, layout.ncols)?;
+    ensure!(
+        layout.rows > 0,
+        "no data rows: the input holds only a header"
+    );
+    Ok(layout)
+}
+
+/// The header and column count of a table, without counting its rows (`rows` is 0): for a
+/// second reader of a table whose rows another input has counted.
+pub fn scan_head<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
     let first = first_record(r, delimiter)?;
     let numeric = first.fields.iter().all(|f| field_value(f).is_ok());
     let is_header = match header {
@@ -272,13 +285,10 @@ pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Res
     } else {
         (first.start, first.line)
     };
-    r.seek(SeekFrom::Start(data_start as u64))?;
-    let rows = count_rows(r, data_line, delimiter, first.fields.len())?;
-    ensure!(rows > 0, "no data rows: the input holds only a header");
     Ok(Layout {
         names,
         ncols: first.fields.len(),
-        rows,
+        rows: 0,
         data_start,
         data_line,
         note,

@@ -152,7 +152,7 @@ impl fmt::Display for InputSpec {
 
 /// The container formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Container {
+pub(crate) enum Container {
     Npy,
     Npz,
     Csv,
@@ -161,7 +161,7 @@ enum Container {
     Arrow,
 }
 
-fn sniff(head: &[u8]) -> Container {
+pub(crate) fn sniff(head: &[u8]) -> Container {
     if head.starts_with(crate::npy::MAGIC) {
         Container::Npy
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
@@ -175,7 +175,7 @@ fn sniff(head: &[u8]) -> Container {
     }
 }
 
-fn by_extension(path: &Path) -> Option<Container> {
+pub(crate) fn by_extension(path: &Path) -> Option<Container> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "npy" => Some(Container::Npy),
@@ -277,6 +277,14 @@ impl Opener {
     /// for the user to see when the run succeeds.
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// The bytes of a stream (stdin, a pipe) that an input opened so far read into memory, for
+    /// another reader of the same stream (the keys of `--by`); `None` if it was streamed or not
+    /// opened.
+    pub fn held(&self, location: &Location) -> Option<Arc<[u8]>> {
+        let held = self.streams.iter().find(|(loc, _)| loc == location);
+        held.map(|(_, bytes)| bytes.clone())
     }
 
     /// Opens `specs`, in order.
@@ -545,7 +553,7 @@ impl ColumnarTables {
     }
 }
 
-fn open_file(path: &Path) -> Result<File> {
+pub(crate) fn open_file(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))
 }
 

@@ -89,7 +89,7 @@ impl Writer for Csv {
 /// Appends one field of the record. Its numbers are `f64`s that print in the result type's
 /// shortest form; the non-finite ones, which the record spells as JSON strings, are written as
 /// text output writes them.
-fn push_cell(buf: &mut String, v: &Value) {
+pub(super) fn push_cell(buf: &mut String, v: &Value) {
     match v {
         Value::Number(n) => match n.as_u64() {
             Some(k) => buf.push_str(&k.to_string()),
@@ -107,7 +107,7 @@ fn push_cell(buf: &mut String, v: &Value) {
 
 /// Appends a text field as RFC 4180 wants it: as it is, or quoted with inner quotes doubled when
 /// it holds a delimiter, quote or line break (today's names never do; a group key may).
-fn push_text(buf: &mut String, s: &str) {
+pub(super) fn push_text(buf: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
         buf.push('"');
         buf.push_str(&s.replace('"', "\"\""));

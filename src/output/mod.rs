@@ -4,6 +4,7 @@
 pub mod axis;
 pub mod csv;
 pub mod destination;
+pub mod groups;
 pub mod json;
 pub mod npy;
 pub mod text;

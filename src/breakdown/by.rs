@@ -1,0 +1,420 @@
+//! `--by INPUT` end to end: opening the key input, the engine sink that sums each chunk per
+//! group, and the grouped results in their listed order.
+//!
+//! Keys are read on the driving thread ([`Sink::begin_batch`]) a batch ahead of the chunks that
+//! need them, by a reader on a thread of its own, so that parsing a CSV key column overlaps the
+//! computation instead of adding to it.
+
+use std::io::{Cursor, Read};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use super::group::{GroupTable, KeyBatch};
+use super::keys::{CsvKeys, KeyReader, NpyKeys, key_repeat};
+use crate::array::Element;
+use crate::dtype::Precision;
+use crate::error::UsageError;
+use crate::input::csv::{Layout, scan, scan_head};
+use crate::input::{
+    Container, CsvOptions, InputSpec, Location, by_extension, npz, open_file, sniff,
+};
+use crate::loss::Loss;
+use crate::pipeline::{Chunk, Sink};
+use crate::reduce::Reduction;
+use crate::summary::{Group, GroupKey, Summary};
+
+/// An opened key input: its reader and the shape of its keys.
+pub struct Keys {
+    reader: Box<dyn KeyReader>,
+    shape: Vec<usize>,
+    name: String,
+}
+
+impl Keys {
+    /// Opens the key input `spec`. `held` is the stream's bytes if another input already read
+    /// them (stdin or a pipe that `--pred` or `--target` also names); `shared` says whether it
+    /// does, so that a stream read once already is refused rather than read again. `rows` is
+    /// the row count of a CSV table another input reads too: its rows are not counted again.
+    pub fn open(
+        spec: &InputSpec,
+        csv: &CsvOptions,
+        held: Option<Arc<[u8]>>,
+        shared: bool,
+        rows: Option<usize>,
+    ) -> Result<Keys> {
+        let name = spec.to_string();
+        let opened =
+            open_reader(spec, csv, held, shared, rows).with_context(|| format!("--by {name}"));
+        let (reader, shape) = opened?;
+        Ok(Keys {
+            reader,
+            shape,
+            name,
+        })
+    }
+
+    /// The shape of the keys.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+fn open_reader(
+    spec: &InputSpec,
+    csv: &CsvOptions,
+    held: Option<Arc<[u8]>>,
+    shared: bool,
+    rows: Option<usize>,
+) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
+    let path = match &spec.location {
+        Location::Stdin => None,
+        Location::Path(p) => {
+            let meta = std::fs::metadata(p)
+                .map_err(|e| anyhow::anyhow!("cannot open: {}", crate::error::io_reason(&e)))?;
+            ensure!(!meta.is_dir(), "is a directory, not a data file");
+            meta.is_file().then_some(p)
+        }
+    };
+    if let Some(path) = path {
+        let container = match by_extension(path) {
+            Some(c) => c,
+            None => {
+                let mut head = Vec::new();
+                open_file(path)?.take(8).read_to_end(&mut head)?;
+                sniff(&head)
+            }
+        };
+        let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(open_file(path)?)) };
+        return from_container(spec, csv, container, &reopen, rows);
+    }
+    let bytes: Arc<[u8]> = match (held, shared) {
+        (Some(bytes), _) => bytes,
+        (None, true) => {
+            return Err(UsageError::new(format!(
+                "{spec} is read as an NPY stream by another input and cannot be read a second \
+                 time for the keys; give the keys in a file"
+            ))
+            .into());
+        }
+        (None, false) => {
+            let mut input: Box<dyn Read + Send> = match &spec.location {
+                Location::Stdin => Box::new(std::io::stdin()),
+                Location::Path(p) => Box::new(open_file(p)?),
+            };
+            let mut head = Vec::new();
+            (&mut input).take(8).read_to_end(&mut head)?;
+            if sniff(&head) == Container::Npy {
+                return npy_keys(spec, Box::new(Cursor::new(head).chain(input)));
+            }
+            // A key column is found by a first pass over the table: the stream is held.
+            let mut all = head;
+            input.read_to_end(&mut all)?;
+            all.into()
+        }
+    };
+    let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(Cursor::new(bytes.clone()))) };
+    from_container(spec, csv, sniff(&bytes), &reopen, rows)
+}
+
+/// What key inputs are read from: a file or bytes in memory.
+trait ReadSeekSend: Read + std::io::Seek + Send {}
+impl<R: Read + std::io::Seek + Send> ReadSeekSend for R {}
+
+type Reopen<'a> = &'a dyn Fn() -> Result<Box<dyn ReadSeekSend>>;
+
+fn from_container(
+    spec: &InputSpec,
+    csv: &CsvOptions,
+    container: Container,
+    reopen: Reopen<'_>,
+    rows: Option<usize>,
+) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
+    match container {
+        Container::Npy => {
+            ensure!(
+                spec.key.is_none(),
+                "a KEY was given but the input is an NPY file, which holds one array"
+            );
+            npy_keys(spec, Box::new(reopen()?))
+        }
+        Container::Npz => {
+            let member = npz::open_member(Box::new(reopen()?), spec.key.as_deref())?;
+            let name = member.name.clone();
+            npy_keys(spec, member.reader).with_context(|| format!("array '{name}'"))
+        }
+        Container::Csv => csv_keys(spec, csv, reopen, rows),
+        Container::Parquet | Container::Arrow => bail!(
+            "--by reads keys from a CSV column or an NPY/NPZ array of integers or bools; \
+             Parquet and Arrow key columns are not read yet (write the key column to CSV or NPY)"
+        ),
+    }
+}
+
+fn npy_keys(
+    spec: &InputSpec,
+    reader: Box<dyn Read + Send>,
+) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
+    let keys = NpyKeys::open(reader, &spec.to_string())?;
+    let shape = keys.shape().to_vec();
+    Ok((Box::new(keys), shape))
+}
+
+fn csv_keys(
+    spec: &InputSpec,
+    csv: &CsvOptions,
+    reopen: Reopen<'_>,
+    rows: Option<usize>,
+) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
+    let delimiter = csv.delimiter.unwrap_or(match &spec.location {
+        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
+        _ => b',',
+    });
+    let layout: Layout = match rows {
+        Some(rows) => Layout {
+            rows,
+            ..scan_head(&mut reopen()?, delimiter, csv.header)?
+        },
+        None => scan(&mut reopen()?, delimiter, csv.header)?,
+    };
+    let column = match spec.key.as_deref() {
+        Some(key) => layout.column(key)?,
+        None if layout.ncols == 1 => 0,
+        None => bail!(
+            "the table has {} columns: name the key column as PATH:COLUMN",
+            layout.ncols
+        ),
+    };
+    let mut file = reopen()?;
+    std::io::Seek::seek(
+        &mut file,
+        std::io::SeekFrom::Start(layout.data_start as u64),
+    )?;
+    let keys = CsvKeys::new(
+        Box::new(file),
+        delimiter,
+        layout.ncols,
+        column,
+        layout.data_line,
+        &spec.to_string(),
+    );
+    Ok((Box::new(keys), vec![layout.rows]))
+}
+
+/// Keys asked for at a time from the reader's thread.
+const KEYS_AHEAD: usize = 1 << 16;
+
+/// A key reader on a thread of its own that reads [`KEYS_AHEAD`] keys at a time, two batches
+/// ahead of what is asked.
+struct Ahead {
+    /// In a mutex only so that the sink is `Sync`: only the driving thread receives.
+    rx: Mutex<Receiver<Result<KeyBatch>>>,
+    /// Keys received and not yet handed out.
+    pending: KeyBatch,
+    done: bool,
+}
+
+impl Ahead {
+    fn spawn(mut reader: Box<dyn KeyReader>) -> Ahead {
+        let kind = reader.kind();
+        let (tx, rx) = sync_channel(2);
+        std::thread::spawn(move || {
+            loop {
+                let batch = reader.next_keys(KEYS_AHEAD);
+                let last = !matches!(&batch, Ok(b) if b.len() == KEYS_AHEAD);
+                // The receiver is gone when the run failed or ended: nothing more to read.
+                if tx.send(batch).is_err() || last {
+                    break;
+                }
+            }
+        });
+        Ahead {
+            rx: Mutex::new(rx),
+            pending: KeyBatch::new(kind, 0),
+            done: false,
+        }
+    }
+
+    /// The next `n` keys; fewer only at the end of the input.
+    fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
+        while self.pending.len() < n && !self.done {
+            let rx = self.rx.get_mut().unwrap_or_else(|p| p.into_inner());
+            let batch = match rx.recv() {
+                Ok(b) => b?,
+                Err(_) => bail!("internal error: the key reader stopped"),
+            };
+            self.done = batch.len() < KEYS_AHEAD;
+            append(&mut self.pending, &batch, 0);
+        }
+        Ok(split_off_front(&mut self.pending, n))
+    }
+}
+
+/// Appends the keys of `from` from its `i`-th on to `to`.
+fn append(to: &mut KeyBatch, from: &KeyBatch, i: usize) {
+    let base = if i == 0 { 0 } else { from.ends[i - 1] };
+    let shift = to.data.len();
+    to.data.extend_from_slice(&from.data[base..]);
+    to.ends
+        .extend(from.ends[i..].iter().map(|e| e - base + shift));
+}
+
+/// Takes the first `n` keys (or all there are) out of `b`.
+fn split_off_front(b: &mut KeyBatch, n: usize) -> KeyBatch {
+    let take = n.min(b.len());
+    let mut rest = KeyBatch::new(b.kind, b.first + take);
+    append(&mut rest, b, take);
+    b.data
+        .truncate(if take == 0 { 0 } else { b.ends[take - 1] });
+    b.ends.truncate(take);
+    std::mem::replace(b, rest)
+}
+
+/// The engine sink of `--by`: per loss, one accumulator per group.
+pub struct GroupSink<'a> {
+    losses: &'a [Loss],
+    keys: Ahead,
+    /// Elements per key: 1, or the product of the trailing axes for a label per sample.
+    repeat: usize,
+    /// The keys of the batch being computed (and of a sample it shares with the one before).
+    batch: KeyBatch,
+    name: String,
+    samples: usize,
+    /// One table per loss.
+    tables: Vec<GroupTable>,
+}
+
+impl<'a> GroupSink<'a> {
+    /// A sink for `losses` over inputs of `shape`, keyed by `keys`, whose shape must be the
+    /// inputs' or that of their leading axes.
+    pub fn new(losses: &'a [Loss], keys: Keys, shape: &[usize]) -> Result<GroupSink<'a>> {
+        let repeat =
+            key_repeat(&keys.shape, shape).with_context(|| format!("--by {}", keys.name))?;
+        let kind = keys.reader.kind();
+        Ok(GroupSink {
+            losses,
+            keys: Ahead::spawn(keys.reader),
+            // A trailing axis of length 0 leaves no element to key.
+            repeat: repeat.max(1),
+            batch: KeyBatch::new(kind, 0),
+            name: keys.name,
+            samples: keys.shape.iter().product(),
+            tables: losses.iter().map(|_| GroupTable::new(kind)).collect(),
+        })
+    }
+
+    /// The results, per loss in order and within a loss by key, as `reduction` finishes them,
+    /// one at a time (a million groups are not held as results at once). `by` names the key
+    /// input in each result.
+    pub fn results<'s>(
+        &'s self,
+        reduction: Reduction,
+        shape: &'s [usize],
+        precision: Precision,
+    ) -> impl Iterator<Item = Result<Summary>> + 's {
+        self.losses
+            .iter()
+            .zip(&self.tables)
+            .flat_map(move |(loss, table)| {
+                table.sorted().into_iter().map(move |id| {
+                    let acc = table.accumulator(id);
+                    let group = Group {
+                        by: self.name.clone(),
+                        key: group_key(table.key(id), &self.name)?,
+                    };
+                    Ok(
+                        Summary::new(*loss, reduction, acc, shape.to_vec(), precision)
+                            .in_group(group),
+                    )
+                })
+            })
+    }
+}
+
+/// A key as results carry it; text keys must be UTF-8, as JSON and CSV text is.
+fn group_key(key: super::group::Key, name: &str) -> Result<GroupKey> {
+    Ok(match key {
+        super::group::Key::Int(k) => GroupKey::Int(k),
+        super::group::Key::Bool(b) => GroupKey::Bool(b),
+        super::group::Key::Text(bytes) => {
+            GroupKey::Text(String::from_utf8(bytes).map_err(|e| {
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                anyhow::anyhow!("--by {name}: the key {lossy:?} is not valid UTF-8 text")
+            })?)
+        }
+    })
+}
+
+impl Sink for GroupSink<'_> {
+    type Part = Vec<GroupTable>;
+
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Vec<GroupTable>> {
+        let losses = self.losses.iter().zip(&self.tables).enumerate();
+        losses
+            .map(|(k, (loss, table))| {
+                let view = super::Chunk::of(c, k, loss);
+                table.partial(&view, &self.batch, self.repeat)
+            })
+            .collect()
+    }
+
+    fn combine(&mut self, part: Vec<GroupTable>) -> Result<()> {
+        for (table, p) in self.tables.iter_mut().zip(part) {
+            table.combine(p)?;
+        }
+        Ok(())
+    }
+
+    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let (first, end) = (start / self.repeat, (start + len - 1) / self.repeat + 1);
+        let have = self.batch.first + self.batch.len();
+        // Keys already read from `first` on: a sample that the batch before also covered.
+        let mut batch = KeyBatch::new(self.batch.kind, first);
+        if first < have {
+            append(&mut batch, &self.batch, first - self.batch.first);
+        }
+        let want = end.saturating_sub(have.max(first));
+        let read = self.keys.next_keys(want)?;
+        ensure!(
+            read.len() == want,
+            "--by {}: the keys end after {} of the {} expected",
+            self.name,
+            read.first + read.len(),
+            self.samples
+        );
+        append(&mut batch, &read, 0);
+        self.batch = batch;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breakdown::group::KeyKind;
+
+    fn batch(keys: &[&str], first: usize) -> KeyBatch {
+        let mut b = KeyBatch::new(KeyKind::Text, first);
+        for k in keys {
+            b.push(k.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn a_batch_splits_and_appends_by_key() {
+        let mut b = batch(&["a", "bb", "", "ccc"], 5);
+        let front = split_off_front(&mut b, 2);
+        assert_eq!(front, batch(&["a", "bb"], 5));
+        assert_eq!(b, batch(&["", "ccc"], 7));
+        let mut joined = batch(&["x"], 3);
+        append(&mut joined, &b, 1);
+        assert_eq!(joined, batch(&["x", "ccc"], 3));
+        assert_eq!(split_off_front(&mut b, 9), batch(&["", "ccc"], 7));
+        assert!(b.is_empty());
+    }
+}

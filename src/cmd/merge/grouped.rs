@@ -1,0 +1,130 @@
+//! Merging `--by` results: records with the same loss, parameter, reduction, dtype and key are
+//! merged, whichever shards hold them, and listed again per loss in the first shard's order and
+//! within a loss by key. The merged shape is all the shards' shapes joined, for every group, as
+//! one run over all the data gives it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use super::{join_shapes, name, same_kind};
+use crate::reduce::Accumulator;
+use crate::summary::{Group, GroupKey, Summary};
+
+/// Merges shards of grouped results; a shard that holds an ungrouped result is an error.
+pub fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
+    let Some((first_path, first)) = shards.first() else {
+        bail!("nothing to merge")
+    };
+    let heads = heads(first);
+    let mut shape: Option<Vec<usize>> = None;
+    let mut kind: Option<(&PathBuf, &'static str)> = None;
+    // Per head (loss, parameter, reduction, dtype): the groups by key.
+    let mut groups: Vec<BTreeMap<GroupKey, (Group, Accumulator)>> =
+        vec![BTreeMap::new(); heads.len()];
+    for (path, results) in shards {
+        let shard_heads = heads_checked(path, results)?;
+        ensure!(
+            shard_heads.len() == heads.len()
+                && shard_heads
+                    .iter()
+                    .zip(&heads)
+                    .all(|(a, b)| same_kind(a, b).is_ok()),
+            "cannot merge: {} holds results for {} where {} holds them for {}: shards must come \
+             from the same command",
+            name(path),
+            describe(&shard_heads),
+            name(first_path),
+            describe(&heads)
+        );
+        let own = results.first().map(|r| r.shape.clone()).unwrap_or_default();
+        let joined = match shape {
+            None => Some(own),
+            Some(s) => join_shapes(&s, &own),
+        };
+        shape = Some(joined.with_context(|| {
+            format!(
+                "{}: field 'shape': the merged element count overflows 64 bits",
+                name(path)
+            )
+        })?);
+        for r in results {
+            let group = r
+                .group
+                .as_ref()
+                .context("internal error: an ungrouped result")?;
+            match kind {
+                Some((p, k)) if k != group.key.kind_name() => bail!(
+                    "cannot merge: {} has {} keys where {} has {} keys",
+                    name(path),
+                    group.key.kind_name(),
+                    name(p),
+                    k
+                ),
+                _ => kind = Some((path, group.key.kind_name())),
+            }
+            let h = heads
+                .iter()
+                .position(|h| same_kind(h, r).is_ok())
+                .unwrap_or(0);
+            let (_, acc) = groups[h]
+                .entry(group.key.clone())
+                .or_insert_with(|| (group.clone(), Accumulator::default()));
+            ensure!(
+                acc.count.checked_add(r.state.count).is_some(),
+                "{}: field 'count': the merged count of key {:?} overflows 64 bits",
+                name(path),
+                group.key
+            );
+            acc.merge(&r.state);
+        }
+    }
+    let shape = shape.unwrap_or_default();
+    let mut out = Vec::new();
+    for (head, groups) in heads.iter().zip(groups) {
+        for (group, acc) in groups.into_values() {
+            let s = Summary::new(
+                head.loss,
+                head.reduction,
+                &acc,
+                shape.clone(),
+                head.precision,
+            );
+            out.push(s.in_group(group));
+        }
+    }
+    Ok(out)
+}
+
+/// The distinct kinds of result (loss, parameter, reduction, dtype) in order of appearance.
+fn heads(results: &[Summary]) -> Vec<&Summary> {
+    let mut heads: Vec<&Summary> = Vec::new();
+    for r in results {
+        if !heads.iter().any(|h| same_kind(h, r).is_ok()) {
+            heads.push(r);
+        }
+    }
+    heads
+}
+
+/// [`heads`] of a shard whose results are all grouped; else an error naming the shard.
+fn heads_checked<'a>(path: &Path, results: &'a [Summary]) -> Result<Vec<&'a Summary>> {
+    if let Some(i) = results.iter().position(|r| r.group.is_none()) {
+        bail!(
+            "cannot merge: {} result {} has no group key ('by' and 'key'), but other results are \
+             of --by groups: merge grouped and ungrouped results separately",
+            name(path),
+            i + 1
+        );
+    }
+    Ok(heads(results))
+}
+
+fn describe(heads: &[&Summary]) -> String {
+    let names: Vec<String> = heads
+        .iter()
+        .map(|h| format!("{} {}", h.loss, h.reduction))
+        .collect();
+    names.join(", ")
+}

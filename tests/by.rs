@@ -1,0 +1,495 @@
+//! `--by`: one result per group, against pandas' `groupby(sort=True)` and numpy, and against
+//! separate runs over each group's rows.
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::util::{Dir, huber, number, repo_path};
+
+const SALES: &str = "fixtures/breakdowns/sales.csv";
+
+/// The breakdowns' reference manifest (pandas and numpy results).
+fn manifest_object(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo_path(path)).expect("manifest");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
+
+fn json(stdout: &[u8]) -> Vec<Value> {
+    match serde_json::from_slice(stdout).expect("JSON output") {
+        Value::Array(items) => items,
+        other => panic!("expected an array, got {other}"),
+    }
+}
+
+fn loss_args(case: &Value) -> Vec<String> {
+    let mut args = vec!["-l".to_string(), case["loss"].as_str().unwrap().to_string()];
+    if let Some(d) = case.get("delta") {
+        args.extend(["-d".to_string(), d.to_string()]);
+    }
+    args
+}
+
+#[test]
+fn a_text_column_gives_pandas_groupby_sorted_bit_for_bit() {
+    let cases = manifest_object("fixtures/breakdowns/manifest.json");
+    for case in cases["by_csv"].as_array().unwrap() {
+        let mut args = vec![
+            "-p".to_string(),
+            format!("{SALES}:pred"),
+            "-t".to_string(),
+            format!("{SALES}:target"),
+            "--by".to_string(),
+            format!("{SALES}:store"),
+            "-f".to_string(),
+            "json".to_string(),
+        ];
+        args.extend(loss_args(case));
+        let run = huber(&args, None);
+        assert_eq!(run.status, Some(0), "{}", run.stderr);
+        let records = json(&run.stdout);
+        let groups = case["groups"].as_array().unwrap();
+        assert_eq!(records.len(), groups.len());
+        for (r, g) in records.iter().zip(groups) {
+            assert_eq!(r["by"], format!("{SALES}:store"));
+            assert_eq!(r["key"], g["key"], "keys in pandas' order");
+            assert_eq!(r["count"], g["count"]);
+            assert_eq!(
+                number(&r["sum"]).to_bits(),
+                number(&g["sum"]).to_bits(),
+                "{g}"
+            );
+            assert_eq!(
+                number(&r["value"]).to_bits(),
+                number(&g["exact"]).to_bits(),
+                "{g}"
+            );
+            assert_eq!(r["shape"], serde_json::json!([240]));
+        }
+    }
+}
+
+#[test]
+fn labels_per_sample_give_numpy_means_bit_for_bit() {
+    let cases = manifest_object("fixtures/breakdowns/manifest.json");
+    let dir = "fixtures/breakdowns";
+    for case in cases["by_labels"].as_array().unwrap() {
+        let mut args = vec![
+            "-p".to_string(),
+            format!("{dir}/pred.npy"),
+            "-t".to_string(),
+            format!("{dir}/target.npy"),
+            "--by".to_string(),
+            format!("{dir}/labels.npy"),
+            "-f".to_string(),
+            "json".to_string(),
+        ];
+        args.extend(loss_args(case));
+        let run = huber(&args, None);
+        assert_eq!(run.status, Some(0), "{}", run.stderr);
+        let records = json(&run.stdout);
+        let groups = case["groups"].as_array().unwrap();
+        assert_eq!(records.len(), groups.len());
+        for (r, g) in records.iter().zip(groups) {
+            assert_eq!(r["key"], g["key"]);
+            assert_eq!(r["count"], g["count"]);
+            assert_eq!(r["dtype"], "float32");
+            assert_eq!(number(&r["sum"]).to_bits(), number(&g["sum"]).to_bits());
+            let value = number(&r["value"]) as f32;
+            assert_eq!(value.to_bits(), (number(&g["result"]) as f32).to_bits());
+        }
+    }
+}
+
+#[test]
+fn text_and_csv_outputs_escape_and_quote_keys() {
+    let args = [
+        "-p",
+        "fixtures/breakdowns/sales.csv:pred",
+        "-t",
+        "fixtures/breakdowns/sales.csv:target",
+        "--by",
+        "fixtures/breakdowns/sales.csv:store",
+    ];
+    let text = huber(&args, None);
+    assert_eq!(text.status, Some(0), "{}", text.stderr);
+    let json_run = huber(&[&args[..], &["-f", "json"]].concat(), None);
+    let records = json(&json_run.stdout);
+    let lines: Vec<String> = text.out().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), records.len());
+    for (line, r) in lines.iter().zip(&records) {
+        let key = r["key"].as_str().unwrap().replace('\n', "\\n");
+        let (k, v) = line.split_once('\t').expect("key<TAB>value");
+        assert_eq!(k, key);
+        assert_eq!(
+            number(&Value::from(v)).to_bits(),
+            number(&r["value"]).to_bits()
+        );
+    }
+    let csv_run = huber(&[&args[..], &["-f", "csv"]].concat(), None);
+    assert_eq!(csv_run.status, Some(0), "{}", csv_run.stderr);
+    let mut reader = csv::Reader::from_reader(&csv_run.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "key");
+    assert_eq!(&header[1], "by");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), records.len());
+    for (row, r) in rows.iter().zip(&records) {
+        assert_eq!(&row[0], r["key"].as_str().unwrap());
+        let value = header.iter().position(|h| h == "value").unwrap();
+        assert_eq!(row[value].parse::<f64>().unwrap(), number(&r["value"]));
+    }
+}
+
+/// A row: key, pred (`None`: missing), target, weight.
+type Row = (String, Option<f64>, f64, f64);
+
+/// A CSV of `rows`; an empty pred is a missing value.
+fn table(rows: &[Row]) -> String {
+    let mut s = String::from("key,pred,target,weight\n");
+    for (k, p, t, w) in rows {
+        let p = p.map(|p| p.to_string()).unwrap_or_default();
+        s.push_str(&format!("\"{}\",{p},{t},{w}\n", k.replace('"', "\"\"")));
+    }
+    s
+}
+
+fn by_run(dir: &Dir, file: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "-p".to_string(),
+        format!("{file}:pred"),
+        "-t".to_string(),
+        format!("{file}:target"),
+        "-w".to_string(),
+        format!("{file}:weight"),
+        "-f".to_string(),
+        "json".to_string(),
+        "--nan".to_string(),
+        "omit".to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let run = dir.run(&args, None);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    match serde_json::from_slice(&run.stdout).unwrap() {
+        Value::Array(items) => items,
+        one => vec![one],
+    }
+}
+
+/// The fields a group's result shares with a separate run over its rows.
+fn exact_fields(r: &Value) -> Vec<Value> {
+    [
+        "loss",
+        "delta",
+        "reduction",
+        "value",
+        "sum",
+        "count",
+        "linear_fraction",
+        "state",
+    ]
+    .iter()
+    .map(|f| r.get(*f).cloned().unwrap_or(Value::Null))
+    .collect()
+}
+
+const KEYS: [&str; 5] = ["b", "a,1", "", "Zé \"q\"", "a"];
+
+fn rows_strategy() -> impl Strategy<Value = Vec<Row>> {
+    // Values on a dyadic grid (multiples of 1/16, small): every partial sum in the double-double
+    // accumulator is exact, so a group's sum cannot depend on how its elements were cut into
+    // chunks, and a group must give the same bits as a separate run over its rows.
+    let row = (
+        0..KEYS.len(),
+        prop::option::weighted(0.95, -400i32..400),
+        -400i32..400,
+        0i32..32,
+    )
+        .prop_map(|(k, p, t, w)| {
+            (
+                KEYS[k].to_string(),
+                p.map(|p| f64::from(p) / 16.0),
+                f64::from(t) / 16.0,
+                f64::from(w) / 16.0,
+            )
+        });
+    prop::collection::vec(row, 1..40_000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn groups_equal_separate_runs_over_their_rows(rows in rows_strategy()) {
+        let dir = Dir::new();
+        dir.write("all.csv", table(&rows));
+        for reduction in ["mean", "sum"] {
+            let grouped = by_run(
+                &dir,
+                "all.csv",
+                &["--by", "all.csv:key", "-d", "0.5,2", "-r", reduction],
+            );
+            let mut keys: Vec<&str> = KEYS.iter().copied()
+                .filter(|k| rows.iter().any(|r| r.0 == *k))
+                .collect();
+            keys.sort();
+            prop_assert_eq!(grouped.len(), 2 * keys.len());
+            for (i, key) in keys.iter().enumerate() {
+                let part: Vec<_> = rows.iter().filter(|r| r.0 == *key).cloned().collect();
+                dir.write("part.csv", table(&part));
+                let alone = by_run(&dir, "part.csv", &["-d", "0.5,2", "-r", reduction]);
+                for (d, single) in alone.iter().enumerate() {
+                    let g = &grouped[d * keys.len() + i];
+                    prop_assert_eq!(&g["key"], &Value::from(*key));
+                    prop_assert_eq!(exact_fields(g), exact_fields(single));
+                }
+            }
+        }
+    }
+}
+
+/// An NPY file of int64 labels.
+fn npy_i64(labels: &[i64], shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
+    let mut header = format!(
+        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({}), }}",
+        dims.join(" ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for l in labels {
+        out.extend_from_slice(&l.to_le_bytes());
+    }
+    out
+}
+
+/// An NPY file of f64 values.
+fn npy_f64(values: &[f64]) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn every_thread_count_gives_the_same_bytes() {
+    let dir = Dir::new();
+    let n = 100_003;
+    let pred: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 7.0).collect();
+    let target: Vec<f64> = (0..n).map(|i| ((i * 104_729) % 997) as f64 / 3.0).collect();
+    let labels: Vec<i64> = (0..n).map(|i| ((i * 31) % 101) as i64 - 50).collect();
+    dir.write("p.npy", npy_f64(&pred));
+    dir.write("t.npy", npy_f64(&target));
+    dir.write("k.npy", npy_i64(&labels, &[n]));
+    let rows: Vec<_> = (0..n)
+        .map(|i| (format!("k{}", labels[i]), Some(pred[i]), target[i], 1.0))
+        .collect();
+    dir.write("all.csv", table(&rows));
+    let cases: [&[&str]; 2] = [
+        &["-p", "p.npy", "-t", "t.npy", "--by", "k.npy", "-d", "0.5,3"],
+        &[
+            "-p",
+            "all.csv:pred",
+            "-t",
+            "all.csv:target",
+            "--by",
+            "all.csv:key",
+        ],
+    ];
+    for args in cases {
+        let outs: Vec<Vec<u8>> = ["1", "2", "3"]
+            .iter()
+            .map(|j| {
+                let run = dir.run([args, &["-f", "json", "-j", j]].concat(), None);
+                assert_eq!(run.status, Some(0), "{}", run.stderr);
+                run.stdout
+            })
+            .collect();
+        assert_eq!(
+            json(&outs[0]).len(),
+            if args[1] == "p.npy" { 202 } else { 101 }
+        );
+        assert!(outs.iter().all(|o| *o == outs[0]), "{args:?}");
+    }
+}
+
+#[test]
+fn merged_grouped_shards_equal_one_run() {
+    let dir = Dir::new();
+    let rows: Vec<_> = (0..3000)
+        .map(|i| {
+            let key = KEYS[(i * 7) % 5].to_string();
+            (key, Some((i % 17) as f64 / 3.0), (i % 5) as f64, 0.5)
+        })
+        .collect();
+    dir.write("all.csv", table(&rows));
+    // The first shard lacks the key "b" (only in rows the second holds).
+    let (a, b): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, r)| *i < 1000 && r.0 != "b");
+    let strip = |v: Vec<(usize, Row)>| -> Vec<_> { v.into_iter().map(|(_, r)| r).collect() };
+    let (a, b) = (strip(a), strip(b));
+    dir.write("a.csv", table(&a));
+    dir.write("b.csv", table(&b));
+    let args = |f: &str| {
+        vec![
+            "-p".to_string(),
+            format!("{f}:pred"),
+            "-t".to_string(),
+            format!("{f}:target"),
+            "--by".to_string(),
+            format!("{f}:key"),
+            "-d".to_string(),
+            "0.5,2".to_string(),
+            "-f".to_string(),
+            "json".to_string(),
+            "-o".to_string(),
+            f.replace(".csv", ".json"),
+        ]
+    };
+    for f in ["a.csv", "b.csv", "all.csv"] {
+        let run = dir.run(args(f), None);
+        assert_eq!(run.status, Some(0), "{}", run.stderr);
+    }
+    let merged = dir.run(["merge", "b.json", "a.json", "-f", "json"], None);
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    let one = json(&dir.read("all.json"));
+    let merged = json(&merged.stdout);
+    let without_by = |v: &[Value]| -> Vec<Value> {
+        v.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("by");
+                r
+            })
+            .collect()
+    };
+    assert_eq!(without_by(&merged), without_by(&one));
+    // Merged again with an ungrouped result: refused, naming that shard.
+    let plain = dir.run(
+        [
+            "-p",
+            "all.csv:pred",
+            "-t",
+            "all.csv:target",
+            "-f",
+            "json",
+            "-o",
+            "plain.json",
+        ],
+        None,
+    );
+    assert_eq!(plain.status, Some(0), "{}", plain.stderr);
+    let mixed = dir.run(["merge", "a.json", "plain.json"], None);
+    assert_eq!(mixed.status, Some(1));
+    assert!(
+        mixed.stderr.contains("plain.json") && mixed.stderr.contains("no group key"),
+        "{}",
+        mixed.stderr
+    );
+}
+
+#[test]
+fn one_csv_stream_gives_values_and_keys() {
+    let file = std::fs::read(repo_path(SALES)).unwrap();
+    let piped = huber(
+        &[
+            "-p", "-:pred", "-t", "-:target", "--by", "-:store", "-f", "json",
+        ],
+        Some(&file),
+    );
+    assert_eq!(piped.status, Some(0), "{}", piped.stderr);
+    let named = huber(
+        &[
+            "-p",
+            &format!("{SALES}:pred"),
+            "-t",
+            &format!("{SALES}:target"),
+            "--by",
+            &format!("{SALES}:store"),
+            "-f",
+            "json",
+        ],
+        None,
+    );
+    let strip = |out: &[u8]| -> Vec<Value> {
+        json(out)
+            .into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("by");
+                r
+            })
+            .collect()
+    };
+    assert_eq!(strip(&piped.stdout), strip(&named.stdout));
+}
+
+#[test]
+fn bad_keys_and_options_are_refused() {
+    let dir = Dir::new();
+    dir.write("p.npy", npy_f64(&[1.0, 2.0, 3.0, 4.0]));
+    dir.write("k3.npy", npy_i64(&[1, 2, 3], &[3]));
+    dir.write("kf.npy", npy_f64(&[1.0, 2.0, 3.0, 4.0]));
+    dir.write("k.npy", npy_i64(&[1, 2, 1, 2], &[4]));
+    dir.write("k.csv", "key\na\nb\n");
+    let cases: [(&[&str], i32, &[&str]); 10] = [
+        (&["--by", "k3.npy"], 1, &["k3.npy", "(3,)", "(4,)"]),
+        (&["--by", "k.csv:key"], 1, &["k.csv:key", "(2,)", "(4,)"]),
+        (&["--by", "kf.npy"], 1, &["kf.npy", "not floats"]),
+        (
+            &["--by", "k.csv:store"],
+            1,
+            &["no column named 'store'", "key"],
+        ),
+        (&["--by", "k.npy", "-r", "none"], 2, &["--by", "none"]),
+        (&["--by", "k.npy", "--grad"], 2, &["--by", "--grad"]),
+        (
+            &["--by", "k.npy", "-f", "npy", "-o", "x.npy"],
+            2,
+            &["--by", "text, JSON or CSV"],
+        ),
+        (&["--by", "missing.npy"], 1, &["missing.npy", "cannot open"]),
+        (&["--by", "k.npy", "--axis", "0"], 2, &["--by", "--axis"]),
+        (
+            &["--by", "k.npy", "-w", "p.npy", "-r", "weighted-mean"],
+            2,
+            &["--by", "weighted-mean"],
+        ),
+    ];
+    for (extra, status, words) in cases {
+        let run = dir.run([&["-p", "p.npy", "-t", "p.npy"][..], extra].concat(), None);
+        assert_eq!(run.status, Some(status), "{extra:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        for w in words {
+            assert!(
+                run.stderr.contains(w),
+                "{extra:?}: {w} not in {}",
+                run.stderr
+            );
+        }
+    }
+    // An NPY stream on stdin read by --pred cannot also give the keys.
+    let p = npy_f64(&[1.0, 2.0]);
+    dir.write("p2.npy", &p);
+    let run = dir.run(["-p", "-", "-t", "p2.npy", "--by", "-"], Some(&p));
+    assert_eq!(run.status, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("second time"), "{}", run.stderr);
+}
