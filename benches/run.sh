@@ -507,9 +507,10 @@ EOF
         echo
         echo "| A | B | A median | B median | B ÷ A | B peak RSS |"
         echo "| --- | --- | --- | --- | --- | --- |"
-        local a=${CMD[axis_mean]//"$HUBER"/huber} b=${CMD[axis_cells]//"$HUBER"/huber}
+        local a=${CMD[axis_mean]//"$HUBER"/huber} b=${CMD[axis_cells]//"$HUBER"/huber} ta tb
+        read -r ta tb <<<"${ALT_PAIR[axis_cells]}"
         printf '| `%s` | `%s` | %.4f s | %.4f s | %s× | %s |\n' "${a//"$DATA/"/}" "${b//"$DATA/"/}" \
-            "${ALT_MEDIAN[axis_mean]}" "${ALT_MEDIAN[axis_cells]}" "${ALT[axis_cells]}" \
+            "$ta" "$tb" "${ALT[axis_cells]}" \
             "$(fmt_rss "${RSS[axis_cells]}")"
         echo
         printf '%s\n' "${CHECKS[@]}"

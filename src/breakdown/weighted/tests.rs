@@ -81,8 +81,9 @@ proptest! {
         let whole = run(&data, &[usize::MAX], false);
         let cut = run(&data, &sizes, false);
         prop_assert_eq!(whole.value().to_bits(), cut.value().to_bits());
-        let sw: f64 = data.weight.as_ref().unwrap().iter().map(|&w| w as f64).sum();
-        let swl: f64 = data.losses.iter().map(|&l| l as f64).sum();
+        // Sums start from +0, as the accumulators do (Rust's `sum` starts from -0).
+        let sw = data.weight.as_ref().unwrap().iter().fold(0.0, |a, &w| a + w as f64);
+        let swl = data.losses.iter().fold(0.0, |a, &l| a + l as f64);
         prop_assert_eq!(whole.value().to_bits(), (swl / sw).to_bits());
     }
 }
