@@ -411,21 +411,25 @@ alternate_npy() { # p.npy t.npy
     local P=$1 T=$2
     bench_def alt_cat "cat p.npy t.npy" cat "$P" "$T"
     bench_def alt_mean "huber ($(nproc) threads)" "$HUBER" -p "$P" -t "$T"
+    # One thread: what the run costs with no second core to share the page-cache copy, which
+    # is what a machine busy with other work leaves it.
+    bench_def alt_j1 "huber -j1" "$HUBER" -p "$P" -t "$T" -j 1
     bench_def alt_none "huber -r none -o out.npy" "$HUBER" -p "$P" -t "$T" -r none -o "$DATA/out.npy"
     bench_def alt_auto "huber -d auto" "$HUBER" -p "$P" -t "$T" -d auto
     warm_cache "$P" "$T"
     alternate alt_cat alt_mean
+    alternate alt_cat alt_j1
     PREPARE="rm -f $DATA/out.npy" alternate alt_cat alt_none
     alternate alt_mean alt_auto
     local key
-    for key in alt_mean alt_none alt_auto; do measure_rss "$key"; done
+    for key in alt_mean alt_j1 alt_none alt_auto; do measure_rss "$key"; done
     rm -f "$DATA/out.npy"
     ALT_ROWS=(
         "| A | B | A median | B median | B ÷ A | B peak RSS |"
         "| --- | --- | --- | --- | --- | --- |"
     )
     local pair a b ta tb
-    for pair in "alt_cat alt_mean" "alt_cat alt_none" "alt_mean alt_auto"; do
+    for pair in "alt_cat alt_mean" "alt_cat alt_j1" "alt_cat alt_none" "alt_mean alt_auto"; do
         read -r a b <<<"$pair"
         read -r ta tb <<<"${ALT_PAIR[$b]}"
         ALT_ROWS+=("| \`${CMD[$a]}\` | \`${CMD[$b]}\` | $(printf '%.4f' "$ta") s | $(printf '%.4f' "$tb") s | ${ALT[$b]}× | $(fmt_rss "${RSS[$b]}") |")

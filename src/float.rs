@@ -103,3 +103,31 @@ macro_rules! impl_float {
 
 impl_float!(f32);
 impl_float!(f64);
+
+/// Defines `fn $name`, which runs `$portable` (an `#[inline(always)]` function of the same
+/// signature) compiled for the widest vector unit this CPU has: AVX2 where present (found at
+/// run time, so that one binary runs on any x86-64), else the baseline instructions.
+///
+/// Only the instructions change, never the operations or their order: no fused multiply-add is
+/// enabled, and IEEE arithmetic gives the same bits in any vector width.
+macro_rules! vectorised {
+    ($(#[$m:meta])* fn $name:ident<$t:ident: $bound:path>($($arg:ident: $ty:ty),* $(,)?)
+        $(-> $ret:ty)? = $portable:ident) => {
+        $(#[$m])*
+        fn $name<$t: $bound>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2<$t: $bound>($($arg: $ty),*) $(-> $ret)? {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2, the one feature `avx2` is compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+pub(crate) use vectorised;

@@ -258,11 +258,11 @@ impl Loss {
             Loss::Huber { delta } => huber(pred, target, T::from_f64(delta), out),
             Loss::SmoothL1 { beta } => smooth_l1(pred, target, T::from_f64(beta), out),
             Loss::Mse => {
-                map(pred, target, out, |r| r * r);
+                squared(pred, target, out);
                 0
             }
             Loss::L1 => {
-                map(pred, target, out, |r| r.abs());
+                absolute(pred, target, out);
                 0
             }
             Loss::LogCosh => {
@@ -442,31 +442,83 @@ fn map<T: Float>(pred: &[T], target: &[T], out: &mut [T], f: impl Fn(T) -> T) {
     }
 }
 
-fn huber<T: Float>(pred: &[T], target: &[T], delta: T, out: &mut [T]) -> u64 {
-    let mut linear = 0u64;
-    for ((o, &a), &b) in out.iter_mut().zip(pred).zip(target) {
-        let z = (a - b).abs();
-        let lin = z >= delta;
-        linear += u64::from(lin);
-        *o = if z < delta {
-            (T::HALF * z) * z
-        } else {
-            delta * (z - T::HALF * delta)
-        };
-    }
-    linear
+crate::float::vectorised! {
+    fn squared<T: Float>(pred: &[T], target: &[T], out: &mut [T]) = squared_portable
 }
 
-fn smooth_l1<T: Float>(pred: &[T], target: &[T], beta: T, out: &mut [T]) -> u64 {
-    let mut linear = 0u64;
-    for ((o, &a), &b) in out.iter_mut().zip(pred).zip(target) {
-        let z = (a - b).abs();
-        linear += u64::from(z >= beta);
-        *o = if z < beta {
-            ((T::HALF * z) * z) / beta
-        } else {
-            z - T::HALF * beta
-        };
-    }
-    linear
+#[inline(always)]
+fn squared_portable<T: Float>(pred: &[T], target: &[T], out: &mut [T]) {
+    map(pred, target, out, |r| r * r);
+}
+
+crate::float::vectorised! {
+    fn absolute<T: Float>(pred: &[T], target: &[T], out: &mut [T]) = absolute_portable
+}
+
+#[inline(always)]
+fn absolute_portable<T: Float>(pred: &[T], target: &[T], out: &mut [T]) {
+    map(pred, target, out, |r| r.abs());
+}
+
+/// Elements counted at a time in a `u32` per vector lane before the count is widened: a `u64`
+/// counter in the loop halves the lanes of an f32 loop.
+const COUNT_BLOCK: usize = 1 << 16;
+
+/// Runs `f` on `COUNT_BLOCK`-sized pieces of `out`, `pred` and `target`, summing the counts
+/// it returns.
+#[inline(always)]
+fn counted<T: Float>(
+    pred: &[T],
+    target: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &[T], &mut [T]) -> u32,
+) -> u64 {
+    let pieces = out.chunks_mut(COUNT_BLOCK).zip(pred.chunks(COUNT_BLOCK));
+    pieces
+        .zip(target.chunks(COUNT_BLOCK))
+        .map(|((o, p), t)| u64::from(f(p, t, o)))
+        .sum()
+}
+
+crate::float::vectorised! {
+    fn huber<T: Float>(pred: &[T], target: &[T], delta: T, out: &mut [T]) -> u64 = huber_portable
+}
+
+#[inline(always)]
+fn huber_portable<T: Float>(pred: &[T], target: &[T], delta: T, out: &mut [T]) -> u64 {
+    counted(pred, target, out, |pred, target, out| {
+        let mut linear = 0u32;
+        for ((o, &a), &b) in out.iter_mut().zip(pred).zip(target) {
+            let z = (a - b).abs();
+            linear += u32::from(z >= delta);
+            *o = if z < delta {
+                (T::HALF * z) * z
+            } else {
+                delta * (z - T::HALF * delta)
+            };
+        }
+        linear
+    })
+}
+
+crate::float::vectorised! {
+    fn smooth_l1<T: Float>(pred: &[T], target: &[T], beta: T, out: &mut [T]) -> u64 =
+        smooth_l1_portable
+}
+
+#[inline(always)]
+fn smooth_l1_portable<T: Float>(pred: &[T], target: &[T], beta: T, out: &mut [T]) -> u64 {
+    counted(pred, target, out, |pred, target, out| {
+        let mut linear = 0u32;
+        for ((o, &a), &b) in out.iter_mut().zip(pred).zip(target) {
+            let z = (a - b).abs();
+            linear += u32::from(z >= beta);
+            *o = if z < beta {
+                ((T::HALF * z) * z) / beta
+            } else {
+                z - T::HALF * beta
+            };
+        }
+        linear
+    })
 }

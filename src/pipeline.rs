@@ -515,14 +515,24 @@ fn round_to_f16<T: Float>(xs: &mut [T]) {
 fn forward<T: Float>(loss: &Loss, c: &Chunk<'_, T>, out: &mut [T], round_f16: bool) -> u64 {
     let linear = loss.forward(c.pred, c.target, out);
     if let Some(w) = c.weight {
-        for (o, &w) in out.iter_mut().zip(w) {
-            *o = *o * w;
-        }
+        weigh(out, w);
     }
     if round_f16 {
         round_to_f16(out);
     }
     linear
+}
+
+crate::float::vectorised! {
+    /// Multiplies each element loss by its weight.
+    fn weigh<T: Float>(out: &mut [T], weight: &[T]) = weigh_portable
+}
+
+#[inline(always)]
+fn weigh_portable<T: Float>(out: &mut [T], weight: &[T]) {
+    for (o, &w) in out.iter_mut().zip(weight) {
+        *o = *o * w;
+    }
 }
 
 /// The linear count of the elements `--nan omit` keeps. `linear` counts every element with

@@ -498,3 +498,135 @@ mod properties {
         assert_eq!(df(Loss::huber(0.5).unwrap(), f64::INFINITY), 0.5);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The kernels chosen at run time (AVX2 where the CPU has it) against the same loops compiled
+// for the baseline instruction set: the bits of every output and the linear counts agree.
+
+mod dispatch {
+    use super::*;
+
+    /// xorshift64*: a fixed sequence, so that a failure replays.
+    struct Bits(u64);
+
+    impl Bits {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// A float type seen as bits.
+    trait Bitwise: Float + std::fmt::Debug {
+        fn from_raw(bits: u64) -> Self;
+        fn raw(self) -> u64;
+        fn up(self) -> Self;
+        fn down(self) -> Self;
+    }
+
+    macro_rules! bitwise {
+        ($t:ty, $u:ty) => {
+            impl Bitwise for $t {
+                fn from_raw(bits: u64) -> Self {
+                    <$t>::from_bits(bits as $u)
+                }
+                fn raw(self) -> u64 {
+                    u64::from(self.to_bits())
+                }
+                fn up(self) -> Self {
+                    self.next_up()
+                }
+                fn down(self) -> Self {
+                    self.next_down()
+                }
+            }
+        };
+    }
+    bitwise!(f32, u32);
+    bitwise!(f64, u64);
+
+    /// `n` values mixing random bit patterns (NaNs, infinities, subnormals among them) with
+    /// zeros, infinities, NaN, the smallest subnormals and the values at and next to ±δ.
+    fn awkward<T: Bitwise>(n: usize, delta: T, bits: &mut Bits) -> Vec<T> {
+        let d = delta;
+        let specials = [
+            T::ZERO,
+            -T::ZERO,
+            T::from_f64(f64::INFINITY),
+            T::from_f64(f64::NEG_INFINITY),
+            T::from_f64(f64::NAN),
+            T::from_raw(1),
+            -T::from_raw(1),
+            T::from_raw(0x000f_ffff),
+            d,
+            -d,
+            d.up(),
+            d.down(),
+            -d.up(),
+            -d.down(),
+            T::HALF,
+            T::ONE,
+        ];
+        (0..n)
+            .map(|_| {
+                let r = bits.next();
+                match r % 4 {
+                    0 | 1 => specials[(r >> 8) as usize % specials.len()],
+                    2 => T::from_raw(r >> 2),
+                    _ => T::from_f64(((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 8.0),
+                }
+            })
+            .collect()
+    }
+
+    fn same<T: Bitwise>(a: &[T], b: &[T], what: &str) {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert_eq!(x.raw(), y.raw(), "{what}: element {i}: {x:?} vs {y:?}");
+        }
+    }
+
+    fn check<T: Bitwise>(seed: u64) {
+        let mut bits = Bits(seed);
+        // Longer than a count block, not a multiple of any vector width.
+        let n = COUNT_BLOCK + 4099;
+        for delta in [1.0, 0.5, 3.0e-3, 1.0e-40, f64::INFINITY] {
+            let d = T::from_f64(delta);
+            let pred = awkward(n, d, &mut bits);
+            let mut target = awkward(n, d, &mut bits);
+            // Every third target 0, so that residuals at and next to ±δ occur as they are.
+            target.iter_mut().step_by(3).for_each(|t| *t = T::ZERO);
+            for skip in [0, 1, 3] {
+                let (p, t) = (&pred[skip..], &target[skip..]);
+                let (mut fast, mut slow) = (vec![T::ZERO; p.len()], vec![T::ZERO; p.len()]);
+                let a = huber(p, t, d, &mut fast);
+                let b = huber_portable(p, t, d, &mut slow);
+                assert_eq!(a, b, "huber δ {delta}: linear counts");
+                let naive = p.iter().zip(t).filter(|&(&x, &y)| (x - y).abs() >= d);
+                assert_eq!(a, naive.count() as u64, "huber δ {delta}: linear count");
+                same(&fast, &slow, "huber");
+                let a = smooth_l1(p, t, d, &mut fast);
+                let b = smooth_l1_portable(p, t, d, &mut slow);
+                assert_eq!(a, b, "smooth-l1 β {delta}: linear counts");
+                same(&fast, &slow, "smooth-l1");
+                Loss::Mse.forward(p, t, &mut fast);
+                squared_portable(p, t, &mut slow);
+                same(&fast, &slow, "mse");
+                Loss::L1.forward(p, t, &mut fast);
+                absolute_portable(p, t, &mut slow);
+                same(&fast, &slow, "l1");
+            }
+        }
+    }
+
+    #[test]
+    fn dispatched_kernels_match_portable_ones_f32() {
+        check::<f32>(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[test]
+    fn dispatched_kernels_match_portable_ones_f64() {
+        check::<f64>(0xd1b5_4a32_d192_ed03);
+    }
+}
