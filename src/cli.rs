@@ -140,11 +140,20 @@ pub struct RunArgs {
     /// no notes on stderr (such as how a CSV first line of numbers was read).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// List the K elements with the largest loss (NaN first), with their positions: as a table
+    /// (text, CSV), or added to the result (JSON). At most 1000000.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
 }
 
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
 /// enough that starting them cannot take the machine's memory or minutes.
 pub const MAX_THREADS: usize = 1024;
+
+/// The most elements `--top` may list: a list of a million is already more than anyone reads,
+/// and the list is held in memory (about 50 bytes an element, per loss).
+pub const MAX_TOP: usize = 1_000_000;
 
 /// The parameter values asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +188,8 @@ pub struct Config {
     pub plot: Option<PathBuf>,
     /// Whether a progress bar and notes may be shown on stderr (not `--quiet`).
     pub progress: bool,
+    /// `--top K`: list the K worst elements.
+    pub top: Option<usize>,
 }
 
 /// What to do.
@@ -211,7 +222,7 @@ impl RunArgs {
         let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
         let threads = threads(self.threads)?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
-        Ok(Config {
+        let config = Config {
             pred: spec(self.pred)?,
             target: spec(self.target)?,
             weight: self.weight.map(|w| InputSpec::parse(&w)).transpose()?,
@@ -226,7 +237,10 @@ impl RunArgs {
             threads,
             plot: self.plot,
             progress: !self.quiet,
-        })
+            top: self.top,
+        };
+        check_top(&config)?;
+        Ok(config)
     }
 }
 
@@ -283,6 +297,29 @@ fn check_combination(
         ));
     }
     Ok(())
+}
+
+/// `--top K`: K from 1 to [`MAX_TOP`], listed beside a scalar result in a format that can
+/// hold a table.
+fn check_top(config: &Config) -> Result<(), UsageError> {
+    let Some(k) = config.top else {
+        return Ok(());
+    };
+    let refusal = if k == 0 {
+        "--top 0 lists nothing: give K of at least 1".to_string()
+    } else if k > MAX_TOP {
+        format!("--top {k} is more than the limit of {MAX_TOP}")
+    } else if config.grad {
+        "--top lists element losses, not gradients: drop --grad or --top".to_string()
+    } else if config.reduction == Reduction::None {
+        "--top lists the worst of the element losses; --reduction none prints them all: use one or the other".to_string()
+    } else if config.format == Format::Npy {
+        "--top writes a table (text, CSV) or a JSON result, not NPY: use -f text, csv or json"
+            .to_string()
+    } else {
+        return Ok(());
+    };
+    Err(UsageError::new(refusal))
 }
 
 /// `--header`, `--no-header` and `--delimiter`.

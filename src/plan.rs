@@ -2,6 +2,8 @@
 //! line, and how the inputs are opened for them. Each pass opens the inputs, runs the engine
 //! with its sink and the observers that ride along (the `--plot` histogram, the progress bar).
 
+mod top;
+
 use anyhow::{Result, bail};
 
 use crate::auto_delta::auto_delta;
@@ -36,6 +38,13 @@ pub enum Main {
     Elementwise,
     /// The gradient of the reduced loss, streamed out.
     Gradient(Reduction),
+    /// One result per loss and its `k` worst elements (`--top`).
+    Top {
+        /// The reduction of the results.
+        reduction: Reduction,
+        /// Elements listed per loss.
+        k: usize,
+    },
 }
 
 /// The passes of a run.
@@ -64,7 +73,10 @@ impl Plan<'_> {
         let main = match (config.grad, config.reduction) {
             (true, reduction) => Main::Gradient(reduction),
             (false, Reduction::None) => Main::Elementwise,
-            (false, reduction) => Main::Reduce(reduction),
+            (false, reduction) => match config.top {
+                Some(k) => Main::Top { reduction, k },
+                None => Main::Reduce(reduction),
+            },
         };
         if main == Main::Gradient(Reduction::Mean) && config.nan == NanPolicy::Omit {
             passes.push(Pass::CountKept);
@@ -221,6 +233,17 @@ impl Runner<'_> {
                     .map_err(|e| with_position(e, &inputs, &shape))?;
                 drop(watch);
                 writer.end(dest.writer())?;
+            }
+            (Main::Top { reduction, k }, losses) => {
+                let run = top::Run {
+                    engine,
+                    shape: &shape,
+                    losses,
+                    reduction,
+                    k,
+                };
+                run.write(&mut inputs, &mut watch, self.config.format, dest.writer())?;
+                drop(watch);
             }
             _ => bail!("internal error: one loss expected for --reduction none and --grad"),
         }

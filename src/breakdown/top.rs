@@ -7,7 +7,12 @@
 
 use std::cmp::Ordering;
 
+use anyhow::Result;
+
+use crate::array::Element;
 use crate::float::Float;
+use crate::loss::Loss;
+use crate::pipeline::{self, Sink};
 
 use super::Chunk;
 
@@ -20,6 +25,8 @@ pub struct Worst {
     pub pred: f64,
     /// The target, widened to `f64`.
     pub target: f64,
+    /// The weight, widened to `f64`, if there are weights.
+    pub weight: Option<f64>,
     /// The element loss (times the weight), widened to `f64`.
     pub loss: f64,
 }
@@ -74,6 +81,7 @@ impl TopK {
                 index: c.offset + i,
                 pred: c.pred[i].to_f64(),
                 target: c.target[i].to_f64(),
+                weight: c.weight.map(|w| w[i].to_f64()),
                 loss: x.to_f64(),
             };
             if bar.is_some_and(|b| rank(&w, &b) != Ordering::Less) {
@@ -96,6 +104,13 @@ impl TopK {
 
     /// Merges the partial of a later chunk (or any other list: the merge is by rank alone).
     pub fn combine(&mut self, later: TopK) {
+        // Most chunks of a long run bring nothing once the list is full: no copy for them.
+        let full = self.worst.len() == self.k;
+        match (self.worst.last(), later.worst.first()) {
+            (_, None) => return,
+            (Some(last), Some(first)) if full && rank(first, last) == Ordering::Greater => return,
+            _ => {}
+        }
         let mut merged = Vec::with_capacity(self.k.min(self.worst.len() + later.worst.len()));
         let (mut a, mut b) = (self.worst.iter().peekable(), later.worst.iter().peekable());
         while merged.len() < self.k {
@@ -114,6 +129,43 @@ impl TopK {
     /// The worst elements, worst first.
     pub fn worst(&self) -> &[Worst] {
         &self.worst
+    }
+}
+
+/// `--top K` as an engine sink: the K worst elements of each loss of the run.
+pub struct Top {
+    losses: Vec<Loss>,
+    lists: Vec<TopK>,
+}
+
+impl Top {
+    /// Keeps the `k` worst elements of each of `losses` (the kernel's outputs, in order).
+    pub fn new(losses: &[Loss], k: usize) -> Top {
+        Top {
+            losses: losses.to_vec(),
+            lists: vec![TopK::new(k); losses.len()],
+        }
+    }
+
+    /// The lists, one per loss.
+    pub fn lists(&self) -> &[TopK] {
+        &self.lists
+    }
+}
+
+impl Sink for Top {
+    type Part = Vec<TopK>;
+    fn chunk<T: Element>(&self, c: &pipeline::Chunk<'_, T>) -> Result<Vec<TopK>> {
+        let lists = self.lists.iter().zip(&self.losses).enumerate();
+        Ok(lists
+            .map(|(k, (list, loss))| list.partial(&Chunk::of(c, k, loss)))
+            .collect())
+    }
+    fn combine(&mut self, parts: Vec<TopK>) -> Result<()> {
+        for (list, part) in self.lists.iter_mut().zip(parts) {
+            list.combine(part);
+        }
+        Ok(())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::summary::Summary;
 
 /// serde_json's number printing with huber's: serde_json has a shortest form of its own
 /// (`0.00001` where [`number::push`] writes `1e-5`); results print as every other output does.
-struct Shortest;
+pub(super) struct Shortest;
 
 impl serde_json::ser::Formatter for Shortest {
     fn write_f64<W: ?Sized + Write>(&mut self, out: &mut W, x: f64) -> io::Result<()> {

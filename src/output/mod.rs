@@ -6,6 +6,7 @@ pub mod destination;
 pub mod json;
 pub mod npy;
 pub mod text;
+pub mod top;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;

@@ -32,7 +32,8 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     fn combine(&mut self, (a, b): Self::Part) -> Result<()> {
         self.0.combine(a)?;
         self.1.combine(b)
-    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+    }
+    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
         self.0.begin_batch(start, len)?;
         self.1.begin_batch(start, len)
     }
@@ -49,7 +50,8 @@ impl<S: Sink> Sink for Option<S> {
             (Some(s), Some(p)) => s.combine(p),
             _ => Ok(()),
         }
-    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+    }
+    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
         match self {
             Some(s) => s.begin_batch(start, len),
             None => Ok(()),
@@ -64,7 +66,8 @@ impl<S: Sink> Sink for &mut S {
     }
     fn combine(&mut self, part: Self::Part) -> Result<()> {
         (**self).combine(part)
-    }    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
+    }
+    fn begin_batch(&mut self, start: usize, len: usize) -> Result<()> {
         (**self).begin_batch(start, len)
     }
 }

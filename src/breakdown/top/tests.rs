@@ -56,6 +56,7 @@ proptest! {
                 index: i,
                 pred: data.pred[i] as f64,
                 target: data.target[i] as f64,
+                weight: None,
                 loss: l as f64,
             })
             .collect();
