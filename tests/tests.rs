@@ -9,4 +9,5 @@ mod conformance;
 mod csv_files;
 mod errors;
 mod shell;
+mod top;
 mod variants;
