@@ -16,6 +16,9 @@ use crate::pipeline::{self, Sink};
 
 use super::Chunk;
 
+/// Losses looked at together when checking whether any reaches the bar.
+const SCAN: usize = 256;
+
 /// One of the worst elements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Worst {
@@ -66,34 +69,44 @@ impl TopK {
         if k == 0 {
             return TopK::new(0);
         }
-        let mut kept: Vec<Worst> = Vec::with_capacity(2 * k.min(c.len()) + 1);
+        // Allocated on the first candidate: once the bar is high, most chunks have none.
+        let mut kept: Vec<Worst> = Vec::new();
         // The K-th best once K are known, in this chunk or in the chunks combined before it:
         // anything that does not rank before it cannot be in the answer and is skipped.
         let mut bar: Option<Worst> = (self.worst.len() == k).then(|| self.worst[k - 1]);
         // A loss below the bar's (a comparison that is false for NaN) is skipped at once.
         let mut below = bar.map_or(T::ZERO, |b| T::from_f64(b.loss));
         let mut has_bar = bar.is_some_and(|b| !b.loss.is_nan());
-        for (i, &x) in c.losses.iter().enumerate() {
-            if (has_bar && x < below) || (c.omit_nan && x.is_nan()) {
+        for (b, block) in c.losses.chunks(SCAN).enumerate() {
+            // Once the bar is high, most blocks hold nothing at or above it: one pass the
+            // compiler vectorises (no early exit) finds that.
+            let reaching = |x: &T| u32::from(*x >= below || x.is_nan());
+            if has_bar && block.iter().map(reaching).sum::<u32>() == 0 {
                 continue;
             }
-            let w = Worst {
-                index: c.offset + i,
-                pred: c.pred[i].to_f64(),
-                target: c.target[i].to_f64(),
-                weight: c.weight.map(|w| w[i].to_f64()),
-                loss: x.to_f64(),
-            };
-            if bar.is_some_and(|b| rank(&w, &b) != Ordering::Less) {
-                continue;
-            }
-            kept.push(w);
-            if kept.len() == 2 * k {
-                kept.select_nth_unstable_by(k - 1, rank);
-                kept.truncate(k);
-                bar = kept.iter().copied().max_by(rank);
-                if let Some(b) = bar {
-                    (below, has_bar) = (T::from_f64(b.loss), !b.loss.is_nan());
+            for (j, &x) in block.iter().enumerate() {
+                let i = b * SCAN + j;
+                if (has_bar && x < below) || (c.omit_nan && x.is_nan()) {
+                    continue;
+                }
+                let w = Worst {
+                    index: c.offset + i,
+                    pred: c.pred[i].to_f64(),
+                    target: c.target[i].to_f64(),
+                    weight: c.weight.map(|w| w[i].to_f64()),
+                    loss: x.to_f64(),
+                };
+                if bar.is_some_and(|b| rank(&w, &b) != Ordering::Less) {
+                    continue;
+                }
+                kept.push(w);
+                if kept.len() == 2 * k {
+                    kept.select_nth_unstable_by(k - 1, rank);
+                    kept.truncate(k);
+                    bar = kept.iter().copied().max_by(rank);
+                    if let Some(b) = bar {
+                        (below, has_bar) = (T::from_f64(b.loss), !b.loss.is_nan());
+                    }
                 }
             }
         }
