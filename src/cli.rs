@@ -152,7 +152,7 @@ pub struct RunArgs {
 pub const MAX_THREADS: usize = 1024;
 
 /// The most elements `--top` may list: a list of a million is already more than anyone reads,
-/// and the list is held in memory (about 50 bytes an element, per loss).
+/// and the list is held in memory (with its candidates, up to about 150 bytes an element, per loss).
 pub const MAX_TOP: usize = 1_000_000;
 
 /// The parameter values asked for.

@@ -146,9 +146,14 @@ impl TopK {
 }
 
 /// `--top K` as an engine sink: the K worst elements of each loss of the run.
+///
+/// The chunks' candidates are gathered and merged into a list once there are K of them, not
+/// one chunk at a time: a merge costs K, so with a large K the run stays linear in its input.
 pub struct Top {
     losses: Vec<Loss>,
     lists: Vec<TopK>,
+    /// Per loss, candidates not merged into its list yet (at most about 2K).
+    pending: Vec<Vec<Worst>>,
 }
 
 impl Top {
@@ -157,13 +162,27 @@ impl Top {
         Top {
             losses: losses.to_vec(),
             lists: vec![TopK::new(k); losses.len()],
+            pending: vec![Vec::new(); losses.len()],
         }
     }
 
-    /// The lists, one per loss.
-    pub fn lists(&self) -> &[TopK] {
-        &self.lists
+    /// The lists, one per loss, with every candidate merged.
+    pub fn finish(mut self) -> Vec<TopK> {
+        for (list, pending) in self.lists.iter_mut().zip(&mut self.pending) {
+            merge_pending(list, pending);
+        }
+        self.lists
     }
+}
+
+/// Merges the candidates `pending` into `list`, ranked; leaves `pending` empty.
+fn merge_pending(list: &mut TopK, pending: &mut Vec<Worst>) {
+    pending.sort_unstable_by(rank);
+    pending.truncate(list.k);
+    list.combine(TopK {
+        k: list.k,
+        worst: std::mem::take(pending),
+    });
 }
 
 impl Sink for Top {
@@ -175,8 +194,12 @@ impl Sink for Top {
             .collect())
     }
     fn combine(&mut self, parts: Vec<TopK>) -> Result<()> {
-        for (list, part) in self.lists.iter_mut().zip(parts) {
-            list.combine(part);
+        let lists = self.lists.iter_mut().zip(&mut self.pending);
+        for ((list, pending), part) in lists.zip(parts) {
+            pending.extend(part.worst);
+            if pending.len() >= list.k {
+                merge_pending(list, pending);
+            }
         }
         Ok(())
     }

@@ -44,14 +44,14 @@ impl Run<'_> {
                 &mut (&mut top, watch),
             )
             .map_err(|e| with_position(e, inputs, self.shape))?;
-        let lines = top
-            .lists()
+        let lists = top.finish();
+        let lines = lists
             .iter()
             .map(|list| lines(inputs, self.shape, list.worst()))
             .collect::<Result<Vec<_>>>()?;
         let listings: Vec<Listing<'_>> = results
             .iter()
-            .zip(top.lists())
+            .zip(&lists)
             .zip(&lines)
             .map(|((result, list), lines)| Listing {
                 result,
