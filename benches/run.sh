@@ -9,6 +9,7 @@
 #   benches/run.sh by              # only --by against the plain mean and DuckDB's GROUP BY
 #   benches/run.sh alternate       # only huber against cat on NPY, timed alternately (needs
 #                                  # numpy in python3 or the bench venv; no torch, no hyperfine)
+#   benches/run.sh top             # the same, then --top 100 against the plain mean
 #   SCALE=0.01 benches/run.sh      # quick run with 1% of the data
 #
 # Knobs (environment):
@@ -460,6 +461,7 @@ np.save(t, target)
 EOF
     fi
     alternate_npy "$P" "$T"
+    [[ ${MODE:-} == top ]] && alternate_top "$P" "$T"
     {
         echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
         echo
@@ -520,6 +522,22 @@ EOF
         printf '%s\n' "${CHECKS[@]}"
     } | tee "$OUT/axis.md"
     if ((FAILED)) && [[ $STRICT == 1 ]]; then exit 1; fi
+}
+
+# `--top 100` against the plain mean on the NPY pair, timed alternately; appends its row to
+# ALT_ROWS (after alternate_npy, which defines alt_mean) and sets ALT[alt_top].
+alternate_top() { # p.npy t.npy
+    local P=$1 T=$2
+    bench_def alt_mean "huber ($(nproc) threads)" "$HUBER" -p "$P" -t "$T"
+    bench_def alt_top "huber --top 100" "$HUBER" -p "$P" -t "$T" --top 100
+    warm_cache "$P" "$T"
+    alternate alt_mean alt_top
+    measure_rss alt_top
+    local ta tb
+    read -r ta tb <<<"${ALT_PAIR[alt_top]}"
+    local row="| \`${CMD[alt_mean]}\` | \`${CMD[alt_top]}\` | $(printf '%.4f' "$ta") s | $(printf '%.4f' "$tb") s | ${ALT[alt_top]}× | $(fmt_rss "${RSS[alt_top]}") |"
+    row=${row//"$HUBER"/huber}
+    ALT_ROWS+=("${row//"$DATA/"/}")
 }
 
 # One run under GNU time for peak RSS; also keeps what the command printed.
@@ -690,9 +708,9 @@ main() {
         by_main
         return
     fi
-    if [[ ${1:-} == alternate ]]; then
+    if [[ ${1:-} == alternate || ${1:-} == top ]]; then
         [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time) for peak RSS"
-        alternate_main
+        MODE=$1 alternate_main
         return
     fi
     if [[ ${1:-} == axis ]]; then
@@ -799,6 +817,7 @@ main() {
     run_hyperfine npy-none-replace "$RUNS" huber_none_replace cp_replace
     run_hyperfine tiny $((RUNS * 20)) huber_tiny huber_tiny_j1
     alternate_npy "$P" "$T"
+    alternate_top "$P" "$T"
 
     log "peak RSS (/usr/bin/time -v, one run each)"
     local key
@@ -826,6 +845,8 @@ main() {
     check "NPY f32 mean ≤ 1.0 × cat (timed alternately)" "$(le "$r" 1.0)" "${r}× cat"
     r=${ALT[alt_none]}
     check "none, NPY → NPY ≤ 2 × cat (timed alternately)" "$(le "$r" 2.0)" "${r}× cat"
+    r=${ALT[alt_top]}
+    check "--top 100 ≤ 1.2 × the plain mean (timed alternately)" "$(le "$r" 1.2)" "${r}× the mean"
     check "NPY f32 mean peak RSS ≤ 16 MiB" "$(le "${RSS[huber_npy]}" $((16 * 1024)))" "$(fmt_rss "${RSS[huber_npy]}")"
     r=$(ratio "${MEDIAN[huber_auto]}" "${MEDIAN[huber_npy]}")
     check "NPY f32 -d auto ≤ 4 × the plain mean, peak RSS ≤ 32 MiB" \

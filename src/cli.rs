@@ -116,11 +116,20 @@ pub struct RunArgs {
     /// of integers or bools with pred's shape or that of its leading axes (a label per sample).
     #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
     pub by: Option<OsString>,
+
+    /// List the K elements with the largest loss (NaN first), with their positions: as a table
+    /// (text, CSV), or added to the result (JSON). At most 1000000.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
 }
 
 /// The most worker threads `--threads` may ask for: far more than any machine's cores, and few
 /// enough that starting them cannot take the machine's memory or minutes.
 pub const MAX_THREADS: usize = 1024;
+
+/// The most elements `--top` may list: a list of a million is already more than anyone reads,
+/// and the list is held in memory (with its candidates, up to about 150 bytes an element, per loss).
+pub const MAX_TOP: usize = 1_000_000;
 
 /// The parameter values asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +168,8 @@ pub struct Config {
     pub axis: Option<Vec<i64>>,
     /// The group keys of `--by`.
     pub by: Option<InputSpec>,
+    /// `--top K`: list the K worst elements.
+    pub top: Option<usize>,
 }
 
 impl RunArgs {
@@ -183,7 +194,7 @@ impl RunArgs {
             self.axis.is_some(),
         )?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
-        Ok(Config {
+        let config = Config {
             pred: spec(self.pred)?,
             target: spec(self.target)?,
             weight: self.weight.map(|w| InputSpec::parse(&w)).transpose()?,
@@ -200,7 +211,10 @@ impl RunArgs {
             progress: !self.quiet,
             axis,
             by,
-        })
+            top: self.top,
+        };
+        check_top(&config)?;
+        Ok(config)
     }
 }
 
@@ -320,6 +334,34 @@ fn breakdown_options(
         ));
     }
     crate::breakdown::axis::parse_axes(axis).map(Some)
+}
+
+/// `--top K`: K from 1 to [`MAX_TOP`], listed beside a scalar result in a format that can
+/// hold a table.
+fn check_top(config: &Config) -> Result<(), UsageError> {
+    let Some(k) = config.top else {
+        return Ok(());
+    };
+    let refusal = if k == 0 {
+        "--top 0 lists nothing: give K of at least 1".to_string()
+    } else if k > MAX_TOP {
+        format!("--top {k} is more than the limit of {MAX_TOP}")
+    } else if config.grad {
+        "--top lists element losses, not gradients: drop --grad or --top".to_string()
+    } else if config.reduction == Reduction::None {
+        "--top lists the worst of the element losses; --reduction none prints them all: use one or the other".to_string()
+    } else if config.axis.is_some() || config.by.is_some() {
+        "--top lists the worst elements of the whole input; it cannot be combined with --axis or --by"
+            .to_string()
+    } else if config.reduction == Reduction::WeightedMean {
+        "--top goes beside -r mean or sum; with -r weighted-mean, run --top separately".to_string()
+    } else if config.format == Format::Npy {
+        "--top writes a table (text, CSV) or a JSON result, not NPY: use -f text, csv or json"
+            .to_string()
+    } else {
+        return Ok(());
+    };
+    Err(UsageError::new(refusal))
 }
 
 /// `--header`, `--no-header` and `--delimiter`.

@@ -39,6 +39,10 @@ pub const EXAMPLES: &[Example] = &[
         command: "huber -p pred.npy -t target.npy -d 0.5 -r none -o loss.npy",
     },
     Example {
+        what: "The ten worst elements (position, pred, target, loss), tab-separated for cut:",
+        command: "huber -p pred.npy -t target.npy --top 10",
+    },
+    Example {
         what: "Two arrays of one NPZ file; two columns of one CSV file on stdin:",
         command: "huber -p run.npz:pred -t run.npz:target\nhuber -p -:pred -t -:target < results.csv",
     },

@@ -3,6 +3,7 @@
 //! with its sink and the observers that ride along (the `--plot` histogram, the progress bar).
 
 mod axis;
+mod top;
 
 use anyhow::{Result, bail};
 
@@ -46,6 +47,13 @@ pub enum Main {
     Axis(Reduction),
     /// One result per loss and group of `--by`.
     Grouped(Reduction),
+    /// One result per loss and its `k` worst elements (`--top`).
+    Top {
+        /// The reduction of the results.
+        reduction: Reduction,
+        /// Elements listed per loss.
+        k: usize,
+    },
 }
 
 /// The passes of a run.
@@ -76,7 +84,10 @@ impl Plan<'_> {
             (true, reduction) => Main::Gradient(reduction),
             (false, reduction) if config.axis.is_some() => Main::Axis(reduction),
             (false, Reduction::None) => Main::Elementwise,
-            (false, reduction) => Main::Reduce(reduction),
+            (false, reduction) => match config.top {
+                Some(k) => Main::Top { reduction, k },
+                None => Main::Reduce(reduction),
+            },
         };
         if main == Main::Gradient(Reduction::Mean) && config.nan == NanPolicy::Omit {
             passes.push(Pass::CountKept);
@@ -304,6 +315,17 @@ impl Runner<'_> {
                 drop(watch);
                 let results = grouped.results(reduction, &shape, precision);
                 groups::write(self.config.format, dest.writer(), results)?;
+            }
+            (Main::Top { reduction, k }, losses) => {
+                let run = top::Run {
+                    engine,
+                    shape: &shape,
+                    losses,
+                    reduction,
+                    k,
+                };
+                run.write(&mut inputs, &mut watch, self.config.format, dest.writer())?;
+                drop(watch);
             }
             _ => bail!("internal error: one loss expected for --reduction none and --grad"),
         }

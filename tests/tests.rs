@@ -11,4 +11,5 @@ mod conformance;
 mod csv_files;
 mod errors;
 mod shell;
+mod top;
 mod variants;

@@ -125,19 +125,37 @@ fn read(path: &Path) -> Result<String> {
                 .with_context(|| name(path))?,
         )
     };
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_SHARD_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let (bytes, more) = read_capped(reader, MAX_SHARD_BYTES as usize)
         .map_err(|e| anyhow::anyhow!("cannot read: {}", crate::error::io_reason(&e)))
         .with_context(|| name(path))?;
     ensure!(
-        bytes.len() as u64 <= MAX_SHARD_BYTES,
+        !more,
         "{}: more than {} MiB: not a result written by huber -f json",
         name(path),
         MAX_SHARD_BYTES >> 20
     );
     String::from_utf8(bytes).with_context(|| format!("{}: not valid UTF-8", name(path)))
+}
+
+/// Reads at most `cap` bytes of `r`, and whether more followed. The vector grows by exactly what
+/// arrives (large blocks grow in place), so that a stream that never ends costs `cap`, not the
+/// twice `cap` a doubling vector could reach.
+fn read_capped(mut r: impl Read, cap: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok((bytes, false)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if bytes.len() + n > cap {
+            return Ok((bytes, true));
+        }
+        bytes.try_reserve_exact(n).map_err(std::io::Error::other)?;
+        bytes.extend_from_slice(&buf[..n]);
+    }
 }
 
 /// Reads `huber -f json` output: one object, or an array of them (a δ sweep).

@@ -591,6 +591,44 @@ impl Locator {
     }
 }
 
+impl Locator {
+    /// The lines on which the records of elements `indices` (ascending) start, found by reading
+    /// the table again up to the last of them.
+    fn lines(&self, indices: &[usize]) -> Result<Vec<u64>> {
+        let row_of = |i: usize| match self.select {
+            Select::Column(_) => i,
+            Select::All => i / self.layout.ncols,
+        };
+        let mut r = (self.reopen)()?;
+        std::io::copy(
+            &mut (&mut r).take(self.layout.data_start as u64),
+            &mut std::io::sink(),
+        )?;
+        let mut lines = Vec::with_capacity(indices.len());
+        let mut row = 0;
+        for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
+            let mut i = 0;
+            while i < block.len() && lines.len() < indices.len() {
+                let (end, next) = record_end(block, i, false).context("unterminated quote")?;
+                if !skipped(&block[i..end], self.delimiter, self.layout.ncols) {
+                    while lines.len() < indices.len() && row_of(indices[lines.len()]) == row {
+                        lines.push(line);
+                    }
+                    row += 1;
+                }
+                line += count_lines(&block[i..next]);
+                i = next;
+            }
+            Ok((lines.len() < indices.len()).then(|| count_lines(block)))
+        })?;
+        ensure!(
+            lines.len() == indices.len(),
+            "the file has fewer rows than when it was counted"
+        );
+        Ok(lines)
+    }
+}
+
 impl Source for CsvSource {
     fn shape(&self) -> &[usize] {
         &self.shape
@@ -613,6 +651,9 @@ impl Source for CsvSource {
     }
     fn locate(&self, index: usize) -> Option<Position> {
         self.locator.as_ref()?.locate(index).ok()
+    }
+    fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        Some(self.locator.as_ref()?.lines(indices))
     }
 }
 

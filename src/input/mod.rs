@@ -46,6 +46,12 @@ pub trait Source: Send {
     fn positional(&self) -> Option<Box<dyn ReadAt>> {
         None
     }
+    /// The 1-based lines of the file on which the records holding elements `indices` (flat,
+    /// C order, ascending) start, found by reading the input again: `None` for an input
+    /// without lines.
+    fn lines(&self, _indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        None
+    }
 }
 
 /// Reads elements by their flat C-order index (see [`Source::positional`]).
@@ -224,6 +230,11 @@ impl Source for Named {
             text: format!("{}: {}", self.name, at.text),
             nan: at.nan,
         })
+    }
+
+    fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        let lines = self.inner.lines(indices)?;
+        Some(lines.with_context(|| self.name.clone()))
     }
 }
 

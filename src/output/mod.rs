@@ -8,6 +8,7 @@ pub mod groups;
 pub mod json;
 pub mod npy;
 pub mod text;
+pub mod top;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;

@@ -56,6 +56,7 @@ proptest! {
                 index: i,
                 pred: data.pred[i] as f64,
                 target: data.target[i] as f64,
+                weight: None,
                 loss: l as f64,
             })
             .collect();
@@ -63,5 +64,24 @@ proptest! {
         all.truncate(k);
         let got = run(&data, k, &sizes, omit);
         prop_assert_eq!(indices(&got), all.iter().map(|w| w.index).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn the_sink_gathers_candidates_and_gives_the_same_lists() {
+    // Enough elements for many merges of the pending candidates, with equal losses.
+    let pred: Vec<f32> = (0..3000).map(|i| ((i * 37) % 101) as f32).collect();
+    let data = Data::new(pred, vec![0.0; 3000], None);
+    for k in [1, 7, 150, 5000] {
+        let mut sink = Top::new(&[Loss::huber(1.0).unwrap()], k);
+        let mut direct = TopK::new(k);
+        for c in data.chunks(&[64, 1000, 3], false) {
+            let part = sink.lists[0].partial(&c);
+            sink.combine(vec![part]).unwrap();
+            assert!(sink.pending[0].len() < k.max(1) + 1000);
+            let part = direct.partial(&c);
+            direct.combine(part);
+        }
+        assert_eq!(sink.finish()[0].worst(), direct.worst(), "k = {k}");
     }
 }

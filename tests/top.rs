@@ -1,0 +1,201 @@
+//! `--top K`: the worst elements, against numpy's argsort (fixtures/breakdowns), for every thread
+//! count, with the physical lines of CSV rows, and the refusals.
+
+use serde_json::Value;
+
+use crate::util::{Dir, huber, number, repo_path};
+
+/// An NPY file of float32 values with `shape`.
+fn npy_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}",
+        dims.join(" ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data.iter().flat_map(|x| x.to_le_bytes()));
+    bytes
+}
+
+fn json(args: &[&str]) -> Value {
+    let run = huber(args, None).ok(&args.join(" "));
+    serde_json::from_slice(&run.stdout).expect("JSON output")
+}
+
+#[test]
+fn the_worst_elements_match_numpy_argsort() {
+    let text = std::fs::read_to_string(repo_path("fixtures/breakdowns/manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    for case in manifest["top"].as_array().unwrap() {
+        let (pred, target) = match case["input"].as_str().unwrap() {
+            "depth" => ("pred", "target"),
+            _ => ("top_nan_pred", "top_nan_target"),
+        };
+        let pred = format!("fixtures/breakdowns/{pred}.npy");
+        let target = format!("fixtures/breakdowns/{target}.npy");
+        let k = case["k"].to_string();
+        let mut args = vec!["-p", &pred, "-t", &target, "-l"];
+        args.push(case["loss"].as_str().unwrap());
+        let delta = case["delta"].as_f64().map(|d| d.to_string());
+        if let Some(d) = &delta {
+            args.extend(["-d", d]);
+        }
+        if case["omit_nan"].as_bool().unwrap() {
+            args.extend(["--nan", "omit"]);
+        }
+        args.extend(["--top", &k, "-f", "json"]);
+        let out = json(&args);
+        let top = out["top"].as_array().unwrap();
+        assert_eq!(top.len(), case["index"].as_array().unwrap().len(), "{case}");
+        for (rank, e) in top.iter().enumerate() {
+            assert_eq!(e["flat"], case["index"][rank], "{case}");
+            assert_eq!(e["index"], case["multi_index"][rank], "{case}");
+            let (got, want) = (number(&e["loss"]), number(&case["losses"][rank]));
+            assert!(
+                got == want || (got.is_nan() && want.is_nan()),
+                "{case}: {got} {want}"
+            );
+        }
+        assert!(out["value"].is_number() || out["value"].is_string());
+    }
+}
+
+#[test]
+fn every_thread_count_gives_the_same_list_as_a_full_sort() {
+    // Five chunks of elements with many equal losses and a few NaNs, listed past the NaNs
+    // into the ties.
+    let n = 80_000;
+    let mut pred: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 10.0).collect();
+    for i in [17, 40_000, 79_999] {
+        pred[i] = f32::NAN;
+    }
+    let dir = Dir::new();
+    dir.write("p.npy", npy_f32(&[n / 100, 100], &pred));
+    dir.write("t.npy", npy_f32(&[n / 100, 100], &vec![0.0; n]));
+    let mut want: Vec<usize> = (0..n).collect();
+    // The loss against 0 grows with pred: rank by pred, NaN first, ties by position.
+    want.sort_by(|&a, &b| {
+        let key = |i: usize| match pred[i] {
+            x if x.is_nan() => (false, 0.0),
+            x => (true, -x),
+        };
+        key(a).partial_cmp(&key(b)).unwrap().then(a.cmp(&b))
+    });
+    let args = |threads: &str| {
+        let a = [
+            "-p", "p.npy", "-t", "t.npy", "--top", "60", "-f", "csv", "-j",
+        ];
+        let mut a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        a.push(threads.to_string());
+        a
+    };
+    let one = dir.run(args("1"), None).ok("--top -j 1").text();
+    let lines: Vec<&str> = one.lines().collect();
+    assert_eq!(lines[0], "i0,i1,flat,pred,target,loss");
+    let flat: Vec<usize> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(flat, want[..60]);
+    assert!(lines[1].ends_with(",NaN,0.0,NaN"), "{}", lines[1]);
+    assert_eq!(lines[4], "3,21,321,99.9,0.0,99.4");
+    for threads in ["2", "3"] {
+        let other = dir.run(args(threads), None).ok("--top -j N").text();
+        assert_eq!(other, one, "--threads {threads}");
+    }
+}
+
+#[test]
+fn csv_inputs_give_the_physical_line_of_each_row() {
+    let dir = Dir::new();
+    // Row 0 spans lines 2-3, row 1 is line 4, line 5 is blank, row 2 spans lines 6-8.
+    dir.write(
+        "d.csv",
+        "id,note,pred,target\n1,\"a\nb\",1,2\n2,x,5,0\n\n3,\"q\nr\ns\",0,9\n4,y,1,1\n",
+    );
+    let args = ["-p", "d.csv:pred", "-t", "d.csv:target", "--top", "3"];
+    let text = dir.run(args, None).ok("--top on CSV").text();
+    assert_eq!(
+        text,
+        "index\tline\tpred\ttarget\tloss\n2\t6\t0.0\t9.0\t8.5\n1\t4\t5.0\t0.0\t4.5\n0\t2\t1.0\t2.0\t0.5\n"
+    );
+    // The same from stdin, with weights and JSON; K beyond the rows lists them all.
+    let csv = dir.read("d.csv");
+    let args = [
+        "-p", "-:pred", "-t", "-:target", "-w", "-:id", "--top", "10", "-f", "json",
+    ];
+    let out: Value = serde_json::from_slice(&dir.run(args, Some(&csv)).ok("stdin").stdout).unwrap();
+    let top = out["top"].as_array().unwrap();
+    assert_eq!(top.len(), 4);
+    let lines: Vec<u64> = top.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [6, 4, 2, 9]);
+    assert_eq!(top[0]["weight"], 3.0);
+    assert_eq!(top[0]["loss"], 25.5);
+    assert_eq!(out["count"], 4);
+}
+
+#[test]
+fn several_deltas_list_one_table_each() {
+    let p = "fixtures/example/pred.npy";
+    let t = "fixtures/example/target.npy";
+    let args = ["-p", p, "-t", t, "-d", "0.1,1", "--top", "2", "-f", "csv"];
+    let text = huber(&args, None).ok("sweep").out();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    assert_eq!(rows[0], "delta,i0,i1,flat,pred,target,loss");
+    assert!(rows[1].starts_with("0.1,") && rows[3].starts_with("1.0,"));
+    let out = json(&["-p", p, "-t", t, "-d", "0.1,1", "--top", "2", "-f", "json"]);
+    assert_eq!(out.as_array().unwrap().len(), 2);
+    assert_eq!(out[1]["top"][0]["flat"], out[0]["top"][0]["flat"]);
+}
+
+#[test]
+fn nan_is_listed_first_left_out_by_omit_and_an_error_with_error() {
+    let p = "fixtures/breakdowns/top_nan_pred.npy";
+    let t = "fixtures/breakdowns/top_nan_target.npy";
+    let text = huber(&["-p", p, "-t", t, "--top", "2"], None)
+        .ok("NaN")
+        .out();
+    assert!(text.lines().nth(1).unwrap().ends_with("\tNaN"), "{text}");
+    let omit = ["-p", p, "-t", t, "--top", "2", "--nan", "omit"];
+    let text = huber(&omit, None).ok("omit").out();
+    assert!(!text.contains("NaN"), "{text}");
+    let run = huber(&["-p", p, "-t", t, "--top", "2", "--nan", "error"], None);
+    assert_eq!(run.status, Some(1));
+    assert!(run.stderr.contains("element 1 is NaN"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn bad_k_and_combinations_are_usage_errors() {
+    let p = "fixtures/example/pred.npy";
+    let t = "fixtures/example/target.npy";
+    for (extra, says) in [
+        (&["--top", "0"][..], "--top 0"),
+        (&["--top", "1000001"], "limit of 1000000"),
+        (&["--top", "3", "-r", "none"], "--reduction none"),
+        (&["--top", "3", "--grad"], "--grad"),
+        (&["--top", "3", "-f", "npy"], "NPY"),
+        (&["--top", "3", "-o", "out.npy"], "NPY"),
+    ] {
+        let mut args = vec!["-p", p, "-t", t];
+        args.extend(extra);
+        let run = huber(&args, None);
+        assert_eq!(run.status, Some(2), "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{extra:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert!(!repo_path("out.npy").exists());
+    for k in ["-3", "x", "1e3"] {
+        let run = huber(&["-p", p, "-t", t, "--top", k], None);
+        assert_eq!(run.status, Some(2), "--top {k}: {}", run.stderr);
+        assert!(run.stderr.contains(k), "{}", run.stderr);
+    }
+}
