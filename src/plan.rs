@@ -14,7 +14,7 @@ use crate::histogram::ResidualHistogram;
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::{Loss, LossKind};
 use crate::output::{Destination, groups};
-use crate::pipeline::{Engine, Inputs, Kernel, NanAt, NanPolicy};
+use crate::pipeline::{Engine, Inputs, Kernel, NanAt, NanPolicy, Sink};
 use crate::plot;
 use crate::progress::{Progress, Ticks};
 use crate::reduce::Reduction;
@@ -236,102 +236,135 @@ impl Runner<'_> {
     fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
-        let precision = inputs.precision();
         let mut histogram = self.config.plot.is_some().then(|| {
             let (thresholds, _) = plot::thresholds(&self.losses);
             ResidualHistogram::new(&thresholds)
         });
-        let mut watch = (&mut histogram, ticks(&self.progress, &shape));
-        let mut writer = self.config.format.writer();
-        let engine = self.engine;
-        match (main, &self.losses[..]) {
-            (Main::Reduce(Reduction::WeightedMean), losses) => {
-                let results = axis::weighted_mean(engine, &mut inputs, &shape, losses, &mut watch)
-                    .map_err(|e| with_position(e, &inputs, &shape))?;
-                drop(watch);
-                writer.scalars(dest.writer(), &results)?;
-            }
-            (Main::Axis(reduction), losses) => {
-                let axes = self.config.axis.as_deref().unwrap_or_default();
-                let found = axis::cells(
-                    engine,
-                    &mut inputs,
-                    &shape,
-                    losses,
+        let watch = (&mut histogram, ticks(&self.progress, &shape));
+        let out = Out {
+            inputs: &mut inputs,
+            shape: &shape,
+            dest,
+        };
+        let done = match main {
+            Main::Reduce(reduction) => self.scalars(out, reduction, watch),
+            Main::Axis(reduction) => self.cells(out, reduction, watch),
+            Main::Elementwise | Main::Gradient(_) => self.stream(out, main, watch),
+            Main::Grouped(reduction) => self.groups(out, reduction, watch),
+            Main::Top { reduction, k } => {
+                let run = top::Run {
+                    engine: self.engine,
+                    shape: &shape,
+                    losses: &self.losses,
                     reduction,
-                    axes,
+                    k,
+                };
+                let mut watch = watch;
+                run.write(
+                    &mut *out.inputs,
                     &mut watch,
+                    self.config.format,
+                    out.dest.writer(),
                 )
-                .map_err(|e| with_position(e, &inputs, &shape))?;
-                drop(watch);
-                match found {
-                    axis::AxisResult::Scalars(r) => writer.scalars(dest.writer(), &r)?,
-                    axis::AxisResult::Cells(c) => {
-                        crate::output::axis::write(self.config.format, dest.writer(), &c)?
-                    }
-                }
             }
-            (Main::Reduce(reduction), losses) => {
-                let results = engine
-                    .reduce(&mut inputs, &shape, losses, reduction, &mut watch)
-                    .map_err(|e| with_position(e, &inputs, &shape))?;
-                drop(watch);
-                writer.scalars(dest.writer(), &results)?;
+        };
+        done.map_err(|e| with_position(e, &inputs, &shape))?;
+        self.histogram = histogram;
+        Ok(())
+    }
+
+    /// One result per loss.
+    fn scalars(&self, out: Out<'_, '_>, reduction: Reduction, mut watch: impl Sink) -> Result<()> {
+        let (engine, losses) = (self.engine, &self.losses[..]);
+        let results = match reduction {
+            Reduction::WeightedMean => {
+                axis::weighted_mean(engine, out.inputs, out.shape, losses, &mut watch)?
             }
-            (Main::Elementwise, &[loss]) => {
-                writer.begin(dest.writer(), &shape, precision)?;
-                engine
-                    .elementwise(&mut inputs, &shape, loss, &mut watch, &mut |v| {
-                        Ok(writer.values(dest.writer(), v)?)
-                    })
-                    .map_err(|e| with_position(e, &inputs, &shape))?;
-                drop(watch);
-                writer.end(dest.writer())?;
+            _ => engine.reduce(out.inputs, out.shape, losses, reduction, &mut watch)?,
+        };
+        drop(watch);
+        Ok(self
+            .config
+            .format
+            .writer()
+            .scalars(out.dest.writer(), &results)?)
+    }
+
+    /// One result per loss and cell of the axes `--axis` keeps.
+    fn cells(&self, out: Out<'_, '_>, reduction: Reduction, mut watch: impl Sink) -> Result<()> {
+        let axes = self.config.axis.as_deref().unwrap_or_default();
+        let (engine, losses) = (self.engine, &self.losses[..]);
+        let found = axis::cells(
+            engine, out.inputs, out.shape, losses, reduction, axes, &mut watch,
+        )?;
+        drop(watch);
+        let format = self.config.format;
+        match found {
+            axis::AxisResult::Scalars(r) => format.writer().scalars(out.dest.writer(), &r)?,
+            axis::AxisResult::Cells(c) => {
+                crate::output::axis::write(format, out.dest.writer(), &c)?
             }
-            (Main::Gradient(reduction), &[loss]) => {
+        }
+        Ok(())
+    }
+
+    /// The element losses or the gradient, streamed to the output as they are computed.
+    fn stream(&self, out: Out<'_, '_>, main: Main, mut watch: impl Sink) -> Result<()> {
+        let &[loss] = &self.losses[..] else {
+            bail!("internal error: one loss expected for --reduction none and --grad")
+        };
+        let Out {
+            inputs,
+            shape,
+            dest,
+        } = out;
+        let precision = inputs.precision();
+        let mut writer = self.config.format.writer();
+        // The gradient has pred's shape (summed over its broadcast copies).
+        let written = match main {
+            Main::Gradient(_) => inputs.pred.shape().to_vec(),
+            _ => shape.to_vec(),
+        };
+        writer.begin(dest.writer(), &written, precision)?;
+        let mut emit = |v: crate::array::Values<'_>| Ok(writer.values(dest.writer(), v)?);
+        match main {
+            Main::Gradient(reduction) => {
                 let count = self.kept.unwrap_or(shape.iter().product::<usize>() as u64);
                 let scale = match reduction {
                     Reduction::Mean => crate::loss::mean_scale::<f64>(count),
                     Reduction::WeightedMean => self.gradient_scale.unwrap_or(f64::NAN),
                     Reduction::Sum | Reduction::None => 1.0,
                 };
-                let pred_shape = inputs.pred.shape().to_vec();
-                writer.begin(dest.writer(), &pred_shape, precision)?;
-                engine
-                    .gradient(&mut inputs, &shape, loss, scale, &mut watch, &mut |v| {
-                        Ok(writer.values(dest.writer(), v)?)
-                    })
-                    .map_err(|e| with_position(e, &inputs, &shape))?;
-                drop(watch);
-                writer.end(dest.writer())?;
+                self.engine
+                    .gradient(inputs, shape, loss, scale, &mut watch, &mut emit)?
             }
-            (Main::Grouped(reduction), losses) => {
-                let keys = self.keys(&inputs)?;
-                let mut sink = (GroupSink::new(losses, keys, &shape)?, watch);
-                engine
-                    .run(&mut inputs, &shape, Kernel::Losses(losses), &mut sink)
-                    .map_err(|e| with_position(e, &inputs, &shape))?;
-                let (grouped, watch) = sink;
-                drop(watch);
-                let results = grouped.results(reduction, &shape, precision);
-                groups::write(self.config.format, dest.writer(), results)?;
-            }
-            (Main::Top { reduction, k }, losses) => {
-                let run = top::Run {
-                    engine,
-                    shape: &shape,
-                    losses,
-                    reduction,
-                    k,
-                };
-                run.write(&mut inputs, &mut watch, self.config.format, dest.writer())?;
-                drop(watch);
-            }
-            _ => bail!("internal error: one loss expected for --reduction none and --grad"),
+            _ => self
+                .engine
+                .elementwise(inputs, shape, loss, &mut watch, &mut emit)?,
         }
-        self.histogram = histogram;
-        Ok(())
+        drop(watch);
+        Ok(writer.end(dest.writer())?)
     }
+
+    /// One result per loss and group of `--by`.
+    fn groups(&self, out: Out<'_, '_>, reduction: Reduction, watch: impl Sink) -> Result<()> {
+        let keys = self.keys(out.inputs)?;
+        let losses = &self.losses[..];
+        let mut sink = (GroupSink::new(losses, keys, out.shape)?, watch);
+        self.engine
+            .run(out.inputs, out.shape, Kernel::Losses(losses), &mut sink)?;
+        let (grouped, watch) = sink;
+        drop(watch);
+        let results = grouped.results(reduction, out.shape, out.inputs.precision());
+        groups::write(self.config.format, out.dest.writer(), results)
+    }
+}
+
+/// Where the main pass reads and writes.
+struct Out<'i, 's> {
+    inputs: &'i mut Inputs<'s>,
+    shape: &'i [usize],
+    dest: &'i mut Destination,
 }
 
 /// Borrows the opened sources as pred, target and weight, and finds the shape to compute over.

@@ -365,26 +365,9 @@ impl Record {
                 "the result has no field 'state' (the exact sum that merging needs; huber -f json writes it)"
             )
         };
-        let (hi, lo) = (s.hi, s.lo);
-        ensure!(
-            if hi.is_finite() {
-                hi + lo == hi
-            } else {
-                lo == 0.0
-            },
-            "field 'state.lo': {lo:?} is not the rounding error of state.hi {hi:?}"
-        );
-        ensure!(
-            count > 0 || (hi == 0.0 && lo == 0.0),
-            "field 'state.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
-        );
-        let scaled = match s.scale {
-            0 => false,
-            e if e == i64::from(SCALE_EXPONENT) => true,
-            e => bail!("field 'state.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
-        };
+        let (sum, scaled) = checked_sum("state", s, count)?;
         Ok(Accumulator {
-            sum: Dd { hi, lo },
+            sum,
             scaled,
             count,
             linear: linear(loss, s.linear, count)?,
@@ -407,30 +390,13 @@ impl Record {
             ),
             (Some(s), true) => s,
         };
-        let (hi, lo) = (s.hi, s.lo);
-        ensure!(
-            if hi.is_finite() {
-                hi + lo == hi
-            } else {
-                lo == 0.0
-            },
-            "field 'weight_state.lo': {lo:?} is not the rounding error of weight_state.hi {hi:?}"
-        );
-        ensure!(
-            state.count > 0 || (hi == 0.0 && lo == 0.0),
-            "field 'weight_state.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
-        );
         ensure!(
             s.linear.is_none(),
             "field 'weight_state.linear': the weights' sum has no linear count"
         );
-        let scaled = match s.scale {
-            0 => false,
-            e if e == i64::from(SCALE_EXPONENT) => true,
-            e => bail!("field 'weight_state.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
-        };
+        let (sum, scaled) = checked_sum("weight_state", s, state.count)?;
         Ok(Some(Accumulator {
-            sum: Dd { hi, lo },
+            sum,
             scaled,
             count: state.count,
             linear: 0,
@@ -566,91 +532,120 @@ fn ser_some_float<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Erro
     }
 }
 
+/// The exact sum a shard's `field` (`state` or `weight_state`) holds, checked: a normalised
+/// double-double, 0 when `count` is, and a known scale. Whether it is kept scaled comes along.
+fn checked_sum(field: &str, s: &State, count: u64) -> Result<(Dd, bool)> {
+    let (hi, lo) = (s.hi, s.lo);
+    ensure!(
+        if hi.is_finite() {
+            hi + lo == hi
+        } else {
+            lo == 0.0
+        },
+        "field '{field}.lo': {lo:?} is not the rounding error of {field}.hi {hi:?}"
+    );
+    ensure!(
+        count > 0 || (hi == 0.0 && lo == 0.0),
+        "field '{field}.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
+    );
+    let scaled = match s.scale {
+        0 => false,
+        e if e == i64::from(SCALE_EXPONENT) => true,
+        e => bail!("field '{field}.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
+    };
+    Ok((Dd { hi, lo }, scaled))
+}
+
+/// `Deserialize` for `$ty` through a visitor that `$method` drives, described in messages as
+/// `$what`, with the `visit_*` methods given.
+macro_rules! deserialize_by_visitor {
+    ($ty:ident, $method:ident, $what:expr, { $($visit:item)* }) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        write!(f, "{}", $what)
+                    }
+                    $($visit)*
+                }
+                d.$method(V)
+            }
+        }
+    };
+}
+
 /// A JSON number, or one of the strings huber writes for non-finite numbers.
 #[derive(Debug, Clone, Copy)]
 struct Float(f64);
 
-impl<'de> Deserialize<'de> for Float {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Float, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Float;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a number (or \"NaN\", \"Infinity\", \"-Infinity\")")
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<Float, E> {
-                Ok(Float(x))
-            }
-            fn visit_u64<E: de::Error>(self, x: u64) -> Result<Float, E> {
-                Ok(Float(x as f64))
-            }
-            fn visit_i64<E: de::Error>(self, x: i64) -> Result<Float, E> {
-                Ok(Float(x as f64))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Float, E> {
-                match s {
-                    "NaN" => Ok(Float(f64::NAN)),
-                    "Infinity" => Ok(Float(f64::INFINITY)),
-                    "-Infinity" => Ok(Float(f64::NEG_INFINITY)),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
-                }
+deserialize_by_visitor!(
+    Float,
+    deserialize_any,
+    "a number (or \"NaN\", \"Infinity\", \"-Infinity\")",
+    {
+        fn visit_f64<E: de::Error>(self, x: f64) -> Result<Float, E> {
+            Ok(Float(x))
+        }
+        fn visit_u64<E: de::Error>(self, x: u64) -> Result<Float, E> {
+            Ok(Float(x as f64))
+        }
+        fn visit_i64<E: de::Error>(self, x: i64) -> Result<Float, E> {
+            Ok(Float(x as f64))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Float, E> {
+            match s {
+                "NaN" => Ok(Float(f64::NAN)),
+                "Infinity" => Ok(Float(f64::INFINITY)),
+                "-Infinity" => Ok(Float(f64::NEG_INFINITY)),
+                _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
             }
         }
-        d.deserialize_any(V)
     }
-}
+);
 
 /// A count: `u64`, named as the message should read.
 #[derive(Debug, Clone, Copy)]
 struct Count(u64);
 
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Count;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                write!(f, "an integer from 0 to {}", u64::MAX)
-            }
-            fn visit_u64<E: de::Error>(self, x: u64) -> Result<Count, E> {
-                Ok(Count(x))
-            }
+deserialize_by_visitor!(
+    Count,
+    deserialize_u64,
+    format_args!("an integer from 0 to {}", u64::MAX),
+    {
+        fn visit_u64<E: de::Error>(self, x: u64) -> Result<Count, E> {
+            Ok(Count(x))
         }
-        d.deserialize_u64(V)
     }
-}
+);
 
 /// A group key read back: a string, an integer that fits `i64`, or a bool; anything else
 /// (a float, an integer beyond `i64`) is not a key huber writes.
 #[derive(Debug, Clone)]
 struct KeyField(GroupKey);
 
-impl<'de> Deserialize<'de> for KeyField {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<KeyField, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = KeyField;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string, a 64-bit signed integer or a bool")
-            }
-            fn visit_bool<E: de::Error>(self, b: bool) -> Result<KeyField, E> {
-                Ok(KeyField(GroupKey::Bool(b)))
-            }
-            fn visit_i64<E: de::Error>(self, x: i64) -> Result<KeyField, E> {
-                Ok(KeyField(GroupKey::Int(x)))
-            }
-            fn visit_u64<E: de::Error>(self, x: u64) -> Result<KeyField, E> {
-                i64::try_from(x)
-                    .map(|x| KeyField(GroupKey::Int(x)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(x), &self))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<KeyField, E> {
-                Ok(KeyField(GroupKey::Text(s.to_string())))
-            }
+deserialize_by_visitor!(
+    KeyField,
+    deserialize_any,
+    "a string, a 64-bit signed integer or a bool",
+    {
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<KeyField, E> {
+            Ok(KeyField(GroupKey::Bool(b)))
         }
-        d.deserialize_any(V)
+        fn visit_i64<E: de::Error>(self, x: i64) -> Result<KeyField, E> {
+            Ok(KeyField(GroupKey::Int(x)))
+        }
+        fn visit_u64<E: de::Error>(self, x: u64) -> Result<KeyField, E> {
+            i64::try_from(x)
+                .map(|x| KeyField(GroupKey::Int(x)))
+                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(x), &self))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<KeyField, E> {
+            Ok(KeyField(GroupKey::Text(s.to_string())))
+        }
     }
-}
+);
 
 /// Deserializers that name their field in the message, since serde's own do not.
 macro_rules! named {

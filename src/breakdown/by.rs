@@ -18,7 +18,7 @@ use crate::dtype::Precision;
 use crate::error::UsageError;
 use crate::input::csv::{Layout, scan, scan_head};
 use crate::input::{
-    Container, CsvOptions, InputSpec, Location, by_extension, npz, open_file, sniff,
+    Container, CsvOptions, InputSpec, Location, container_of, npz, open_file, sniff,
 };
 use crate::loss::Loss;
 use crate::pipeline::{Chunk, Sink};
@@ -78,14 +78,7 @@ fn open_reader(
         }
     };
     if let Some(path) = path {
-        let container = match by_extension(path) {
-            Some(c) => c,
-            None => {
-                let mut head = Vec::new();
-                open_file(path)?.take(8).read_to_end(&mut head)?;
-                sniff(&head)
-            }
-        };
+        let container = container_of(path)?;
         let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(open_file(path)?)) };
         return from_container(spec, csv, container, &reopen, rows);
     }

@@ -181,6 +181,16 @@ pub(crate) fn sniff(head: &[u8]) -> Container {
     }
 }
 
+/// The container of the file at `path`: from its extension, else from its first bytes.
+pub(crate) fn container_of(path: &Path) -> Result<Container> {
+    if let Some(c) = by_extension(path) {
+        return Ok(c);
+    }
+    let mut head = Vec::new();
+    open_file(path)?.take(8).read_to_end(&mut head)?;
+    Ok(sniff(&head))
+}
+
 pub(crate) fn by_extension(path: &Path) -> Option<Container> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
@@ -427,14 +437,7 @@ fn open_one(
             (Bytes::Shared(data), c)
         }
         (None, Location::Path(path)) => {
-            let container = match by_extension(path) {
-                Some(c) => c,
-                None => {
-                    let mut head = Vec::new();
-                    open_file(path)?.take(8).read_to_end(&mut head)?;
-                    sniff(&head)
-                }
-            };
+            let container = container_of(path)?;
             (Bytes::File(path.clone()), container)
         }
         (None, Location::Stdin) => bail!("internal error: stdin was not opened as a stream"),

@@ -18,83 +18,116 @@ pub fn merge(shards: &[(&PathBuf, Vec<Summary>)]) -> Result<Vec<Summary>> {
         bail!("nothing to merge")
     };
     let heads = heads(first);
-    let mut shape: Option<Vec<usize>> = None;
-    let mut kind: Option<(&PathBuf, &'static str)> = None;
-    // Per head (loss, parameter, reduction, dtype): the groups by key.
-    let mut groups: Vec<BTreeMap<GroupKey, (Group, Accumulator)>> =
-        vec![BTreeMap::new(); heads.len()];
+    let mut merged = Merged {
+        groups: vec![BTreeMap::new(); heads.len()],
+        heads,
+        first: first_path,
+        shape: None,
+        kind: None,
+    };
     for (path, results) in shards {
+        merged.add(path, results)?;
+    }
+    Ok(merged.results())
+}
+
+/// The groups merged so far.
+struct Merged<'a> {
+    /// The kinds of result (loss, parameter, reduction, dtype), from the first shard.
+    heads: Vec<&'a Summary>,
+    first: &'a PathBuf,
+    /// Per head: the groups by key.
+    groups: Vec<BTreeMap<GroupKey, (Group, Accumulator)>>,
+    shape: Option<Vec<usize>>,
+    /// The shard that set the kind of key, and the kind.
+    kind: Option<(&'a PathBuf, &'static str)>,
+}
+
+impl<'a> Merged<'a> {
+    /// Adds one shard's records.
+    fn add(&mut self, path: &'a PathBuf, results: &'a [Summary]) -> Result<()> {
         let shard_heads = heads_checked(path, results)?;
         ensure!(
-            shard_heads.len() == heads.len()
+            shard_heads.len() == self.heads.len()
                 && shard_heads
                     .iter()
-                    .zip(&heads)
+                    .zip(&self.heads)
                     .all(|(a, b)| same_kind(a, b).is_ok()),
             "cannot merge: {} holds results for {} where {} holds them for {}: shards must come \
              from the same command",
             name(path),
             describe(&shard_heads),
-            name(first_path),
-            describe(&heads)
+            name(self.first),
+            describe(&self.heads)
         );
         let own = results.first().map(|r| r.shape.clone()).unwrap_or_default();
-        let joined = match shape {
+        let joined = match &self.shape {
             None => Some(own),
-            Some(s) => join_shapes(&s, &own),
+            Some(s) => join_shapes(s, &own),
         };
-        shape = Some(joined.with_context(|| {
+        self.shape = Some(joined.with_context(|| {
             format!(
                 "{}: field 'shape': the merged element count overflows 64 bits",
                 name(path)
             )
         })?);
         for r in results {
-            let group = r
-                .group
-                .as_ref()
-                .context("internal error: an ungrouped result")?;
-            match kind {
-                Some((p, k)) if k != group.key.kind_name() => bail!(
-                    "cannot merge: {} has {} keys where {} has {} keys",
-                    name(path),
-                    group.key.kind_name(),
-                    name(p),
-                    k
-                ),
-                _ => kind = Some((path, group.key.kind_name())),
-            }
-            let h = heads
-                .iter()
-                .position(|h| same_kind(h, r).is_ok())
-                .unwrap_or(0);
-            let (_, acc) = groups[h]
-                .entry(group.key.clone())
-                .or_insert_with(|| (group.clone(), Accumulator::default()));
-            ensure!(
-                acc.count.checked_add(r.state.count).is_some(),
-                "{}: field 'count': the merged count of key {:?} overflows 64 bits",
+            self.add_record(path, r)?;
+        }
+        Ok(())
+    }
+
+    fn add_record(&mut self, path: &'a PathBuf, r: &Summary) -> Result<()> {
+        let group = r
+            .group
+            .as_ref()
+            .context("internal error: an ungrouped result")?;
+        match self.kind {
+            Some((p, k)) if k != group.key.kind_name() => bail!(
+                "cannot merge: {} has {} keys where {} has {} keys",
                 name(path),
-                group.key
-            );
-            acc.merge(&r.state);
+                group.key.kind_name(),
+                name(p),
+                k
+            ),
+            _ => self.kind = Some((path, group.key.kind_name())),
         }
+        let h = self
+            .heads
+            .iter()
+            .position(|h| same_kind(h, r).is_ok())
+            .unwrap_or(0);
+        let (_, acc) = self.groups[h]
+            .entry(group.key.clone())
+            .or_insert_with(|| (group.clone(), Accumulator::default()));
+        ensure!(
+            acc.count.checked_add(r.state.count).is_some(),
+            "{}: field 'count': the merged count of key {:?} overflows 64 bits",
+            name(path),
+            group.key
+        );
+        acc.merge(&r.state);
+        Ok(())
     }
-    let shape = shape.unwrap_or_default();
-    let mut out = Vec::new();
-    for (head, groups) in heads.iter().zip(groups) {
-        for (group, acc) in groups.into_values() {
-            let s = Summary::new(
-                head.loss,
-                head.reduction,
-                &acc,
-                shape.clone(),
-                head.precision,
-            );
-            out.push(s.in_group(group));
+
+    /// The merged records: per head, by key.
+    fn results(self) -> Vec<Summary> {
+        let shape = self.shape.unwrap_or_default();
+        let mut out = Vec::new();
+        for (head, groups) in self.heads.iter().zip(self.groups) {
+            for (group, acc) in groups.into_values() {
+                let s = Summary::new(
+                    head.loss,
+                    head.reduction,
+                    &acc,
+                    shape.clone(),
+                    head.precision,
+                );
+                out.push(s.in_group(group));
+            }
         }
+        out
     }
-    Ok(out)
 }
 
 /// The distinct kinds of result (loss, parameter, reduction, dtype) in order of appearance.
