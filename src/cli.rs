@@ -109,7 +109,7 @@ pub struct RunArgs {
 
     /// Reduce over these axes only and keep the others, as numpy's axis= (negative counts from
     /// the end): --axis 1,2 over an (N,H,W) batch gives one result per sample.
-    #[arg(long, value_name = "A[,B…]", allow_negative_numbers = true)]
+    #[arg(long, value_name = "A[,B…]", allow_hyphen_values = true)]
     pub axis: Option<String>,
 
     /// One result per group: keys from a CSV column (PATH:COLUMN, any text) or an NPY/NPZ array

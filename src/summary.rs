@@ -200,6 +200,7 @@ pub struct Record {
     weight_sum: Option<f64>,
     /// A weighted mean's Σw as an exact state (`linear` absent), so that shards merge exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "de_weight_state")]
     weight_state: Option<State>,
     /// Fields huber does not write, kept to be refused by name.
     #[serde(flatten, skip_serializing)]
@@ -646,6 +647,14 @@ deserialize_by_visitor!(
         }
     }
 );
+
+/// The weights' state reads as the loss state does, but its messages must name it, not `state`.
+fn de_weight_state<'de, D: Deserializer<'de>>(d: D) -> Result<Option<State>, D::Error> {
+    State::deserialize(d).map(Some).map_err(|e| {
+        let message = e.to_string().replace("field 'state", "field 'weight_state");
+        de::Error::custom(message)
+    })
+}
 
 /// Deserializers that name their field in the message, since serde's own do not.
 macro_rules! named {

@@ -450,7 +450,57 @@ fn usage_errors_name_what_is_wrong() {
         None,
     );
     assert_eq!(run.status, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("0 dimensions"), "{}", run.stderr);
+    assert!(run.stderr.contains("0-dimensional"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn a_list_starting_with_a_negative_axis_is_the_value_of_axis() {
+    let run = |axis: &str| {
+        let args = strings(&["-p", PRED, "-t", TARGET, "--axis", axis, "-f", "json"]);
+        let out = huber(&args, None);
+        assert_eq!(out.status, Some(0), "--axis {axis}: {}", out.stderr);
+        out.stdout
+    };
+    assert_eq!(run("-1,0"), run("0,2"));
+    assert_eq!(run("-2,-1"), run("1,2"));
+}
+
+/// Runs huber under a 256 MiB address-space limit.
+fn huber_in_256_mib(args: &[String]) -> crate::util::Run {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_huber"))
+        .args(args);
+    crate::util::run(cmd, None)
+}
+
+#[test]
+fn empty_cells_stay_small_in_every_format_or_are_refused() {
+    let dir = temp_dir();
+    let most = npy_file(dir.path(), "m.npy", Dtype::F32, &[1 << 16, 0], &[]);
+    for format in ["json", "csv", "text", "npy"] {
+        let out = dir.path().join(format!("out.{format}"));
+        let out = out.to_string_lossy().into_owned();
+        let args = strings(&[
+            "-p", &most, "-t", &most, "--axis", "1", "-f", format, "-o", &out,
+        ]);
+        let run = huber_in_256_mib(&args);
+        assert_eq!(run.status, Some(0), "{format}: {}", run.stderr);
+    }
+    // One cell more, or as many cells for each of two deltas, is refused before it is made.
+    let over = npy_file(dir.path(), "o.npy", Dtype::F32, &[(1 << 16) + 1, 0], &[]);
+    let split = npy_file(dir.path(), "s.npy", Dtype::F32, &[1 << 8, 0, 1 << 8], &[]);
+    for (file, delta) in [(&over, "1"), (&split, "0.5,1")] {
+        let args = strings(&[
+            "-p", file, "-t", file, "--axis", "1", "-d", delta, "-f", "json",
+        ]);
+        let run = huber_in_256_mib(&args);
+        assert_eq!(run.status, Some(1), "{file}: {}", run.stderr);
+        assert!(run.stderr.contains("each of them empty"), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
 }
 
 #[test]

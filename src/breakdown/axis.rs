@@ -26,7 +26,7 @@ pub fn parse_axes(s: &str) -> Result<Vec<i64>, UsageError> {
         .map(|a| {
             a.trim().parse::<i64>().map_err(|_| {
                 UsageError::new(format!(
-                    "invalid axis '{a}' in --axis {s} (expected integers separated by commas, \
+                    "invalid axis '{a}' in --axis '{s}' (expected integers separated by commas, \
                      e.g. 1,2 or -1)"
                 ))
             })
@@ -38,6 +38,13 @@ pub fn parse_axes(s: &str) -> Result<Vec<i64>, UsageError> {
 /// ascending. Out-of-range and repeated axes are errors that name the axis and `ndim`.
 pub fn normalize_axes(axes: &[i64], ndim: usize) -> Result<Vec<usize>, UsageError> {
     let n = ndim as i64;
+    if ndim == 0 && !axes.is_empty() {
+        return Err(UsageError::new(format!(
+            "--axis {}: the inputs are 0-dimensional (a single value) and have no axis to \
+             reduce over",
+            axes[0]
+        )));
+    }
     let mut out: Vec<(usize, i64)> = Vec::with_capacity(axes.len());
     for &a in axes {
         let k = if a < 0 { a + n } else { a };
@@ -273,36 +280,37 @@ impl AxisSink {
         }
     }
 
-    /// The results, one per loss: each cell rounded once to `precision`.
+    /// The results, one per loss: each cell rounded once to `precision`. Cells are read one at a
+    /// time, so that cells no element reached cost only their results.
     pub fn finish(&self, reduction: Reduction, axes: &[usize], precision: Precision) -> Vec<Cells> {
         let weights = self.weights.as_ref();
         (0..self.losses.len())
             .map(|k| {
-                let n = self.sums[k].layout().cells();
-                let cells: Vec<Accumulator> = (0..n).map(|i| self.sums[k].cell(i)).collect();
+                let sums = &self.sums[k];
+                let n = sums.layout().cells();
                 let value = |i: usize| match weights {
                     Some(w) => WeightedMean {
-                        losses: cells[i],
+                        losses: sums.cell(i),
                         weights: w[k].cell(i),
                     }
                     .value(),
-                    None => cells[i].reduce(reduction),
+                    None => sums.cell(i).reduce(reduction),
                 };
                 let loss = self.losses[k];
                 Cells {
                     loss,
                     reduction,
                     axes: axes.to_vec(),
-                    shape: self.sums[k].layout().kept_shape().to_vec(),
+                    shape: sums.layout().kept_shape().to_vec(),
                     precision,
-                    values: (0..cells.len())
-                        .map(|i| precision.round(value(i)))
+                    values: (0..n).map(|i| precision.round(value(i))).collect(),
+                    counts: (0..n).map(|i| sums.cell(i).count).collect(),
+                    sums: (0..n)
+                        .map(|i| sums.cell(i).reduce(Reduction::Sum))
                         .collect(),
-                    counts: cells.iter().map(|a| a.count).collect(),
-                    sums: cells.iter().map(|a| a.reduce(Reduction::Sum)).collect(),
                     linear_fractions: loss
                         .threshold()
-                        .map(|_| cells.iter().map(|a| a.linear_fraction()).collect()),
+                        .map(|_| (0..n).map(|i| sums.cell(i).linear_fraction()).collect()),
                     weight_sums: weights.map(|w| {
                         (0..n)
                             .map(|i| w[k].cell(i).reduce(Reduction::Sum))

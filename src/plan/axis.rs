@@ -12,8 +12,10 @@ use crate::reduce::Reduction;
 use crate::summary::Summary;
 
 /// The most cells kept from inputs without elements: every cell of an input with elements
-/// holds at least one, so only an empty reduced axis makes cells out of nothing.
-const MAX_EMPTY_CELLS: usize = 1 << 24;
+/// holds at least one, so only an empty reduced axis makes cells out of nothing. Each cell of
+/// each loss costs about 100 bytes until it is written (and more while JSON is made), so this
+/// keeps such a run within a few MiB.
+const MAX_EMPTY_CELLS: usize = 1 << 16;
 
 /// What an `--axis` pass found.
 pub enum AxisResult {
@@ -76,12 +78,18 @@ pub fn cells(
     let precision = inputs.precision();
     let layout = AxisLayout::new(shape, &axes);
     let elements: usize = shape.iter().product();
+    let results = layout.cells().saturating_mul(losses.len());
     ensure!(
-        elements > 0 || layout.cells() <= MAX_EMPTY_CELLS,
+        elements > 0 || results <= MAX_EMPTY_CELLS,
         "the inputs of shape {} have no element, but reducing over --axis would keep {} cells \
-         (more than {MAX_EMPTY_CELLS}), each of them empty",
+         {}(more than {MAX_EMPTY_CELLS} in all), each of them empty",
         fmt_shape(shape),
-        layout.cells()
+        layout.cells(),
+        if losses.len() > 1 {
+            format!("for each of {} losses ", losses.len())
+        } else {
+            String::new()
+        }
     );
     let weighted = reduction == Reduction::WeightedMean;
     let mut sink = (AxisSink::new(losses, &layout, weighted), watch);

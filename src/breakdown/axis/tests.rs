@@ -24,7 +24,7 @@ fn axes_normalize_like_numpy() {
         "{twice}"
     );
     let scalar = normalize_axes(&[0], 0).unwrap_err().to_string();
-    assert!(scalar.contains("0 dimensions"), "{scalar}");
+    assert!(scalar.contains("0-dimensional"), "{scalar}");
 }
 
 #[test]

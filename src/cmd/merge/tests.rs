@@ -163,6 +163,22 @@ fn weighted_mean_fields_are_checked() {
             "'weight_state.linear'",
         ),
         ("\"scale\":0}}", "\"scale\":0,\"x\":1}}", "'weight_state.x'"),
+        // Messages of a malformed weights' state name it, not the loss state.
+        (
+            "\"scale\":0}}",
+            "\"scale\":1e30}}",
+            "field 'weight_state.scale'",
+        ),
+        (
+            "\"hi\":2.0,\"lo\"",
+            "\"hi\":[],\"lo\"",
+            "field 'weight_state.hi'",
+        ),
+        (
+            "\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            "\"weight_state\":\"x\"",
+            "in field 'weight_state'",
+        ),
     ] {
         assert!(W.contains(from), "{from}");
         let e = refusal(&W.replace(from, to));
