@@ -25,7 +25,7 @@
 
 pub(crate) mod array;
 pub(crate) mod auto_delta;
-pub mod breakdown;
+pub(crate) mod breakdown;
 pub(crate) mod cli;
 pub(crate) mod cmd;
 pub mod dtype;

@@ -245,6 +245,7 @@ impl AxisSums {
         }
     }
 
+    #[cfg(test)]
     /// The accumulators of the cells reached so far, in C order of the kept shape (the cells
     /// after them have no element yet; see [`AxisSums::cell`]).
     pub fn cells(&self) -> &[Accumulator] {

@@ -54,11 +54,6 @@ impl Keys {
             name,
         })
     }
-
-    /// The shape of the keys.
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
 }
 
 fn open_reader(

@@ -84,6 +84,7 @@ impl KeyBatch {
     }
 
     /// Whether there is no key.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
@@ -171,19 +172,9 @@ impl GroupTable {
         }
     }
 
-    /// What the keys are.
-    pub fn kind(&self) -> KeyKind {
-        self.kind
-    }
-
     /// Number of groups.
     pub fn len(&self) -> usize {
         self.ends.len()
-    }
-
-    /// Whether there is no group.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
     }
 
     fn key_bytes(&self, id: usize) -> &[u8] {
@@ -286,6 +277,7 @@ impl GroupTable {
         ids
     }
 
+    #[cfg(test)]
     /// Heap bytes held, for the memory budget.
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity()
