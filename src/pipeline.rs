@@ -18,7 +18,7 @@ use self::sinks::{Accumulate, Observe, Unbroadcast, write_behind};
 use crate::array::{Element, Values, common_shape};
 use crate::dtype::Precision;
 use crate::float::Float;
-use crate::input::{ReadAt, Source};
+use crate::input::{ReadAt, Source, Window};
 use crate::loss::Loss;
 use crate::reduce::Reduction;
 use crate::summary::Summary;
@@ -259,10 +259,16 @@ impl Engine {
         while start < n {
             let len = (STEP_AT * BATCH).min(n - start);
             sink.begin_batch(start, len)?;
+            // Mapped for this step only, and unmapped at its end, so that resident memory stays
+            // at one step's pages.
+            let native = T::buf(&mut []).native();
+            let windows: Vec<Option<Window>> =
+                at.iter().map(|a| a.window(start, len, native)).collect();
             let shared: &S = sink;
             let parts = self
                 .pool
-                .install(|| compute.batch_at::<T, S>(at, start, len, shared))?;
+                .install(|| compute.batch_at::<T, S>(at, &windows, start, len, shared))?;
+            drop(windows);
             for part in parts {
                 sink.combine(part)?;
             }
@@ -410,14 +416,20 @@ impl Compute<'_> {
     }
 
     /// Reads and computes the chunks of elements `start..start + len` in parallel, each
-    /// read by the thread that computes it; the parts in order.
+    /// read by the thread that computes it, or taken in place from the input's mapped
+    /// `windows` of these elements where there is one; the parts in order.
     fn batch_at<T: Element, S: Sink>(
         &self,
         at: &[Box<dyn ReadAt>],
+        windows: &[Option<Window>],
         start: usize,
         len: usize,
         sink: &S,
     ) -> Result<Vec<S::Part>> {
+        let mapped: Vec<Option<&[T]>> = windows
+            .iter()
+            .map(|w| w.as_ref().and_then(Window::as_slice::<T>))
+            .collect();
         let chunks = len.div_ceil(CHUNK);
         let results: Vec<Result<S::Part>> = (0..chunks)
             .into_par_iter()
@@ -426,11 +438,17 @@ impl Compute<'_> {
                 || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
                 |(scratch, ins), i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(len);
-                    for (src, buf) in at.iter().zip(ins.iter_mut()) {
-                        src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
+                    for ((src, buf), map) in at.iter().zip(ins.iter_mut()).zip(&mapped) {
+                        if map.is_none() {
+                            src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
+                        }
                     }
-                    let weight = ins.get(2).map(|w| &w[..r.len()]);
-                    let c = (&ins[0][..r.len()], &ins[1][..r.len()], weight);
+                    let input = |k: usize| match mapped[k] {
+                        Some(m) => &m[r.clone()],
+                        None => &ins[k][..r.len()],
+                    };
+                    let weight = (at.len() > 2).then(|| input(2));
+                    let c = (input(0), input(1), weight);
                     self.part(start + r.start, c, scratch, sink)
                 },
             )

@@ -19,6 +19,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
 use self::npy::NpySource;
+pub use self::npy::Window;
 pub use crate::array::Buf;
 use crate::dtype::Dtype;
 use crate::error::{UsageError, io_reason};
@@ -58,6 +59,14 @@ pub trait Source: Send {
 pub trait ReadAt: Send + Sync {
     /// Fills `out` with the elements from `index` on.
     fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()>;
+    /// The elements `index..index + len` where they lie in the file, mapped into memory without
+    /// a copy, when they are stored as `native` (the compute type in this machine's byte order)
+    /// and aligned for it; `None` where they are not, or the mapping fails: then
+    /// [`ReadAt::read_at`] reads and converts them.
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        let _ = (index, len, native);
+        None
+    }
 }
 
 /// Where an element is in its input (see [`Source::locate`]).
@@ -253,6 +262,9 @@ impl ReadAt for Named<Box<dyn ReadAt>> {
         self.inner
             .read_at(index, out)
             .with_context(|| self.name.clone())
+    }
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        self.inner.window(index, len, native)
     }
 }
 

@@ -5,6 +5,7 @@ use std::io::{Cursor, Read};
 use std::os::unix::fs::FileExt;
 
 use anyhow::{Result, bail, ensure};
+use memmap2::{Advice, Mmap, MmapOptions};
 use rayon::prelude::*;
 
 use super::decode::decode;
@@ -189,6 +190,51 @@ impl ReadAt for NpyAt {
             decode(dtype, &raw, &mut out);
         }
         Ok(())
+    }
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        self.map(index, len, native)
+    }
+}
+
+/// Elements of an NPY file mapped into memory: the file's cached pages, read in place. The pages
+/// are unmapped when it is dropped, so only the window being computed counts as resident.
+pub struct Window {
+    map: Mmap,
+}
+
+impl Window {
+    /// The elements, if they are of type `T` and aligned for it.
+    pub fn as_slice<T: bytemuck::Pod>(&self) -> Option<&[T]> {
+        bytemuck::try_cast_slice(&self.map).ok()
+    }
+}
+
+impl NpyAt {
+    /// Maps the bytes of elements `index..index + len` (see [`ReadAt::window`]).
+    fn map(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        let dtype = self.header.dtype;
+        let end = index.checked_add(len)?;
+        if dtype != native || len == 0 || end > self.header.len() {
+            return None;
+        }
+        let pos = self.header.data_offset + (index * dtype.size) as u64;
+        let bytes = len * dtype.size;
+        // The mapping starts on a page boundary, so the elements are aligned when their
+        // offset in the file is.
+        if !pos.is_multiple_of(dtype.size as u64) {
+            return None;
+        }
+        // Checked again before each window: pages past the end of a file that another process
+        // has cut short would end the process with SIGBUS when touched.
+        if self.file.metadata().ok()?.len() < pos + bytes as u64 {
+            return None;
+        }
+        // SAFETY: the file is at least as long as the window (checked just above) and is only
+        // read through the mapping. Another process truncating or writing it while mapped is
+        // the trade-off every memory-mapping reader makes (see README, "Decisions").
+        let map = unsafe { MmapOptions::new().offset(pos).len(bytes).map(&self.file) }.ok()?;
+        let _ = map.advise(Advice::Sequential);
+        Some(Window { map })
     }
 }
 
