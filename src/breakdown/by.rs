@@ -198,8 +198,11 @@ const KEYS_AHEAD: usize = 1 << 16;
 struct Ahead {
     /// In a mutex only so that the sink is `Sync`: only the driving thread receives.
     rx: Mutex<Receiver<Result<KeyBatch>>>,
-    /// Keys received and not yet handed out.
+    /// The batch last received; its keys from `used` on are not yet handed out. Keys are
+    /// copied from it straight into the caller's batch, so that no second batch-sized buffer
+    /// of keys is held.
     pending: KeyBatch,
+    used: usize,
     done: bool,
 }
 
@@ -220,43 +223,63 @@ impl Ahead {
         Ahead {
             rx: Mutex::new(rx),
             pending: KeyBatch::new(kind, 0),
+            used: 0,
             done: false,
         }
     }
 
-    /// The next `n` keys; fewer only at the end of the input.
-    fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
-        while self.pending.len() < n && !self.done {
-            let rx = self.rx.get_mut().unwrap_or_else(|p| p.into_inner());
-            let batch = match rx.recv() {
-                Ok(b) => b?,
-                Err(_) => bail!("internal error: the key reader stopped"),
-            };
-            self.done = batch.len() < KEYS_AHEAD;
-            append(&mut self.pending, &batch, 0);
+    /// Appends the next `n` keys to `to`; fewer only at the end of the input. Returns how many.
+    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
+        let mut got = 0;
+        while got < n {
+            if self.used == self.pending.len() {
+                if self.done {
+                    break;
+                }
+                let rx = self.rx.get_mut().unwrap_or_else(|p| p.into_inner());
+                self.pending = match rx.recv() {
+                    Ok(b) => b?,
+                    Err(_) => bail!("internal error: the key reader stopped"),
+                };
+                self.used = 0;
+                self.done = self.pending.len() < KEYS_AHEAD;
+            }
+            let take = (n - got).min(self.pending.len() - self.used);
+            append(to, &self.pending, self.used..self.used + take);
+            self.used += take;
+            got += take;
         }
-        Ok(split_off_front(&mut self.pending, n))
+        Ok(got)
     }
 }
 
-/// Appends the keys of `from` from its `i`-th on to `to`.
-fn append(to: &mut KeyBatch, from: &KeyBatch, i: usize) {
-    let base = if i == 0 { 0 } else { from.ends[i - 1] };
+/// Appends the keys `range` (indices into `from`) to `to`.
+fn append(to: &mut KeyBatch, from: &KeyBatch, range: std::ops::Range<usize>) {
+    if range.is_empty() {
+        return;
+    }
+    let base = if range.start == 0 {
+        0
+    } else {
+        from.ends[range.start - 1]
+    };
     let shift = to.data.len();
-    to.data.extend_from_slice(&from.data[base..]);
+    to.data
+        .extend_from_slice(&from.data[base..from.ends[range.end - 1]]);
     to.ends
-        .extend(from.ends[i..].iter().map(|e| e - base + shift));
+        .extend(from.ends[range].iter().map(|e| e - base + shift));
 }
 
-/// Takes the first `n` keys (or all there are) out of `b`.
-fn split_off_front(b: &mut KeyBatch, n: usize) -> KeyBatch {
-    let take = n.min(b.len());
-    let mut rest = KeyBatch::new(b.kind, b.first + take);
-    append(&mut rest, b, take);
-    b.data
-        .truncate(if take == 0 { 0 } else { b.ends[take - 1] });
-    b.ends.truncate(take);
-    std::mem::replace(b, rest)
+/// Drops the first `n` keys of `b` in place, keeping its buffers for the keys to come.
+fn drop_front(b: &mut KeyBatch, n: usize) {
+    let n = n.min(b.len());
+    let cut = if n == 0 { 0 } else { b.ends[n - 1] };
+    b.data.drain(..cut);
+    b.ends.drain(..n);
+    for e in &mut b.ends {
+        *e -= cut;
+    }
+    b.first += n;
 }
 
 /// The engine sink of `--by`: per loss, one accumulator per group.
@@ -360,22 +383,25 @@ impl Sink for GroupSink<'_> {
         }
         let (first, end) = (start / self.repeat, (start + len - 1) / self.repeat + 1);
         let have = self.batch.first + self.batch.len();
-        // Keys already read from `first` on: a sample that the batch before also covered.
-        let mut batch = KeyBatch::new(self.batch.kind, first);
+        // Keys already read from `first` on (a sample that the batch before also covered)
+        // stay; the batch's buffers are reused, so that a batch of keys is not copied.
         if first < have {
-            append(&mut batch, &self.batch, first - self.batch.first);
+            let stale = first - self.batch.first;
+            drop_front(&mut self.batch, stale);
+        } else {
+            self.batch.data.clear();
+            self.batch.ends.clear();
+            self.batch.first = first;
         }
         let want = end.saturating_sub(have.max(first));
-        let read = self.keys.next_keys(want)?;
+        let read = self.keys.read_into(&mut self.batch, want)?;
         ensure!(
-            read.len() == want,
+            read == want,
             "--by {}: the keys end after {} of the {} expected",
             self.name,
-            read.first + read.len(),
+            have.max(first) + read,
             self.samples
         );
-        append(&mut batch, &read, 0);
-        self.batch = batch;
         Ok(())
     }
 }
@@ -394,15 +420,16 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_splits_and_appends_by_key() {
+    fn a_batch_drops_its_front_and_appends_by_key() {
         let mut b = batch(&["a", "bb", "", "ccc"], 5);
-        let front = split_off_front(&mut b, 2);
-        assert_eq!(front, batch(&["a", "bb"], 5));
+        drop_front(&mut b, 2);
         assert_eq!(b, batch(&["", "ccc"], 7));
         let mut joined = batch(&["x"], 3);
-        append(&mut joined, &b, 1);
+        append(&mut joined, &b, 1..2);
         assert_eq!(joined, batch(&["x", "ccc"], 3));
-        assert_eq!(split_off_front(&mut b, 9), batch(&["", "ccc"], 7));
-        assert!(b.is_empty());
+        append(&mut joined, &b, 0..0);
+        assert_eq!(joined, batch(&["x", "ccc"], 3));
+        drop_front(&mut b, 9);
+        assert_eq!(b, KeyBatch::new(KeyKind::Text, 9));
     }
 }
