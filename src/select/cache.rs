@@ -50,7 +50,8 @@ impl Cache {
             }
             tally.marked = true;
         }
-        let (counts, keys) = (&mut tally.coarse, &mut tally.scratch);
+        // A slice, not the Vec: its length then stays in a register across the pushes.
+        let (counts, keys) = (tally.coarse.as_mut_slice(), &mut tally.scratch);
         keys.clear();
         // A plain loop over the slice, not an iterator chain: this is the loop every run
         // makes over every residual, and it compiles to a tight one.
