@@ -95,29 +95,34 @@ fn run_pass(
     let tallies = Tallies::new(pass);
     scan(&|chunk: Values<'_>| {
         tallies.with(|pass, t| match chunk {
-            Values::F16(v) => add(pass, t, v.iter().map(|&x| f32::from(x)), median, cache),
-            Values::F32(v) => add(pass, t, v.iter().copied(), median, cache),
-            Values::F64(v) => add(pass, t, v.iter().copied(), median, cache),
+            Values::F16(v) => {
+                let wide: Vec<f32> = v.iter().map(|&x| f32::from(x)).collect();
+                add(pass, t, &wide, median, cache)
+            }
+            Values::F32(v) => add(pass, t, v, median, cache),
+            Values::F64(v) => add(pass, t, v, median, cache),
         })
     })?;
     Ok(tallies.total())
 }
 
 /// Adds the residuals `rs` (skipping NaNs), or with `median` their deviations from it.
-fn add<V: Value>(
-    pass: &Pass,
-    t: &mut Tally,
-    rs: impl Iterator<Item = V> + Clone,
-    median: Option<f64>,
-    cache: Option<&Cache>,
-) {
-    let kept = rs.clone().filter(|r| !r.is_nan());
-    match (median, cache) {
-        (Some(m), _) => t.add(pass, kept.map(|r| (r.to_f64() - m).abs())),
-        (None, Some(cache)) => cache.add(t, kept),
-        (None, None) => t.add(pass, kept),
+fn add<V: Value>(pass: &Pass, t: &mut Tally, rs: &[V], median: Option<f64>, cache: Option<&Cache>) {
+    if let (None, Some(cache)) = (median, cache) {
+        return cache.add(t, rs);
     }
-    t.skip(rs.filter(|r| r.is_nan()).count() as u64);
+    // NaNs are counted while the values stream past: one read of the chunk.
+    let mut nans = 0;
+    let kept = rs.iter().copied().filter(|r| {
+        let nan = r.is_nan();
+        nans += u64::from(nan);
+        !nan
+    });
+    match median {
+        Some(m) => t.add(pass, kept.map(|r| (r.to_f64() - m).abs())),
+        None => t.add(pass, kept),
+    }
+    t.skip(nans);
 }
 
 /// Narrows `search` pass by pass until it has found its values.

@@ -41,8 +41,8 @@ struct Kept {
 
 impl Cache {
     /// Counts a chunk of values in `tally`, of a [`Pass::Coarse`], and keeps what it wants
-    /// of them.
-    pub fn add<V: Value>(&self, tally: &mut Tally, xs: impl Iterator<Item = V>) {
+    /// of them. NaNs are left out, and counted as skipped.
+    pub fn add<V: Value>(&self, tally: &mut Tally, xs: &[V]) {
         let wanted = self.wanted.get();
         if let (Some(wanted), false) = (wanted, tally.marked) {
             for (c, _) in tally.coarse.iter_mut().zip(wanted).filter(|(_, w)| **w) {
@@ -50,22 +50,25 @@ impl Cache {
             }
             tally.marked = true;
         }
-        let (counts, keys) = (&mut tally.coarse, &mut tally.scratch);
+        // A slice, not the Vec: its length then stays in a register across the pushes.
+        let (counts, keys) = (tally.coarse.as_mut_slice(), &mut tally.scratch);
         keys.clear();
-        if wanted.is_some() {
-            for x in xs {
-                let c = &mut counts[x.coarse()];
-                *c += 1;
-                if *c & WANTED != 0 {
-                    keys.push(key(x.to_f64()));
-                }
+        // A plain loop over the slice, not an iterator chain: this is the loop every run
+        // makes over every residual, and it compiles to a tight one.
+        let mut nans = 0;
+        let all = wanted.is_none();
+        for &x in xs {
+            if x.is_nan() {
+                nans += 1;
+                continue;
             }
-        } else {
-            for x in xs {
-                counts[x.coarse()] += 1;
+            let c = &mut counts[x.coarse()];
+            *c += 1;
+            if all || *c & WANTED != 0 {
                 keys.push(key(x.to_f64()));
             }
         }
+        tally.skipped += nans;
         if !keys.is_empty() {
             self.keep(keys);
         }
