@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Dtype, huber, number, read_npy, root, same_bits, temp_dir, write};
+use crate::util::{Dtype, huber, npy_bytes, number, read_npy, root, same_bits, temp_dir, write};
 
 const PRED: &str = "fixtures/breakdowns/pred.npy";
 const TARGET: &str = "fixtures/breakdowns/target.npy";
@@ -112,26 +112,17 @@ fn weighted_means_match_the_keras_formula_bit_for_bit() {
 
 /// Writes a float NPY file (`<f4` or `<f8`) of `shape` holding `values`.
 fn npy_file(dir: &Path, name: &str, dtype: Dtype, shape: &[usize], values: &[f64]) -> String {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let comma = if shape.len() == 1 { "," } else { "" };
-    let descr = if dtype == Dtype::F32 { "<f4" } else { "<f8" };
-    let mut dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}{comma}), }}",
-        dims.join(", ")
-    );
-    while (10 + dict.len() + 1) % 64 != 0 {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((dict.len() as u16).to_le_bytes());
-    bytes.extend(dict.as_bytes());
-    for &v in values {
-        match dtype {
-            Dtype::F32 => bytes.extend((v as f32).to_le_bytes()),
-            _ => bytes.extend(v.to_le_bytes()),
-        }
-    }
+    let (descr, data): (_, Vec<u8>) = match dtype {
+        Dtype::F32 => (
+            "<f4",
+            values
+                .iter()
+                .flat_map(|&v| (v as f32).to_le_bytes())
+                .collect(),
+        ),
+        _ => ("<f8", values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+    };
+    let bytes = npy_bytes(descr, shape, &data);
     write(dir, name, bytes).to_string_lossy().into_owned()
 }
 

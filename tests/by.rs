@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::util::{Dir, huber, number, repo_path};
+use crate::util::{Dir, huber, npy_bytes, number, repo_path};
 
 const SALES: &str = "fixtures/breakdowns/sales.csv";
 
@@ -29,24 +29,27 @@ fn loss_args(case: &Value) -> Vec<String> {
     args
 }
 
+/// The JSON records of a `--by` run with the loss of manifest `case`; the run must succeed.
+fn grouped(pred: &str, target: &str, by: &str, case: &Value) -> Vec<Value> {
+    let mut args: Vec<String> = ["-p", pred, "-t", target, "--by", by, "-f", "json"]
+        .map(String::from)
+        .to_vec();
+    args.extend(loss_args(case));
+    let run = huber(&args, None);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    json(&run.stdout)
+}
+
 #[test]
 fn a_text_column_gives_pandas_groupby_sorted_bit_for_bit() {
     let cases = manifest_object("fixtures/breakdowns/manifest.json");
     for case in cases["by_csv"].as_array().unwrap() {
-        let mut args = vec![
-            "-p".to_string(),
-            format!("{SALES}:pred"),
-            "-t".to_string(),
-            format!("{SALES}:target"),
-            "--by".to_string(),
-            format!("{SALES}:store"),
-            "-f".to_string(),
-            "json".to_string(),
-        ];
-        args.extend(loss_args(case));
-        let run = huber(&args, None);
-        assert_eq!(run.status, Some(0), "{}", run.stderr);
-        let records = json(&run.stdout);
+        let records = grouped(
+            &format!("{SALES}:pred"),
+            &format!("{SALES}:target"),
+            &format!("{SALES}:store"),
+            case,
+        );
         let groups = case["groups"].as_array().unwrap();
         assert_eq!(records.len(), groups.len());
         for (r, g) in records.iter().zip(groups) {
@@ -73,20 +76,12 @@ fn labels_per_sample_give_numpy_means_bit_for_bit() {
     let cases = manifest_object("fixtures/breakdowns/manifest.json");
     let dir = "fixtures/breakdowns";
     for case in cases["by_labels"].as_array().unwrap() {
-        let mut args = vec![
-            "-p".to_string(),
-            format!("{dir}/pred.npy"),
-            "-t".to_string(),
-            format!("{dir}/target.npy"),
-            "--by".to_string(),
-            format!("{dir}/labels.npy"),
-            "-f".to_string(),
-            "json".to_string(),
-        ];
-        args.extend(loss_args(case));
-        let run = huber(&args, None);
-        assert_eq!(run.status, Some(0), "{}", run.stderr);
-        let records = json(&run.stdout);
+        let records = grouped(
+            &format!("{dir}/pred.npy"),
+            &format!("{dir}/target.npy"),
+            &format!("{dir}/labels.npy"),
+            case,
+        );
         let groups = case["groups"].as_array().unwrap();
         assert_eq!(records.len(), groups.len());
         for (r, g) in records.iter().zip(groups) {
@@ -249,41 +244,14 @@ proptest! {
 
 /// An NPY file of int64 labels.
 fn npy_i64(labels: &[i64], shape: &[usize]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
-    let mut header = format!(
-        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({}), }}",
-        dims.join(" ")
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for l in labels {
-        out.extend_from_slice(&l.to_le_bytes());
-    }
-    out
+    let data: Vec<u8> = labels.iter().flat_map(|l| l.to_le_bytes()).collect();
+    npy_bytes("<i8", shape, &data)
 }
 
 /// An NPY file of f64 values.
 fn npy_f64(values: &[f64]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
-        values.len()
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    npy_bytes("<f8", &[values.len()], &data)
 }
 
 #[test]

@@ -3,24 +3,12 @@
 
 use serde_json::Value;
 
-use crate::util::{Dir, huber, number, repo_path};
+use crate::util::{Dir, huber, npy_bytes, number, repo_path};
 
 /// An NPY file of float32 values with `shape`.
 fn npy_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}",
-        dims.join(" ")
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data.iter().flat_map(|x| x.to_le_bytes()));
-    bytes
+    let data: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    npy_bytes("<f4", shape, &data)
 }
 
 fn json(args: &[&str]) -> Value {

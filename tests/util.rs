@@ -322,3 +322,22 @@ impl Dir {
 pub fn repo_path(rel: &str) -> PathBuf {
     root().join(rel)
 }
+
+/// An NPY (version 1, C order) file of `shape` with dtype `descr` (`<f4`, `<f8`, `<i8`, …) and
+/// `data`, its elements' little-endian bytes.
+pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+        dims.join(" ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
