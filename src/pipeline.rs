@@ -166,9 +166,32 @@ pub struct Engine {
     nan: NanPolicy,
 }
 
+/// Address space a worker thread takes: its stack (Rust's default, 2 MiB) and a margin for the
+/// guard pages and the signal stack that the standard library maps when the thread starts.
+const THREAD_SPACE: usize = 3 << 20;
+
+/// Checks that the address space for `threads` worker threads (0: one per core) is there, by
+/// mapping that much (untouched, so it costs no memory) and unmapping it. Without the check, a
+/// limit (`ulimit -v`) that lets the stacks be created but not a started thread's signal stack
+/// ends that thread with a panic of the standard library's instead of one clean error.
+fn reserve_stacks(threads: usize) -> Result<()> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
+    };
+    memmap2::MmapMut::map_anon(threads * THREAD_SPACE)
+        .map(drop)
+        .map_err(|e| {
+            let reason = crate::error::io_reason(&e);
+            anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
+        })
+}
+
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
     pub fn new(threads: usize, nan: NanPolicy) -> Result<Engine> {
+        reserve_stacks(threads)?;
         // rayon's error repeats its I/O cause as its source: one line from its message alone.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

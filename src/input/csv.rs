@@ -655,6 +655,9 @@ impl Source for CsvSource {
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
         Some(self.locator.as_ref()?.lines(indices))
     }
+    fn parses_on_pool(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

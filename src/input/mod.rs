@@ -53,6 +53,12 @@ pub trait Source: Send {
     fn lines(&self, _indices: &[usize]) -> Option<Result<Vec<u64>>> {
         None
     }
+    /// Whether reads parse on the engine's thread pool, under a lock that other inputs of the
+    /// same file share (a CSV table): then inputs are read one after another, because a pool
+    /// thread waiting for that lock could not help with the parse.
+    fn parses_on_pool(&self) -> bool {
+        false
+    }
 }
 
 /// Reads elements by their flat C-order index (see [`Source::positional`]).
@@ -254,6 +260,10 @@ impl Source for Named {
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
         let lines = self.inner.lines(indices)?;
         Some(lines.with_context(|| self.name.clone()))
+    }
+
+    fn parses_on_pool(&self) -> bool {
+        self.inner.parses_on_pool()
     }
 }
 

@@ -103,15 +103,26 @@ impl<'a, T: Element> Feeds<'a, T> {
         self.weight.is_some()
     }
 
-    /// Reads elements `start..start + len` into `b`, the inputs side by side on the pool's
-    /// threads; an error of pred's comes before target's, and target's before weight's.
+    /// Reads elements `start..start + len` into `b`: the inputs side by side on the pool's
+    /// threads, or one after another when one of them parses on the pool itself (see
+    /// [`Source::parses_on_pool`]). An error of pred's comes before target's, and target's
+    /// before weight's.
     pub(super) fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
         b.start = start;
         b.len = len;
-        let weight = || match (&mut self.weight, &mut b.weight) {
+        let on_pool = [Some(&self.pred), Some(&self.target), self.weight.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|f| matches!(f, Feed::Stream(src) if src.parses_on_pool()));
+        let mut weight = || match (&mut self.weight, &mut b.weight) {
             (Some(f), Some(w)) => f.fill(&mut w[..len]),
             _ => Ok(()),
         };
+        if on_pool {
+            self.pred.fill(&mut b.pred[..len])?;
+            self.target.fill(&mut b.target[..len])?;
+            return weight();
+        }
         let (pred, (target, weight)) = rayon::join(
             || self.pred.fill(&mut b.pred[..len]),
             || rayon::join(|| self.target.fill(&mut b.target[..len]), weight),
