@@ -127,6 +127,17 @@ impl Buf<'_> {
             Buf::F32(v) => v.iter_mut().zip(values).for_each(|(o, x)| *o = x as f32),
         }
     }
+
+    /// Copies `values` into the buffer from element `at` on (rounded as in [`Buf::copy_from`]).
+    pub fn copy_at(&mut self, at: usize, values: &[f64]) {
+        match self {
+            Buf::F64(v) => v[at..at + values.len()].copy_from_slice(values),
+            Buf::F32(v) => v[at..at + values.len()]
+                .iter_mut()
+                .zip(values)
+                .for_each(|(o, x)| *o = *x as f32),
+        }
+    }
 }
 
 /// A compute float: what kernels compute in and sources read into.

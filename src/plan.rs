@@ -208,29 +208,18 @@ impl Runner<'_> {
         Ok((inputs, shape))
     }
 
-    /// Opens the keys of `--by`; a stream another input reads is served from its held bytes,
-    /// and a table another input reads is not counted again.
-    fn keys(&self, inputs: &Inputs<'_>) -> Result<Keys> {
+    /// Opens the keys of `--by`: a column of a table that an input reads is parsed with it, and
+    /// a stream another input reads is served from its held bytes.
+    fn keys(&self) -> Result<Keys> {
         let Some(by) = &self.config.by else {
             bail!("internal error: a grouped run without --by");
         };
-        let sources = [
-            Some(&*inputs.pred),
-            Some(&*inputs.target),
-            inputs.weight.as_deref(),
-        ];
-        let same = self.specs.iter().zip(sources.into_iter().flatten());
-        let same = same
-            .filter(|(s, _)| s.location == by.location)
-            .map(|(_, src)| src);
-        // Used only if the file is a CSV table: then its rows are the leading axis.
-        let rows = same
-            .map(|src| src.shape().first().copied())
-            .next()
-            .flatten();
+        if let Some(table) = self.opener.table(&by.location) {
+            return Keys::of_table(by, &table);
+        }
         let shared = self.specs.iter().any(|s| s.location == by.location);
         let held = self.opener.held(&by.location);
-        Keys::open(by, &self.config.csv, held, shared, rows)
+        Keys::open(by, &self.config.csv, held, shared)
     }
 
     fn main(&mut self, main: Main, dest: &mut Destination) -> Result<()> {
@@ -348,7 +337,7 @@ impl Runner<'_> {
 
     /// One result per loss and group of `--by`.
     fn groups(&self, out: Out<'_, '_>, reduction: Reduction, watch: impl Sink) -> Result<()> {
-        let keys = self.keys(out.inputs)?;
+        let keys = self.keys()?;
         let losses = &self.losses[..];
         let mut sink = (GroupSink::new(losses, keys, out.shape)?, watch);
         self.engine

@@ -16,7 +16,7 @@ use super::keys::{CsvKeys, KeyReader, NpyKeys, key_repeat};
 use crate::array::Element;
 use crate::dtype::Precision;
 use crate::error::UsageError;
-use crate::input::csv::{Layout, scan, scan_head};
+use crate::input::csv::{Layout, Table, scan};
 use crate::input::{
     Container, CsvOptions, InputSpec, Location, container_of, npz, open_file, sniff,
 };
@@ -30,28 +30,42 @@ pub struct Keys {
     reader: Box<dyn KeyReader>,
     shape: Vec<usize>,
     name: String,
+    /// Whether the reader parses a table that the inputs read too: then its keys are parsed
+    /// with theirs and read where they are needed, not on a thread of their own.
+    shared: bool,
 }
 
 impl Keys {
     /// Opens the key input `spec`. `held` is the stream's bytes if another input already read
     /// them (stdin or a pipe that `--pred` or `--target` also names); `shared` says whether it
-    /// does, so that a stream read once already is refused rather than read again. `rows` is
-    /// the row count of a CSV table another input reads too: its rows are not counted again.
+    /// does, so that a stream read once already is refused rather than read again. (A CSV
+    /// table that an input reads is opened with [`Keys::of_table`] instead.)
     pub fn open(
         spec: &InputSpec,
         csv: &CsvOptions,
         held: Option<Arc<[u8]>>,
         shared: bool,
-        rows: Option<usize>,
     ) -> Result<Keys> {
         let name = spec.to_string();
-        let opened =
-            open_reader(spec, csv, held, shared, rows).with_context(|| format!("--by {name}"));
+        let opened = open_reader(spec, csv, held, shared).with_context(|| format!("--by {name}"));
         let (reader, shape) = opened?;
         Ok(Keys {
             reader,
             shape,
             name,
+            shared: false,
+        })
+    }
+
+    /// The keys of `spec`, a column of `table`, which the inputs read too.
+    pub fn of_table(spec: &InputSpec, table: &Table) -> Result<Keys> {
+        let name = spec.to_string();
+        let column = key_column(table.layout(), spec).with_context(|| format!("--by {name}"))?;
+        Ok(Keys {
+            reader: Box::new(CsvKeys::new(table.text_reader(column)?, &name)),
+            shape: vec![table.layout().rows],
+            name,
+            shared: true,
         })
     }
 }
@@ -61,7 +75,6 @@ fn open_reader(
     csv: &CsvOptions,
     held: Option<Arc<[u8]>>,
     shared: bool,
-    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     let path = match &spec.location {
         Location::Stdin => None,
@@ -75,7 +88,7 @@ fn open_reader(
     if let Some(path) = path {
         let container = container_of(path)?;
         let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(open_file(path)?)) };
-        return from_container(spec, csv, container, &reopen, rows);
+        return from_container(spec, csv, container, &reopen);
     }
     let bytes: Arc<[u8]> = match (held, shared) {
         (Some(bytes), _) => bytes,
@@ -103,7 +116,7 @@ fn open_reader(
         }
     };
     let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(Cursor::new(bytes.clone()))) };
-    from_container(spec, csv, sniff(&bytes), &reopen, rows)
+    from_container(spec, csv, sniff(&bytes), &reopen)
 }
 
 /// What key inputs are read from: a file or bytes in memory.
@@ -117,7 +130,6 @@ fn from_container(
     csv: &CsvOptions,
     container: Container,
     reopen: Reopen<'_>,
-    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     match container {
         Container::Npy => {
@@ -132,7 +144,7 @@ fn from_container(
             let name = member.name.clone();
             npy_keys(spec, member.reader).with_context(|| format!("array '{name}'"))
         }
-        Container::Csv => csv_keys(spec, csv, reopen, rows),
+        Container::Csv => csv_keys(spec, csv, reopen),
         Container::Parquet | Container::Arrow => bail!(
             "--by reads keys from a CSV column or an NPY/NPZ array of integers or bools; \
              Parquet and Arrow key columns are not read yet (write the key column to CSV or NPY)"
@@ -153,51 +165,48 @@ fn csv_keys(
     spec: &InputSpec,
     csv: &CsvOptions,
     reopen: Reopen<'_>,
-    rows: Option<usize>,
 ) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
     let delimiter = csv.delimiter.unwrap_or(match &spec.location {
         Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
         _ => b',',
     });
-    let layout: Layout = match rows {
-        Some(rows) => Layout {
-            rows,
-            ..scan_head(&mut reopen()?, delimiter, csv.header)?
-        },
-        None => scan(&mut reopen()?, delimiter, csv.header)?,
-    };
-    let column = match spec.key.as_deref() {
-        Some(key) => layout.column(key)?,
-        None if layout.ncols == 1 => 0,
+    let layout = scan(&mut reopen()?, delimiter, csv.header)?;
+    let column = key_column(&layout, spec)?;
+    let rows = layout.rows;
+    let table = Table::new(Box::new(reopen()?), layout, delimiter)?;
+    let keys = CsvKeys::new(table.text_reader(column)?, &spec.to_string());
+    Ok((Box::new(keys), vec![rows]))
+}
+
+/// The key column of a table: the one `spec` names, or the only one.
+fn key_column(layout: &Layout, spec: &InputSpec) -> Result<usize> {
+    match spec.key.as_deref() {
+        Some(key) => layout.column(key),
+        None if layout.ncols == 1 => Ok(0),
         None => bail!(
             "the table has {} columns: name the key column as PATH:COLUMN",
             layout.ncols
         ),
-    };
-    let mut file = reopen()?;
-    std::io::Seek::seek(
-        &mut file,
-        std::io::SeekFrom::Start(layout.data_start as u64),
-    )?;
-    let keys = CsvKeys::new(
-        Box::new(file),
-        delimiter,
-        layout.ncols,
-        column,
-        layout.data_line,
-        &spec.to_string(),
-    );
-    Ok((Box::new(keys), vec![layout.rows]))
+    }
 }
 
-/// Keys asked for at a time from the reader's thread.
+/// Keys asked for at a time from a reader.
 const KEYS_AHEAD: usize = 1 << 16;
 
-/// A key reader on a thread of its own that reads [`KEYS_AHEAD`] keys at a time, two batches
-/// ahead of what is asked.
-struct Ahead {
-    /// In a mutex only so that the sink is `Sync`: only the driving thread receives.
-    rx: Mutex<Receiver<Result<KeyBatch>>>,
+/// Where batches of keys come from. The mutexes are there only so that the sink is `Sync`:
+/// only the driving thread reads.
+enum Batches {
+    /// A reader on a thread of its own, two batches ahead of what is asked, so that parsing a
+    /// key input of its own overlaps the computation.
+    Ahead(Mutex<Receiver<Result<KeyBatch>>>),
+    /// A reader of a table that the inputs read too, whose keys are parsed with their values:
+    /// read where they are needed.
+    Here(Mutex<Box<dyn KeyReader>>),
+}
+
+/// The keys handed to the sink, [`KEYS_AHEAD`] at a time.
+struct KeyFeed {
+    batches: Batches,
     /// The batch last received; its keys from `used` on are not yet handed out. Keys are
     /// copied from it straight into the caller's batch, so that no second batch-sized buffer
     /// of keys is held.
@@ -206,9 +215,23 @@ struct Ahead {
     done: bool,
 }
 
-impl Ahead {
-    fn spawn(mut reader: Box<dyn KeyReader>) -> Ahead {
+impl KeyFeed {
+    fn new(reader: Box<dyn KeyReader>, shared: bool) -> KeyFeed {
         let kind = reader.kind();
+        let batches = if shared {
+            Batches::Here(Mutex::new(reader))
+        } else {
+            Batches::Ahead(Mutex::new(Self::spawn(reader)))
+        };
+        KeyFeed {
+            batches,
+            pending: KeyBatch::new(kind, 0),
+            used: 0,
+            done: false,
+        }
+    }
+
+    fn spawn(mut reader: Box<dyn KeyReader>) -> Receiver<Result<KeyBatch>> {
         let (tx, rx) = sync_channel(2);
         std::thread::spawn(move || {
             loop {
@@ -220,12 +243,7 @@ impl Ahead {
                 }
             }
         });
-        Ahead {
-            rx: Mutex::new(rx),
-            pending: KeyBatch::new(kind, 0),
-            used: 0,
-            done: false,
-        }
+        rx
     }
 
     /// Appends the next `n` keys to `to`; fewer only at the end of the input. Returns how many.
@@ -236,10 +254,17 @@ impl Ahead {
                 if self.done {
                     break;
                 }
-                let rx = self.rx.get_mut().unwrap_or_else(|p| p.into_inner());
-                self.pending = match rx.recv() {
-                    Ok(b) => b?,
-                    Err(_) => bail!("internal error: the key reader stopped"),
+                self.pending = match &mut self.batches {
+                    Batches::Ahead(rx) => {
+                        match rx.get_mut().unwrap_or_else(|p| p.into_inner()).recv() {
+                            Ok(b) => b?,
+                            Err(_) => bail!("internal error: the key reader stopped"),
+                        }
+                    }
+                    Batches::Here(r) => r
+                        .get_mut()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .next_keys(KEYS_AHEAD)?,
                 };
                 self.used = 0;
                 self.done = self.pending.len() < KEYS_AHEAD;
@@ -285,7 +310,7 @@ fn drop_front(b: &mut KeyBatch, n: usize) {
 /// The engine sink of `--by`: per loss, one accumulator per group.
 pub struct GroupSink<'a> {
     losses: &'a [Loss],
-    keys: Ahead,
+    keys: KeyFeed,
     /// Elements per key: 1, or the product of the trailing axes for a label per sample.
     repeat: usize,
     /// The keys of the batch being computed (and of a sample it shares with the one before).
@@ -305,7 +330,7 @@ impl<'a> GroupSink<'a> {
         let kind = keys.reader.kind();
         Ok(GroupSink {
             losses,
-            keys: Ahead::spawn(keys.reader),
+            keys: KeyFeed::new(keys.reader, keys.shared),
             // A trailing axis of length 0 leaves no element to key.
             repeat: repeat.max(1),
             batch: KeyBatch::new(kind, 0),

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::array::fmt_shape;
 use crate::dtype::{Dtype, Kind};
-use crate::input::csv::{MAX_LINE, column_fields, whole_records};
+use crate::input::csv::TextSource;
 use crate::npy::read_header;
 
 use super::group::{KeyBatch, KeyKind};
@@ -35,81 +35,24 @@ pub trait KeyReader: Send {
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch>;
 }
 
-/// The keys of a CSV column: each data row's field, unquoted, compared byte for byte.
+/// The keys of a CSV column: each data row's field, unquoted, compared byte for byte. The
+/// column is parsed with the table's other columns when another input reads the same table.
 pub struct CsvKeys {
-    reader: Box<dyn Read + Send>,
-    delimiter: u8,
-    ncols: usize,
-    column: usize,
-    /// Input read but not yet parsed: the start of a record.
-    buf: Vec<u8>,
-    eof: bool,
-    /// Parsed keys not yet handed out.
-    pending: KeyBatch,
-    /// The physical line `buf` starts on.
-    line: u64,
+    column: TextSource,
+    /// The index of the next key.
+    next: usize,
+    /// The key input, for messages.
     name: String,
 }
 
-/// Bytes read at a time.
-const BLOCK: usize = 1 << 20;
-
 impl CsvKeys {
-    /// Keys from `column` (0-based) of a table of `ncols` columns; `reader` is positioned at the
-    /// first data record, which is on physical line `line`. `name` names the input in errors.
-    pub fn new(
-        reader: Box<dyn Read + Send>,
-        delimiter: u8,
-        ncols: usize,
-        column: usize,
-        line: u64,
-        name: &str,
-    ) -> CsvKeys {
+    /// Keys from a text reader of a table; `name` names the key input in errors.
+    pub fn new(column: TextSource, name: &str) -> CsvKeys {
         CsvKeys {
-            reader,
-            delimiter,
-            ncols,
             column,
-            buf: Vec::new(),
-            eof: false,
-            pending: KeyBatch::new(KeyKind::Text, 0),
-            line,
+            next: 0,
             name: name.to_string(),
         }
-    }
-
-    /// Reads and parses one more block of whole records into `pending`.
-    fn parse_block(&mut self) -> Result<()> {
-        let want = BLOCK.saturating_sub(self.buf.len()).max(BLOCK / 2);
-        let got = (&mut self.reader)
-            .take(want as u64)
-            .read_to_end(&mut self.buf)
-            .with_context(|| format!("cannot read {}", self.name))?;
-        self.eof = got < want;
-        let Some(end) = whole_records(&self.buf, self.eof) else {
-            ensure!(
-                self.buf.len() <= MAX_LINE,
-                "{}, line {}: a record longer than {} bytes",
-                self.name,
-                self.line,
-                MAX_LINE
-            );
-            return Ok(());
-        };
-        let pending = &mut self.pending;
-        let fields = column_fields(
-            &self.buf[..end],
-            self.delimiter,
-            self.ncols,
-            self.column,
-            &mut |f| pending.push(f),
-        );
-        match fields {
-            Ok(lines) => self.line += lines,
-            Err((at, msg)) => bail!("{}, line {}{msg}", self.name, self.line + at),
-        }
-        self.buf.drain(..end);
-        Ok(())
     }
 }
 
@@ -119,25 +62,9 @@ impl KeyReader for CsvKeys {
     }
 
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
-        while self.pending.len() < n && !(self.eof && self.buf.is_empty()) {
-            self.parse_block()?;
-        }
-        let take = n.min(self.pending.len());
-        let first = self.pending.first;
-        let mut out = KeyBatch::new(KeyKind::Text, first);
-        let split = if take == 0 {
-            0
-        } else {
-            self.pending.ends[take - 1]
-        };
-        out.data.extend_from_slice(&self.pending.data[..split]);
-        out.ends.extend_from_slice(&self.pending.ends[..take]);
-        self.pending.data.drain(..split);
-        self.pending.ends.drain(..take);
-        for e in &mut self.pending.ends {
-            *e -= split;
-        }
-        self.pending.first = first + take;
+        let mut out = KeyBatch::new(KeyKind::Text, self.next);
+        let read = self.column.read(n, &mut |k| out.push(k));
+        self.next += read.with_context(|| format!("--by {}", self.name))?;
         Ok(out)
     }
 }

@@ -193,20 +193,9 @@ fn a_text_key_column_matches_pandas_groupby() {
         target.push(row[3].parse::<f64>().unwrap());
     }
     for case in manifest()["by_csv"].as_array().unwrap() {
-        let mut file = File::open(&path).unwrap();
-        std::io::Seek::seek(
-            &mut file,
-            std::io::SeekFrom::Start(layout.data_start as u64),
-        )
-        .unwrap();
-        let mut reader = CsvKeys::new(
-            Box::new(file),
-            b',',
-            layout.ncols,
-            column,
-            layout.data_line,
-            "sales.csv",
-        );
+        let file = File::open(&path).unwrap();
+        let csv = crate::input::csv::Table::new(Box::new(file), layout.clone(), b',').unwrap();
+        let mut reader = CsvKeys::new(csv.text_reader(column).unwrap(), "sales.csv");
         let l = Losses::new(loss_of(case), pred.clone(), target.clone(), None);
         let mut table = GroupTable::new(reader.kind());
         for c in l.chunks(64, false) {

@@ -24,12 +24,11 @@ use crate::error::UsageError;
 use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
 pub use number::parse_number;
 use number::{clip, field_value};
-pub(crate) use record::{column_fields, whole_records};
 
 /// The longest record accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;
 /// Bytes read per block.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 4 << 20;
 
 /// The block size: [`BLOCK`], or in tests whatever a test set for its thread, so that small
 /// inputs are cut into many blocks.
@@ -252,9 +251,8 @@ pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Res
     Ok(layout)
 }
 
-/// The header and column count of a table, without counting its rows (`rows` is 0): for a
-/// second reader of a table whose rows another input has counted.
-pub fn scan_head<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+/// The header and column count of a table, without counting its rows (`rows` is 0).
+fn scan_head<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
     let first = first_record(r, delimiter)?;
     let numeric = first.fields.iter().all(|f| field_value(f).is_ok());
     let is_header = match header {
@@ -307,6 +305,7 @@ fn for_each_block(
     let mut buf: Vec<u8> = Vec::with_capacity(block);
     loop {
         let want = block.saturating_sub(buf.len()).max(block / 2);
+        buf.reserve_exact(want);
         let n = r.take(want as u64).read_to_end(&mut buf)?;
         let eof = n < want;
         let Some((end, quoted)) = cut(&buf, eof) else {
@@ -367,7 +366,69 @@ struct Shared {
     ncols: usize,
     delimiter: u8,
     selects: Vec<Select>,
-    queues: Vec<VecDeque<f64>>,
+    queues: Vec<Queue<Vec<f64>>>,
+    /// Per text reader, its column and the fields parsed but not yet handed out.
+    texts: Vec<(usize, Queue<record::Texts>)>,
+}
+
+/// What a piece was parsed into for one reader: its numbers, or its fields as text.
+trait Parts {
+    fn len(&self) -> usize;
+}
+
+impl Parts for Vec<f64> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+impl Parts for record::Texts {
+    fn len(&self) -> usize {
+        record::Texts::len(self)
+    }
+}
+
+/// A reader's parts of the pieces parsed but not yet handed out, kept piece by piece as they
+/// were parsed, so that no buffer grows to hold them all.
+struct Queue<P> {
+    pieces: VecDeque<P>,
+    /// How many items of the first piece were handed out.
+    taken: usize,
+    /// Items not yet handed out.
+    len: usize,
+}
+
+impl<P: Parts> Queue<P> {
+    fn new() -> Queue<P> {
+        Queue {
+            pieces: VecDeque::new(),
+            taken: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, piece: P) {
+        self.len += piece.len();
+        self.pieces.push_back(piece);
+    }
+
+    /// Hands the next `n` items (at most `len`) to `each`, as runs of a piece, then drops them.
+    fn take(&mut self, mut n: usize, mut each: impl FnMut(&P, std::ops::Range<usize>)) {
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.pieces.front() else {
+                return;
+            };
+            let upto = front.len().min(self.taken + n);
+            each(front, self.taken..upto);
+            n -= upto - self.taken;
+            self.taken = upto;
+            if upto == front.len() {
+                self.pieces.pop_front();
+                self.taken = 0;
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -406,11 +467,13 @@ impl Shared {
                 None => want.fill(true),
             }
         }
+        let texts: Vec<usize> = self.texts.iter().map(|(c, _)| *c).collect();
         let plan = record::Plan {
             ncols: self.ncols,
             delimiter: self.delimiter,
             want: &want,
             selects: &selects,
+            texts: &texts,
         };
         let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8, quoted);
         let parsed: Vec<record::Parsed> = pieces
@@ -428,7 +491,10 @@ impl Shared {
             self.rows_left -= piece.rows;
             self.line += piece.lines;
             for (q, v) in self.queues.iter_mut().zip(piece.values) {
-                q.extend(v);
+                q.push(v);
+            }
+            for ((_, q), t) in self.texts.iter_mut().zip(piece.texts) {
+                q.push(t);
             }
         }
         self.buf.drain(..end);
@@ -437,6 +503,8 @@ impl Shared {
 
     /// Appends up to `want` bytes to the buffer (fewer only at the end of the input).
     fn read_more(&mut self, want: usize) -> Result<()> {
+        // Exactly: `read_to_end` would double the buffer.
+        self.buf.reserve_exact(want);
         let n = (&mut self.reader)
             .take(want as u64)
             .read_to_end(&mut self.buf)?;
@@ -474,6 +542,7 @@ impl Table {
             delimiter,
             selects: Vec::new(),
             queues: Vec::new(),
+            texts: Vec::new(),
         };
         Ok(Table {
             shared: Arc::new(Mutex::new(shared)),
@@ -512,7 +581,7 @@ impl Table {
         };
         let mut shared = lock(&self.shared);
         shared.selects.push(select);
-        shared.queues.push(VecDeque::new());
+        shared.queues.push(Queue::new());
         let locator = self.reopen.clone().map(|reopen| Locator {
             reopen,
             layout: self.layout.clone(),
@@ -525,6 +594,55 @@ impl Table {
             shape,
             locator,
         })
+    }
+}
+
+impl Table {
+    /// The table's header, column count and rows.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// A reader of column `column` (0-based) as text: each row's field, unquoted, byte for
+    /// byte.
+    pub fn text_reader(&self, column: usize) -> Result<TextSource> {
+        ensure!(column < self.layout.ncols, "no column {}", column + 1);
+        let mut shared = lock(&self.shared);
+        shared.texts.push((column, Queue::new()));
+        Ok(TextSource {
+            shared: self.shared.clone(),
+            index: shared.texts.len() - 1,
+            left: self.layout.rows,
+        })
+    }
+}
+
+/// One column of a table as text, streamed (the keys of `--by`).
+pub struct TextSource {
+    shared: Arc<Mutex<Shared>>,
+    index: usize,
+    /// Rows not yet handed out.
+    left: usize,
+}
+
+impl TextSource {
+    /// Hands the next `n` fields to `each`, in order; fewer only at the end of the table.
+    /// Returns how many.
+    pub fn read(&mut self, n: usize, each: &mut dyn FnMut(&[u8])) -> Result<usize> {
+        let n = n.min(self.left);
+        self.left -= n;
+        let mut shared = lock(&self.shared);
+        while shared.texts[self.index].1.len < n {
+            ensure!(
+                !(shared.eof && shared.buf.is_empty()),
+                "the file has fewer rows than when it was counted"
+            );
+            shared.parse_block()?;
+        }
+        shared.texts[self.index]
+            .1
+            .take(n, |t, run| run.for_each(|i| each(t.get(i))));
+        Ok(n)
     }
 }
 
@@ -638,7 +756,7 @@ impl Source for CsvSource {
     }
     fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
         let mut shared = lock(&self.shared);
-        while shared.queues[self.index].len() < out.len() {
+        while shared.queues[self.index].len < out.len() {
             ensure!(
                 !(shared.eof && shared.buf.is_empty()),
                 "the file has fewer rows than when it was counted"
@@ -646,7 +764,11 @@ impl Source for CsvSource {
             shared.parse_block()?;
         }
         let n = out.len();
-        out.copy_from(shared.queues[self.index].drain(..n));
+        let mut at = 0;
+        shared.queues[self.index].take(n, |v, run| {
+            out.copy_at(at, &v[run.clone()]);
+            at += run.len();
+        });
         Ok(())
     }
     fn locate(&self, index: usize) -> Option<Position> {

@@ -296,6 +296,8 @@ pub struct Opener {
     again: bool,
     notes: Vec<String>,
     threads: usize,
+    /// The CSV tables that the last [`Opener::open`] opened.
+    tables: Vec<(Location, Arc<csv::Table>)>,
 }
 
 impl Opener {
@@ -307,6 +309,7 @@ impl Opener {
             again,
             notes: Vec::new(),
             threads: 0,
+            tables: Vec::new(),
         }
     }
 
@@ -328,6 +331,13 @@ impl Opener {
     pub fn held(&self, location: &Location) -> Option<Arc<[u8]>> {
         let held = self.streams.iter().find(|(loc, _)| loc == location);
         held.map(|(_, bytes)| bytes.clone())
+    }
+
+    /// The CSV table at `location` that the inputs opened last read, if one does: another
+    /// reader of it (the keys of `--by`) is parsed in the same pass.
+    pub fn table(&self, location: &Location) -> Option<Arc<csv::Table>> {
+        let table = self.tables.iter().find(|(loc, _)| loc == location);
+        table.map(|(_, t)| t.clone())
     }
 
     /// Opens `specs`, in order.
@@ -380,6 +390,7 @@ impl Opener {
                 }
             }
         }
+        self.tables = tables;
         Ok(out)
     }
 }

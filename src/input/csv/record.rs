@@ -1,4 +1,5 @@
-//! Records into numbers: only the wanted columns are parsed, every other field is skipped.
+//! Records into numbers and text: only the wanted columns are parsed (as numbers, or kept as
+//! text for the keys of `--by`), every other field is skipped.
 //!
 //! Most records take the fast path, which parses numbers straight from the bytes and steps over
 //! other fields (quoted ones too, when they hold no line break). Anything else (quoted numbers,
@@ -10,10 +11,61 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use super::frame::{UNCLOSED, count_lines, is_eol, record_end, skipped};
 use super::number::{fast_number, field_value};
 
+/// The fields of one text column in a piece, unquoted and unescaped but otherwise byte for
+/// byte: their bytes back to back and where each ends (a piece is far shorter than 4 GiB).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Texts {
+    pub data: Vec<u8>,
+    pub ends: Vec<u32>,
+}
+
+impl Texts {
+    /// Appends a field as `csv-core` gives it.
+    fn push(&mut self, field: &[u8]) {
+        self.data.extend_from_slice(field);
+        self.end();
+    }
+
+    /// Ends the field whose bytes were appended last.
+    fn end(&mut self) {
+        self.ends.push(self.data.len() as u32);
+    }
+
+    /// Appends a field as it stands in a record the fast path took: unquoted, or quoted with
+    /// its closing quote last (then its doubled quotes stand for one).
+    fn push_raw(&mut self, raw: &[u8]) {
+        match raw {
+            [b'"', inner @ .., b'"'] => {
+                let mut rest = inner;
+                while let Some(k) = memchr::memchr(b'"', rest) {
+                    self.data.extend_from_slice(&rest[..=k]);
+                    rest = &rest[k + 2..];
+                }
+                self.data.extend_from_slice(rest);
+                self.end();
+            }
+            _ => self.push(raw),
+        }
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i`.
+    pub fn get(&self, i: usize) -> &[u8] {
+        let from = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[from as usize..self.ends[i] as usize]
+    }
+}
+
 /// What a piece's records are parsed into.
 pub(super) struct Parsed {
     /// Per reader, its values in order.
     pub values: Vec<Vec<f64>>,
+    /// Per text reader, its fields in order.
+    pub texts: Vec<Texts>,
     /// Line ends in the piece.
     pub lines: u64,
     /// Rows (non-blank records).
@@ -30,17 +82,21 @@ pub(super) struct Plan<'a> {
     pub want: &'a [bool],
     /// Per reader, its column (`None`: all columns).
     pub selects: &'a [Option<usize>],
+    /// Per text reader, its column.
+    pub texts: &'a [usize],
 }
 
 /// Parses a piece of whole records.
 pub(super) fn parse_piece(piece: &[u8], plan: &Plan) -> Parsed {
     let mut out = Parsed {
         values: vec![Vec::new(); plan.selects.len()],
+        texts: vec![Texts::default(); plan.texts.len()],
         lines: 0,
         rows: 0,
         error: None,
     };
     let mut row = vec![f64::NAN; plan.ncols];
+    let mut spans = vec![(0, 0); plan.ncols];
     let mut slow = Tokenizer::default();
     let mut i = 0;
     while i < piece.len() {
@@ -48,13 +104,16 @@ pub(super) fn parse_piece(piece: &[u8], plan: &Plan) -> Parsed {
         let fast = if first.is_ascii_whitespace() {
             None
         } else {
-            fast_record(piece, i, plan.delimiter, plan.want, &mut row)
+            fast_record(piece, i, plan.delimiter, plan.want, &mut row, &mut spans)
         };
         if let Some(next) = fast {
             out.lines += 1;
             i = next;
+            for (t, &c) in out.texts.iter_mut().zip(plan.texts) {
+                t.push_raw(&piece[spans[c].0..spans[c].1]);
+            }
         } else {
-            match slow.record(piece, i, plan, &mut row) {
+            match slow.record(piece, i, plan, &mut row, &mut out.texts) {
                 Ok((next, lines, blank)) => {
                     out.lines += lines;
                     i = next;
@@ -83,11 +142,19 @@ pub(super) fn parse_piece(piece: &[u8], plan: &Plan) -> Parsed {
 /// fast path does not take (which then goes to `csv-core`). It accepts a subset of what the
 /// general path does and gives the same numbers for it: numbers with spaces around them or
 /// empty (missing) in wanted columns, unquoted fields or quoted ones without line breaks in the
-/// others.
+/// others. `spans` gets where each field lies, for the text columns.
 #[inline]
-fn fast_record(s: &[u8], mut i: usize, d: u8, want: &[bool], row: &mut [f64]) -> Option<usize> {
+fn fast_record(
+    s: &[u8],
+    mut i: usize,
+    d: u8,
+    want: &[bool],
+    row: &mut [f64],
+    spans: &mut [(usize, usize)],
+) -> Option<usize> {
     let last = want.len() - 1;
     for (c, &w) in want.iter().enumerate() {
+        let start = i;
         if w {
             let (x, len) = fast_number(&s[i..], d)?;
             row[c] = x;
@@ -95,6 +162,7 @@ fn fast_record(s: &[u8], mut i: usize, d: u8, want: &[bool], row: &mut [f64]) ->
         } else {
             i = skip_field(s, i, d)?;
         }
+        spans[c] = (start, i);
         match s.get(i) {
             Some(&b) if b == d && c < last => i += 1,
             Some(b'\n') if c == last => return Some(i + 1),
@@ -147,14 +215,16 @@ pub(super) struct Tokenizer {
 }
 
 impl Tokenizer {
-    /// Parses the record at `s[i]` into `row`. Returns where the next record starts, its line
-    /// ends and whether it was blank; or the line (from `i`) and text of an error.
+    /// Parses the record at `s[i]` into `row`, and appends its text columns to `texts`.
+    /// Returns where the next record starts, its line ends and whether it was blank; or the
+    /// line (from `i`) and text of an error.
     fn record(
         &mut self,
         s: &[u8],
         i: usize,
         plan: &Plan,
         row: &mut [f64],
+        texts: &mut [Texts],
     ) -> Result<(usize, u64, bool), (u64, String)> {
         let (end, next) = record_end(s, i, false).ok_or((0, UNCLOSED.to_string()))?;
         let raw = &s[i..end];
@@ -179,8 +249,7 @@ impl Tokenizer {
             if !w {
                 continue;
             }
-            let from = if c == 0 { 0 } else { self.ends[c - 1] };
-            match field_value(&self.out[from..self.ends[c]]) {
+            match field_value(self.field(c)) {
                 Ok(x) => row[c] = x,
                 Err(why) => {
                     let at = field_line(raw, c, plan.delimiter);
@@ -188,7 +257,16 @@ impl Tokenizer {
                 }
             }
         }
+        for (t, &c) in texts.iter_mut().zip(plan.texts) {
+            t.push(self.field(c));
+        }
         Ok((next, lines, false))
+    }
+
+    /// Field `c` of the record tokenized last.
+    fn field(&self, c: usize) -> &[u8] {
+        let from = if c == 0 { 0 } else { self.ends[c - 1] };
+        &self.out[from..self.ends[c]]
     }
 
     /// Tokenizes one record (without its line end) into `out` and `ends`; returns its field
@@ -287,73 +365,5 @@ pub(super) fn field_line(raw: &[u8], col: usize, d: u8) -> u64 {
 pub(super) fn tokenize_all(raw: &[u8], delimiter: u8) -> Result<Vec<Vec<u8>>, (u64, String)> {
     let mut slow = Tokenizer::default();
     let n = slow.tokenize(raw, delimiter)?;
-    Ok((0..n)
-        .map(|c| {
-            let from = if c == 0 { 0 } else { slow.ends[c - 1] };
-            slow.out[from..slow.ends[c]].to_vec()
-        })
-        .collect())
-}
-
-/// Where the last whole record of `buf` (which starts at a record boundary) ends; at the end of
-/// the input, the end of `buf`. `None` if `buf` holds no whole record yet.
-pub(crate) fn whole_records(buf: &[u8], eof: bool) -> Option<usize> {
-    super::frame::cut(buf, eof).map(|(end, _)| end)
-}
-
-/// Calls `each` with field `column` (0-based) of every row of `piece`, a run of whole records,
-/// unquoted and unescaped but otherwise byte for byte; blank lines are skipped as the number
-/// readers skip them. Returns the line ends passed, or the line (from the piece's start) and
-/// text of the first error.
-pub(crate) fn column_fields(
-    piece: &[u8],
-    delimiter: u8,
-    ncols: usize,
-    column: usize,
-    each: &mut dyn FnMut(&[u8]),
-) -> Result<u64, (u64, String)> {
-    let mut tok = Tokenizer::default();
-    let (mut i, mut lines) = (0, 0);
-    while i < piece.len() {
-        let (end, next) = record_end(piece, i, false).ok_or((lines, UNCLOSED.to_string()))?;
-        let raw = &piece[i..end];
-        let quoted = memchr::memchr(b'"', raw).is_some();
-        if !skipped(raw, delimiter, ncols) {
-            let nfields = if quoted {
-                tok.tokenize(raw, delimiter)
-                    .map_err(|(l, m)| (lines + l, m))?
-            } else {
-                memchr::memchr_iter(delimiter, raw).count() + 1
-            };
-            if nfields != ncols {
-                let (col, what) = if nfields < ncols {
-                    (nfields + 1, "missing field")
-                } else {
-                    (ncols + 1, "extra field")
-                };
-                let at = lines + if quoted { count_lines(raw) } else { 0 };
-                let msg = format!(
-                    ", column {col}: {what} (this row has {nfields}, the first row {ncols})"
-                );
-                return Err((at, msg));
-            }
-            if quoted {
-                let from = if column == 0 { 0 } else { tok.ends[column - 1] };
-                each(&tok.out[from..tok.ends[column]]);
-            } else {
-                each(
-                    raw.split(|&b| b == delimiter)
-                        .nth(column)
-                        .unwrap_or_default(),
-                );
-            }
-        }
-        lines += if quoted {
-            count_lines(&piece[i..next])
-        } else {
-            u64::from(next > end)
-        };
-        i = next;
-    }
-    Ok(lines)
+    Ok((0..n).map(|c| slow.field(c).to_vec()).collect())
 }

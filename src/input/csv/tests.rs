@@ -384,8 +384,12 @@ fn write_table(
     w.into_inner().unwrap()
 }
 
-/// Reads every numeric column of `bytes` through one table, in blocks of `block` bytes.
-fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Result<Vec<Vec<f64>>> {
+/// What [`read_columns`] reads: every numeric column as numbers, and every column as text.
+type Columns = (Vec<Vec<f64>>, Vec<Vec<Vec<u8>>>);
+
+/// Reads every numeric column of `bytes`, and every column as text, through one table in
+/// blocks of `block` bytes.
+fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Result<Columns> {
     BLOCK_SIZE.with(|b| b.set(block));
     let layout = scan(
         &mut std::io::Cursor::new(bytes),
@@ -403,7 +407,11 @@ fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Resu
             readers.push(table.reader(Some(&(k + 1).to_string()))?);
         }
     }
+    let mut texts = (0..cols.len())
+        .map(|k| table.text_reader(k))
+        .collect::<Result<Vec<_>>>()?;
     let mut out = vec![Vec::new(); readers.len()];
+    let mut fields = vec![Vec::new(); texts.len()];
     // Small, uneven reads interleaved across the readers.
     let mut buf = [0.0; 7];
     let mut done = 0;
@@ -413,10 +421,29 @@ fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Resu
             r.read(Buf::F64(&mut buf[..n]))?;
             o.extend_from_slice(&buf[..n]);
         }
+        for (t, f) in texts.iter_mut().zip(&mut fields) {
+            let read = t.read(n, &mut |field| f.push(field.to_vec()))?;
+            ensure!(read == n, "{read} fields read of {n}");
+        }
         done += n;
     }
     BLOCK_SIZE.with(|b| b.set(BLOCK));
-    Ok(out)
+    Ok((out, fields))
+}
+
+/// Every column of `bytes` (with a header) as the `csv` crate reads it.
+fn fields_by_csv_crate(bytes: &[u8], delimiter: u8, ncols: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut r = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(bytes);
+    let mut cols = vec![Vec::new(); ncols];
+    for record in r.byte_records() {
+        let record = record.unwrap();
+        for (c, f) in cols.iter_mut().zip(record.iter()) {
+            c.push(f.to_vec());
+        }
+    }
+    cols
 }
 
 fn same(a: f64, b: Option<f64>) -> bool {
@@ -431,7 +458,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// Any table of numbers and text, quoted and ended in any of the ways writers do, reads
-    /// back its numeric columns bit for bit, whatever the block size and thread count.
+    /// back its numeric columns bit for bit, and every column as text byte for byte as the
+    /// `csv` crate reads it, whatever the block size and thread count.
     #[test]
     fn tables_read_back_exactly(
         (names, cols, quoting, end, delim, sci) in table_strategy(),
@@ -442,7 +470,8 @@ proptest! {
         let delimiter = [b',', b';', b'\t'][usize::from(delim)];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let got = pool.install(|| read_columns(&bytes, delimiter, &cols, block));
-        let got = got.map_err(|e| TestCaseError::fail(format!("{e:#}: {:?}", String::from_utf8_lossy(&bytes))))?;
+        let (got, texts) = got.map_err(|e| TestCaseError::fail(format!("{e:#}: {:?}", String::from_utf8_lossy(&bytes))))?;
+        prop_assert_eq!(&texts, &fields_by_csv_crate(&bytes, delimiter, cols.len()), "{:?}", String::from_utf8_lossy(&bytes));
         let want: Vec<&Vec<Option<f64>>> = cols.iter().filter_map(|c| match c {
             Col::Numbers(v) => Some(v),
             Col::Text(_) => None,
