@@ -203,17 +203,51 @@ fn exponent(s: &[u8]) -> Option<(i64, usize)> {
 
 /// `m / 10^k`, correctly rounded, for 2^53 < `m` and `k` ≤ 22, with one rounding: as
 /// `10^k = 5^k · 2^k`, it is `q · 2^-(s + k)` for the integer quotient `q = m · 2^s / 5^k`, with
-/// `s` chosen so that `q` fills 63 or 64 bits (so the division is one 128-by-64-bit step). The
-/// remainder then only decides a sticky bit at least nine bits below the rounding position, the
-/// conversion of `q` to `f64` is the one rounding, and scaling by a power of two is exact.
+/// `s` chosen so that `q` fills 63 or 64 bits. The remainder then only decides a sticky bit at
+/// least nine bits below the rounding position, the conversion of `q` to `f64` is the one
+/// rounding, and scaling by a power of two is exact.
 #[inline]
 fn divided(m: u64, k: usize) -> f64 {
-    let p = POW5[k];
-    let s = 63 + m.leading_zeros() - p.leading_zeros();
-    let n = u128::from(m) << s;
-    let q = (n / u128::from(p)) as u64;
-    let sticky = u64::from(u128::from(q) * u128::from(p) != n);
-    (q | sticky) as f64 * f64::from_bits(u64::from(1023 - s - k as u32) << 52)
+    let s = 63 + m.leading_zeros() - POW5[k].leading_zeros();
+    // With both normalized (top bit set), `m · 2^s / 5^k = (m << lz) · 2^63 / (5^k << lz')`.
+    let m = m << m.leading_zeros();
+    let (q, r) = div_by_pow5(m >> 1, m << 63, k);
+    (q | u64::from(r != 0)) as f64 * f64::from_bits(u64::from(1023 - s - k as u32) << 52)
+}
+
+/// `5^k` shifted up to its top bit, and its reciprocal for [`div_by_pow5`]:
+/// `⌊(2^128 − 1) / d⌋ − 2^64`.
+const POW5_NORMALIZED: [(u64, u64); 23] = {
+    let mut t = [(0, 0); 23];
+    let mut k = 0;
+    while k < t.len() {
+        let d = POW5[k] << POW5[k].leading_zeros();
+        t[k] = (d, (u128::MAX / d as u128 - (1 << 64)) as u64);
+        k += 1;
+    }
+    t
+};
+
+/// The quotient and remainder of the 128-bit `hi · 2^64 + lo` by `5^k` normalized (see
+/// [`POW5_NORMALIZED`]), for `hi` below the divisor: division by an invariant integer with a
+/// precomputed reciprocal (Möller and Granlund, "Improved division by invariant integers",
+/// 2011, algorithm 4), two multiplications instead of a 128-bit division.
+#[inline(always)]
+fn div_by_pow5(hi: u64, lo: u64, k: usize) -> (u64, u64) {
+    let (d, v) = POW5_NORMALIZED[k];
+    let p =
+        (u128::from(v) * u128::from(hi)).wrapping_add((u128::from(hi) + 1) << 64 | u128::from(lo));
+    let (mut q, q0) = ((p >> 64) as u64, p as u64);
+    let mut r = lo.wrapping_sub(q.wrapping_mul(d));
+    if r > q0 {
+        q = q.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q += 1;
+        r -= d;
+    }
+    (q, r)
 }
 
 /// Why a field is not a number, for a message.
@@ -418,6 +452,23 @@ mod tests {
             let next = format!("{}1", char::from(d));
             let after = ["", "\n", "\r\n", "\r", &next][r.below(5)];
             check(&field, d, after);
+        }
+    }
+
+    #[test]
+    fn division_by_powers_of_five_equals_u128_division() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        for i in 0..1_000_000 {
+            let k = i % POW5.len();
+            let (d, _) = POW5_NORMALIZED[k];
+            let hi = match i % 3 {
+                0 => d - 1 - r.next() % 4,
+                _ => r.next() % d,
+            };
+            let lo = r.next();
+            let n = u128::from(hi) << 64 | u128::from(lo);
+            let want = ((n / u128::from(d)) as u64, (n % u128::from(d)) as u64);
+            assert_eq!(div_by_pow5(hi, lo, k), want, "{hi} {lo} {k}");
         }
     }
 
