@@ -61,14 +61,14 @@ pub(super) fn field_value(field: &[u8]) -> Result<f64, String> {
 /// general path (a quote, or anything that is not a number).
 #[inline(always)]
 pub(super) fn fast_number(s: &[u8], d: u8) -> Option<(f64, usize)> {
-    // The common field: a plain decimal right up to the delimiter or line end.
-    match plain_decimal(s) {
+    // The common field: a decimal right up to the delimiter or line end.
+    match decimal(s) {
         Some((x, n)) if !matches!(s.get(n), Some(b' ' | b'\t')) => Some((x, n)),
         _ => padded_number(s, d),
     }
 }
 
-/// [`fast_number`] for the rest: spaces around, exponents, `nan`/`inf`, an empty field.
+/// [`fast_number`] for the rest: spaces around, `nan`/`inf`, an empty field.
 #[inline(never)]
 fn padded_number(s: &[u8], d: u8) -> Option<(f64, usize)> {
     let pad = |c: &u8| is_space(*c) && *c != d;
@@ -79,7 +79,7 @@ fn padded_number(s: &[u8], d: u8) -> Option<(f64, usize)> {
         Some(b'"') => return None,
         Some(_) => {}
     }
-    let (x, n) = plain_decimal(&s[i..]).or_else(|| {
+    let (x, n) = decimal(&s[i..]).or_else(|| {
         fast_float2::parse_partial::<f64, _>(&s[i..])
             .ok()
             .filter(|(_, n)| *n > 0)
@@ -95,39 +95,159 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// The common case, fast: `-?digits[.digits]` with at most 15 significant digits and no
-/// exponent. The digits form an integer below 2^53 and the divisor is an exact power of ten, so
-/// one IEEE division gives the correctly rounded value (Clinger's fast path). Anything else
-/// returns `None` and goes to the general parser.
+/// Powers of five, the odd part of [`POW10`].
+const POW5: [u64; 23] = {
+    let mut p = [1; 23];
+    let mut k = 1;
+    while k < p.len() {
+        p[k] = p[k - 1] * 5;
+        k += 1;
+    }
+    p
+};
+
+/// Every integer up to 2^53 is exact as an `f64`.
+const EXACT: u64 = 1 << 53;
+
+/// A number in one scan: `[+-]?digits[.digits][(e|E)[+-]digits]` at the start of `s` (digits on
+/// at least one side of the point), its value and length. `None` when `s` does not start so.
+///
+/// The digits are gathered in a `u64` as they are read; up to 19 of them cannot overflow it.
+/// Then the value is `mant · 10^exp` rounded once, as `str::parse` rounds it:
+/// - `mant` ≤ 2^53 and |exp| ≤ 22 (most fields of up to 16 digits): both factors are exact
+///   `f64`s, so one IEEE multiplication or division rounds correctly (Clinger's fast path);
+/// - a larger `mant` and -22 ≤ exp ≤ 0 (the 17-digit shortest forms that pandas and polars
+///   write): an integer division, see [`divided`];
+/// - anything else (more digits, large exponents) goes to `fast_float2` with exactly the bytes
+///   scanned here.
 #[inline(always)]
-pub(super) fn plain_decimal(s: &[u8]) -> Option<(f64, usize)> {
+fn decimal(s: &[u8]) -> Option<(f64, usize)> {
     let neg = s.first() == Some(&b'-');
-    let mut i = usize::from(neg);
-    let (mut mant, mut digits, mut frac) = (0u64, 0u32, 0usize);
-    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-        digits += u32::from(mant != 0);
-        i += 1;
-    }
+    let start = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    let (mut mant, mut i) = digits(s, start, 0);
+    let mut count = i - start;
+    let mut exp = 0;
     if s.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-            mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
-            digits += u32::from(mant != 0);
-            frac += 1;
-            i += 1;
-        }
+        let point = i + 1;
+        (mant, i) = digits(s, point, mant);
+        count += i - point;
+        exp = -((i - point) as i64);
     }
-    if i == usize::from(neg)
-        || s[usize::from(neg)..i] == *b"."
-        || digits > 15
-        || frac >= POW10.len()
-        || s.get(i).is_some_and(|c| c | 0x20 == b'e')
-    {
+    if count == 0 {
         return None;
     }
-    let v = mant as f64 / POW10[frac];
+    if s.get(i).is_some_and(|c| c | 0x20 == b'e') {
+        let (e, n) = exponent(&s[i + 1..])?;
+        exp += e;
+        i += 1 + n;
+    }
+    let v = if count <= 19 && mant <= EXACT && (-22..=22).contains(&exp) {
+        if exp < 0 {
+            mant as f64 / POW10[exp.unsigned_abs() as usize]
+        } else {
+            mant as f64 * POW10[exp as usize]
+        }
+    } else if count <= 19 && (-22..=0).contains(&exp) {
+        divided(mant, exp.unsigned_abs() as usize)
+    } else {
+        return fast_float2::parse(&s[..i]).ok().map(|x| (x, i));
+    };
     Some((if neg { -v } else { v }, i))
+}
+
+/// The decimal digits of `s` from `i` appended to `mant` (wrapping past 19 digits), and where
+/// they end. Eight digits at a time while they last: most fields have 16 or 17.
+#[inline(always)]
+fn digits(s: &[u8], mut i: usize, mut mant: u64) -> (u64, usize) {
+    while let Some(eight) = s.get(i..i + 8).and_then(eight_digits) {
+        mant = mant.wrapping_mul(100_000_000).wrapping_add(eight);
+        i += 8;
+    }
+    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (mant, i)
+}
+
+/// The value of eight ASCII digits, or `None` if any of the bytes is not a digit: the bytes as
+/// one little-endian word, checked and combined in pairs, then quads, then the eight (the SWAR
+/// method of simdjson and fast_float).
+#[inline(always)]
+fn eight_digits(b: &[u8]) -> Option<u64> {
+    let v = u64::from_le_bytes(b.try_into().ok()?);
+    let low = v.wrapping_sub(0x3030_3030_3030_3030);
+    if (v.wrapping_add(0x4646_4646_4646_4646) | low) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    let pairs = low.wrapping_mul(10).wrapping_add(low >> 8);
+    let a = (pairs & 0x0000_00FF_0000_00FF).wrapping_mul(0x000F_4240_0000_0064);
+    let b = ((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(0x0000_2710_0000_0001);
+    Some(u64::from((a.wrapping_add(b) >> 32) as u32))
+}
+
+/// An exponent after its `e`: `[+-]?digits`, its value (clamped far beyond any `f64`'s range)
+/// and length. `None` without digits.
+#[inline(never)]
+fn exponent(s: &[u8]) -> Option<(i64, usize)> {
+    let neg = s.first() == Some(&b'-');
+    let start = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    let mut e = 0i64;
+    let mut i = start;
+    while let Some(d) = s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        e = (e * 10 + i64::from(d)).min(1 << 20);
+        i += 1;
+    }
+    (i > start).then_some((if neg { -e } else { e }, i))
+}
+
+/// `m / 10^k`, correctly rounded, for 2^53 < `m` and `k` ≤ 22, with one rounding: as
+/// `10^k = 5^k · 2^k`, it is `q · 2^-(s + k)` for the integer quotient `q = m · 2^s / 5^k`, with
+/// `s` chosen so that `q` fills 63 or 64 bits. The remainder then only decides a sticky bit at
+/// least nine bits below the rounding position, the conversion of `q` to `f64` is the one
+/// rounding, and scaling by a power of two is exact.
+#[inline]
+fn divided(m: u64, k: usize) -> f64 {
+    let s = 63 + m.leading_zeros() - POW5[k].leading_zeros();
+    // With both normalized (top bit set), `m · 2^s / 5^k = (m << lz) · 2^63 / (5^k << lz')`.
+    let m = m << m.leading_zeros();
+    let (q, r) = div_by_pow5(m >> 1, m << 63, k);
+    (q | u64::from(r != 0)) as f64 * f64::from_bits(u64::from(1023 - s - k as u32) << 52)
+}
+
+/// `5^k` shifted up to its top bit, and its reciprocal for [`div_by_pow5`]:
+/// `⌊(2^128 − 1) / d⌋ − 2^64`.
+const POW5_NORMALIZED: [(u64, u64); 23] = {
+    let mut t = [(0, 0); 23];
+    let mut k = 0;
+    while k < t.len() {
+        let d = POW5[k] << POW5[k].leading_zeros();
+        t[k] = (d, (u128::MAX / d as u128 - (1 << 64)) as u64);
+        k += 1;
+    }
+    t
+};
+
+/// The quotient and remainder of the 128-bit `hi · 2^64 + lo` by `5^k` normalized (see
+/// [`POW5_NORMALIZED`]), for `hi` below the divisor: division by an invariant integer with a
+/// precomputed reciprocal (Möller and Granlund, "Improved division by invariant integers",
+/// 2011, algorithm 4), two multiplications instead of a 128-bit division.
+#[inline(always)]
+fn div_by_pow5(hi: u64, lo: u64, k: usize) -> (u64, u64) {
+    let (d, v) = POW5_NORMALIZED[k];
+    let p =
+        (u128::from(v) * u128::from(hi)).wrapping_add((u128::from(hi) + 1) << 64 | u128::from(lo));
+    let (mut q, q0) = ((p >> 64) as u64, p as u64);
+    let mut r = lo.wrapping_sub(q.wrapping_mul(d));
+    if r > q0 {
+        q = q.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q += 1;
+        r -= d;
+    }
+    (q, r)
 }
 
 /// Why a field is not a number, for a message.
@@ -146,4 +266,285 @@ pub(super) fn clip(s: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A xorshift generator: random enough to reach every branch, and repeatable.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len())]
+        }
+
+        fn digits(&mut self, n: usize) -> String {
+            (0..n)
+                .map(|_| char::from(b'0' + self.below(10) as u8))
+                .collect()
+        }
+    }
+
+    /// What a field must read as: `str::parse` of the field without its spaces and one pair of
+    /// quotes around it, NaN for an empty one.
+    fn reference(field: &str) -> Option<f64> {
+        let spaces = [' ', '\t'];
+        let s = field.trim_matches(spaces);
+        let s = match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(inner) => inner.trim_matches(spaces),
+            None => s,
+        };
+        match s {
+            "" => Some(f64::NAN),
+            s => s.parse().ok(),
+        }
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()
+    }
+
+    /// A float as pandas and polars write them: the shortest form that reads back, mostly with
+    /// 16 or 17 digits, sometimes in scientific notation, of any size.
+    fn shortest(r: &mut Rng) -> String {
+        let x = if r.below(4) == 0 {
+            f64::from_bits(r.next())
+        } else {
+            let unit = (r.next() >> 11) as f64 / (1u64 << 53) as f64;
+            (unit - 0.5) * 10f64.powi(r.below(14) as i32 - 7)
+        };
+        if r.below(4) == 0 {
+            format!("{x:e}")
+        } else {
+            format!("{x}")
+        }
+    }
+
+    /// Digits around the edges of the fast paths: mantissas near 2^53 and 2^64, 19 and 20
+    /// digits, powers of ten near 10^22, leading zeros; a point anywhere, maybe an exponent.
+    fn edge(r: &mut Rng) -> String {
+        let bases = [
+            1u128 << 53,
+            1 << 64,
+            10u128.pow(19),
+            10u128.pow(22),
+            10u128.pow(23),
+        ];
+        let base = bases[r.below(bases.len())] as i128 + r.below(7) as i128 - 3;
+        let mut digits = format!("{}{base}", "0".repeat(r.below(4)));
+        if r.below(2) == 0 {
+            digits = digits.trim_end_matches('0').to_owned();
+        }
+        digits.insert(r.below(digits.len() + 1), '.');
+        if r.below(3) == 0 {
+            digits += &format!("e{}", r.below(700) as i32 - 350);
+        }
+        digits
+    }
+
+    /// Digit soup: a sign, 0 to 25 digits (often leading zeros) on each side of an optional
+    /// point, an optional exponent with or without digits.
+    fn soup(r: &mut Rng) -> String {
+        let mut s = r.pick(&["", "", "-", "+", "--"]).to_owned();
+        s += &"0".repeat(r.below(3) * r.below(4));
+        let int = r.below(26);
+        s += &r.digits(int);
+        if r.below(3) != 0 {
+            s.push('.');
+            let frac = r.below(26);
+            s += &"0".repeat(r.below(2) * r.below(12));
+            s += &r.digits(frac);
+        }
+        if r.below(4) == 0 {
+            s += r.pick(&["e", "E"]);
+            s += r.pick(&["", "-", "+"]);
+            let n = r.below(4);
+            s += &r.digits(n);
+        }
+        s
+    }
+
+    /// A random field: a number of one of the kinds above or a spelled-out special value, maybe
+    /// with a stray character, with random spaces around.
+    fn random_field(r: &mut Rng, pad: &[&str]) -> String {
+        let mut s = match r.below(10) {
+            0..=3 => shortest(r),
+            4 | 5 => edge(r),
+            6..=8 => soup(r),
+            _ => {
+                let word = r.pick(&["nan", "inf", "infinity", "", ".", "-", "1e", "1e+", "-.e1"]);
+                let sign = r.pick(&["", "-", "+"]);
+                let cased = word.chars().map(|c| match r.below(2) {
+                    0 => c.to_ascii_uppercase(),
+                    _ => c,
+                });
+                format!("{sign}{}", cased.collect::<String>())
+            }
+        };
+        if r.below(10) == 0 {
+            let stray = r.pick(&["x", "_", "\"", ".", "e", "-", "+", " ", "0x"]);
+            s.insert_str(r.below(s.len() + 1), stray);
+        }
+        for _ in 0..r.below(3) * r.below(2) {
+            s.insert_str(0, r.pick(pad));
+            s.push_str(r.pick(pad));
+        }
+        s
+    }
+
+    /// Runs the fast path on a field followed by a delimiter, a line end or nothing, and checks
+    /// it against [`reference`] and against the general path ([`field_value`]).
+    fn check(field: &str, d: u8, after: &str) {
+        let line = format!("{field}{after}");
+        let fast = fast_number(line.as_bytes(), d);
+        let want = reference(field);
+        let general = field_value(field.as_bytes()).ok();
+        assert_eq!(
+            general.is_some(),
+            want.is_some(),
+            "general path on {field:?}"
+        );
+        if let (Some(g), Some(w)) = (general, want) {
+            assert!(same(g, w), "general path on {field:?}: {g:?}, not {w:?}");
+        }
+        match (fast, want) {
+            // Every unquoted number is taken, whole, with its value.
+            (Some((x, n)), Some(w)) if n == field.len() => {
+                assert!(same(x, w), "{field:?}: {x:?}, not {w:?}")
+            }
+            (None, Some(_)) => assert!(field.contains('"'), "{field:?} not taken"),
+            (_, Some(_)) => panic!("{field:?} taken as {fast:?}"),
+            // What is not a number may be read in part, but then must not end at a field's end,
+            // so the record goes to the general path and its error.
+            (Some((_, n)), None) => assert!(
+                n < field.len()
+                    && !matches!(line.as_bytes()[n], b'\n' | b'\r')
+                    && line.as_bytes()[n] != d,
+                "{field:?} taken as {fast:?}"
+            ),
+            (None, None) => {}
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_str_parse_on_random_fields() {
+        let mut r = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..300_000 {
+            let (d, pad): (u8, &[&str]) = match r.below(4) {
+                0 => (b'\t', &[" "]),
+                1 => (b';', &[" ", "\t"]),
+                _ => (b',', &[" ", "\t"]),
+            };
+            let field = random_field(&mut r, pad);
+            let next = format!("{}1", char::from(d));
+            let after = ["", "\n", "\r\n", "\r", &next][r.below(5)];
+            check(&field, d, after);
+        }
+    }
+
+    #[test]
+    fn division_by_powers_of_five_equals_u128_division() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        for i in 0..1_000_000 {
+            let k = i % POW5.len();
+            let (d, _) = POW5_NORMALIZED[k];
+            let hi = match i % 3 {
+                0 => d - 1 - r.next() % 4,
+                _ => r.next() % d,
+            };
+            let lo = r.next();
+            let n = u128::from(hi) << 64 | u128::from(lo);
+            let want = ((n / u128::from(d)) as u64, (n % u128::from(d)) as u64);
+            assert_eq!(div_by_pow5(hi, lo, k), want, "{hi} {lo} {k}");
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_str_parse_at_the_edges() {
+        let cases = [
+            "0.1",
+            "-0.0",
+            "0",
+            "-0",
+            "+0",
+            ".5",
+            "5.",
+            "-.5",
+            "-7.25",
+            "123456789012345",
+            "0.000000000000001",
+            "9007199254740992",
+            "9007199254740993",
+            "9007199254740994",
+            "9007199254740995",
+            "0.9007199254740993",
+            "900719925474099.3",
+            "9.007199254740993e-5",
+            "1234567890123456789",
+            "12345678901234567890",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999",
+            "0.00012345678901234567",
+            "1e22",
+            "1e23",
+            "9007199254740991e22",
+            "9007199254740993e-22",
+            "1e-22",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "2.2250738585072014e-308",
+            "2.2250738585072011e-308",
+            "4.9e-324",
+            "2.4703282292062328e-324",
+            "1e-400",
+            "1e400",
+            "0e999999999999999999999",
+            "-0.2397376218998031",
+            "0.25678630048217843",
+            "0.049796890161907026",
+            "-2.9098938048853356",
+            "1.0000000000000002",
+            "0.30000000000000004",
+            "1.5e-3",
+            "1.5E+3",
+            "-INF",
+            "+Infinity",
+            "nAn",
+            " 2.5\t",
+            "",
+            " ",
+            ".",
+            "-",
+            "+",
+            "1e",
+            "1e+",
+            "1e-",
+            "e5",
+            "1.2.3",
+            "1-2",
+            "0x10",
+            "1_000",
+            "\"2\"",
+            "infinit",
+        ];
+        for c in cases {
+            for after in ["", ",", "\n", "\r\n"] {
+                check(c, b',', after);
+            }
+        }
+    }
 }

@@ -2,7 +2,6 @@ use std::cell::Cell;
 
 use proptest::prelude::*;
 
-use super::number::plain_decimal;
 use super::*;
 use crate::input::Buf;
 
@@ -196,46 +195,6 @@ fn stray_quotes_are_refused_where_they_break_records() {
 fn unknown_key_lists_columns() {
     let (l, _) = table("a,b\n1,2\n").unwrap();
     assert!(l.column("c").unwrap_err().to_string().contains("a, b"));
-}
-
-#[test]
-fn fast_path_agrees_with_the_general_parser() {
-    let cases = [
-        "0.1",
-        "-0.0",
-        "123456789012345",
-        "0.000000000000001",
-        "9.99999999999999",
-        ".5",
-        "5.",
-        "-7.25",
-    ];
-    for c in cases {
-        let (x, n) = plain_decimal(c.as_bytes()).unwrap();
-        assert_eq!(
-            (x.to_bits(), n),
-            (c.parse::<f64>().unwrap().to_bits(), c.len()),
-            "{c}"
-        );
-    }
-    for c in ["1234567890123456", "1e5", "-", ".", "+1", "inf"] {
-        assert!(plain_decimal(c.as_bytes()).is_none(), "{c}");
-    }
-    let mut x = 0x2545F4914F6CDD1Du64;
-    for _ in 0..100_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let s = format!(
-            "{}.{:0w$}",
-            x % 100_000,
-            x % 1_000_000_000,
-            w = (x % 10) as usize
-        );
-        if let Some((v, _)) = plain_decimal(s.as_bytes()) {
-            assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s}");
-        }
-    }
 }
 
 #[test]
