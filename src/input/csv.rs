@@ -372,13 +372,17 @@ struct Shared {
 }
 
 /// What a piece was parsed into for one reader: its numbers, or its fields as text.
-trait Parts {
+trait Parts: Default {
     fn len(&self) -> usize;
+    fn clear(&mut self);
 }
 
 impl Parts for Vec<f64> {
     fn len(&self) -> usize {
         Vec::len(self)
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
     }
 }
 
@@ -386,16 +390,23 @@ impl Parts for record::Texts {
     fn len(&self) -> usize {
         record::Texts::len(self)
     }
+    fn clear(&mut self) {
+        record::Texts::clear(self);
+    }
 }
 
 /// A reader's parts of the pieces parsed but not yet handed out, kept piece by piece as they
-/// were parsed, so that no buffer grows to hold them all.
+/// were parsed, so that no buffer grows to hold them all. The buffers of pieces handed out are
+/// kept for the pieces to come: the same few buffers serve the whole file, rather than a
+/// stream of allocations that the allocator's per-thread arenas let grow apart.
 struct Queue<P> {
     pieces: VecDeque<P>,
     /// How many items of the first piece were handed out.
     taken: usize,
     /// Items not yet handed out.
     len: usize,
+    /// Empty buffers to parse pieces into.
+    spare: Vec<P>,
 }
 
 impl<P: Parts> Queue<P> {
@@ -404,7 +415,13 @@ impl<P: Parts> Queue<P> {
             pieces: VecDeque::new(),
             taken: 0,
             len: 0,
+            spare: Vec::new(),
         }
+    }
+
+    /// An empty buffer to parse a piece into.
+    fn buffer(&mut self) -> P {
+        self.spare.pop().unwrap_or_default()
     }
 
     fn push(&mut self, piece: P) {
@@ -424,7 +441,10 @@ impl<P: Parts> Queue<P> {
             n -= upto - self.taken;
             self.taken = upto;
             if upto == front.len() {
-                self.pieces.pop_front();
+                if let Some(mut done) = self.pieces.pop_front() {
+                    done.clear();
+                    self.spare.push(done);
+                }
                 self.taken = 0;
             }
         }
@@ -476,9 +496,17 @@ impl Shared {
             texts: &texts,
         };
         let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8, quoted);
-        let parsed: Vec<record::Parsed> = pieces
-            .par_iter()
-            .map(|p| record::parse_piece(p, &plan))
+        let jobs: Vec<_> = pieces
+            .into_iter()
+            .map(|p| {
+                let values = self.queues.iter_mut().map(Queue::buffer).collect();
+                let texts = self.texts.iter_mut().map(|(_, q)| q.buffer()).collect();
+                (p, values, texts)
+            })
+            .collect();
+        let parsed: Vec<record::Parsed> = jobs
+            .into_par_iter()
+            .map(|(p, values, texts)| record::parse_piece(p, &plan, values, texts))
             .collect();
         for piece in parsed {
             if let Some((at, msg)) = piece.error {

@@ -20,6 +20,12 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
+    /// Empties it, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+    }
+
     /// Appends a field as `csv-core` gives it.
     fn push(&mut self, field: &[u8]) {
         self.data.extend_from_slice(field);
@@ -87,10 +93,17 @@ pub(super) struct Plan<'a> {
 }
 
 /// Parses a piece of whole records.
-pub(super) fn parse_piece(piece: &[u8], plan: &Plan) -> Parsed {
+/// `values` and `texts` are empty buffers for its readers, one each, reused from pieces read
+/// before.
+pub(super) fn parse_piece(
+    piece: &[u8],
+    plan: &Plan,
+    values: Vec<Vec<f64>>,
+    texts: Vec<Texts>,
+) -> Parsed {
     let mut out = Parsed {
-        values: vec![Vec::new(); plan.selects.len()],
-        texts: vec![Texts::default(); plan.texts.len()],
+        values,
+        texts,
         lines: 0,
         rows: 0,
         error: None,
