@@ -7,11 +7,13 @@
 //! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the
 //! longest record allowed ([`MAX_LINE`]).
 
+mod blocks;
 mod frame;
 mod number;
 mod record;
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,6 +23,7 @@ use rayon::prelude::*;
 use super::{Buf, Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
+use blocks::Blocks;
 use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
 pub use number::parse_number;
 use number::{clip, field_value};
@@ -240,10 +243,23 @@ fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
 }
 
 /// The first pass: header, column count, data rows.
-pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
-    let mut layout = scan_head(r, delimiter, header)?;
+pub fn scan<R: Read + Seek + Send>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+    let layout = scan_head(r, delimiter, header)?;
     r.seek(SeekFrom::Start(layout.data_start as u64))?;
-    layout.rows = count_rows(r, layout.data_line, delimiter, layout.ncols)?;
+    counted(layout, &mut Blocks::stream(Box::new(r)), delimiter)
+}
+
+/// [`scan`] for a file, which is mapped into memory where it can be.
+pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+    file.rewind()?;
+    let layout = scan_head(&mut file, delimiter, header)?;
+    let mut blocks = Blocks::file(file, layout.data_start)?;
+    counted(layout, &mut blocks, delimiter)
+}
+
+/// `layout` with its rows counted from `blocks`, which start at its first data record.
+fn counted(mut layout: Layout, blocks: &mut Blocks, delimiter: u8) -> Result<Layout> {
+    layout.rows = count_rows(blocks, layout.data_line, delimiter, layout.ncols)?;
     ensure!(
         layout.rows > 0,
         "no data rows: the input holds only a header"
@@ -252,7 +268,7 @@ pub fn scan<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Res
 }
 
 /// The header and column count of a table, without counting its rows (`rows` is 0).
-fn scan_head<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Result<Layout> {
+fn scan_head(r: &mut dyn Read, delimiter: u8, header: HeaderMode) -> Result<Layout> {
     let first = first_record(r, delimiter)?;
     let numeric = first.fields.iter().all(|f| field_value(f).is_ok());
     let is_header = match header {
@@ -293,42 +309,40 @@ fn scan_head<R: Read + Seek>(r: &mut R, delimiter: u8, header: HeaderMode) -> Re
     })
 }
 
-/// Reads `r` in blocks cut at record boundaries and calls `each` with each block, whether it may
-/// hold a quote, and the line it starts on; `each` returns the line ends the block held, or
-/// `None` to stop. Stops at the end of the input too.
+/// Goes through `blocks` in blocks cut at record boundaries and calls `each` with each block,
+/// whether it may hold a quote, and the line it starts on; `each` returns the line ends the
+/// block held, or `None` to stop. Stops at the end of the input too.
 fn for_each_block(
-    r: &mut dyn Read,
+    blocks: &mut Blocks,
     mut line: u64,
     mut each: impl FnMut(&[u8], bool, u64) -> Result<Option<u64>>,
 ) -> Result<()> {
     let block = block_size();
-    let mut buf: Vec<u8> = Vec::with_capacity(block);
+    let mut want = block;
     loop {
-        let want = block.saturating_sub(buf.len()).max(block / 2);
-        buf.reserve_exact(want);
-        let n = r.take(want as u64).read_to_end(&mut buf)?;
-        let eof = n < want;
-        let Some((end, quoted)) = cut(&buf, eof) else {
-            ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
+        let (bytes, eof) = blocks.ahead(want)?;
+        let Some((end, quoted)) = cut(bytes, eof) else {
+            // The start of a record with no end in sight yet.
+            ensure!(bytes.len() <= MAX_LINE, "line {line}{}", frame::too_long());
+            want = bytes.len() + block / 2;
             continue;
         };
-        let Some(lines) = each(&buf[..end], quoted, line)? else {
+        let Some(lines) = each(&bytes[..end], quoted, line)? else {
             return Ok(());
         };
         line += lines;
-        buf.drain(..end);
+        blocks.advance(end);
         if eof {
             return Ok(());
         }
-        // What is left is the start of a record with no end in sight yet.
-        ensure!(buf.len() <= MAX_LINE, "line {line}{}", frame::too_long());
+        want = block;
     }
 }
 
-/// Counts the rows of `r` (whose first line is line `line`), checking the records' length.
-fn count_rows(r: &mut dyn Read, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
+/// Counts the rows of `blocks` (whose first line is line `line`), checking the records' length.
+fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
     let mut rows = 0;
-    for_each_block(r, line, |block, quoted, line| {
+    for_each_block(blocks, line, |block, quoted, line| {
         let pieces = split_block(block, rayon::current_num_threads() * 4, quoted);
         let counts: Vec<frame::Count> = pieces
             .par_iter()
@@ -358,9 +372,10 @@ pub enum Select {
 
 /// The parsing state shared by all readers of one table.
 struct Shared {
-    reader: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    eof: bool,
+    blocks: Blocks<'static>,
+    /// The bytes to look at for the next block: more than a block after a record longer than
+    /// what was looked at last.
+    want: usize,
     line: u64,
     rows_left: usize,
     ncols: usize,
@@ -454,22 +469,21 @@ impl<P: Parts> Queue<P> {
 impl Shared {
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
-        let block = block_size();
-        if !self.eof && self.buf.len() < block {
-            self.read_more(block - self.buf.len())?;
-        }
-        let Some((end, quoted)) = cut(&self.buf, self.eof) else {
+        let (bytes, eof) = self.blocks.ahead(self.want)?;
+        let Some((end, quoted)) = cut(bytes, eof) else {
             ensure!(
-                self.buf.len() <= MAX_LINE,
+                bytes.len() <= MAX_LINE,
                 "line {}{}",
                 self.line,
                 frame::too_long()
             );
-            // No whole record yet: read more before parsing.
-            return self.read_more(block);
+            // No whole record yet: look further before parsing.
+            self.want = bytes.len() + block_size();
+            return Ok(());
         };
+        self.want = block_size();
         ensure!(
-            end > 0 || !self.eof || self.rows_left == 0,
+            end > 0 || !eof || self.rows_left == 0,
             "the file has fewer rows than when it was counted"
         );
         let mut want = vec![false; self.ncols];
@@ -495,7 +509,7 @@ impl Shared {
             selects: &selects,
             texts: &texts,
         };
-        let pieces = split_block(&self.buf[..end], rayon::current_num_threads() * 8, quoted);
+        let pieces = split_block(&bytes[..end], rayon::current_num_threads() * 8, quoted);
         let jobs: Vec<_> = pieces
             .into_iter()
             .map(|p| {
@@ -525,18 +539,7 @@ impl Shared {
                 q.push(t);
             }
         }
-        self.buf.drain(..end);
-        Ok(())
-    }
-
-    /// Appends up to `want` bytes to the buffer (fewer only at the end of the input).
-    fn read_more(&mut self, want: usize) -> Result<()> {
-        // Exactly: `read_to_end` would double the buffer.
-        self.buf.reserve_exact(want);
-        let n = (&mut self.reader)
-            .take(want as u64)
-            .read_to_end(&mut self.buf)?;
-        self.eof = n < want;
+        self.blocks.advance(end);
         Ok(())
     }
 }
@@ -555,15 +558,23 @@ pub struct Table {
 impl Table {
     /// Prepares to read the table whose first pass gave `layout`; `reader` starts at the top of
     /// the file.
-    pub fn new(mut reader: Box<dyn Read + Send>, layout: Layout, delimiter: u8) -> Result<Table> {
-        std::io::copy(
-            &mut (&mut reader).take(layout.data_start as u64),
-            &mut std::io::sink(),
-        )?;
+    pub fn new(reader: Box<dyn Read + Send>, layout: Layout, delimiter: u8) -> Result<Table> {
+        let mut blocks = Blocks::stream(reader);
+        blocks.ahead(layout.data_start)?;
+        blocks.advance(layout.data_start);
+        Ok(Table::of(blocks, layout, delimiter))
+    }
+
+    /// [`Table::new`] for a file, which is mapped into memory where it can be.
+    pub fn of_file(file: File, layout: Layout, delimiter: u8) -> Result<Table> {
+        let blocks = Blocks::file(file, layout.data_start)?;
+        Ok(Table::of(blocks, layout, delimiter))
+    }
+
+    fn of(blocks: Blocks<'static>, layout: Layout, delimiter: u8) -> Table {
         let shared = Shared {
-            reader,
-            buf: Vec::new(),
-            eof: false,
+            blocks,
+            want: block_size(),
             line: layout.data_line,
             rows_left: layout.rows,
             ncols: layout.ncols,
@@ -572,12 +583,12 @@ impl Table {
             queues: Vec::new(),
             texts: Vec::new(),
         };
-        Ok(Table {
+        Table {
             shared: Arc::new(Mutex::new(shared)),
             layout: Arc::new(layout),
             delimiter,
             reopen: None,
-        })
+        }
     }
 
     /// Lets the readers name the line of an element (see [`Source::locate`]) by reading the
@@ -662,7 +673,7 @@ impl TextSource {
         let mut shared = lock(&self.shared);
         while shared.texts[self.index].1.len < n {
             ensure!(
-                !(shared.eof && shared.buf.is_empty()),
+                !shared.blocks.done(),
                 "the file has fewer rows than when it was counted"
             );
             shared.parse_block()?;
@@ -701,11 +712,9 @@ impl Locator {
             Select::Column(c) => (index, c),
             Select::All => (index / self.layout.ncols, index % self.layout.ncols),
         };
-        let mut r = (self.reopen)()?;
-        std::io::copy(
-            &mut (&mut r).take(self.layout.data_start as u64),
-            &mut std::io::sink(),
-        )?;
+        let mut r = Blocks::stream((self.reopen)()?);
+        r.ahead(self.layout.data_start)?;
+        r.advance(self.layout.data_start);
         let (mut left, mut found) = (row, None);
         for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
             let mut i = 0;
@@ -745,11 +754,9 @@ impl Locator {
             Select::Column(_) => i,
             Select::All => i / self.layout.ncols,
         };
-        let mut r = (self.reopen)()?;
-        std::io::copy(
-            &mut (&mut r).take(self.layout.data_start as u64),
-            &mut std::io::sink(),
-        )?;
+        let mut r = Blocks::stream((self.reopen)()?);
+        r.ahead(self.layout.data_start)?;
+        r.advance(self.layout.data_start);
         let mut lines = Vec::with_capacity(indices.len());
         let mut row = 0;
         for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
@@ -786,7 +793,7 @@ impl Source for CsvSource {
         let mut shared = lock(&self.shared);
         while shared.queues[self.index].len < out.len() {
             ensure!(
-                !(shared.eof && shared.buf.is_empty()),
+                !shared.blocks.done(),
                 "the file has fewer rows than when it was counted"
             );
             shared.parse_block()?;

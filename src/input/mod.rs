@@ -545,9 +545,9 @@ fn open_csv(
             ))
         }
         Bytes::File(p) => {
-            let layout = csv::scan(&mut open_file(&p)?, delimiter, csv_opts.header)?;
+            let layout = csv::scan_file(open_file(&p)?, delimiter, csv_opts.header)?;
             let path = p.clone();
-            csv::Table::new(Box::new(open_file(&p)?), layout, delimiter)?.reopen_with(Arc::new(
+            csv::Table::of_file(open_file(&p)?, layout, delimiter)?.reopen_with(Arc::new(
                 move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
             ))
         }

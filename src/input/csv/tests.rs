@@ -347,19 +347,34 @@ fn write_table(
 type Columns = (Vec<Vec<f64>>, Vec<Vec<Vec<u8>>>);
 
 /// Reads every numeric column of `bytes`, and every column as text, through one table in
-/// blocks of `block` bytes.
-fn read_columns(bytes: &[u8], delimiter: u8, cols: &[Col], block: usize) -> Result<Columns> {
+/// blocks of `block` bytes: from a stream, or from a file mapped into memory.
+fn read_columns(
+    bytes: &[u8],
+    delimiter: u8,
+    cols: &[Col],
+    block: usize,
+    mapped: bool,
+) -> Result<Columns> {
     BLOCK_SIZE.with(|b| b.set(block));
-    let layout = scan(
-        &mut std::io::Cursor::new(bytes),
-        delimiter,
-        HeaderMode::Present,
-    )?;
-    let table = Table::new(
-        Box::new(std::io::Cursor::new(bytes.to_vec())),
-        layout.clone(),
-        delimiter,
-    )?;
+    let (layout, table) = if mapped {
+        let mut file = tempfile::tempfile()?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        let layout = scan_file(file.try_clone()?, delimiter, HeaderMode::Present)?;
+        let table = Table::of_file(file, layout.clone(), delimiter)?;
+        (layout, table)
+    } else {
+        let layout = scan(
+            &mut std::io::Cursor::new(bytes),
+            delimiter,
+            HeaderMode::Present,
+        )?;
+        let table = Table::new(
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+            layout.clone(),
+            delimiter,
+        )?;
+        (layout, table)
+    };
     let mut readers = Vec::new();
     for (k, c) in cols.iter().enumerate() {
         if matches!(c, Col::Numbers(_)) {
@@ -418,17 +433,18 @@ proptest! {
 
     /// Any table of numbers and text, quoted and ended in any of the ways writers do, reads
     /// back its numeric columns bit for bit, and every column as text byte for byte as the
-    /// `csv` crate reads it, whatever the block size and thread count.
+    /// `csv` crate reads it, whatever the block size and thread count, streamed or mapped.
     #[test]
     fn tables_read_back_exactly(
         (names, cols, quoting, end, delim, sci) in table_strategy(),
         block in 8usize..300,
         threads in prop_oneof![Just(1usize), Just(2), Just(3), Just(8)],
+        mapped in any::<bool>(),
     ) {
         let bytes = write_table(&names, &cols, quoting, end, delim, sci);
         let delimiter = [b',', b';', b'\t'][usize::from(delim)];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let got = pool.install(|| read_columns(&bytes, delimiter, &cols, block));
+        let got = pool.install(|| read_columns(&bytes, delimiter, &cols, block, mapped));
         let (got, texts) = got.map_err(|e| TestCaseError::fail(format!("{e:#}: {:?}", String::from_utf8_lossy(&bytes))))?;
         prop_assert_eq!(&texts, &fields_by_csv_crate(&bytes, delimiter, cols.len()), "{:?}", String::from_utf8_lossy(&bytes));
         let want: Vec<&Vec<Option<f64>>> = cols.iter().filter_map(|c| match c {
