@@ -183,3 +183,36 @@ fn quoted_records_over_max_line_are_refused() {
     let n = 3 * MAX_LINE / line.len();
     assert_eq!(scan_quoted(line.repeat(n).as_bytes(), true), Some(n as u64));
 }
+
+/// Whether `s` holds no whole record: no line end outside quotes, but perhaps a CR at the
+/// very end, which an LF may follow.
+fn no_whole_record(s: &[u8]) -> bool {
+    match record_end(s, 0, false) {
+        None => true,
+        Some((e, _)) => e == s.len() || (e + 1 == s.len() && s[e] == b'\r'),
+    }
+}
+
+/// A block is cut after its last whole record.
+#[test]
+fn blocks_are_cut_after_the_last_whole_record() {
+    let mut rng = Rng(99);
+    for _ in 0..5000 {
+        let len = rng.below(300);
+        let buf = random_input(&mut rng, len);
+        let Some((end, quoted)) = cut(&buf, false) else {
+            assert!(no_whole_record(&buf), "{:?}", String::from_utf8_lossy(&buf));
+            continue;
+        };
+        assert!(quoted || !buf[..end].contains(&b'"'));
+        assert!(no_whole_record(&buf[end..]));
+        // A CR at the end of what was read may be the first half of a CRLF.
+        assert!(end < buf.len() || buf.last() != Some(&b'\r'));
+        // Record after record, the block ends where one does.
+        let mut i = 0;
+        while i < end {
+            i = record_end(&buf, i, false).expect("a closed record").1;
+        }
+        assert_eq!(i, end, "{:?}", String::from_utf8_lossy(&buf));
+    }
+}
