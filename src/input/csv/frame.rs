@@ -189,7 +189,8 @@ pub(super) struct Count {
 }
 
 /// Counts the records of a piece that starts at a record boundary. `lines` counts line ends.
-/// `quoted` says whether the piece may hold a quote.
+/// `quoted` says whether the piece may hold a quote. Pieces as real files hold them are counted
+/// from bitmasks of 64 bytes at a time, with or without quotes; the rest record by record.
 pub(super) fn count_piece(piece: &[u8], quoted: bool, delimiter: u8, ncols: usize) -> Count {
     if quoted && memchr::memchr(b'"', piece).is_some() {
         return match scan_quoted(piece, ncols > 1) {
@@ -381,6 +382,7 @@ impl Masks {
         m
     }
 
+    /// The masks of 64 bytes, elsewhere than on x86-64.
     #[cfg(not(target_arch = "x86_64"))]
     fn of_full(chunk: &[u8; 64]) -> Masks {
         Masks::of_bytes(chunk)
