@@ -121,7 +121,7 @@ fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
     if eof {
         return Some(buf.len());
     }
-    let mut quotes = count_byte(buf, b'"');
+    let mut quotes = count_quotes(buf);
     let mut hi = buf.len();
     loop {
         let p = memchr::memrchr3(b'"', b'\n', b'\r', &buf[..hi])?;
@@ -134,17 +134,39 @@ fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
     }
 }
 
+/// The quotes in `s`, counted on all cores.
+fn count_quotes(s: &[u8]) -> usize {
+    s.par_chunks(1 << 20).map(|c| count_byte(c, b'"')).sum()
+}
+
 /// Splits a block of whole records into about `n` pieces at record boundaries; `quoted` says
 /// whether the block may hold a quote.
 pub(super) fn split_block(block: &[u8], n: usize, quoted: bool) -> Vec<&[u8]> {
     let target = block.len() / n.max(1) + 1;
+    // A piece is cut at the end of the record that holds each multiple of `target`. Whether
+    // that point lies inside quotes is the parity of the quotes before it (the block starts
+    // outside quotes); the quotes of each stretch between two such points are counted on all
+    // cores.
+    let quotes: Vec<usize> = if quoted {
+        block
+            .par_chunks(target)
+            .map(|c| count_byte(c, b'"'))
+            .collect()
+    } else {
+        vec![0; block.len().div_ceil(target)]
+    };
     let mut pieces = Vec::with_capacity(n + 1);
-    let mut start = 0;
-    while block.len() - start > target {
-        let t = start + target;
-        // Each piece starts outside quotes; the quotes before `t` say whether `t` is inside.
-        let inside = quoted && count_byte(&block[start..t], b'"') % 2 == 1;
-        match record_end(block, t, inside) {
+    let (mut start, mut before) = (0, 0);
+    for (k, q) in quotes.iter().enumerate() {
+        before += q;
+        let t = (k + 1) * target;
+        if t >= block.len() {
+            break;
+        }
+        if t < start {
+            continue;
+        }
+        match record_end(block, t, before % 2 == 1) {
             Some((_, next)) if next < block.len() => {
                 pieces.push(&block[start..next]);
                 start = next;
@@ -167,10 +189,14 @@ pub(super) struct Count {
 }
 
 /// Counts the records of a piece that starts at a record boundary. `lines` counts line ends.
-/// `quoted` says whether the piece may hold a quote.
+/// `quoted` says whether the piece may hold a quote. Pieces as real files hold them are counted
+/// from bitmasks of 64 bytes at a time, with or without quotes; the rest record by record.
 pub(super) fn count_piece(piece: &[u8], quoted: bool, delimiter: u8, ncols: usize) -> Count {
     if quoted && memchr::memchr(b'"', piece).is_some() {
-        return count_records(piece, delimiter, ncols);
+        return match scan_quoted(piece, ncols > 1) {
+            Some(lines) => whole_lines(piece, lines),
+            None => count_records(piece, delimiter, ncols),
+        };
     }
     let (lines, blank) = scan_lines(piece);
     if ncols > 1 && blank {
@@ -183,7 +209,12 @@ pub(super) fn count_piece(piece: &[u8], quoted: bool, delimiter: u8, ncols: usiz
             error: Some((at, too_long())),
         };
     }
-    // The last line of the input may have no line end.
+    whole_lines(piece, lines)
+}
+
+/// The count of a piece in which every record is one line and a row: the lines it ends, and
+/// the last line of the input, which may have no line end.
+fn whole_lines(piece: &[u8], lines: u64) -> Count {
     let open = piece.last().is_some_and(|&c| !is_eol(c));
     Count {
         rows: lines as usize + usize::from(open),
@@ -229,6 +260,146 @@ fn scan_lines(piece: &[u8]) -> (u64, bool) {
         blank |= hit != 0;
     }
     (lines, blank)
+}
+
+/// The line ends of a piece that holds quotes, in one pass over 64-byte chunks that turns each
+/// into bitmasks, when the piece is as real files are: every line end outside quotes (so each
+/// line is one record), the quotes closed at the end, no record near [`MAX_LINE`] long and, if
+/// `blanks` matter, no line that may be blank (as in [`scan_lines`]). `None` otherwise: then
+/// [`count_records`] finds the records and the errors one by one.
+fn scan_quoted(piece: &[u8], blanks: bool) -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // A bit count is one instruction with POPCNT, which x86-64 itself lacks.
+        #[target_feature(enable = "popcnt")]
+        fn with_popcnt(piece: &[u8], blanks: bool) -> Option<u64> {
+            scan_quoted_portable(piece, blanks)
+        }
+        // SAFETY: the CPU has POPCNT, the one feature `with_popcnt` is compiled for.
+        return unsafe { with_popcnt(piece, blanks) };
+    }
+    scan_quoted_portable(piece, blanks)
+}
+
+/// [`scan_quoted`] in whatever instructions the caller is compiled for.
+#[inline(always)]
+fn scan_quoted_portable(piece: &[u8], blanks: bool) -> Option<u64> {
+    // A record over MAX_LINE bytes spans at least this many whole chunks without a line end.
+    const QUIET: usize = MAX_LINE / 64 - 1;
+    if blanks && piece.first().is_some_and(|&c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let mut lines = 0;
+    // All ones while a quote opened in an earlier chunk is still open.
+    let mut open = 0u64;
+    // The chunks since the last one that held a line end.
+    let mut quiet = 0;
+    for (k, chunk) in piece.chunks(64).enumerate() {
+        let m = Masks::of(chunk);
+        let next = piece.get(k * 64 + 64).copied();
+        // A line ends at an LF, or at a CR that no LF follows: the byte after the chunk decides
+        // for its last CR.
+        let next_lf = u64::from(next == Some(b'\n')) << 63;
+        let ends = m.lf | (m.cr & !((m.lf >> 1) | next_lf));
+        let next_space = u64::from(next.is_some_and(|c| c.is_ascii_whitespace())) << 63;
+        let inside = prefix_xor(m.quote) ^ open;
+        open = ((inside as i64) >> 63) as u64;
+        let blank = blanks && ends & ((m.space >> 1) | next_space) != 0;
+        quiet = if ends == 0 { quiet + 1 } else { 0 };
+        if ends & inside != 0 || blank || quiet >= QUIET {
+            return None;
+        }
+        lines += u64::from(ends.count_ones());
+    }
+    (open == 0).then_some(lines)
+}
+
+/// Bit `i` of `x ^ (x << 1) ^ … ^ (x << 63)`: whether an odd number of the bits `0..=i` of `x`
+/// are set. For the quotes of a chunk, whether byte `i` lies inside quotes (or is a closing one).
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
+}
+
+/// Which bytes of a chunk of up to 64 bytes are quotes, LF, CR or ASCII white space (as
+/// [`u8::is_ascii_whitespace`]): bit `i` for byte `i`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Masks {
+    quote: u64,
+    lf: u64,
+    cr: u64,
+    space: u64,
+}
+
+impl Masks {
+    /// The masks of `chunk`; missing bytes past a short chunk's end are in none.
+    #[inline(always)]
+    fn of(chunk: &[u8]) -> Masks {
+        match chunk.try_into() {
+            Ok(full) => Masks::of_full(full),
+            Err(_) => {
+                let mut full = [0; 64];
+                full[..chunk.len()].copy_from_slice(chunk);
+                Masks::of_full(&full)
+            }
+        }
+    }
+
+    /// The masks of 64 bytes, 16 at a time with SSE2, which every x86-64 processor has: the
+    /// compiler does not turn the byte loop of [`Masks::of_bytes`] into vector compares.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn of_full(chunk: &[u8; 64]) -> Masks {
+        // SAFETY: SSE2 is part of x86-64 itself.
+        unsafe { Masks::sse2(chunk) }
+    }
+
+    /// [`Masks::of_full`] on x86-64.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn sse2(chunk: &[u8; 64]) -> Masks {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        let mut m = Masks::default();
+        for (k, part) in chunk.chunks_exact(16).enumerate() {
+            let v: __m128i = bytemuck::pod_read_unaligned(part);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16) << (16 * k);
+            let (lf, cr) = (eq(b'\n'), eq(b'\r'));
+            let space = _mm_or_si128(
+                _mm_or_si128(eq(b' '), eq(b'\t')),
+                _mm_or_si128(eq(0x0c), _mm_or_si128(lf, cr)),
+            );
+            m.quote |= bits(eq(b'"'));
+            m.lf |= bits(lf);
+            m.cr |= bits(cr);
+            m.space |= bits(space);
+        }
+        m
+    }
+
+    /// The masks of 64 bytes, elsewhere than on x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of_full(chunk: &[u8; 64]) -> Masks {
+        Masks::of_bytes(chunk)
+    }
+
+    /// The masks of 64 bytes, one byte at a time.
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    fn of_bytes(chunk: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        for (i, &c) in chunk.iter().enumerate() {
+            m.quote |= u64::from(c == b'"') << i;
+            m.lf |= u64::from(c == b'\n') << i;
+            m.cr |= u64::from(c == b'\r') << i;
+            m.space |= u64::from(c.is_ascii_whitespace()) << i;
+        }
+        m
+    }
 }
 
 /// The line (from the piece's start) of the first line longer than [`MAX_LINE`] in a quote-free
@@ -279,3 +450,6 @@ fn count_records(piece: &[u8], delimiter: u8, ncols: usize) -> Count {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
