@@ -193,20 +193,42 @@ fn key_column(layout: &Layout, spec: &InputSpec) -> Result<usize> {
 /// Keys asked for at a time from a reader.
 const KEYS_AHEAD: usize = 1 << 16;
 
-/// Where batches of keys come from. The mutexes are there only so that the sink is `Sync`:
+/// Where the sink's keys come from. The mutexes are there only so that the sink is `Sync`:
 /// only the driving thread reads.
-enum Batches {
-    /// A reader on a thread of its own, two batches ahead of what is asked, so that parsing a
-    /// key input of its own overlaps the computation.
-    Ahead(Mutex<Receiver<Result<KeyBatch>>>),
+enum KeyFeed {
+    /// A reader on a thread of its own, ahead of what is asked, so that parsing a key input
+    /// of its own overlaps the computation.
+    Ahead(Ahead),
     /// A reader of a table that the inputs read too, whose keys are parsed with their values:
     /// read where they are needed.
     Here(Mutex<Box<dyn KeyReader>>),
 }
 
-/// The keys handed to the sink, [`KEYS_AHEAD`] at a time.
-struct KeyFeed {
-    batches: Batches,
+impl KeyFeed {
+    fn new(reader: Box<dyn KeyReader>, shared: bool) -> KeyFeed {
+        if shared {
+            KeyFeed::Here(Mutex::new(reader))
+        } else {
+            KeyFeed::Ahead(Ahead::spawn(reader))
+        }
+    }
+
+    /// Appends the next `n` keys to `to`; fewer only at the end of the input. Returns how many.
+    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
+        match self {
+            KeyFeed::Ahead(ahead) => ahead.read_into(to, n),
+            KeyFeed::Here(reader) => reader
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .read_into(to, n),
+        }
+    }
+}
+
+/// A key reader on a thread of its own that reads [`KEYS_AHEAD`] keys at a time, two batches
+/// ahead of what is asked.
+struct Ahead {
+    rx: Mutex<Receiver<Result<KeyBatch>>>,
     /// The batch last received; its keys from `used` on are not yet handed out. Keys are
     /// copied from it straight into the caller's batch, so that no second batch-sized buffer
     /// of keys is held.
@@ -215,23 +237,9 @@ struct KeyFeed {
     done: bool,
 }
 
-impl KeyFeed {
-    fn new(reader: Box<dyn KeyReader>, shared: bool) -> KeyFeed {
+impl Ahead {
+    fn spawn(mut reader: Box<dyn KeyReader>) -> Ahead {
         let kind = reader.kind();
-        let batches = if shared {
-            Batches::Here(Mutex::new(reader))
-        } else {
-            Batches::Ahead(Mutex::new(Self::spawn(reader)))
-        };
-        KeyFeed {
-            batches,
-            pending: KeyBatch::new(kind, 0),
-            used: 0,
-            done: false,
-        }
-    }
-
-    fn spawn(mut reader: Box<dyn KeyReader>) -> Receiver<Result<KeyBatch>> {
         let (tx, rx) = sync_channel(2);
         std::thread::spawn(move || {
             loop {
@@ -243,7 +251,12 @@ impl KeyFeed {
                 }
             }
         });
-        rx
+        Ahead {
+            rx: Mutex::new(rx),
+            pending: KeyBatch::new(kind, 0),
+            used: 0,
+            done: false,
+        }
     }
 
     /// Appends the next `n` keys to `to`; fewer only at the end of the input. Returns how many.
@@ -254,45 +267,21 @@ impl KeyFeed {
                 if self.done {
                     break;
                 }
-                self.pending = match &mut self.batches {
-                    Batches::Ahead(rx) => {
-                        match rx.get_mut().unwrap_or_else(|p| p.into_inner()).recv() {
-                            Ok(b) => b?,
-                            Err(_) => bail!("internal error: the key reader stopped"),
-                        }
-                    }
-                    Batches::Here(r) => r
-                        .get_mut()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .next_keys(KEYS_AHEAD)?,
+                let rx = self.rx.get_mut().unwrap_or_else(|p| p.into_inner());
+                self.pending = match rx.recv() {
+                    Ok(b) => b?,
+                    Err(_) => bail!("internal error: the key reader stopped"),
                 };
                 self.used = 0;
                 self.done = self.pending.len() < KEYS_AHEAD;
             }
             let take = (n - got).min(self.pending.len() - self.used);
-            append(to, &self.pending, self.used..self.used + take);
+            to.append(&self.pending, self.used..self.used + take);
             self.used += take;
             got += take;
         }
         Ok(got)
     }
-}
-
-/// Appends the keys `range` (indices into `from`) to `to`.
-fn append(to: &mut KeyBatch, from: &KeyBatch, range: std::ops::Range<usize>) {
-    if range.is_empty() {
-        return;
-    }
-    let base = if range.start == 0 {
-        0
-    } else {
-        from.ends[range.start - 1]
-    };
-    let shift = to.data.len();
-    to.data
-        .extend_from_slice(&from.data[base..from.ends[range.end - 1]]);
-    to.ends
-        .extend(from.ends[range].iter().map(|e| e - base + shift));
 }
 
 /// Drops the first `n` keys of `b` in place, keeping its buffers for the keys to come.
@@ -450,9 +439,9 @@ mod tests {
         drop_front(&mut b, 2);
         assert_eq!(b, batch(&["", "ccc"], 7));
         let mut joined = batch(&["x"], 3);
-        append(&mut joined, &b, 1..2);
+        joined.append(&b, 1..2);
         assert_eq!(joined, batch(&["x", "ccc"], 3));
-        append(&mut joined, &b, 0..0);
+        joined.append(&b, 0..0);
         assert_eq!(joined, batch(&["x", "ccc"], 3));
         drop_front(&mut b, 9);
         assert_eq!(b, KeyBatch::new(KeyKind::Text, 9));

@@ -94,6 +94,23 @@ impl KeyBatch {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.data[start..self.ends[i]]
     }
+
+    /// Appends the keys `range` (indices into `from`).
+    pub fn append(&mut self, from: &KeyBatch, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let base = if range.start == 0 {
+            0
+        } else {
+            from.ends[range.start - 1]
+        };
+        let shift = self.data.len();
+        self.data
+            .extend_from_slice(&from.data[base..from.ends[range.end - 1]]);
+        self.ends
+            .extend(from.ends[range].iter().map(|e| e - base + shift));
+    }
 }
 
 /// Distinct keys with dense ids in order of first appearance, and an accumulator per id.
@@ -163,11 +180,16 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
 impl GroupTable {
     /// An empty table for keys of `kind`.
     pub fn new(kind: KeyKind) -> GroupTable {
+        GroupTable::with_room(kind, 0)
+    }
+
+    /// An empty table for keys of `kind` with room for `groups` groups before it grows.
+    fn with_room(kind: KeyKind, groups: usize) -> GroupTable {
         GroupTable {
             kind,
             arena: Vec::new(),
-            ends: Vec::new(),
-            slots: vec![0; 16],
+            ends: Vec::with_capacity(groups),
+            slots: vec![0; (2 * groups + 1).next_power_of_two().max(16)],
             accs: Vec::new(),
         }
     }
@@ -296,7 +318,10 @@ impl GroupTable {
         keys: &KeyBatch,
         repeat: usize,
     ) -> Result<GroupTable> {
-        let mut local = GroupTable::new(self.kind);
+        // A chunk meets at most as many groups as the whole table has (and as it has keys), so
+        // its table is sized once rather than grown and rehashed as its groups come.
+        let room = self.len().min(c.len() / repeat + 1);
+        let mut local = GroupTable::with_room(self.kind, room);
         // Runs of elements that share a key, as (local id, start, end); the key index steps
         // by one per run, so there is one division per chunk, not one per element.
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();

@@ -33,6 +33,12 @@ pub trait KeyReader: Send {
     fn kind(&self) -> KeyKind;
     /// The next `n` keys; fewer only at the end of the input.
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch>;
+    /// Appends the next `n` keys to `to`; fewer only at the end of the input. Returns how many.
+    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
+        let keys = self.next_keys(n)?;
+        to.append(&keys, 0..keys.len());
+        Ok(keys.len())
+    }
 }
 
 /// The keys of a CSV column: each data row's field, unquoted, compared byte for byte. The
@@ -63,9 +69,15 @@ impl KeyReader for CsvKeys {
 
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
         let mut out = KeyBatch::new(KeyKind::Text, self.next);
-        let read = self.column.read(n, &mut |k| out.push(k));
-        self.next += read.with_context(|| format!("--by {}", self.name))?;
+        self.read_into(&mut out, n)?;
         Ok(out)
+    }
+
+    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
+        let read = self.column.read_into(n, &mut to.data, &mut to.ends);
+        let read = read.with_context(|| format!("--by {}", self.name))?;
+        self.next += read;
+        Ok(read)
     }
 }
 

@@ -452,7 +452,9 @@ impl<P: Parts> Queue<P> {
                 return;
             };
             let upto = front.len().min(self.taken + n);
-            each(front, self.taken..upto);
+            if upto > self.taken {
+                each(front, self.taken..upto);
+            }
             n -= upto - self.taken;
             self.taken = upto;
             if upto == front.len() {
@@ -665,9 +667,14 @@ pub struct TextSource {
 }
 
 impl TextSource {
-    /// Hands the next `n` fields to `each`, in order; fewer only at the end of the table.
-    /// Returns how many.
-    pub fn read(&mut self, n: usize, each: &mut dyn FnMut(&[u8])) -> Result<usize> {
+    /// Appends the next `n` fields to `data`, back to back, and where each ends to `ends`;
+    /// fewer only at the end of the table. Returns how many.
+    pub fn read_into(
+        &mut self,
+        n: usize,
+        data: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Result<usize> {
         let n = n.min(self.left);
         self.left -= n;
         let mut shared = lock(&self.shared);
@@ -678,9 +685,18 @@ impl TextSource {
             );
             shared.parse_block()?;
         }
-        shared.texts[self.index]
-            .1
-            .take(n, |t, run| run.for_each(|i| each(t.get(i))));
+        // A run of a piece's fields is one copy of its bytes.
+        shared.texts[self.index].1.take(n, |t, run| {
+            let from = if run.start == 0 {
+                0
+            } else {
+                t.ends[run.start - 1] as usize
+            };
+            let to = t.ends[run.end - 1] as usize;
+            let base = data.len();
+            data.extend_from_slice(&t.data[from..to]);
+            ends.extend(t.ends[run].iter().map(|&e| base + e as usize - from));
+        });
         Ok(n)
     }
 }

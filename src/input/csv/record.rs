@@ -58,12 +58,6 @@ impl Texts {
     pub fn len(&self) -> usize {
         self.ends.len()
     }
-
-    /// Field `i`.
-    pub fn get(&self, i: usize) -> &[u8] {
-        let from = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[from as usize..self.ends[i] as usize]
-    }
 }
 
 /// What a piece's records are parsed into.

@@ -396,8 +396,14 @@ fn read_columns(
             o.extend_from_slice(&buf[..n]);
         }
         for (t, f) in texts.iter_mut().zip(&mut fields) {
-            let read = t.read(n, &mut |field| f.push(field.to_vec()))?;
-            ensure!(read == n, "{read} fields read of {n}");
+            let (mut data, mut ends) = (Vec::new(), Vec::new());
+            let read = t.read_into(n, &mut data, &mut ends)?;
+            ensure!(read == n && ends.len() == n, "{read} fields read of {n}");
+            let mut from = 0;
+            for end in ends {
+                f.push(data[from..end].to_vec());
+                from = end;
+            }
         }
         done += n;
     }
