@@ -1,9 +1,10 @@
 //! `--by INPUT` end to end: opening the key input, the engine sink that sums each chunk per
 //! group, and the grouped results in their listed order.
 //!
-//! Keys are read on the driving thread ([`Sink::begin_batch`]) a batch ahead of the chunks that
-//! need them, by a reader on a thread of its own, so that parsing a CSV key column overlaps the
-//! computation instead of adding to it.
+//! Keys are handed to the sink on the driving thread ([`Sink::begin_batch`]) before the chunks
+//! that need them. A key column of a CSV table that the inputs read is parsed in the same pass
+//! as their numbers, so its keys are already there; any other key input is read by a reader on
+//! a thread of its own, ahead of the chunks, so that its parse overlaps the computation.
 
 use std::io::{Cursor, Read};
 use std::sync::mpsc::{Receiver, sync_channel};
