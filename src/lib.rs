@@ -45,6 +45,8 @@ pub(crate) mod progress;
 pub mod reduce;
 pub(crate) mod select;
 pub mod summary;
+#[cfg(test)]
+pub(crate) mod xorshift;
 
 /// The `huber` program itself, for `src/main.rs`.
 #[doc(hidden)]

@@ -1,16 +1,7 @@
 use super::*;
-
-/// A small deterministic generator (xorshift), so the tests need no crate.
-struct Rng(u64);
+use crate::xorshift::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
     /// Values with ties, both zeros, infinities, subnormals and a wide range of magnitudes.
     fn value(&mut self) -> f64 {
         match self.next() % 10 {

@@ -271,22 +271,9 @@ pub(super) fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A xorshift generator: random enough to reach every branch, and repeatable.
-    struct Rng(u64);
+    use crate::xorshift::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
         fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
             xs[self.below(xs.len())]
         }

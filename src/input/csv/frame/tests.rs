@@ -1,20 +1,5 @@
 use super::*;
-
-/// A xorshift generator: enough to draw many small inputs, the same ones on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::xorshift::Rng;
 
 /// A random CSV-ish input of about `len` bytes: fields as real files hold them (quoted ones
 /// with delimiters and doubled quotes inside, line ends of every kind) mixed with single bytes
