@@ -124,7 +124,12 @@ const EXACT: u64 = 1 << 53;
 fn decimal(s: &[u8]) -> Option<(f64, usize)> {
     let neg = s.first() == Some(&b'-');
     let start = usize::from(matches!(s.first(), Some(b'-' | b'+')));
-    let (mut mant, mut i) = digits(s, start, 0);
+    // One digit before the point (as in most fields that floats are written to) is taken
+    // without the word-at-a-time loop, which would try eight bytes first.
+    let (mut mant, mut i) = match s.get(start..start + 2) {
+        Some(&[c, b'.']) if c.is_ascii_digit() => (u64::from(c - b'0'), start + 1),
+        _ => digits(s, start, 0),
+    };
     let mut count = i - start;
     let mut exp = 0;
     if s.get(i) == Some(&b'.') {
