@@ -249,3 +249,23 @@ fn cut_pieces_equals_cut_then_split() {
         }
     }
 }
+
+/// Bytes are counted as one by one, at every length around the chunks' and vectors' sizes.
+#[test]
+fn count_byte_counts_every_byte() {
+    let mut rng = Rng(31);
+    for len in (0..1200).chain([192 * 255, 192 * 256 + 7]) {
+        let s: Vec<u8> = (0..len)
+            .map(|_| {
+                if rng.below(3) == 0 {
+                    b'"'
+                } else {
+                    rng.next() as u8
+                }
+            })
+            .collect();
+        for x in [b'"', b'\n', 0] {
+            assert_eq!(count_byte(&s, x), s.iter().filter(|&&b| b == x).count());
+        }
+    }
+}
