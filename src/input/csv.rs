@@ -472,7 +472,8 @@ impl Shared {
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
         let (bytes, eof) = self.blocks.ahead(self.want)?;
-        let Some((end, quoted)) = cut(bytes, eof) else {
+        let n = rayon::current_num_threads() * 8;
+        let Some((end, pieces)) = frame::cut_pieces(bytes, eof, n) else {
             ensure!(
                 bytes.len() <= MAX_LINE,
                 "line {}{}",
@@ -511,7 +512,6 @@ impl Shared {
             selects: &selects,
             texts: &texts,
         };
-        let pieces = split_block(&bytes[..end], rayon::current_num_threads() * 8, quoted);
         let jobs: Vec<_> = pieces
             .into_iter()
             .map(|p| {

@@ -28,11 +28,16 @@ fn eol_len(s: &[u8], i: usize) -> usize {
     }
 }
 
-/// How often `x` occurs in `s`, counted in a form the compiler vectorizes.
+/// How often `x` occurs in `s`, counted in a form the compiler vectorizes: in chunks of a
+/// fixed length, a multiple of the vectors' that a byte's count cannot overflow, so that no
+/// chunk ends in a byte-by-byte loop.
 pub(super) fn count_byte(s: &[u8], x: u8) -> usize {
-    s.chunks(255)
+    let chunks = s.chunks_exact(192);
+    let tail = chunks.remainder();
+    let counted: usize = chunks
         .map(|c| usize::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == x))))
-        .sum()
+        .sum();
+    counted + tail.iter().filter(|&&b| b == x).count()
 }
 
 /// The physical lines that `s` ends: LF, CRLF and lone CR each end one.
@@ -121,7 +126,11 @@ fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
     if eof {
         return Some(buf.len());
     }
-    let mut quotes = count_quotes(buf);
+    last_boundary_after(buf, count_quotes(buf))
+}
+
+/// [`last_boundary`] of a `buf` (not at the end of the input) that holds `quotes` quotes.
+fn last_boundary_after(buf: &[u8], mut quotes: usize) -> Option<usize> {
     let mut hi = buf.len();
     loop {
         let p = memchr::memrchr3(b'"', b'\n', b'\r', &buf[..hi])?;
@@ -139,23 +148,53 @@ fn count_quotes(s: &[u8]) -> usize {
     s.par_chunks(1 << 20).map(|c| count_byte(c, b'"')).sum()
 }
 
+/// [`cut`] and then [`split_block`] into about `n` pieces, counting the quotes of `buf` once
+/// for both: the end of the block and its pieces.
+pub(super) fn cut_pieces(buf: &[u8], eof: bool, n: usize) -> Option<(usize, Vec<&[u8]>)> {
+    let end = if eof { buf.len() } else { last_line_end(buf)? };
+    let quoted = buf[..end]
+        .par_chunks(1 << 20)
+        .any(|c| memchr::memchr(b'"', c).is_some());
+    if !quoted {
+        return Some((end, split_block(&buf[..end], n, false)));
+    }
+    // The stretches between the points where pieces are cut, counted over all of `buf`: their
+    // sum finds the last whole record, and the block ends before any stretch that reaches
+    // past it is used.
+    let target = buf.len() / n.max(1) + 1;
+    let quotes = stretch_quotes(buf, target);
+    let end = if eof {
+        buf.len()
+    } else {
+        last_boundary_after(buf, quotes.iter().sum())?
+    };
+    Some((end, split_counted(&buf[..end], target, &quotes)))
+}
+
+/// The quotes of each stretch of `target` bytes of `s`, counted on all cores.
+fn stretch_quotes(s: &[u8], target: usize) -> Vec<usize> {
+    s.par_chunks(target).map(|c| count_byte(c, b'"')).collect()
+}
+
 /// Splits a block of whole records into about `n` pieces at record boundaries; `quoted` says
 /// whether the block may hold a quote.
 pub(super) fn split_block(block: &[u8], n: usize, quoted: bool) -> Vec<&[u8]> {
     let target = block.len() / n.max(1) + 1;
-    // A piece is cut at the end of the record that holds each multiple of `target`. Whether
-    // that point lies inside quotes is the parity of the quotes before it (the block starts
-    // outside quotes); the quotes of each stretch between two such points are counted on all
-    // cores.
-    let quotes: Vec<usize> = if quoted {
-        block
-            .par_chunks(target)
-            .map(|c| count_byte(c, b'"'))
-            .collect()
+    let quotes = if quoted {
+        stretch_quotes(block, target)
     } else {
         vec![0; block.len().div_ceil(target)]
     };
-    let mut pieces = Vec::with_capacity(n + 1);
+    split_counted(block, target, &quotes)
+}
+
+/// Splits a block of whole records at the end of the record that holds each multiple of
+/// `target`, given the quotes in each stretch of `target` bytes from its start (stretches past
+/// its end are not used).
+fn split_counted<'a>(block: &'a [u8], target: usize, quotes: &[usize]) -> Vec<&'a [u8]> {
+    // Whether a cut point lies inside quotes is the parity of the quotes before it (the block
+    // starts outside quotes).
+    let mut pieces = Vec::with_capacity(quotes.len() + 1);
     let (mut start, mut before) = (0, 0);
     for (k, q) in quotes.iter().enumerate() {
         before += q;

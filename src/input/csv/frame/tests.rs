@@ -201,3 +201,56 @@ fn blocks_are_cut_after_the_last_whole_record() {
         assert_eq!(i, end, "{:?}", String::from_utf8_lossy(&buf));
     }
 }
+
+/// Cutting and splitting with one count of the quotes gives the block that [`cut`] gives, in
+/// pieces that end where records do.
+#[test]
+fn cut_pieces_equals_cut_then_split() {
+    let mut rng = Rng(2024);
+    for _ in 0..5000 {
+        let len = rng.below(600);
+        let buf = random_input(&mut rng, len);
+        let eof = rng.below(3) == 0;
+        let n = 1 + rng.below(32);
+        let Some((end, pieces)) = cut_pieces(&buf, eof, n) else {
+            assert_eq!(cut(&buf, eof), None);
+            continue;
+        };
+        assert_eq!(cut(&buf, eof).map(|(e, _)| e), Some(end));
+        assert_eq!(pieces.concat(), &buf[..end]);
+        let mut at = 0;
+        for p in pieces {
+            assert!(!p.is_empty());
+            at += p.len();
+            // A piece ends where a record does, following the records from the start.
+            let mut i = 0;
+            while i < at {
+                let Some((_, next)) = record_end(&buf[..end], i, false) else {
+                    break;
+                };
+                i = next;
+            }
+            assert!(i == at || at == end, "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+}
+
+/// Bytes are counted as one by one, at every length around the chunks' and vectors' sizes.
+#[test]
+fn count_byte_counts_every_byte() {
+    let mut rng = Rng(31);
+    for len in (0..1200).chain([192 * 255, 192 * 256 + 7]) {
+        let s: Vec<u8> = (0..len)
+            .map(|_| {
+                if rng.below(3) == 0 {
+                    b'"'
+                } else {
+                    rng.next() as u8
+                }
+            })
+            .collect();
+        for x in [b'"', b'\n', 0] {
+            assert_eq!(count_byte(&s, x), s.iter().filter(|&&b| b == x).count());
+        }
+    }
+}
