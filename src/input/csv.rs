@@ -24,7 +24,7 @@ use super::{Buf, Position, Source};
 use crate::dtype::Dtype;
 use crate::error::UsageError;
 use blocks::Blocks;
-use frame::{count_lines, cut, is_blank, record_end, skipped, split_block};
+use frame::{count_lines, is_blank, record_end, skipped};
 pub use number::parse_number;
 use number::{clip, field_value};
 
@@ -310,24 +310,25 @@ fn scan_head(r: &mut dyn Read, delimiter: u8, header: HeaderMode) -> Result<Layo
 }
 
 /// Goes through `blocks` in blocks cut at record boundaries and calls `each` with each block,
-/// whether it may hold a quote, and the line it starts on; `each` returns the line ends the
-/// block held, or `None` to stop. Stops at the end of the input too.
+/// its split into about `pieces` pieces of whole records, and the line it starts on; `each`
+/// returns the line ends the block held, or `None` to stop. Stops at the end of the input too.
 fn for_each_block(
     blocks: &mut Blocks,
     mut line: u64,
-    mut each: impl FnMut(&[u8], bool, u64) -> Result<Option<u64>>,
+    pieces: usize,
+    mut each: impl FnMut(&[u8], &[&[u8]], u64) -> Result<Option<u64>>,
 ) -> Result<()> {
     let block = block_size();
     let mut want = block;
     loop {
         let (bytes, eof) = blocks.ahead(want)?;
-        let Some((end, quoted)) = cut(bytes, eof) else {
+        let Some((end, split)) = frame::cut_pieces(bytes, eof, pieces) else {
             // The start of a record with no end in sight yet.
             ensure!(bytes.len() <= MAX_LINE, "line {line}{}", frame::too_long());
             want = bytes.len() + block / 2;
             continue;
         };
-        let Some(lines) = each(&bytes[..end], quoted, line)? else {
+        let Some(lines) = each(&bytes[..end], &split, line)? else {
             return Ok(());
         };
         line += lines;
@@ -342,11 +343,11 @@ fn for_each_block(
 /// Counts the rows of `blocks` (whose first line is line `line`), checking the records' length.
 fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Result<usize> {
     let mut rows = 0;
-    for_each_block(blocks, line, |block, quoted, line| {
-        let pieces = split_block(block, rayon::current_num_threads() * 4, quoted);
+    let pieces = rayon::current_num_threads() * 4;
+    for_each_block(blocks, line, pieces, |_, pieces, line| {
         let counts: Vec<frame::Count> = pieces
             .par_iter()
-            .map(|p| frame::count_piece(p, quoted, delimiter, ncols))
+            .map(|p| frame::count_piece(p, true, delimiter, ncols))
             .collect();
         let mut lines = 0;
         for c in counts {
@@ -732,7 +733,7 @@ impl Locator {
         r.ahead(self.layout.data_start)?;
         r.advance(self.layout.data_start);
         let (mut left, mut found) = (row, None);
-        for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
+        for_each_block(&mut r, self.layout.data_line, 1, |block, _, mut line| {
             let mut i = 0;
             while i < block.len() {
                 let (end, next) = record_end(block, i, false).context("unterminated quote")?;
@@ -775,7 +776,7 @@ impl Locator {
         r.advance(self.layout.data_start);
         let mut lines = Vec::with_capacity(indices.len());
         let mut row = 0;
-        for_each_block(&mut r, self.layout.data_line, |block, _, mut line| {
+        for_each_block(&mut r, self.layout.data_line, 1, |block, _, mut line| {
             let mut i = 0;
             while i < block.len() && lines.len() < indices.len() {
                 let (end, next) = record_end(block, i, false).context("unterminated quote")?;

@@ -93,21 +93,6 @@ pub(super) fn record_end(s: &[u8], mut i: usize, mut quoted: bool) -> Option<(us
     }
 }
 
-/// Where to cut a block off `buf`, which starts at a record boundary: the end of its last whole
-/// record (at the end of the input, the end of `buf`), and whether the block may hold a quote.
-/// `None` if `buf` holds no whole record yet. The common case, no quotes, costs a search from
-/// the end for a line end and a search for quotes that runs on all cores.
-pub(super) fn cut(buf: &[u8], eof: bool) -> Option<(usize, bool)> {
-    let end = if eof { buf.len() } else { last_line_end(buf)? };
-    let quoted = buf[..end]
-        .par_chunks(1 << 20)
-        .any(|c| memchr::memchr(b'"', c).is_some());
-    if !quoted {
-        return Some((end, false));
-    }
-    Some((last_boundary(buf, eof)?, true))
-}
-
 /// The end of the last line of `buf`. A CR at the very end is not taken as a line end: an LF
 /// may follow it.
 fn last_line_end(buf: &[u8]) -> Option<usize> {
@@ -121,15 +106,8 @@ fn last_line_end(buf: &[u8]) -> Option<usize> {
     }
 }
 
-/// The end of the last whole record of `buf`, following quotes (see [`cut`]).
-fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
-    if eof {
-        return Some(buf.len());
-    }
-    last_boundary_after(buf, count_quotes(buf))
-}
-
-/// [`last_boundary`] of a `buf` (not at the end of the input) that holds `quotes` quotes.
+/// The end of the last whole record of `buf` (not at the end of the input), which holds
+/// `quotes` quotes: the last line end after which an even number of them precede it.
 fn last_boundary_after(buf: &[u8], mut quotes: usize) -> Option<usize> {
     let mut hi = buf.len();
     loop {
@@ -143,13 +121,11 @@ fn last_boundary_after(buf: &[u8], mut quotes: usize) -> Option<usize> {
     }
 }
 
-/// The quotes in `s`, counted on all cores.
-fn count_quotes(s: &[u8]) -> usize {
-    s.par_chunks(1 << 20).map(|c| count_byte(c, b'"')).sum()
-}
-
-/// [`cut`] and then [`split_block`] into about `n` pieces, counting the quotes of `buf` once
-/// for both: the end of the block and its pieces.
+/// Where to cut a block off `buf`, which starts at a record boundary, and the block split into
+/// about `n` pieces of whole records: the end of its last whole record (at the end of the
+/// input, the end of `buf`). `None` if `buf` holds no whole record yet. The quotes of `buf` are
+/// counted once, on all cores, for both the end and the pieces; a block without quotes costs a
+/// search from the end for a line end and a search for quotes.
 pub(super) fn cut_pieces(buf: &[u8], eof: bool, n: usize) -> Option<(usize, Vec<&[u8]>)> {
     let end = if eof { buf.len() } else { last_line_end(buf)? };
     let quoted = buf[..end]

@@ -1,6 +1,36 @@
 use super::*;
 use crate::xorshift::Rng;
 
+/// The reference for [`cut_pieces`]'s end, as it was computed before the quotes were counted
+/// once for both the end and the pieces.
+/// Where to cut a block off `buf`, which starts at a record boundary: the end of its last whole
+/// record (at the end of the input, the end of `buf`), and whether the block may hold a quote.
+/// `None` if `buf` holds no whole record yet. The common case, no quotes, costs a search from
+/// the end for a line end and a search for quotes that runs on all cores.
+fn cut(buf: &[u8], eof: bool) -> Option<(usize, bool)> {
+    let end = if eof { buf.len() } else { last_line_end(buf)? };
+    let quoted = buf[..end]
+        .par_chunks(1 << 20)
+        .any(|c| memchr::memchr(b'"', c).is_some());
+    if !quoted {
+        return Some((end, false));
+    }
+    Some((last_boundary(buf, eof)?, true))
+}
+
+/// The end of the last whole record of `buf`, following quotes (see [`cut`]).
+fn last_boundary(buf: &[u8], eof: bool) -> Option<usize> {
+    if eof {
+        return Some(buf.len());
+    }
+    last_boundary_after(buf, count_quotes(buf))
+}
+
+/// The quotes in `s`, counted on all cores.
+fn count_quotes(s: &[u8]) -> usize {
+    s.par_chunks(1 << 20).map(|c| count_byte(c, b'"')).sum()
+}
+
 /// A random CSV-ish input of about `len` bytes: fields as real files hold them (quoted ones
 /// with delimiters and doubled quotes inside, line ends of every kind) mixed with single bytes
 /// that make quoted line breaks, blank lines and stray quotes. How much of each varies from
