@@ -155,12 +155,11 @@ fn hash(key: &[u8]) -> u64 {
             .fold(0u64, |x, (k, &b)| x | u64::from(b) << (8 * k));
         h = mix(h, x);
     }
-    // Murmur3's finalizer: keys that differ only in their last bytes (store-17, store-18)
-    // differ in the high bits of the product; this spreads them into the low bits the table
-    // indexes by.
-    h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    // Keys that differ only in their last bytes (store-17, store-18) differ in the high bits
+    // of the product; one wide multiply folded onto itself spreads them into the low bits the
+    // table indexes by.
+    let wide = u128::from(h) * 0x9e37_79b9_7f4a_7c15;
+    (wide as u64) ^ ((wide >> 64) as u64)
 }
 
 /// Whether two keys are equal; keys of 8 to 16 bytes are compared as two words, without a
