@@ -472,6 +472,7 @@ impl<P: Parts> Queue<P> {
 impl Shared {
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
+        let (want, selects, texts) = self.columns();
         let (bytes, eof) = self.blocks.ahead(self.want)?;
         let n = rayon::current_num_threads() * 8;
         let Some((end, pieces)) = frame::cut_pieces(bytes, eof, n) else {
@@ -490,22 +491,6 @@ impl Shared {
             end > 0 || !eof || self.rows_left == 0,
             "the file has fewer rows than when it was counted"
         );
-        let mut want = vec![false; self.ncols];
-        let selects: Vec<Option<usize>> = self
-            .selects
-            .iter()
-            .map(|s| match s {
-                Select::Column(c) => Some(*c),
-                Select::All => None,
-            })
-            .collect();
-        for s in &selects {
-            match s {
-                Some(c) => want[*c] = true,
-                None => want.fill(true),
-            }
-        }
-        let texts: Vec<usize> = self.texts.iter().map(|(c, _)| *c).collect();
         let plan = record::Plan {
             ncols: self.ncols,
             delimiter: self.delimiter,
@@ -525,6 +510,35 @@ impl Shared {
             .into_par_iter()
             .map(|(p, values, texts)| record::parse_piece(p, &plan, values, texts))
             .collect();
+        self.queue(parsed)?;
+        self.blocks.advance(end);
+        Ok(())
+    }
+
+    /// What the readers want of each record: per column, whether its numbers are wanted; per
+    /// number reader, its column (`None`: all); per text reader, its column.
+    fn columns(&self) -> (Vec<bool>, Vec<Option<usize>>, Vec<usize>) {
+        let mut want = vec![false; self.ncols];
+        let selects: Vec<Option<usize>> = self
+            .selects
+            .iter()
+            .map(|s| match s {
+                Select::Column(c) => Some(*c),
+                Select::All => None,
+            })
+            .collect();
+        for s in &selects {
+            match s {
+                Some(c) => want[*c] = true,
+                None => want.fill(true),
+            }
+        }
+        let texts = self.texts.iter().map(|(c, _)| *c).collect();
+        (want, selects, texts)
+    }
+
+    /// Queues the pieces of a block for their readers, in order; the first error wins.
+    fn queue(&mut self, parsed: Vec<record::Parsed>) -> Result<()> {
         for piece in parsed {
             if let Some((at, msg)) = piece.error {
                 bail!("line {}{msg}", self.line + at);
@@ -542,7 +556,6 @@ impl Shared {
                 q.push(t);
             }
         }
-        self.blocks.advance(end);
         Ok(())
     }
 }
