@@ -470,6 +470,18 @@ impl<P: Parts> Queue<P> {
 }
 
 impl Shared {
+    /// Parses blocks until `enough` holds; running out of input first is an error.
+    fn parse_until(&mut self, enough: impl Fn(&Shared) -> bool) -> Result<()> {
+        while !enough(self) {
+            ensure!(
+                !self.blocks.done(),
+                "the file has fewer rows than when it was counted"
+            );
+            self.parse_block()?;
+        }
+        Ok(())
+    }
+
     /// Parses the next block into the queues.
     fn parse_block(&mut self) -> Result<()> {
         let (want, selects, texts) = self.columns();
@@ -692,13 +704,8 @@ impl TextSource {
         let n = n.min(self.left);
         self.left -= n;
         let mut shared = lock(&self.shared);
-        while shared.texts[self.index].1.len < n {
-            ensure!(
-                !shared.blocks.done(),
-                "the file has fewer rows than when it was counted"
-            );
-            shared.parse_block()?;
-        }
+        let index = self.index;
+        shared.parse_until(|s| s.texts[index].1.len >= n)?;
         // A run of a piece's fields is one copy of its bytes.
         shared.texts[self.index].1.take(n, |t, run| {
             let from = if run.start == 0 {
@@ -821,14 +828,8 @@ impl Source for CsvSource {
     }
     fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
         let mut shared = lock(&self.shared);
-        while shared.queues[self.index].len < out.len() {
-            ensure!(
-                !shared.blocks.done(),
-                "the file has fewer rows than when it was counted"
-            );
-            shared.parse_block()?;
-        }
-        let n = out.len();
+        let (index, n) = (self.index, out.len());
+        shared.parse_until(|s| s.queues[index].len >= n)?;
         let mut at = 0;
         shared.queues[self.index].take(n, |v, run| {
             out.copy_at(at, &v[run.clone()]);
