@@ -63,6 +63,21 @@ impl Inputs<'_> {
         common_shape(&shapes, broadcast)
     }
 
+    /// Fails if an input is open-ended: a streamed output states its shape before the data.
+    fn check_counted(&self) -> Result<()> {
+        let mut sources = [
+            Some(&*self.pred),
+            Some(&*self.target),
+            self.weight.as_deref(),
+        ];
+        let open = sources.iter_mut().flatten().any(|s| s.open_ended());
+        anyhow::ensure!(
+            !open,
+            "internal error: a streamed output of an input not counted"
+        );
+        Ok(())
+    }
+
     /// The compute and result type: the widest float among the inputs.
     pub fn precision(&self) -> Precision {
         let mut dtypes = vec![self.pred.dtype(), self.target.dtype()];
@@ -206,14 +221,15 @@ impl Engine {
 
     /// Runs `kernel` over `shape` (from [`Inputs::shape`]) and hands every chunk to `sink`, in
     /// the inputs' compute type: `f64`, or `f32` for float32 and float16 (whose kernel outputs
-    /// are rounded to float16).
+    /// are rounded to float16). Returns the shape run over: `shape`, or for open-ended inputs
+    /// (see [`Source::open_ended`]) `shape` with its first axis as long as they turned out.
     pub fn run<S: Sink>(
         &self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         kernel: Kernel<'_>,
         sink: &mut S,
-    ) -> Result<()> {
+    ) -> Result<Vec<usize>> {
         match inputs.precision() {
             Precision::F64 => self.drive::<f64, S>(inputs, shape, kernel, false, sink),
             Precision::F32 => self.drive::<f32, S>(inputs, shape, kernel, false, sink),
@@ -231,21 +247,26 @@ impl Engine {
         kernel: Kernel<'_>,
         round_f16: bool,
         sink: &mut S,
-    ) -> Result<()> {
-        let n: usize = shape.iter().product();
+    ) -> Result<Vec<usize>> {
+        let mut n: usize = shape.iter().product();
         let compute = Compute {
             kernel,
             nan: self.nan,
             round_f16,
         };
         if let Some(at) = positional(inputs, shape) {
-            return self.drive_at::<T, S>(inputs, &at, n, &compute, sink);
+            self.drive_at::<T, S>(inputs, &at, n, &compute, sink)?;
+            return Ok(shape.to_vec());
         }
         let mut feeds = Feeds::new(inputs, shape)?;
         let first = BATCH.min(n);
         let mut cur = Batch::<T>::new(first, feeds.weighted());
         let mut next = Batch::<T>::new(first, feeds.weighted());
         feeds.fill(&mut cur, 0, first)?;
+        // Open-ended inputs end at their first short batch.
+        if cur.len < first {
+            n = cur.len;
+        }
         while cur.len > 0 {
             let start = cur.start + cur.len;
             let len = BATCH.min(n - start);
@@ -261,9 +282,13 @@ impl Engine {
                 sink.combine(part)?;
             }
             read?;
+            if next.len < len {
+                n = start + next.len;
+            }
             std::mem::swap(&mut cur, &mut next);
         }
-        feeds.finish()
+        feeds.finish()?;
+        Ok(ran_shape(shape, n))
     }
 
     /// The loop for inputs read by position: each chunk is read on the thread that computes
@@ -316,11 +341,11 @@ impl Engine {
     ) -> Result<Vec<Summary>> {
         let precision = inputs.precision();
         let mut sink = (Accumulate::new(losses.len()), watch);
-        self.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;
+        let ran = self.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;
         Ok(losses
             .iter()
             .zip(&sink.0.accs)
-            .map(|(l, acc)| Summary::new(*l, reduction, acc, shape.to_vec(), precision))
+            .map(|(l, acc)| Summary::new(*l, reduction, acc, ran.clone(), precision))
             .collect())
     }
 
@@ -335,9 +360,11 @@ impl Engine {
         emit: Emit<'_>,
     ) -> Result<()> {
         let precision = inputs.precision();
+        inputs.check_counted()?;
         write_behind(emit, precision, |forward| {
             let mut sink = (forward, watch);
             self.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)
+                .map(drop)
         })
     }
 
@@ -358,10 +385,11 @@ impl Engine {
         let precision = inputs.precision();
         let kernel = Kernel::Gradient { loss, scale };
         let pred_shape = inputs.pred.shape().to_vec();
+        inputs.check_counted()?;
         if pred_shape == shape {
             return write_behind(emit, precision, |forward| {
                 let mut sink = (forward, watch);
-                self.run(inputs, shape, kernel, &mut sink)
+                self.run(inputs, shape, kernel, &mut sink).map(drop)
             });
         }
         let mut sink = (Unbroadcast::new(&pred_shape, shape), watch);
@@ -381,7 +409,21 @@ impl Engine {
     ) -> Result<()> {
         let mut sink = (Observe(observe), watch);
         self.run(inputs, shape, Kernel::Residuals, &mut sink)
+            .map(drop)
     }
+}
+
+/// `shape` with its first axis cut to hold `n` elements (open-ended inputs end where they
+/// end); `shape` itself when it holds `n`.
+fn ran_shape(shape: &[usize], n: usize) -> Vec<usize> {
+    let mut ran = shape.to_vec();
+    if let Some((first, rest)) = ran.split_first_mut() {
+        let inner: usize = rest.iter().product();
+        if let Some(rows) = n.checked_div(inner) {
+            *first = rows;
+        }
+    }
+    ran
 }
 
 /// What looks at each chunk of a scan, on the worker threads.

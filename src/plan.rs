@@ -99,18 +99,44 @@ impl Plan<'_> {
         Plan { config, passes }
     }
 
+    /// Whether the run needs the shape of its inputs only at its end, so that a CSV table can be
+    /// read in one pass, without counting its rows first: one pass that reduces (to one
+    /// result, or one per group), over columns of one and the same table, with no broadcasting
+    /// (which matches shapes first). A progress bar, whose total is the count, needs it too.
+    fn shape_at_end(&self) -> bool {
+        let c = self.config;
+        let reduces = matches!(
+            self.passes[..],
+            [Pass::Main(Main::Reduce(_) | Main::Grouped(_))]
+        );
+        let specs = [
+            Some(&c.pred),
+            Some(&c.target),
+            c.weight.as_ref(),
+            c.by.as_ref(),
+        ];
+        let columns_of_pred = specs
+            .into_iter()
+            .flatten()
+            .all(|s| s.location == c.pred.location && s.key.is_some());
+        reduces && columns_of_pred && !c.broadcast
+    }
+
     /// Runs the passes on `engine`, writing the result to `dest` (not committed).
     pub fn run(&self, engine: &Engine, dest: &mut Destination) -> Result<Ran> {
         let c = self.config;
         let specs = [Some(&c.pred), Some(&c.target), c.weight.as_ref()];
+        let progress = c.progress.then(Progress::for_stderr).flatten();
         let mut run = Runner {
             config: c,
             specs: specs.into_iter().flatten().collect(),
             // Streams that can be read only once are held in memory when there are passes to
             // read them again.
-            opener: Opener::new(c.csv, self.passes.len() > 1).with_threads(c.threads),
+            opener: Opener::new(c.csv, self.passes.len() > 1)
+                .with_threads(c.threads)
+                .count_rows(progress.is_some() || !self.shape_at_end()),
             engine,
-            progress: c.progress.then(Progress::for_stderr).flatten(),
+            progress,
             losses: match &c.params {
                 Params::Given(losses) => losses.clone(),
                 Params::AutoDelta(_) => Vec::new(),
@@ -340,11 +366,12 @@ impl Runner<'_> {
         let keys = self.keys()?;
         let losses = &self.losses[..];
         let mut sink = (GroupSink::new(losses, keys, out.shape)?, watch);
-        self.engine
+        let ran = self
+            .engine
             .run(out.inputs, out.shape, Kernel::Losses(losses), &mut sink)?;
         let (grouped, watch) = sink;
         drop(watch);
-        let results = grouped.results(reduction, out.shape, out.inputs.precision());
+        let results = grouped.results(reduction, &ran, out.inputs.precision());
         groups::write(self.config.format, out.dest.writer(), results)
     }
 }

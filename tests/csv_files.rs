@@ -194,3 +194,34 @@ fn big_quoted_file_is_thread_independent() {
     let want = format!("line {}, column 4: 'oops' is not a number", line + 1);
     assert!(run.stderr.contains(&want), "{want}: {}", run.stderr);
 }
+
+/// A reduction of columns of one table reads it in one pass, without counting its rows first:
+/// the shape it reports is still the table's rows, however its records are spread over lines,
+/// and a table that ends where a row could not is still an error.
+#[test]
+fn one_pass_reductions_report_the_rows_of_the_table() {
+    let dir = util::temp_dir();
+    let text = "k,p,t\r\n\"a\r\nb\",1,2\r\n\r\nc,\"3\",4\r\n\n\"d,\"\"e\"\"\",5,6";
+    let path = util::write(dir.path(), "t.csv", text);
+    let p = |col: &str| format!("{}:{col}", path.display());
+    let plain = util::huber(&["-p", &p("p"), "-t", &p("t"), "-f", "json"], None);
+    assert_eq!(plain.status, Some(0), "{}", plain.stderr);
+    let record: Value = serde_json::from_str(&plain.out()).unwrap();
+    assert_eq!(record["shape"], serde_json::json!([3]));
+    assert_eq!(record["count"], 3);
+    let by = ["-p", &p("p"), "-t", &p("t"), "--by", &p("k"), "-f", "json"];
+    let grouped = util::huber(&by, None);
+    assert_eq!(grouped.status, Some(0), "{}", grouped.stderr);
+    let groups: Vec<Value> = serde_json::from_str(&grouped.out()).unwrap();
+    let keys: Vec<&str> = groups.iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["a\r\nb", "c", "d,\"e\""]);
+    assert!(groups.iter().all(|g| g["shape"] == serde_json::json!([3])));
+    // Only a header, and a header with blank lines: no rows.
+    for text in ["k,p,t\n", "k,p,t\n\n\r\n"] {
+        let path = util::write(dir.path(), "h.csv", text);
+        let p = |col: &str| format!("{}:{col}", path.display());
+        let run = util::huber(&["-p", &p("p"), "-t", &p("t")], None);
+        assert_eq!(run.status, Some(1));
+        assert!(run.stderr.contains("no data rows"), "{}", run.stderr);
+    }
+}

@@ -84,8 +84,11 @@ pub struct Layout {
     pub names: Option<Vec<String>>,
     /// Fields per record.
     pub ncols: usize,
-    /// Data rows (blank lines do not count).
+    /// Data rows (blank lines do not count); an upper bound if `open_ended`.
     pub rows: usize,
+    /// The rows were not counted: the table is read to its end in one pass, and `rows` is
+    /// only what its length allows (see [`scan_uncounted`]).
+    pub open_ended: bool,
     /// Byte offset of the first record after the header (or of the first record, without one).
     pub data_start: usize,
     /// The 1-based line number at `data_start`.
@@ -257,13 +260,33 @@ pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<La
     counted(layout, &mut blocks, delimiter)
 }
 
+/// [`scan`] without the count, for a run that needs the rows only at its end: the header and
+/// column count of the table read from `r`, whose whole length is `len` bytes, and as `rows`
+/// the most rows that many bytes can hold. A row takes a byte per column (empty fields and
+/// their delimiters, the last one's line end), and at least two bytes with one column (a blank
+/// line is not a row), less one for a last record without a line end.
+pub fn scan_uncounted(
+    r: &mut dyn Read,
+    len: u64,
+    delimiter: u8,
+    header: HeaderMode,
+) -> Result<Layout> {
+    let mut layout = scan_head(r, delimiter, header)?;
+    let data = len.saturating_sub(layout.data_start as u64) as usize;
+    layout.rows = (data + 1) / layout.ncols.max(2);
+    layout.open_ended = true;
+    // Nothing after the header: no row at all, whatever is asked of the table.
+    ensure!(layout.rows > 0, NO_ROWS);
+    Ok(layout)
+}
+
+/// The error for a table without data rows.
+const NO_ROWS: &str = "no data rows: the input holds only a header";
+
 /// `layout` with its rows counted from `blocks`, which start at its first data record.
 fn counted(mut layout: Layout, blocks: &mut Blocks, delimiter: u8) -> Result<Layout> {
     layout.rows = count_rows(blocks, layout.data_line, delimiter, layout.ncols)?;
-    ensure!(
-        layout.rows > 0,
-        "no data rows: the input holds only a header"
-    );
+    ensure!(layout.rows > 0, NO_ROWS);
     Ok(layout)
 }
 
@@ -303,6 +326,7 @@ fn scan_head(r: &mut dyn Read, delimiter: u8, header: HeaderMode) -> Result<Layo
         names,
         ncols: first.fields.len(),
         rows: 0,
+        open_ended: false,
         data_start,
         data_line,
         note,
@@ -379,6 +403,8 @@ struct Shared {
     want: usize,
     line: u64,
     rows_left: usize,
+    /// The rows were not counted: running out of input is the end, not an error.
+    open_ended: bool,
     ncols: usize,
     delimiter: u8,
     selects: Vec<Select>,
@@ -470,13 +496,17 @@ impl<P: Parts> Queue<P> {
 }
 
 impl Shared {
-    /// Parses blocks until `enough` holds; running out of input first is an error.
+    /// Parses blocks until `enough` holds; running out of input first is an error, unless the
+    /// rows were not counted.
     fn parse_until(&mut self, enough: impl Fn(&Shared) -> bool) -> Result<()> {
         while !enough(self) {
-            ensure!(
-                !self.blocks.done(),
-                "the file has fewer rows than when it was counted"
-            );
+            if self.blocks.done() {
+                ensure!(
+                    self.open_ended,
+                    "the file has fewer rows than when it was counted"
+                );
+                return Ok(());
+            }
             self.parse_block()?;
         }
         Ok(())
@@ -500,7 +530,7 @@ impl Shared {
         };
         self.want = block_size();
         ensure!(
-            end > 0 || !eof || self.rows_left == 0,
+            end > 0 || !eof || self.rows_left == 0 || self.open_ended,
             "the file has fewer rows than when it was counted"
         );
         let plan = record::Plan {
@@ -605,6 +635,7 @@ impl Table {
             want: block_size(),
             line: layout.data_line,
             rows_left: layout.rows,
+            open_ended: layout.open_ended,
             ncols: layout.ncols,
             delimiter,
             selects: Vec::new(),
@@ -659,6 +690,8 @@ impl Table {
             shared: self.shared.clone(),
             index: shared.queues.len() - 1,
             shape,
+            open_ended: self.layout.open_ended,
+            read: 0,
             locator,
         })
     }
@@ -701,11 +734,13 @@ impl TextSource {
         data: &mut Vec<u8>,
         ends: &mut Vec<usize>,
     ) -> Result<usize> {
-        let n = n.min(self.left);
-        self.left -= n;
         let mut shared = lock(&self.shared);
         let index = self.index;
+        let n = n.min(self.left);
         shared.parse_until(|s| s.texts[index].1.len >= n)?;
+        // Fewer at the end of a table whose rows were not counted.
+        let n = n.min(shared.texts[index].1.len);
+        self.left -= n;
         // A run of a piece's fields is one copy of its bytes.
         shared.texts[self.index].1.take(n, |t, run| {
             let from = if run.start == 0 {
@@ -731,6 +766,10 @@ pub struct CsvSource {
     shared: Arc<Mutex<Shared>>,
     index: usize,
     shape: Vec<usize>,
+    /// The rows were not counted: `shape` is an upper bound.
+    open_ended: bool,
+    /// Elements handed out.
+    read: usize,
     locator: Option<Locator>,
 }
 
@@ -826,15 +865,34 @@ impl Source for CsvSource {
     fn dtype(&self) -> Dtype {
         Dtype::F64
     }
-    fn read(&mut self, mut out: Buf<'_>) -> Result<()> {
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        let want = out.len();
+        let n = self.read_upto(out)?;
+        ensure!(
+            n == want,
+            "the file has fewer rows than when it was counted"
+        );
+        Ok(())
+    }
+    fn open_ended(&self) -> bool {
+        self.open_ended
+    }
+    fn read_upto(&mut self, mut out: Buf<'_>) -> Result<usize> {
         let mut shared = lock(&self.shared);
-        let (index, n) = (self.index, out.len());
-        shared.parse_until(|s| s.queues[index].len >= n)?;
+        let (index, want) = (self.index, out.len());
+        shared.parse_until(|s| s.queues[index].len >= want)?;
+        let n = want.min(shared.queues[index].len);
         let mut at = 0;
         shared.queues[self.index].take(n, |v, run| {
             out.copy_at(at, &v[run.clone()]);
             at += run.len();
         });
+        self.read += n;
+        Ok(n)
+    }
+    fn finish(&mut self) -> Result<()> {
+        // A counted table without rows fails when it is counted.
+        ensure!(!self.open_ended || self.read > 0, NO_ROWS);
         Ok(())
     }
     fn locate(&self, index: usize) -> Option<Position> {

@@ -32,6 +32,19 @@ pub trait Source: Send {
     fn dtype(&self) -> Dtype;
     /// Fills `out` with the next `out.len()` elements.
     fn read(&mut self, out: Buf<'_>) -> Result<()>;
+    /// Whether the first axis of [`Source::shape`] is only an upper bound: a CSV table whose
+    /// rows were not counted before the run (see [`Opener::count_rows`]). Then
+    /// [`Source::read_upto`] says where it ends.
+    fn open_ended(&self) -> bool {
+        false
+    }
+    /// Fills the start of `out` with the next elements, as many as there are up to
+    /// `out.len()`, and returns how many: fewer only at the end of an open-ended input.
+    fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
+        let n = out.len();
+        self.read(out)?;
+        Ok(n)
+    }
     /// Called after the last element: checks what can only be checked at the end (an archive
     /// member's CRC).
     fn finish(&mut self) -> Result<()> {
@@ -238,6 +251,14 @@ impl Source for Named {
         self.inner.read(out).with_context(|| self.name.clone())
     }
 
+    fn open_ended(&self) -> bool {
+        self.inner.open_ended()
+    }
+
+    fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
+        self.inner.read_upto(out).with_context(|| self.name.clone())
+    }
+
     fn finish(&mut self) -> Result<()> {
         self.inner.finish().with_context(|| self.name.clone())
     }
@@ -294,6 +315,8 @@ pub struct Opener {
     csv: CsvOptions,
     streams: Vec<(Location, Arc<[u8]>)>,
     again: bool,
+    /// Whether CSV tables are counted before they are read (see [`Opener::count_rows`]).
+    count: bool,
     notes: Vec<String>,
     threads: usize,
     /// The CSV tables that the last [`Opener::open`] opened.
@@ -307,6 +330,7 @@ impl Opener {
             csv,
             streams: Vec::new(),
             again,
+            count: true,
             notes: Vec::new(),
             threads: 0,
             tables: Vec::new(),
@@ -316,6 +340,14 @@ impl Opener {
     /// Decodes columnar files on up to `threads` threads (0: one per core).
     pub fn with_threads(mut self, threads: usize) -> Opener {
         self.threads = threads;
+        self
+    }
+
+    /// Whether to count the rows of a CSV table in a pass of their own before it is read
+    /// (the default). A run that needs no shape before its end (a reduction of columns of one
+    /// table) skips that pass: its tables are then open-ended (see [`Source::open_ended`]).
+    pub fn count_rows(mut self, count: bool) -> Opener {
+        self.count = count;
         self
     }
 
@@ -356,7 +388,7 @@ impl Opener {
             };
             let source = open_one(
                 spec,
-                &self.csv,
+                (&self.csv, self.count),
                 users,
                 &mut self.streams,
                 &mut tables,
@@ -434,7 +466,7 @@ fn open_stream(
 
 fn open_one(
     spec: &InputSpec,
-    csv_opts: &CsvOptions,
+    csv_opts: (&CsvOptions, bool),
     users: usize,
     streams: &mut Vec<(Location, Arc<[u8]>)>,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
@@ -480,7 +512,7 @@ fn open_one(
 
 fn open_container(
     spec: &InputSpec,
-    csv_opts: &CsvOptions,
+    csv_opts: (&CsvOptions, bool),
     bytes: Bytes,
     container: Container,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
@@ -489,7 +521,7 @@ fn open_container(
     match container {
         Container::Npy => open_npy(spec, bytes),
         Container::Npz => open_npz(spec, bytes),
-        Container::Csv => open_csv(spec, csv_opts, bytes, tables),
+        Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, bytes, tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
     }
 }
@@ -520,10 +552,12 @@ fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
     Ok(Box::new(src.drain_on_finish()))
 }
 
-/// Opens a column of a CSV table; the table is read once for all the inputs that name it.
+/// Opens a column of a CSV table; the table is read once for all the inputs that name it,
+/// after a pass that counts its rows if `count` says so.
 fn open_csv(
     spec: &InputSpec,
     csv_opts: &CsvOptions,
+    count: bool,
     bytes: Bytes,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
 ) -> Result<Box<dyn Source>> {
@@ -535,17 +569,29 @@ fn open_csv(
         _ => b',',
     });
     // Two passes: one counts the rows (the shape must be known before any output), the other
-    // parses them.
+    // parses them. Without the count, one.
+    let header = csv_opts.header;
     let table = match bytes {
         Bytes::Shared(b) => {
-            let layout = csv::scan(&mut Cursor::new(&b[..]), delimiter, csv_opts.header)?;
+            let mut r = Cursor::new(&b[..]);
+            let layout = match count {
+                true => csv::scan(&mut r, delimiter, header)?,
+                false => csv::scan_uncounted(&mut r, b.len() as u64, delimiter, header)?,
+            };
             let again = b.clone();
             csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
                 move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
             ))
         }
         Bytes::File(p) => {
-            let layout = csv::scan_file(open_file(&p)?, delimiter, csv_opts.header)?;
+            let mut file = open_file(&p)?;
+            let layout = match count {
+                true => csv::scan_file(file, delimiter, header)?,
+                false => {
+                    let len = file.metadata()?.len();
+                    csv::scan_uncounted(&mut file, len, delimiter, header)?
+                }
+            };
             let path = p.clone();
             csv::Table::of_file(open_file(&p)?, layout, delimiter)?.reopen_with(Arc::new(
                 move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),

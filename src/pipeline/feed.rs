@@ -1,7 +1,7 @@
 //! Where a run's input elements come from, batch by batch: streamed from their sources in C
 //! order, or, for an input that is broadcast, held whole and repeated.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 
 use super::{BATCH, Inputs};
 use crate::array::Element;
@@ -39,19 +39,21 @@ enum Feed<'a, T> {
 }
 
 impl<T: Element> Feed<'_, T> {
-    fn fill(&mut self, out: &mut [T]) -> Result<()> {
+    /// Fills the start of `out`; returns how many elements: fewer only at the end of an
+    /// open-ended input.
+    fn fill(&mut self, out: &mut [T]) -> Result<usize> {
         match self {
-            Feed::Stream(src) => src.read(T::buf(out)),
+            Feed::Stream(src) => src.read_upto(T::buf(out)),
             Feed::Held {
                 data,
                 strides,
                 index,
             } => {
-                for o in out {
+                for o in out.iter_mut() {
                     *o = data[index.offset(strides)];
                     index.advance();
                 }
-                Ok(())
+                Ok(out.len())
             }
         }
     }
@@ -106,28 +108,37 @@ impl<'a, T: Element> Feeds<'a, T> {
     /// Reads elements `start..start + len` into `b`: the inputs side by side on the pool's
     /// threads, or one after another when one of them parses on the pool itself (see
     /// [`Source::parses_on_pool`]). An error of pred's comes before target's, and target's
-    /// before weight's.
+    /// before weight's. Fewer than `len` (as `b.len` says) only at the end of open-ended
+    /// inputs, which end together: they are columns of one table.
     pub(super) fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
         b.start = start;
-        b.len = len;
         let on_pool = [Some(&self.pred), Some(&self.target), self.weight.as_ref()]
             .into_iter()
             .flatten()
             .any(|f| matches!(f, Feed::Stream(src) if src.parses_on_pool()));
         let mut weight = || match (&mut self.weight, &mut b.weight) {
-            (Some(f), Some(w)) => f.fill(&mut w[..len]),
-            _ => Ok(()),
+            (Some(f), Some(w)) => f.fill(&mut w[..len]).map(Some),
+            _ => Ok(None),
         };
-        if on_pool {
-            self.pred.fill(&mut b.pred[..len])?;
-            self.target.fill(&mut b.target[..len])?;
-            return weight();
-        }
-        let (pred, (target, weight)) = rayon::join(
-            || self.pred.fill(&mut b.pred[..len]),
-            || rayon::join(|| self.target.fill(&mut b.target[..len]), weight),
+        let (pred, target, weight) = if on_pool {
+            (
+                self.pred.fill(&mut b.pred[..len])?,
+                self.target.fill(&mut b.target[..len])?,
+                weight()?,
+            )
+        } else {
+            let (pred, (target, weight)) = rayon::join(
+                || self.pred.fill(&mut b.pred[..len]),
+                || rayon::join(|| self.target.fill(&mut b.target[..len]), weight),
+            );
+            (pred?, target?, weight?)
+        };
+        ensure!(
+            target == pred && weight.unwrap_or(pred) == pred,
+            "internal error: inputs read together ended apart ({pred}, {target} and {weight:?} elements)"
         );
-        pred.and(target).and(weight)
+        b.len = pred;
+        Ok(())
     }
 
     pub(super) fn finish(&mut self) -> Result<()> {

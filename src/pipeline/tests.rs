@@ -343,3 +343,59 @@ fn files_read_by_position_agree_with_streams_bit_for_bit() {
         }
     }
 }
+
+/// A [`MemSource`] whose shape only bounds its length, as a CSV table read without a count.
+struct OpenEnded(MemSource);
+
+impl Source for OpenEnded {
+    fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        self.0.read(out)
+    }
+    fn open_ended(&self) -> bool {
+        true
+    }
+    fn read_upto(&mut self, mut out: Buf<'_>) -> Result<usize> {
+        let m = &mut self.0;
+        let n = out.len().min(m.data.len() - m.pos);
+        out.copy_at(0, &m.data[m.pos..m.pos + n]);
+        m.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn open_ended_inputs_end_where_their_data_ends() {
+    // Lengths around the batch size, where the end falls in the first, a middle or a last
+    // batch, or on a batch boundary; the bound is far above the data, or just at it.
+    for n in [0, 1, 1000, BATCH - 1, BATCH, BATCH + 1, 3 * BATCH + 77] {
+        for bound in [n, n + 1, 2 * n + BATCH] {
+            let (p, t) = data(n);
+            let want = reduce(2, NanPolicy::Propagate, p.clone(), t.clone(), &[Loss::Mse]);
+            let mut ps = OpenEnded(MemSource::new(vec![bound], p));
+            let mut ts = OpenEnded(MemSource::new(vec![bound], t));
+            let mut inputs = Inputs {
+                pred: &mut ps,
+                target: &mut ts,
+                weight: None,
+            };
+            let engine = Engine::new(2, NanPolicy::Propagate).unwrap();
+            let got = engine.reduce(
+                &mut inputs,
+                &[bound],
+                &[Loss::Mse],
+                Reduction::Mean,
+                &mut (),
+            );
+            let (got, want) = (got.unwrap(), want.unwrap());
+            assert_eq!(got[0].shape, vec![n], "n {n}, bound {bound}");
+            assert_eq!(got[0].count, n as u64);
+            assert_eq!(got[0].value.to_bits(), want[0].value.to_bits());
+        }
+    }
+}

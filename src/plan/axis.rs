@@ -35,10 +35,10 @@ pub fn weighted_mean(
 ) -> Result<Vec<Summary>> {
     let precision = inputs.precision();
     let mut sink = (WeightedSums::new(losses), watch);
-    engine.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;
+    let ran = engine.run(inputs, shape, Kernel::Losses(losses), &mut sink)?;
     let sums = sink.0.sums.iter().zip(losses);
     Ok(sums
-        .map(|(s, l)| Summary::weighted(*l, s, shape.to_vec(), precision))
+        .map(|(s, l)| Summary::weighted(*l, s, ran.clone(), precision))
         .collect())
 }
 

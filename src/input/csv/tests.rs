@@ -347,27 +347,35 @@ fn write_table(
 type Columns = (Vec<Vec<f64>>, Vec<Vec<Vec<u8>>>);
 
 /// Reads every numeric column of `bytes`, and every column as text, through one table in
-/// blocks of `block` bytes: from a stream, or from a file mapped into memory.
+/// blocks of `block` bytes: from a stream, or from a file mapped into memory; after counting
+/// its rows, or in one pass to its end.
 fn read_columns(
     bytes: &[u8],
     delimiter: u8,
     cols: &[Col],
     block: usize,
-    mapped: bool,
+    (mapped, counted): (bool, bool),
 ) -> Result<Columns> {
     BLOCK_SIZE.with(|b| b.set(block));
+    let header = HeaderMode::Present;
     let (layout, table) = if mapped {
         let mut file = tempfile::tempfile()?;
         std::io::Write::write_all(&mut file, bytes)?;
-        let layout = scan_file(file.try_clone()?, delimiter, HeaderMode::Present)?;
+        let layout = if counted {
+            scan_file(file.try_clone()?, delimiter, header)?
+        } else {
+            file.rewind()?;
+            scan_uncounted(&mut file, bytes.len() as u64, delimiter, header)?
+        };
         let table = Table::of_file(file, layout.clone(), delimiter)?;
         (layout, table)
     } else {
-        let layout = scan(
-            &mut std::io::Cursor::new(bytes),
-            delimiter,
-            HeaderMode::Present,
-        )?;
+        let mut r = std::io::Cursor::new(bytes);
+        let layout = if counted {
+            scan(&mut r, delimiter, header)?
+        } else {
+            scan_uncounted(&mut r, bytes.len() as u64, delimiter, header)?
+        };
         let table = Table::new(
             Box::new(std::io::Cursor::new(bytes.to_vec())),
             layout.clone(),
@@ -386,26 +394,45 @@ fn read_columns(
         .collect::<Result<Vec<_>>>()?;
     let mut out = vec![Vec::new(); readers.len()];
     let mut fields = vec![Vec::new(); texts.len()];
-    // Small, uneven reads interleaved across the readers.
+    // Small, uneven reads interleaved across the readers, up to the end (which the rows say
+    // when they were counted, else the first short read).
     let mut buf = [0.0; 7];
     let mut done = 0;
     while done < layout.rows {
-        let n = buf.len().min(layout.rows - done);
+        let ask = buf.len().min(layout.rows - done);
+        // What the first reader read; every other must read as many.
+        let mut n = None;
         for (r, o) in readers.iter_mut().zip(&mut out) {
-            r.read(Buf::F64(&mut buf[..n]))?;
-            o.extend_from_slice(&buf[..n]);
+            let read = r.read_upto(Buf::F64(&mut buf[..ask]))?;
+            ensure!(
+                read == *n.get_or_insert(read),
+                "{read} values read of {n:?}"
+            );
+            o.extend_from_slice(&buf[..read]);
         }
         for (t, f) in texts.iter_mut().zip(&mut fields) {
             let (mut data, mut ends) = (Vec::new(), Vec::new());
-            let read = t.read_into(n, &mut data, &mut ends)?;
-            ensure!(read == n && ends.len() == n, "{read} fields read of {n}");
+            let read = t.read_into(ask, &mut data, &mut ends)?;
+            ensure!(
+                read == *n.get_or_insert(read),
+                "{read} fields read of {n:?}"
+            );
+            ensure!(ends.len() == read, "{} ends of {read} fields", ends.len());
             let mut from = 0;
             for end in ends {
                 f.push(data[from..end].to_vec());
                 from = end;
             }
         }
+        let n = n.unwrap_or(ask);
+        ensure!(n == ask || !counted, "{n} rows read of {ask} counted");
         done += n;
+        if n == 0 {
+            break;
+        }
+    }
+    for r in &mut readers {
+        r.finish()?;
     }
     BLOCK_SIZE.with(|b| b.set(BLOCK));
     Ok((out, fields))
@@ -439,18 +466,20 @@ proptest! {
 
     /// Any table of numbers and text, quoted and ended in any of the ways writers do, reads
     /// back its numeric columns bit for bit, and every column as text byte for byte as the
-    /// `csv` crate reads it, whatever the block size and thread count, streamed or mapped.
+    /// `csv` crate reads it, whatever the block size and thread count, streamed or mapped,
+    /// counted first or read to its end in one pass.
     #[test]
     fn tables_read_back_exactly(
         (names, cols, quoting, end, delim, sci) in table_strategy(),
         block in 8usize..300,
         threads in prop_oneof![Just(1usize), Just(2), Just(3), Just(8)],
         mapped in any::<bool>(),
+        counted in any::<bool>(),
     ) {
         let bytes = write_table(&names, &cols, quoting, end, delim, sci);
         let delimiter = [b',', b';', b'\t'][usize::from(delim)];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let got = pool.install(|| read_columns(&bytes, delimiter, &cols, block, mapped));
+        let got = pool.install(|| read_columns(&bytes, delimiter, &cols, block, (mapped, counted)));
         let (got, texts) = got.map_err(|e| TestCaseError::fail(format!("{e:#}: {:?}", String::from_utf8_lossy(&bytes))))?;
         prop_assert_eq!(&texts, &fields_by_csv_crate(&bytes, delimiter, cols.len()), "{:?}", String::from_utf8_lossy(&bytes));
         let want: Vec<&Vec<Option<f64>>> = cols.iter().filter_map(|c| match c {
