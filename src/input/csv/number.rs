@@ -114,16 +114,18 @@ const EXACT: u64 = 1 << 53;
 ///
 /// The digits are gathered in a `u64` as they are read; up to 19 of them cannot overflow it.
 /// Then the value is `mant · 10^exp` rounded once, as `str::parse` rounds it:
-/// - `mant` ≤ 2^53 and |exp| ≤ 22 (most fields of up to 16 digits): both factors are exact
-///   `f64`s, so one IEEE multiplication or division rounds correctly (Clinger's fast path);
-/// - a larger `mant` and -22 ≤ exp ≤ 0 (the 17-digit shortest forms that pandas and polars
-///   write): an integer division, see [`divided`];
+/// - -22 ≤ exp ≤ 0 (the fields that pandas and polars write, of 16 or 17 digits): an integer
+///   division, see [`divided`];
+/// - else `mant` ≤ 2^53 and exp ≤ 22 (integers, and zero): both factors are exact `f64`s, so
+///   one IEEE multiplication rounds correctly (Clinger's fast path);
 /// - anything else (more digits, large exponents) goes to `fast_float2` with exactly the bytes
 ///   scanned here.
 #[inline(always)]
 fn decimal(s: &[u8]) -> Option<(f64, usize)> {
-    let neg = s.first() == Some(&b'-');
-    let start = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    // Signs vary from field to field: taken without a branch.
+    let first = s.first().copied().unwrap_or(0);
+    let neg = first == b'-';
+    let start = usize::from(neg | (first == b'+'));
     // One digit before the point (as in most fields that floats are written to) is taken
     // without the word-at-a-time loop, which would try eight bytes first.
     let (mut mant, mut i) = match s.get(start..start + 2) {
@@ -134,7 +136,11 @@ fn decimal(s: &[u8]) -> Option<(f64, usize)> {
     let mut exp = 0;
     if s.get(i) == Some(&b'.') {
         let point = i + 1;
-        (mant, i) = digits(s, point, mant);
+        (mant, i) = match digit_run(s, point) {
+            // Up to 19 digits in all fit a u64.
+            Some((run, n)) if count + n <= 19 => (mant * POW10_U64[n] + run, point + n),
+            _ => digits(s, point, mant),
+        };
         count += i - point;
         exp = -((i - point) as i64);
     }
@@ -146,18 +152,21 @@ fn decimal(s: &[u8]) -> Option<(f64, usize)> {
         exp += e;
         i += 1 + n;
     }
-    let v = if count <= 19 && mant <= EXACT && (-22..=22).contains(&exp) {
+    // Whether a mantissa fits 53 bits varies from field to field too (16 or 17 digits), so
+    // every one with a point and no large exponent takes the integer division.
+    let v = if count <= 19 && (-22..=0).contains(&exp) && mant != 0 {
+        divided(mant, exp.unsigned_abs() as usize)
+    } else if count <= 19 && mant <= EXACT && (-22..=22).contains(&exp) {
         if exp < 0 {
             mant as f64 / POW10[exp.unsigned_abs() as usize]
         } else {
             mant as f64 * POW10[exp as usize]
         }
-    } else if count <= 19 && (-22..=0).contains(&exp) {
-        divided(mant, exp.unsigned_abs() as usize)
     } else {
         return fast_float2::parse(&s[..i]).ok().map(|x| (x, i));
     };
-    Some((if neg { -v } else { v }, i))
+    // `v` is not negative: the sign is its top bit.
+    Some((f64::from_bits(v.to_bits() | u64::from(neg) << 63), i))
 }
 
 /// The decimal digits of `s` from `i` appended to `mant` (wrapping past 19 digits), and where
@@ -180,6 +189,128 @@ fn digits(s: &[u8], mut i: usize, mut mant: u64) -> (u64, usize) {
         i += 1;
     }
     (mant, i)
+}
+
+/// Powers of ten up to 10^19, the largest a `u64` holds.
+const POW10_U64: [u64; 20] = {
+    let mut p = [1; 20];
+    let mut k = 1;
+    while k < p.len() {
+        p[k] = p[k - 1] * 10;
+        k += 1;
+    }
+    p
+};
+
+/// The inverses of the powers of five modulo 2^64: `x · INV5[k]` is `x / 5^k` for any `x` that
+/// `5^k` divides (the division is exact, so the low 64 bits of the product are the quotient).
+const INV5: [u64; 17] = {
+    let mut t = [1u64; 17];
+    // Newton's iteration for the inverse of 5 modulo 2^64: each step doubles the bits that
+    // are right, from the 3 that 5 · 5 ≡ 1 (mod 8) gives.
+    let mut inv: u64 = 5;
+    let mut step = 0;
+    while step < 5 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(5u64.wrapping_mul(inv)));
+        step += 1;
+    }
+    let mut k = 1;
+    while k < t.len() {
+        t[k] = t[k - 1].wrapping_mul(inv);
+        k += 1;
+    }
+    t
+};
+
+/// `x / 10^k` for an `x` that `10^k` divides, `k` ≤ 16: a shift and one multiplication.
+#[inline(always)]
+fn exact_div_pow10(x: u64, k: usize) -> u64 {
+    (x >> k).wrapping_mul(INV5[k])
+}
+
+/// The run of decimal digits at `s[i..]` as an integer, and its length, when it is at most 19
+/// digits long and 32 bytes are there to look at: found without a branch on the length, which
+/// varies from field to field (15 to 18 digits after the point in the shortest forms that
+/// pandas and polars write), so that it is not mispredicted. `None` otherwise: then [`digits`]
+/// reads them.
+#[inline(always)]
+fn digit_run(s: &[u8], i: usize) -> Option<(u64, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes: &[u8; 32] = s.get(i..i + 32)?.try_into().ok()?;
+        // SAFETY: SSE2 is part of x86-64 itself.
+        unsafe { digit_run_sse2(bytes) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, i);
+        None
+    }
+}
+
+/// [`digit_run`] on x86-64: both halves of the 32 bytes as 16 digits each, with the lanes from
+/// the first non-digit on set to zero, so that the two values are the run's digits followed by
+/// zeros; dividing out those zeros is exact.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn digit_run_sse2(b: &[u8; 32]) -> Option<(u64, usize)> {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
+        _mm_set_epi8, _mm_set1_epi8, _mm_setzero_si128, _mm_sub_epi8, _mm_subs_epu8,
+    };
+    let lo: __m128i = bytemuck::pod_read_unaligned(&b[..16]);
+    let hi: __m128i = bytemuck::pod_read_unaligned(&b[16..]);
+    let zero_digit = _mm_set1_epi8(b'0' as i8);
+    let (lo, hi) = (_mm_sub_epi8(lo, zero_digit), _mm_sub_epi8(hi, zero_digit));
+    // A digit is at most 9 after the subtraction (as unsigned): nothing left above 9.
+    let is_digit = |d| {
+        let above = _mm_subs_epu8(d, _mm_set1_epi8(9));
+        _mm_movemask_epi8(_mm_cmpeq_epi8(above, _mm_setzero_si128())) as u16
+    };
+    let digits = u32::from(is_digit(lo)) | u32::from(is_digit(hi)) << 16;
+    let n = (!digits).trailing_zeros() as usize;
+    if n > 19 {
+        return None;
+    }
+    let lane = _mm_set_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    let keep = |d, first: i8| {
+        let within = _mm_cmplt_epi8(lane, _mm_set1_epi8(n as i8 - first));
+        _mm_and_si128(d, within)
+    };
+    let a = sixteen_value(keep(lo, 0));
+    let b = sixteen_value(keep(hi, 16));
+    // The run is a · 10^16 + b followed by 32 − n zeros: `a` holds min(n, 16) digits and
+    // `b` the rest.
+    let in_a = n.min(16);
+    let run = exact_div_pow10(a, 16 - in_a) * POW10_U64[n - in_a] + exact_div_pow10(b, 32 - n.max(16));
+    Some((run, n))
+}
+
+/// The value of sixteen digits (0 to 9, one per byte lane, the first weighing most), with SSE2:
+/// as 16-bit lanes, combined in pairs, quads and eights by multiply-adds, then the two eights
+/// as integers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn sixteen_value(d: std::arch::x86_64::__m128i) -> u64 {
+    use std::arch::x86_64::{
+        _mm_cvtsi128_si32, _mm_madd_epi16, _mm_packs_epi32, _mm_set_epi16, _mm_setzero_si128,
+        _mm_shuffle_epi32, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+    };
+    let zero = _mm_setzero_si128();
+    // Lane 0 (the first digit) weighs most in each pair, quad and eight.
+    let pairs = |x| _mm_madd_epi16(x, _mm_set_epi16(1, 10, 1, 10, 1, 10, 1, 10));
+    let pairs = _mm_packs_epi32(
+        pairs(_mm_unpacklo_epi8(d, zero)),
+        pairs(_mm_unpackhi_epi8(d, zero)),
+    );
+    let quads = _mm_madd_epi16(pairs, _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100));
+    let quads = _mm_packs_epi32(quads, quads);
+    let eights = _mm_madd_epi16(quads, _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000));
+    let first = _mm_cvtsi128_si32(eights) as u32;
+    let second = _mm_cvtsi128_si32(_mm_shuffle_epi32::<1>(eights)) as u32;
+    u64::from(first) * 100_000_000 + u64::from(second)
 }
 
 /// The value of eight ASCII digits, or `None` if any of the bytes is not a digit: the bytes as
@@ -214,30 +345,17 @@ fn sixteen_digits(b: &[u8]) -> Option<u64> {
 #[inline]
 fn sixteen_digits_sse2(b: &[u8]) -> Option<u64> {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cvtsi128_si32, _mm_madd_epi16, _mm_movemask_epi8,
-        _mm_packs_epi32, _mm_set_epi16, _mm_set1_epi8, _mm_setzero_si128, _mm_shuffle_epi32,
-        _mm_sub_epi8, _mm_subs_epu8, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_setzero_si128,
+        _mm_sub_epi8, _mm_subs_epu8,
     };
     let v: __m128i = bytemuck::pod_read_unaligned(b.get(..16)?);
     let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
     // A digit is at most 9 after the subtraction (as unsigned): nothing left above 9.
     let above = _mm_subs_epu8(d, _mm_set1_epi8(9));
-    let zero = _mm_setzero_si128();
-    if _mm_movemask_epi8(_mm_cmpeq_epi8(above, zero)) != 0xFFFF {
+    if _mm_movemask_epi8(_mm_cmpeq_epi8(above, _mm_setzero_si128())) != 0xFFFF {
         return None;
     }
-    // Lane 0 (the first digit) weighs most in each pair, quad and eight.
-    let pairs = |x| _mm_madd_epi16(x, _mm_set_epi16(1, 10, 1, 10, 1, 10, 1, 10));
-    let pairs = _mm_packs_epi32(
-        pairs(_mm_unpacklo_epi8(d, zero)),
-        pairs(_mm_unpackhi_epi8(d, zero)),
-    );
-    let quads = _mm_madd_epi16(pairs, _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100));
-    let quads = _mm_packs_epi32(quads, quads);
-    let eights = _mm_madd_epi16(quads, _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000));
-    let first = _mm_cvtsi128_si32(eights) as u32;
-    let second = _mm_cvtsi128_si32(_mm_shuffle_epi32::<1>(eights)) as u32;
-    Some(u64::from(first) * 100_000_000 + u64::from(second))
+    Some(sixteen_value(d))
 }
 
 /// An exponent after its `e`: `[+-]?digits`, its value (clamped far beyond any `f64`'s range)
@@ -255,7 +373,7 @@ fn exponent(s: &[u8]) -> Option<(i64, usize)> {
     (i > start).then_some((if neg { -e } else { e }, i))
 }
 
-/// `m / 10^k`, correctly rounded, for 2^53 < `m` and `k` ≤ 22, with one rounding: as
+/// `m / 10^k`, correctly rounded, for 0 < `m` and `k` ≤ 22, with one rounding: as
 /// `10^k = 5^k · 2^k`, it is `q · 2^-(s + k)` for the integer quotient `q = m · 2^s / 5^k`, with
 /// `s` chosen so that `q` fills 63 or 64 bits. The remainder then only decides a sticky bit at
 /// least nine bits below the rounding position, the conversion of `q` to `f64` is the one
@@ -518,6 +636,37 @@ mod tests {
             Some(9_999_999_999_999_999)
         );
         assert_eq!(sixteen_digits(b"0000000000000001"), Some(1));
+    }
+
+    #[test]
+    fn a_digit_run_reads_as_digit_by_digit() {
+        let mut r = Rng(0x0F1E_2D3C_4B5A_6978);
+        for _ in 0..300_000 {
+            // A run of 0 to 24 digits, then anything, padded to 32 bytes or more (or not).
+            let run = r.below(25);
+            let mut b: Vec<u8> = (0..run).map(|_| b'0' + r.below(10) as u8).collect();
+            let tail = r.below(40);
+            b.extend((0..tail).map(|_| match r.below(4) {
+                0 => r.next() as u8,
+                1 => b"/:.,e-\n"[r.below(7)],
+                _ => b'0' + r.below(10) as u8,
+            }));
+            let got = digit_run(&b, 0);
+            let (mant, end) = digits(&b, 0, 0);
+            match got {
+                Some((value, n)) => {
+                    assert!(b.len() >= 32 && end <= 19, "{b:?}");
+                    assert_eq!((value, n), (mant, end), "{b:?}");
+                }
+                None => assert!(
+                    b.len() < 32 || end > 19 || cfg!(not(target_arch = "x86_64")),
+                    "{b:?}"
+                ),
+            }
+        }
+        for k in 0..=16 {
+            assert_eq!(exact_div_pow10(POW10_U64[k] * 1801, k), 1801);
+        }
     }
 
     #[test]
