@@ -346,19 +346,15 @@ fn write_table(
 /// What [`read_columns`] reads: every numeric column as numbers, and every column as text.
 type Columns = (Vec<Vec<f64>>, Vec<Vec<Vec<u8>>>);
 
-/// Reads every numeric column of `bytes`, and every column as text, through one table in
-/// blocks of `block` bytes: from a stream, or from a file mapped into memory; after counting
-/// its rows, or in one pass to its end.
-fn read_columns(
+/// The table of `bytes` (with a header), from a stream or from a file mapped into memory,
+/// with its rows counted first or not (then it is read in one pass to its end).
+fn open_table(
     bytes: &[u8],
     delimiter: u8,
-    cols: &[Col],
-    block: usize,
     (mapped, counted): (bool, bool),
-) -> Result<Columns> {
-    BLOCK_SIZE.with(|b| b.set(block));
+) -> Result<(Layout, Table)> {
     let header = HeaderMode::Present;
-    let (layout, table) = if mapped {
+    if mapped {
         let mut file = tempfile::tempfile()?;
         std::io::Write::write_all(&mut file, bytes)?;
         let layout = if counted {
@@ -368,21 +364,30 @@ fn read_columns(
             scan_uncounted(&mut file, bytes.len() as u64, delimiter, header)?
         };
         let table = Table::of_file(file, layout.clone(), delimiter)?;
-        (layout, table)
+        return Ok((layout, table));
+    }
+    let mut r = std::io::Cursor::new(bytes);
+    let layout = if counted {
+        scan(&mut r, delimiter, header)?
     } else {
-        let mut r = std::io::Cursor::new(bytes);
-        let layout = if counted {
-            scan(&mut r, delimiter, header)?
-        } else {
-            scan_uncounted(&mut r, bytes.len() as u64, delimiter, header)?
-        };
-        let table = Table::new(
-            Box::new(std::io::Cursor::new(bytes.to_vec())),
-            layout.clone(),
-            delimiter,
-        )?;
-        (layout, table)
+        scan_uncounted(&mut r, bytes.len() as u64, delimiter, header)?
     };
+    let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
+    let table = Table::new(reader, layout.clone(), delimiter)?;
+    Ok((layout, table))
+}
+
+/// Reads every numeric column of `bytes`, and every column as text, through one table (see
+/// [`open_table`]) in blocks of `block` bytes.
+fn read_columns(
+    bytes: &[u8],
+    delimiter: u8,
+    cols: &[Col],
+    block: usize,
+    (mapped, counted): (bool, bool),
+) -> Result<Columns> {
+    BLOCK_SIZE.with(|b| b.set(block));
+    let (layout, table) = open_table(bytes, delimiter, (mapped, counted))?;
     let mut readers = Vec::new();
     for (k, c) in cols.iter().enumerate() {
         if matches!(c, Col::Numbers(_)) {
