@@ -134,7 +134,9 @@ impl Plan<'_> {
             // read them again.
             opener: Opener::new(c.csv, self.passes.len() > 1)
                 .with_threads(c.threads)
-                .count_rows(progress.is_some() || !self.shape_at_end()),
+                .count_rows(progress.is_some() || !self.shape_at_end())
+                // `--nan error` names the line of the element, read again from held bytes.
+                .stream_csv(c.nan != NanPolicy::Error),
             engine,
             progress,
             losses: match &c.params {

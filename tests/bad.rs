@@ -826,3 +826,36 @@ fn pipes_named_by_path_read_like_stdin() {
         );
     }
 }
+
+/// A CSV table piped in is parsed as it arrives when a reduction needs its rows only at the
+/// end: a stream larger than the 64 MiB address-space limit still gives its mean, where holding
+/// it (as a run that counts rows first must) would not fit.
+#[test]
+fn a_piped_csv_reduction_streams_in_bounded_memory() {
+    let row = format!("1.5,2.5,{}\n", "x".repeat(64));
+    let rows = (80 << 20) / row.len();
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+        .args(["-p", "-:1", "-t", "-:2", "-f", "json", "--no-header"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let block = row.repeat(rows / 64);
+        for _ in 0..64 {
+            if pipe.write_all(block.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["count"], (rows / 64 * 64) as u64);
+    assert_eq!(record["value"], 0.5);
+}

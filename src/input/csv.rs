@@ -213,7 +213,7 @@ struct First {
 /// Reads the first non-blank record from the top of `r` (after a byte order mark).
 fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
     let mut head = Vec::new();
-    let limit = (MAX_LINE + BOM.len() + 2) as u64;
+    let limit = HEAD_BYTES;
     r.take(limit).read_to_end(&mut head)?;
     let eof = (head.len() as u64) < limit;
     let (mut i, mut line) = (usize::from(head.starts_with(BOM)) * BOM.len(), 1u64);
@@ -261,24 +261,37 @@ pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<La
 }
 
 /// [`scan`] without the count, for a run that needs the rows only at its end: the header and
-/// column count of the table read from `r`, whose whole length is `len` bytes, and as `rows`
-/// the most rows that many bytes can hold. A row takes a byte per column (empty fields and
-/// their delimiters, the last one's line end), and at least two bytes with one column (a blank
-/// line is not a row), less one for a last record without a line end.
+/// column count of the table read from `r`, whose whole length is `len` bytes if it is known,
+/// and as `rows` the most rows that many bytes can hold. A row takes a byte per column (empty
+/// fields and their delimiters, the last one's line end), and at least two bytes with one
+/// column (a blank line is not a row), less one for a last record without a line end. A stream
+/// of unknown length is bounded by [`STREAM_ROWS`].
 pub fn scan_uncounted(
     r: &mut dyn Read,
-    len: u64,
+    len: Option<u64>,
     delimiter: u8,
     header: HeaderMode,
 ) -> Result<Layout> {
     let mut layout = scan_head(r, delimiter, header)?;
-    let data = len.saturating_sub(layout.data_start as u64) as usize;
-    layout.rows = (data + 1) / layout.ncols.max(2);
+    layout.rows = match len {
+        Some(len) => {
+            let data = len.saturating_sub(layout.data_start as u64) as usize;
+            (data + 1) / layout.ncols.max(2)
+        }
+        None => STREAM_ROWS,
+    };
     layout.open_ended = true;
     // Nothing after the header: no row at all, whatever is asked of the table.
     ensure!(layout.rows > 0, NO_ROWS);
     Ok(layout)
 }
+
+/// The rows a stream of unknown length is taken to hold at most: more than any brings (2^48
+/// rows take half a pebibyte), few enough that every count of elements fits.
+pub const STREAM_ROWS: usize = 1 << 48;
+
+/// The bytes [`scan_head`] reads at most: a record's length, a byte-order mark and a line end.
+pub const HEAD_BYTES: u64 = (MAX_LINE + BOM.len() + 2) as u64;
 
 /// The error for a table without data rows.
 const NO_ROWS: &str = "no data rows: the input holds only a header";

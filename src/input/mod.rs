@@ -306,6 +306,14 @@ enum Bytes {
     File(PathBuf),
 }
 
+/// Where a CSV table's bytes come from.
+enum CsvBytes {
+    /// Held in memory or in a file: they can be read again.
+    Again(Bytes),
+    /// A stream, parsed as it arrives.
+    Once(Box<dyn Read + Send>),
+}
+
 /// Opens inputs. Inputs that name the same file or stdin share one read of it, so
 /// `-p -:pred -t -:target < data.csv` works. A path that is a pipe (`<(…)`, `/dev/stdin`, a
 /// FIFO) reads as stdin does: it cannot be read twice, so it is never sniffed and reopened. For
@@ -317,6 +325,8 @@ pub struct Opener {
     again: bool,
     /// Whether CSV tables are counted before they are read (see [`Opener::count_rows`]).
     count: bool,
+    /// Whether a CSV stream is parsed as it arrives (see [`Opener::stream_csv`]).
+    stream_csv: bool,
     notes: Vec<String>,
     threads: usize,
     /// The CSV tables that the last [`Opener::open`] opened.
@@ -331,6 +341,7 @@ impl Opener {
             streams: Vec::new(),
             again,
             count: true,
+            stream_csv: false,
             notes: Vec::new(),
             threads: 0,
             tables: Vec::new(),
@@ -348,6 +359,14 @@ impl Opener {
     /// table) skips that pass: its tables are then open-ended (see [`Source::open_ended`]).
     pub fn count_rows(mut self, count: bool) -> Opener {
         self.count = count;
+        self
+    }
+
+    /// Whether a CSV table on stdin or a pipe, in a run that does not count rows first, is
+    /// parsed as it arrives rather than held in memory. Then its lines can not be read again
+    /// to name where an element is (as `--nan error` does).
+    pub fn stream_csv(mut self, stream: bool) -> Opener {
+        self.stream_csv = stream;
         self
     }
 
@@ -389,8 +408,11 @@ impl Opener {
             let source = open_one(
                 spec,
                 (&self.csv, self.count),
-                users,
-                &mut self.streams,
+                Streams {
+                    users,
+                    once: self.stream_csv && !self.count,
+                    held: &mut self.streams,
+                },
                 &mut tables,
                 &mut columnar,
             )
@@ -428,27 +450,41 @@ impl Opener {
 }
 
 /// A stream (stdin or a pipe named by path), opened: an NPY source reading it directly when it is
-/// read once, else all its bytes.
+/// read once, a CSV table's bytes as they arrive when it is parsed once, else all its bytes.
 enum Stream {
     Npy(Box<dyn Source>),
+    Csv(Box<dyn Read + Send>),
     Bytes(Arc<[u8]>),
 }
 
-/// Opens a stream that can be read only once. The only reader of an NPY stream streams it;
-/// anything else (a table, an archive, a stream with several readers) is read into memory once
-/// and shared through `streams`.
+/// How the streams of one opening are read.
+struct Streams<'a> {
+    /// The inputs that read the stream being opened (`usize::MAX` if it is opened again later).
+    users: usize,
+    /// Whether a CSV stream is parsed as it arrives (see [`Opener::stream_csv`]).
+    once: bool,
+    /// The streams held in memory so far.
+    held: &'a mut Vec<(Location, Arc<[u8]>)>,
+}
+
+/// Opens a stream that can be read only once. The only reader of an NPY stream streams it, and
+/// a CSV table is parsed as it arrives where `streams.once` allows; anything else (an archive,
+/// a stream with several readers) is read into memory once and shared through `streams.held`.
 fn open_stream(
     spec: &InputSpec,
-    users: usize,
-    streams: &mut Vec<(Location, Arc<[u8]>)>,
+    streams: Streams<'_>,
     open: impl FnOnce() -> Result<Box<dyn Read + Send>>,
 ) -> Result<Stream> {
-    if let Some((_, b)) = streams.iter().find(|(loc, _)| *loc == spec.location) {
+    let Streams { users, once, held } = streams;
+    if let Some((_, b)) = held.iter().find(|(loc, _)| *loc == spec.location) {
         return Ok(Stream::Bytes(b.clone()));
     }
     let mut input = open()?;
     let mut head = Vec::new();
     (&mut input).take(8).read_to_end(&mut head)?;
+    if once && sniff(&head) == Container::Csv {
+        return Ok(Stream::Csv(Box::new(Cursor::new(head).chain(input))));
+    }
     if users == 1 && sniff(&head) == Container::Npy {
         ensure!(
             spec.key.is_none(),
@@ -460,20 +496,23 @@ fn open_stream(
     let mut all = head;
     input.read_to_end(&mut all)?;
     let all: Arc<[u8]> = all.into();
-    streams.push((spec.location.clone(), all.clone()));
+    held.push((spec.location.clone(), all.clone()));
     Ok(Stream::Bytes(all))
 }
 
 fn open_one(
     spec: &InputSpec,
     csv_opts: (&CsvOptions, bool),
-    users: usize,
-    streams: &mut Vec<(Location, Arc<[u8]>)>,
+    streams: Streams<'_>,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
     columnar: &mut ColumnarTables,
 ) -> Result<Box<dyn Source>> {
+    // Another column of a CSV table opened already: the table is read once for all of them.
+    if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Box::new(t.reader(spec.key.as_deref())?));
+    }
     let stream = match &spec.location {
-        Location::Stdin => Some(open_stream(spec, users, streams, || {
+        Location::Stdin => Some(open_stream(spec, streams, || {
             if io::stdin().is_terminal() {
                 return Err(UsageError::new(
                     "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
@@ -489,7 +528,7 @@ fn open_one(
             if meta.is_file() {
                 None
             } else {
-                Some(open_stream(spec, users, streams, || {
+                Some(open_stream(spec, streams, || {
                     Ok(Box::new(open_file(path)?))
                 })?)
             }
@@ -497,6 +536,9 @@ fn open_one(
     };
     let (bytes, container) = match (stream, &spec.location) {
         (Some(Stream::Npy(source)), _) => return Ok(source),
+        (Some(Stream::Csv(input)), _) => {
+            return open_csv(spec, csv_opts.0, false, CsvBytes::Once(input), tables);
+        }
         (Some(Stream::Bytes(data)), _) => {
             let c = sniff(&data);
             (Bytes::Shared(data), c)
@@ -521,7 +563,7 @@ fn open_container(
     match container {
         Container::Npy => open_npy(spec, bytes),
         Container::Npz => open_npz(spec, bytes),
-        Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, bytes, tables),
+        Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, CsvBytes::Again(bytes), tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
     }
 }
@@ -558,38 +600,48 @@ fn open_csv(
     spec: &InputSpec,
     csv_opts: &CsvOptions,
     count: bool,
-    bytes: Bytes,
+    bytes: CsvBytes,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
 ) -> Result<Box<dyn Source>> {
-    if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
-        return Ok(Box::new(t.reader(spec.key.as_deref())?));
-    }
     let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
         Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
         _ => b',',
     });
-    // Two passes: one counts the rows (the shape must be known before any output), the other
-    // parses them. Without the count, one.
-    let header = csv_opts.header;
-    let table = match bytes {
-        Bytes::Shared(b) => {
+    let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
+    let table = Arc::new(table);
+    tables.push((spec.location.clone(), table.clone()));
+    Ok(Box::new(table.reader(spec.key.as_deref())?))
+}
+
+/// The table of `bytes`. Two passes: one counts the rows (the shape must be known before any
+/// output), the other parses them; without the count, one. A stream is read once: only what
+/// the header scan looks at (the first record, at most a record's length) is kept, and read
+/// again by the table.
+fn csv_table(
+    bytes: CsvBytes,
+    delimiter: u8,
+    header: HeaderMode,
+    count: bool,
+) -> Result<csv::Table> {
+    Ok(match bytes {
+        CsvBytes::Again(Bytes::Shared(b)) => {
             let mut r = Cursor::new(&b[..]);
             let layout = match count {
                 true => csv::scan(&mut r, delimiter, header)?,
-                false => csv::scan_uncounted(&mut r, b.len() as u64, delimiter, header)?,
+                false => csv::scan_uncounted(&mut r, Some(b.len() as u64), delimiter, header)?,
             };
             let again = b.clone();
             csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
                 move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
             ))
         }
-        Bytes::File(p) => {
+        CsvBytes::Again(Bytes::File(p)) => {
             let mut file = open_file(&p)?;
             let layout = match count {
                 true => csv::scan_file(file, delimiter, header)?,
                 false => {
                     let len = file.metadata()?.len();
-                    csv::scan_uncounted(&mut file, len, delimiter, header)?
+                    csv::scan_uncounted(&mut file, Some(len), delimiter, header)?
                 }
             };
             let path = p.clone();
@@ -597,10 +649,13 @@ fn open_csv(
                 move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
             ))
         }
-    };
-    let table = Arc::new(table);
-    tables.push((spec.location.clone(), table.clone()));
-    Ok(Box::new(table.reader(spec.key.as_deref())?))
+        CsvBytes::Once(mut input) => {
+            let mut head = Vec::new();
+            (&mut input).take(csv::HEAD_BYTES).read_to_end(&mut head)?;
+            let layout = csv::scan_uncounted(&mut Cursor::new(&head[..]), None, delimiter, header)?;
+            csv::Table::new(Box::new(Cursor::new(head).chain(input)), layout, delimiter)?
+        }
+    })
 }
 
 /// The columnar files opened so far, so that inputs naming the same file share one read of it.

@@ -361,7 +361,7 @@ fn open_table(
             scan_file(file.try_clone()?, delimiter, header)?
         } else {
             file.rewind()?;
-            scan_uncounted(&mut file, bytes.len() as u64, delimiter, header)?
+            scan_uncounted(&mut file, Some(bytes.len() as u64), delimiter, header)?
         };
         let table = Table::of_file(file, layout.clone(), delimiter)?;
         return Ok((layout, table));
@@ -370,7 +370,7 @@ fn open_table(
     let layout = if counted {
         scan(&mut r, delimiter, header)?
     } else {
-        scan_uncounted(&mut r, bytes.len() as u64, delimiter, header)?
+        scan_uncounted(&mut r, Some(bytes.len() as u64), delimiter, header)?
     };
     let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
     let table = Table::new(reader, layout.clone(), delimiter)?;
