@@ -62,7 +62,7 @@ pub mod internals {
     pub use crate::input::columnar::{
         Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
     };
-    pub use crate::input::csv::{Layout, Table, parse_number, scan};
+    pub use crate::input::csv::{Layout, Table, parse_number, scan, scan_uncounted};
     pub use crate::input::npy::NpySource;
     pub use crate::input::npz::open_member;
     pub use crate::input::{Buf, HeaderMode, InputSpec, Location, Source};

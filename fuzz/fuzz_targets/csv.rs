@@ -1,6 +1,8 @@
 //! The CSV reader with fuzzed options: the first byte picks the delimiter, the second the
-//! header mode and the line end of a rewrite. The whole table is read once in one go, and again
-//! as a column and all columns streamed side by side in small reads; both must agree, and
+//! header mode and the line end of a rewrite. The whole table is read once in one go, again in
+//! one pass without counting its rows first (which must fail exactly when the counted read
+//! does, and else give the same values), and again as a column and all columns streamed side
+//! by side in small reads; all must agree, and
 //! column look-ups must hold. Then the numbers read are written back with every field quoted
 //! (quoted line breaks and doubled quotes in a text column beside them) and must read back
 //! the same, bit for bit.
@@ -8,7 +10,7 @@
 
 use std::io::Cursor;
 
-use huber::internals::{Layout, Table, parse_number, scan};
+use huber::internals::{Layout, Table, parse_number, scan, scan_uncounted};
 use huber::internals::{Buf, HeaderMode, Source};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,6 +24,26 @@ fn read_table(bytes: Vec<u8>, delimiter: u8, header: HeaderMode) -> Option<(Layo
     Some((layout, data))
 }
 
+/// Reads a whole table in one pass, in small reads up to its end, without counting its rows
+/// first: its values row by row.
+fn read_one_pass(bytes: &[u8], delimiter: u8, header: HeaderMode) -> Option<Vec<f64>> {
+    let len = Some(bytes.len() as u64);
+    let layout = scan_uncounted(&mut Cursor::new(bytes), len, delimiter, header).ok()?;
+    let table = Table::new(Box::new(Cursor::new(bytes.to_vec())), layout.clone(), delimiter).ok()?;
+    let mut src = table.reader(None).ok()?;
+    let (mut data, mut buf) = (Vec::new(), vec![0.0; 5 * layout.ncols + 1]);
+    loop {
+        let n = src.read_upto(Buf::F64(&mut buf)).ok()?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    src.finish().ok()?;
+    assert!(data.len() <= layout.rows * layout.ncols, "more than the bound");
+    Some(data)
+}
+
 fuzz_target!(|data: &[u8]| {
     let [d, h, rest @ ..] = data else {
         return;
@@ -32,9 +54,14 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(rest) {
         let _ = parse_number(text);
     }
-    let Some((layout, whole)) = read_table(rest.to_vec(), delimiter, header) else {
+    let counted = read_table(rest.to_vec(), delimiter, header);
+    let one_pass = read_one_pass(rest, delimiter, header);
+    assert_eq!(counted.is_some(), one_pass.is_some(), "one read failed, the other not");
+    let Some((layout, whole)) = counted else {
         return;
     };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&whole), bits(&one_pass.unwrap_or_default()));
     assert_eq!(whole.len(), layout.rows * layout.ncols);
     for key in ["0", "1", "2", "pred", "18446744073709551616"] {
         if let Ok(c) = layout.column(key) {

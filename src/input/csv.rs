@@ -262,10 +262,10 @@ pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<La
 
 /// [`scan`] without the count, for a run that needs the rows only at its end: the header and
 /// column count of the table read from `r`, whose whole length is `len` bytes if it is known,
-/// and as `rows` the most rows that many bytes can hold. A row takes a byte per column (empty
-/// fields and their delimiters, the last one's line end), and at least two bytes with one
-/// column (a blank line is not a row), less one for a last record without a line end. A stream
-/// of unknown length is bounded by [`STREAM_ROWS`].
+/// and as `rows` the most rows that many bytes can hold. A row takes at least a byte per
+/// column (empty fields and their delimiters, the last one's line end; in a table of one
+/// column an empty line is a row, a missing value), less one for a last record without a line
+/// end. A stream of unknown length is bounded by [`STREAM_ROWS`].
 pub fn scan_uncounted(
     r: &mut dyn Read,
     len: Option<u64>,
@@ -276,7 +276,7 @@ pub fn scan_uncounted(
     layout.rows = match len {
         Some(len) => {
             let data = len.saturating_sub(layout.data_start as u64) as usize;
-            (data + 1) / layout.ncols.max(2)
+            (data + 1) / layout.ncols
         }
         None => STREAM_ROWS,
     };

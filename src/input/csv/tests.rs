@@ -528,3 +528,27 @@ fn a_number_that_is_also_a_name_reads_the_name_with_a_note() {
     assert!(l.key_note("3").is_none());
     assert!(l.key_note("2").is_some(), "name 2 is #3, number 2 is #2");
 }
+
+/// The rows of a table read in one pass are bounded by its length before it is read: the
+/// bound must hold for the shortest rows, as a one-column table's empty lines (missing values,
+/// one byte each) and a multi-column table's bare delimiters are.
+#[test]
+fn one_pass_reads_the_shortest_rows_within_the_bound() {
+    for (text, rows) in [
+        ("x\n\n\n\n", 3),
+        ("x\n\r\r1", 3),
+        ("x\n\n", 1),
+        ("a,b\n,\n,\n,", 3),
+        ("a,b,c\n,,\n,,", 2),
+    ] {
+        for mapped in [false, true] {
+            let (layout, table) = open_table(text.as_bytes(), b',', (mapped, false)).unwrap();
+            let mut src = table.reader(Some("#1")).unwrap();
+            let mut buf = vec![0.0; layout.rows];
+            let n = src.read_upto(Buf::F64(&mut buf)).unwrap();
+            assert_eq!(n, rows, "{text:?}");
+            assert!(layout.rows >= rows && src.read_upto(Buf::F64(&mut buf)).unwrap() == 0);
+            src.finish().unwrap();
+        }
+    }
+}
