@@ -3,7 +3,7 @@
 //! Keys are bytes: a CSV field after unquoting, compared byte for byte, or an integer or bool
 //! label stored as its 8 little-endian bytes (so that integers are compared exactly, never
 //! through `f64`). A [`GroupTable`] maps them to dense ids with an open-addressing table over
-//! one byte arena: about 60 bytes per group plus the key's length. Results come out sorted by
+//! one byte arena: about 75 bytes per group plus the key's length. Results come out sorted by
 //! key (integers numerically, text bytewise), as pandas' `groupby(sort=True)` gives them: the
 //! order does not depend on which shard or chunk saw a key first, so grouped shards merge by
 //! key into the same list.
@@ -448,9 +448,7 @@ impl GroupTable {
     pub fn sorted(&self) -> Vec<usize> {
         let mut ids: Vec<usize> = (0..self.len()).collect();
         match self.keys.kind {
-            KeyKind::Text => {
-                ids.sort_unstable_by(|&a, &b| self.keys.bytes(a).cmp(self.keys.bytes(b)))
-            }
+            KeyKind::Text => return self.sorted_text(),
             KeyKind::Int | KeyKind::Bool => ids.sort_unstable_by_key(|&id| match self.key(id) {
                 Key::Int(k) => k,
                 Key::Bool(b) => i64::from(b),
@@ -458,6 +456,28 @@ impl GroupTable {
             }),
         }
         ids
+    }
+
+    /// The group ids sorted by their text keys, bytewise. Most comparisons are settled by the
+    /// keys' first 16 bytes, read once into integers, rather than by reading two keys from
+    /// the arena: a million keys sort in a fraction of the time.
+    fn sorted_text(&self) -> Vec<usize> {
+        let prefix = |id: usize| {
+            let mut head = [0u8; 16];
+            let b = self.keys.bytes(id);
+            let n = b.len().min(16);
+            head[..n].copy_from_slice(&b[..n]);
+            let word = |i: usize| u64::from_be_bytes(head[i..i + 8].try_into().unwrap_or_default());
+            (word(0), word(8), id as u32)
+        };
+        let mut order: Vec<(u64, u64, u32)> = (0..self.len()).map(prefix).collect();
+        order.sort_unstable_by(|a, b| {
+            let bytes = |id: u32| self.keys.bytes(id as usize);
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| bytes(a.2).cmp(bytes(b.2)))
+        });
+        order.into_iter().map(|(.., id)| id as usize).collect()
     }
 
     #[cfg(test)]

@@ -149,3 +149,29 @@ fn keys_of_every_length_stay_apart() {
         assert_eq!(t.key(id), Key::Text(k.clone()));
     }
 }
+
+proptest! {
+    #[test]
+    fn text_keys_sort_bytewise_past_a_shared_prefix(
+        keys in proptest::collection::vec(
+            (0usize..3, proptest::collection::vec(prop_oneof![Just(0u8), Just(b'a'), Just(0xff)], 0..6)),
+            0..40,
+        ),
+    ) {
+        // Prefixes of 0, 14 and 16 bytes, so that keys differ before, at and after the first
+        // 16 bytes, with NUL and 0xff bytes where a zero-padded comparison could go wrong.
+        let keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .map(|(p, tail)| [&b"customer-0000000"[..[0, 14, 16][p]], &tail[..]].concat())
+            .collect();
+        let mut t = GroupTable::new(KeyKind::Text);
+        for k in &keys {
+            t.id(k).unwrap();
+        }
+        let got: Vec<Key> = t.sorted().into_iter().map(|id| t.key(id)).collect();
+        let mut want = keys.clone();
+        want.sort();
+        want.dedup();
+        prop_assert_eq!(got, want.into_iter().map(Key::Text).collect::<Vec<_>>());
+    }
+}
