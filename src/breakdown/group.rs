@@ -90,9 +90,24 @@ impl KeyBatch {
     }
 
     /// The bytes of key `first + i`.
+    #[cfg(test)]
     pub fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.data[start..self.ends[i]]
+    }
+
+    /// The keys `range` (indices into the batch), in order.
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &[u8]> {
+        let mut start = if range.start == 0 {
+            0
+        } else {
+            self.ends[range.start - 1]
+        };
+        self.ends[range].iter().map(move |&end| {
+            let key = &self.data[start..end];
+            start = end;
+            key
+        })
     }
 
     /// Appends the keys `range` (indices into `from`).
@@ -510,8 +525,7 @@ impl GroupTable {
         CHUNK_IDS.with_borrow_mut(|chunk_ids| -> Result<()> {
             chunk_ids.start(base + count);
             let mut last: Option<(&[u8], u32)> = None;
-            for k in first - keys.first..first - keys.first + count {
-                let bytes = keys.get(k);
+            for bytes in keys.range(first - keys.first..first - keys.first + count) {
                 let group = match last {
                     // Sorted or clustered keys repeat: comparing with the last one skips the hash.
                     Some((prev, group)) if same_key(prev, bytes) => group,

@@ -184,21 +184,13 @@ impl<'a, T: Float> Chunk<'a, T> {
         let mut sums = vec![LaneSum::default(); groups];
         // Per group, the elements and the linear ones so far.
         let mut counts = vec![[0u32; 2]; groups];
-        let mut put = |g: u32, i: usize| {
-            if self.counts(i) {
-                let count = &mut counts[g as usize];
-                sums[g as usize].push(count[0] as usize, self.losses[i]);
-                count[0] += 1;
-                count[1] += u32::from(self.is_linear(i));
-            }
-        };
         if repeat == 1 {
             for (i, &g) in of_key.iter().enumerate() {
-                put(g, i);
+                self.put(&mut sums[g as usize], &mut counts[g as usize], i);
             }
         } else {
             for (&g, run) in of_key.iter().zip(self.key_runs(repeat)) {
-                run.for_each(|i| put(g, i));
+                run.for_each(|i| self.put(&mut sums[g as usize], &mut counts[g as usize], i));
             }
         }
         let mut accs = vec![Accumulator::default(); groups];
@@ -210,6 +202,16 @@ impl<'a, T: Float> Chunk<'a, T> {
             }
         }
         accs
+    }
+
+    /// Adds element `i`, if it counts, to its group's `sum` and `counts` (elements, linear ones).
+    #[inline(always)]
+    fn put(&self, sum: &mut LaneSum, counts: &mut [u32; 2], i: usize) {
+        if self.counts(i) {
+            sum.push(counts[0] as usize, self.losses[i]);
+            counts[0] += 1;
+            counts[1] += u32::from(self.is_linear(i));
+        }
     }
 
     /// The elements of each of the chunk's keys in turn, chunk-relative, where element

@@ -21,6 +21,16 @@ fn run(data: &Data, keys: &KeyBatch, repeat: usize, sizes: &[usize]) -> GroupTab
 }
 
 #[test]
+fn a_range_of_keys_reads_them_in_order() {
+    let keys = text_keys(&["a", "", "bcd", "ef"]);
+    for (from, to) in [(0, 4), (1, 3), (2, 2), (3, 4)] {
+        let got: Vec<&[u8]> = keys.range(from..to).collect();
+        let want: Vec<&[u8]> = (from..to).map(|i| keys.get(i)).collect();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
 fn text_keys_are_exact_bytes_sorted_bytewise() {
     let mut t = GroupTable::new(KeyKind::Text);
     for k in ["b", "a ", "a", "B", "b", "a,\"x\""] {
