@@ -533,7 +533,15 @@ impl GroupTable {
                         let p = Probe::of(bytes);
                         let id = match self.keys.find(&p) {
                             Ok(id) => id,
-                            Err(_) => base + new.id(&p)?,
+                            Err(_) => {
+                                if new.len() == 0 {
+                                    // Sized once for the keys left, rather than grown and
+                                    // rehashed as a chunk of new keys comes.
+                                    let left = count - of_key.len();
+                                    new = KeySet::with_room(self.keys.kind, left);
+                                }
+                                base + new.id(&p)?
+                            }
                         };
                         chunk_ids.index(id, &mut ids)
                     }
