@@ -181,6 +181,57 @@ fn chunk_sum_portable<T: Float>(xs: &[T], factor: f64) -> Dd {
     total
 }
 
+/// The sum of one chunk's elements that arrive one at a time, between other chunks' elements
+/// (the groups of `--by`): the `k`-th element goes into lane `k mod 8` for f32 values and
+/// `k mod 4` for f64 values, exactly as [`Accumulator::add`] sums a slice of them, so that the
+/// sum has the same bits without the elements being gathered first. One cache line; the
+/// caller counts the elements.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
+pub struct LaneSum {
+    /// For f32 values, eight plain sums; for f64 values, four double-doubles as (hi, lo).
+    lanes: [f64; 8],
+}
+
+impl LaneSum {
+    /// Adds `x`, the `k`-th element.
+    #[inline(always)]
+    pub fn push<T: Float>(&mut self, k: usize, x: T) {
+        let x = x.to_f64();
+        if T::BITS == 32 {
+            self.lanes[k % 8] += x;
+        } else {
+            let k = k % 4 * 2;
+            let mut lane = Dd {
+                hi: self.lanes[k],
+                lo: self.lanes[k + 1],
+            };
+            lane.add(x);
+            (self.lanes[k], self.lanes[k + 1]) = (lane.hi, lane.lo);
+        }
+    }
+
+    /// The lanes combined in the order [`Accumulator::add`] combines them.
+    fn total<T: Float>(&self) -> Dd {
+        if T::BITS == 32 {
+            let mut total = Dd::default();
+            for lane in self.lanes {
+                total.add(lane);
+            }
+            return total;
+        }
+        let lane = |k: usize| Dd {
+            hi: self.lanes[2 * k],
+            lo: self.lanes[2 * k + 1],
+        };
+        let mut total = lane(0);
+        for k in 1..4 {
+            total.add_dd(lane(k));
+        }
+        total
+    }
+}
+
 impl Dd {
     fn scaled(self, f: f64) -> Dd {
         Dd {
@@ -202,6 +253,20 @@ impl Accumulator {
         self.combine(sum, scaled);
         self.count += losses.len() as u64;
         self.linear += linear;
+    }
+
+    /// Adds a chunk of `count` element losses summed by `sum` (of values of type `T`), as
+    /// [`Accumulator::add`] would add them. Returns false, adding nothing, when their sum is not
+    /// finite: then the elements themselves are needed (to sum them scaled if they are finite).
+    pub fn add_lanes<T: Float>(&mut self, sum: &LaneSum, count: u64, linear: u64) -> bool {
+        let total = sum.total::<T>();
+        if !total.hi.is_finite() {
+            return false;
+        }
+        self.combine(total, false);
+        self.count += count;
+        self.linear += linear;
+        true
     }
 
     /// Adds the element losses of a chunk that are not NaN (`--nan omit`); `linear` counts only
@@ -346,6 +411,40 @@ mod tests {
                 assert!(same(a, b), "f64, {len} values: {a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn lane_sums_equal_sums_of_slices() {
+        let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            let r = s.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            // Magnitudes over 40 binades, so that the order of the additions shows.
+            ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2f64.powi((r % 40) as i32)
+        };
+        for len in [0, 1, 3, 4, 5, 8, 9, 17, 100] {
+            let xs: Vec<f64> = (0..len).map(|_| next()).collect();
+            let ys: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+            let (mut lanes64, mut lanes32) = (LaneSum::default(), LaneSum::default());
+            for (k, (&x, &y)) in xs.iter().zip(&ys).enumerate() {
+                lanes64.push(k, x);
+                lanes32.push(k, y);
+            }
+            let (mut a, mut b) = (Accumulator::default(), Accumulator::default());
+            a.add(&xs, 2);
+            assert!(b.add_lanes::<f64>(&lanes64, len as u64, 2));
+            assert_eq!(a, b, "f64, {len} values");
+            let (mut a, mut b) = (Accumulator::default(), Accumulator::default());
+            a.add(&ys, 1);
+            assert!(b.add_lanes::<f32>(&lanes32, len as u64, 1));
+            assert_eq!(a, b, "f32, {len} values");
+        }
+        let mut huge = LaneSum::default();
+        huge.push(0, f64::MAX);
+        huge.push(1, f64::MAX);
+        assert!(!Accumulator::default().add_lanes::<f64>(&huge, 2, 0));
     }
 
     #[test]

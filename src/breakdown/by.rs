@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::group::{GroupTable, KeyBatch};
+use super::group::{GroupTable, KeyBatch, Part};
 use super::keys::{CsvKeys, KeyReader, NpyKeys, key_repeat};
 use crate::array::Element;
 use crate::dtype::Precision;
@@ -373,9 +373,9 @@ fn group_key(key: super::group::Key, name: &str) -> Result<GroupKey> {
 }
 
 impl Sink for GroupSink<'_> {
-    type Part = Vec<GroupTable>;
+    type Part = Vec<Part>;
 
-    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Vec<GroupTable>> {
+    fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<Vec<Part>> {
         let losses = self.losses.iter().zip(&self.tables).enumerate();
         losses
             .map(|(k, (loss, table))| {
@@ -385,7 +385,7 @@ impl Sink for GroupSink<'_> {
             .collect()
     }
 
-    fn combine(&mut self, part: Vec<GroupTable>) -> Result<()> {
+    fn combine(&mut self, part: Vec<Part>) -> Result<()> {
         for (table, p) in self.tables.iter_mut().zip(part) {
             table.combine(p)?;
         }

@@ -18,7 +18,7 @@ pub mod weighted;
 use crate::float::Float;
 use crate::loss::Loss;
 use crate::pipeline::NanPolicy;
-use crate::reduce::Accumulator;
+use crate::reduce::{Accumulator, LaneSum};
 
 /// One chunk of elements as a breakdown sees it, for one loss.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +170,75 @@ impl<'a, T: Float> Chunk<'a, T> {
         }
         acc.add(buf, linear);
     }
+
+    /// Sums the chunk per group, where element `offset + i` belongs to key `(offset + i) /
+    /// repeat` and the chunk's `k`-th key to group `of_key[k]` (of `groups`). Each group's
+    /// elements are summed in C order into lanes, as a whole-array reduction of them would be,
+    /// without being gathered first.
+    fn sums_by_key(&self, of_key: &[u32], groups: usize, repeat: usize) -> Vec<Accumulator> {
+        if groups <= 1 {
+            let mut acc = Accumulator::default();
+            self.add_run(&mut acc, 0..self.len());
+            return if groups == 0 { Vec::new() } else { vec![acc] };
+        }
+        let mut sums = vec![LaneSum::default(); groups];
+        // Per group, the elements and the linear ones so far.
+        let mut counts = vec![[0u32; 2]; groups];
+        if repeat == 1 {
+            for (i, &g) in of_key.iter().enumerate() {
+                self.put(&mut sums[g as usize], &mut counts[g as usize], i);
+            }
+        } else {
+            for (&g, run) in of_key.iter().zip(self.key_runs(repeat)) {
+                run.for_each(|i| self.put(&mut sums[g as usize], &mut counts[g as usize], i));
+            }
+        }
+        let mut accs = vec![Accumulator::default(); groups];
+        for ((acc, sum), &[count, linear]) in accs.iter_mut().zip(&sums).zip(&counts) {
+            if !acc.add_lanes::<T>(sum, count.into(), linear.into()) {
+                // A sum that overflowed (or met an infinity or NaN): the elements are gathered
+                // and added as they are, which knows what to do about it.
+                return self.gathered_sums(of_key, groups, repeat);
+            }
+        }
+        accs
+    }
+
+    /// Adds element `i`, if it counts, to its group's `sum` and `counts` (elements, linear ones).
+    #[inline(always)]
+    fn put(&self, sum: &mut LaneSum, counts: &mut [u32; 2], i: usize) {
+        if self.counts(i) {
+            sum.push(counts[0] as usize, self.losses[i]);
+            counts[0] += 1;
+            counts[1] += u32::from(self.is_linear(i));
+        }
+    }
+
+    /// The elements of each of the chunk's keys in turn, chunk-relative, where element
+    /// `offset + i` belongs to key `(offset + i) / repeat`.
+    fn key_runs(&self, repeat: usize) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let skip = self.offset % repeat;
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            (from < self.len()).then(|| {
+                let end = (from + repeat - if from == 0 { skip } else { 0 }).min(self.len());
+                let run = from..end;
+                from = end;
+                run
+            })
+        })
+    }
+
+    /// [`Chunk::sums_by_key`] by gathering each group's elements.
+    fn gathered_sums(&self, of_key: &[u32], groups: usize, repeat: usize) -> Vec<Accumulator> {
+        let runs: Vec<(usize, usize, usize)> = of_key
+            .iter()
+            .zip(self.key_runs(repeat))
+            .map(|(&g, run)| (g as usize, run.start, run.end))
+            .collect();
+        let sums = self.sums_by_group(&runs, 0, groups);
+        sums.into_iter().map(Option::unwrap_or_default).collect()
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +249,64 @@ mod reference_tests;
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::testing::Data;
+    use crate::reduce::Accumulator;
+
+    /// The same bits, NaN included.
+    fn same(a: &Accumulator, b: &Accumulator) -> bool {
+        let bits = |x: &Accumulator| (x.sum.hi.to_bits(), x.sum.lo.to_bits(), x.scaled);
+        (a.count, a.linear, bits(a)) == (b.count, b.linear, bits(b))
+    }
+
+    proptest! {
+        #[test]
+        fn lane_sums_per_key_equal_gathered_ones(
+            (pred, labels) in (1usize..300).prop_flat_map(|n| (
+                proptest::collection::vec(-1e3f32..1e3, n),
+                proptest::collection::vec(0u32..7, n),
+            )),
+            repeat in 1usize..4,
+            offset in 0usize..5,
+            nan in proptest::option::of(0usize..300),
+        ) {
+            let mut pred = pred;
+            if let Some(i) = nan.filter(|&i| i < pred.len()) {
+                pred[i] = f32::NAN;
+            }
+            let n = pred.len();
+            // Elements `offset..offset + n` of a longer array, so that the first key's
+            // elements may begin before the chunk.
+            let mut all = vec![0.5; offset];
+            all.extend(pred);
+            let data = Data::new(all, vec![0.25; offset + n], None);
+            let keys = (offset + n - 1) / repeat + 1 - offset / repeat;
+            let of_key = &labels[..keys.min(labels.len())];
+            prop_assume!(of_key.len() == keys);
+            let groups = *of_key.iter().max().unwrap() as usize + 1;
+            for omit in [false, true] {
+                let c = data.chunk(offset, offset + n, omit);
+                let lanes = c.sums_by_key(of_key, groups, repeat);
+                let gathered = c.gathered_sums(of_key, groups, repeat);
+                prop_assert_eq!(lanes.len(), groups);
+                for (a, b) in lanes.iter().zip(&gathered) {
+                    prop_assert!(same(a, b), "{:?} vs {:?}", a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_group_with_an_infinite_loss_is_summed_as_it_is() {
+        let data = Data::new(vec![1.0, f32::INFINITY, 2.0, 3.0], vec![0.0; 4], None);
+        let c = data.chunk(0, 4, false);
+        let sums = c.sums_by_key(&[0, 1, 0, 1], 2, 1);
+        assert_eq!(sums[1].sum.value(), f64::INFINITY);
+        assert_eq!((sums[1].count, sums[1].linear), (2, 2));
+        // Huber δ = 1 of 1 and 2: 0.5 + 1.5.
+        assert_eq!(sums[0].sum.value(), 2.0);
+    }
 
     #[test]
     fn a_whole_chunk_takes_the_kernels_linear_count() {

@@ -21,6 +21,16 @@ fn run(data: &Data, keys: &KeyBatch, repeat: usize, sizes: &[usize]) -> GroupTab
 }
 
 #[test]
+fn a_range_of_keys_reads_them_in_order() {
+    let keys = text_keys(&["a", "", "bcd", "ef"]);
+    for (from, to) in [(0, 4), (1, 3), (2, 2), (3, 4)] {
+        let got: Vec<&[u8]> = keys.range(from..to).collect();
+        let want: Vec<&[u8]> = (from..to).map(|i| keys.get(i)).collect();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
 fn text_keys_are_exact_bytes_sorted_bytewise() {
     let mut t = GroupTable::new(KeyKind::Text);
     for k in ["b", "a ", "a", "B", "b", "a,\"x\""] {
@@ -147,5 +157,31 @@ fn keys_of_every_length_stay_apart() {
     for (k, &id) in keys.iter().zip(&ids) {
         assert_eq!(t.id(k).unwrap(), id);
         assert_eq!(t.key(id), Key::Text(k.clone()));
+    }
+}
+
+proptest! {
+    #[test]
+    fn text_keys_sort_bytewise_past_a_shared_prefix(
+        keys in proptest::collection::vec(
+            (0usize..3, proptest::collection::vec(prop_oneof![Just(0u8), Just(b'a'), Just(0xff)], 0..6)),
+            0..40,
+        ),
+    ) {
+        // Prefixes of 0, 14 and 16 bytes, so that keys differ before, at and after the first
+        // 16 bytes, with NUL and 0xff bytes where a zero-padded comparison could go wrong.
+        let keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .map(|(p, tail)| [&b"customer-0000000"[..[0, 14, 16][p]], &tail[..]].concat())
+            .collect();
+        let mut t = GroupTable::new(KeyKind::Text);
+        for k in &keys {
+            t.id(k).unwrap();
+        }
+        let got: Vec<Key> = t.sorted().into_iter().map(|id| t.key(id)).collect();
+        let mut want = keys.clone();
+        want.sort();
+        want.dedup();
+        prop_assert_eq!(got, want.into_iter().map(Key::Text).collect::<Vec<_>>());
     }
 }
