@@ -415,12 +415,9 @@ mod tests {
 
     #[test]
     fn lane_sums_equal_sums_of_slices() {
-        let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rng = crate::xorshift::Rng(0x9e37_79b9_7f4a_7c15);
         let mut next = move || {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            let r = s.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let r = rng.next();
             // Magnitudes over 40 binades, so that the order of the additions shows.
             ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2f64.powi((r % 40) as i32)
         };

@@ -95,16 +95,19 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Powers of five, the odd part of [`POW10`].
-const POW5: [u64; 23] = {
-    let mut p = [1; 23];
+/// The first `N` powers of `base`.
+const fn powers<const N: usize>(base: u64) -> [u64; N] {
+    let mut p = [1; N];
     let mut k = 1;
-    while k < p.len() {
-        p[k] = p[k - 1] * 5;
+    while k < N {
+        p[k] = p[k - 1] * base;
         k += 1;
     }
     p
-};
+}
+
+/// Powers of five, the odd part of [`POW10`].
+const POW5: [u64; 23] = powers(5);
 
 /// Every integer up to 2^53 is exact as an `f64`.
 const EXACT: u64 = 1 << 53;
@@ -192,15 +195,7 @@ fn digits(s: &[u8], mut i: usize, mut mant: u64) -> (u64, usize) {
 }
 
 /// Powers of ten up to 10^19, the largest a `u64` holds.
-const POW10_U64: [u64; 20] = {
-    let mut p = [1; 20];
-    let mut k = 1;
-    while k < p.len() {
-        p[k] = p[k - 1] * 10;
-        k += 1;
-    }
-    p
-};
+const POW10_U64: [u64; 20] = powers(10);
 
 /// The inverses of the powers of five modulo 2^64: `x · INV5[k]` is `x / 5^k` for any `x` that
 /// `5^k` divides (the division is exact, so the low 64 bits of the product are the quotient).
