@@ -368,23 +368,41 @@ pub struct Part {
     new: KeySet,
 }
 
-/// Per worker thread: which chunk met each group id last (a stamp) and the group's index
-/// among that chunk's groups. Kept from chunk to chunk, so that numbering a chunk's groups
-/// costs neither a hash nor clearing an entry per group of the table.
+/// Per worker thread: the chunk's index of each group id it meets. Up to [`DENSE_IDS`] ids, an
+/// entry per id holds which chunk met it last (a stamp) and its index there; kept from chunk
+/// to chunk, so that numbering a chunk's groups costs neither a hash nor clearing an entry per
+/// group of the table. Beyond, a table hashed by id, sized for the chunk's keys, so that what
+/// a thread holds stays bounded however many groups the run has.
 #[derive(Default)]
 struct ChunkIds {
     entries: Vec<[u32; 2]>,
     stamp: u32,
+    /// Whether the chunk's ids are hashed: entries are then `[id + 1, index]`, 0 for empty.
+    hashed: bool,
 }
 
+/// Group ids numbered through one entry each (8 bytes a thread): 512 KiB.
+const DENSE_IDS: usize = 1 << 16;
+
 impl ChunkIds {
-    /// Starts a chunk over ids below `ids`.
-    fn start(&mut self, ids: usize) {
+    /// Starts a chunk of `keys` keys over ids below `ids`.
+    fn start(&mut self, ids: usize, keys: usize) {
+        if ids > DENSE_IDS {
+            // At most half full: a chunk has at most `keys` groups.
+            let slots = (2 * keys).next_power_of_two().max(16);
+            self.entries.clear();
+            self.entries.resize(slots, [0, 0]);
+            self.hashed = true;
+            return;
+        }
         self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.entries.fill([0, 0]);
+        // Stamps start again after a hashed chunk (whose entries are not stamps) and when
+        // they wrap.
+        if self.hashed || self.stamp == 0 {
+            self.entries.clear();
             self.stamp = 1;
         }
+        self.hashed = false;
         if self.entries.len() < ids {
             self.entries.resize(ids, [0, 0]);
         }
@@ -393,12 +411,33 @@ impl ChunkIds {
     /// The chunk's index of group `id`, appending it to `groups` when the chunk meets it first.
     #[inline]
     fn index(&mut self, id: usize, groups: &mut Vec<u32>) -> u32 {
+        if self.hashed {
+            return self.hashed_index(id, groups);
+        }
         let e = &mut self.entries[id];
         if e[0] != self.stamp {
             *e = [self.stamp, groups.len() as u32];
             groups.push(id as u32);
         }
         e[1]
+    }
+
+    /// [`ChunkIds::index`] in a chunk whose ids are hashed (linear probing).
+    fn hashed_index(&mut self, id: usize, groups: &mut Vec<u32>) -> u32 {
+        let mask = self.entries.len() - 1;
+        let mut s = fold(id as u64, 0x9e37_79b9_7f4a_7c15) as usize & mask;
+        loop {
+            let e = &mut self.entries[s];
+            if e[0] == id as u32 + 1 {
+                return e[1];
+            }
+            if e[0] == 0 {
+                *e = [id as u32 + 1, groups.len() as u32];
+                groups.push(id as u32);
+                return e[1];
+            }
+            s = (s + 1) & mask;
+        }
     }
 }
 
@@ -523,7 +562,7 @@ impl GroupTable {
         // The chunk's group of each of its keys.
         let mut of_key = Vec::with_capacity(count);
         CHUNK_IDS.with_borrow_mut(|chunk_ids| -> Result<()> {
-            chunk_ids.start(base + count);
+            chunk_ids.start(base + count, count);
             let mut last: Option<(&[u8], u32)> = None;
             for bytes in keys.range(first - keys.first..first - keys.first + count) {
                 let group = match last {

@@ -185,3 +185,40 @@ proptest! {
         prop_assert_eq!(got, want.into_iter().map(Key::Text).collect::<Vec<_>>());
     }
 }
+
+/// A chunk's groups are numbered the same whether the run's ids are few (an entry per id) or
+/// many (hashed, so that a thread holds memory for the chunk's keys only), and a thread that
+/// switches between the two, chunk after chunk and run after run, keeps numbering right.
+#[test]
+fn chunk_ids_number_groups_alike_dense_or_hashed() {
+    let mut rng = crate::xorshift::Rng(0x05ee_d1d5);
+    let mut ids = ChunkIds::default();
+    for round in 0..40 {
+        let many = DENSE_IDS + 1 + rng.below(1000);
+        let range = if round % 3 == 0 {
+            many
+        } else {
+            1 + rng.below(5000)
+        };
+        let keys: Vec<usize> = (0..1 + rng.below(3000)).map(|_| rng.below(range)).collect();
+        // The reference: first appearance in a map.
+        let mut want_groups: Vec<u32> = Vec::new();
+        let want: Vec<u32> = keys
+            .iter()
+            .map(
+                |&k| match want_groups.iter().position(|&g| g as usize == k) {
+                    Some(i) => i as u32,
+                    None => {
+                        want_groups.push(k as u32);
+                        want_groups.len() as u32 - 1
+                    }
+                },
+            )
+            .collect();
+        ids.start(range, keys.len());
+        assert_eq!(ids.hashed, range > DENSE_IDS);
+        let mut groups = Vec::new();
+        let got: Vec<u32> = keys.iter().map(|&k| ids.index(k, &mut groups)).collect();
+        assert_eq!((got, groups), (want, want_groups), "round {round}");
+    }
+}
