@@ -63,16 +63,21 @@ impl Inputs<'_> {
         common_shape(&shapes, broadcast)
     }
 
-    /// Fails if an input is open-ended: a streamed output states its shape before the data.
-    fn check_counted(&self) -> Result<()> {
-        let mut sources = [
+    /// Whether an input is open-ended: its length is known only once it is read (see
+    /// [`Source::open_ended`]).
+    pub fn open_ended(&self) -> bool {
+        let sources = [
             Some(&*self.pred),
             Some(&*self.target),
             self.weight.as_deref(),
         ];
-        let open = sources.iter_mut().flatten().any(|s| s.open_ended());
+        sources.into_iter().flatten().any(|s| s.open_ended())
+    }
+
+    /// Fails if an input is open-ended: a streamed output states its shape before the data.
+    fn check_counted(&self) -> Result<()> {
         anyhow::ensure!(
-            !open,
+            !self.open_ended(),
             "internal error: a streamed output of an input not counted"
         );
         Ok(())
@@ -255,6 +260,11 @@ impl Engine {
             round_f16,
         };
         if let Some(at) = positional(inputs, shape) {
+            // Inputs read by position know their length: none is open-ended.
+            anyhow::ensure!(
+                !inputs.open_ended(),
+                "internal error: an open-ended input read by position"
+            );
             self.drive_at::<T, S>(inputs, &at, n, &compute, sink)?;
             return Ok(shape.to_vec());
         }

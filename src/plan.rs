@@ -102,7 +102,7 @@ impl Plan<'_> {
     /// Whether the run needs the shape of its inputs only at its end, so that a CSV table can be
     /// read in one pass, without counting its rows first: one pass that reduces (to one
     /// result, or one per group), over columns of one and the same table, with no broadcasting
-    /// (which matches shapes first). A progress bar, whose total is the count, needs it too.
+    /// (which matches shapes first). A progress bar then counts elements without a total.
     fn shape_at_end(&self) -> bool {
         let c = self.config;
         let reduces = matches!(
@@ -134,7 +134,7 @@ impl Plan<'_> {
             // read them again.
             opener: Opener::new(c.csv, self.passes.len() > 1)
                 .with_threads(c.threads)
-                .count_rows(progress.is_some() || !self.shape_at_end())
+                .count_rows(!self.shape_at_end())
                 // `--nan error` names the line of the element, read again from held bytes.
                 .stream_csv(c.nan != NanPolicy::Error),
             engine,
@@ -195,7 +195,7 @@ impl Runner<'_> {
         auto_delta(config.nan, &mut |observe| {
             let mut sources = opener.open(specs)?;
             let (mut inputs, shape) = inputs(&mut sources, config.broadcast)?;
-            let mut ticks = ticks(progress, &shape);
+            let mut ticks = ticks(progress, &shape, false);
             engine
                 .scan_residuals(&mut inputs, &shape, observe, &mut ticks)
                 .map_err(|e| with_position(e, &inputs, &shape))
@@ -205,7 +205,7 @@ impl Runner<'_> {
     fn count_kept(&mut self) -> Result<u64> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
-        let mut ticks = ticks(&self.progress, &shape);
+        let mut ticks = ticks(&self.progress, &shape, false);
         let summed = self
             .engine
             .reduce(
@@ -222,7 +222,7 @@ impl Runner<'_> {
     fn weight_sum_scale(&mut self) -> Result<f64> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
-        let mut ticks = ticks(&self.progress, &shape);
+        let mut ticks = ticks(&self.progress, &shape, false);
         axis::gradient_scale(self.engine, &mut inputs, &shape, self.losses[0], &mut ticks)
             .map_err(|e| with_position(e, &inputs, &shape))
     }
@@ -257,7 +257,10 @@ impl Runner<'_> {
             let (thresholds, _) = plot::thresholds(&self.losses);
             ResidualHistogram::new(&thresholds)
         });
-        let watch = (&mut histogram, ticks(&self.progress, &shape));
+        let watch = (
+            &mut histogram,
+            ticks(&self.progress, &shape, inputs.open_ended()),
+        );
         let out = Out {
             inputs: &mut inputs,
             shape: &shape,
@@ -398,9 +401,10 @@ fn inputs(sources: &mut [Box<dyn Source>], broadcast: bool) -> Result<(Inputs<'_
     Ok((inputs, shape))
 }
 
-/// An observer that moves the progress bar, if there is one, over a pass of `shape`.
-fn ticks<'p>(progress: &'p Option<Progress>, shape: &[usize]) -> Option<Ticks<'p>> {
-    let total = shape.iter().product::<usize>() as u64;
+/// An observer that moves the progress bar, if there is one, over a pass of `shape`, whose
+/// size is known before the end unless `open` (see [`Inputs::open_ended`]).
+fn ticks<'p>(progress: &'p Option<Progress>, shape: &[usize], open: bool) -> Option<Ticks<'p>> {
+    let total = (!open).then(|| shape.iter().product::<usize>() as u64);
     progress.as_ref().map(|p| Ticks::new(p, total))
 }
 

@@ -17,7 +17,7 @@ use crate::pipeline::{Chunk, Sink};
 /// How long a run goes before the bar shows.
 pub const DELAY: Duration = Duration::from_secs(1);
 
-/// Elements done of a known total.
+/// Elements done, of a known total or not.
 #[derive(Debug)]
 pub struct Progress {
     bar: ProgressBar,
@@ -35,13 +35,6 @@ impl Progress {
     /// A bar that draws on stderr once [`DELAY`] has passed, whatever stderr is.
     pub fn hidden_until_due() -> Progress {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {percent:>3}% [{bar:30}] {human_pos}/{human_len} elements · {elapsed} · ETA {eta}",
-            )
-            .expect("the template is valid")
-            .progress_chars("=> "),
-        );
         Progress {
             bar,
             started: Instant::now(),
@@ -49,9 +42,21 @@ impl Progress {
         }
     }
 
-    /// Sets the number of elements of the run.
-    pub fn start(&self, total: u64) {
-        self.bar.set_length(total);
+    /// Starts a pass over `total` elements, or over an unknown number (a CSV table read in one
+    /// pass): then the bar counts elements without a percentage.
+    pub fn start(&self, total: Option<u64>) {
+        let template = match total {
+            Some(total) => {
+                self.bar.set_length(total);
+                "{spinner} {percent:>3}% [{bar:30}] {human_pos}/{human_len} elements · {elapsed} · ETA {eta}"
+            }
+            None => {
+                self.bar.unset_length();
+                "{spinner} {human_pos} elements · {elapsed}"
+            }
+        };
+        let style = ProgressStyle::with_template(template).expect("the template is valid");
+        self.bar.set_style(style.progress_chars("=> "));
         self.bar.set_position(0);
     }
 
@@ -89,8 +94,8 @@ pub struct Ticks<'a> {
 }
 
 impl Ticks<'_> {
-    /// Starts `bar` on a pass over `total` elements.
-    pub fn new(bar: &Progress, total: u64) -> Ticks<'_> {
+    /// Starts `bar` on a pass over `total` elements (`None`: not known before the end).
+    pub fn new(bar: &Progress, total: Option<u64>) -> Ticks<'_> {
         bar.start(total);
         Ticks { bar, done: 0 }
     }

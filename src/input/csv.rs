@@ -600,7 +600,11 @@ impl Shared {
             }
             ensure!(
                 piece.rows <= self.rows_left,
-                "the file has more rows than when it was counted"
+                "the file has more rows than when it was {}",
+                match self.open_ended {
+                    true => "opened (it grew while it was read)",
+                    false => "counted",
+                }
             );
             self.rows_left -= piece.rows;
             self.line += piece.lines;

@@ -117,10 +117,11 @@ const EXACT: u64 = 1 << 53;
 ///
 /// The digits are gathered in a `u64` as they are read; up to 19 of them cannot overflow it.
 /// Then the value is `mant · 10^exp` rounded once, as `str::parse` rounds it:
-/// - -22 ≤ exp ≤ 0 (the fields that pandas and polars write, of 16 or 17 digits): an integer
-///   division, see [`divided`];
-/// - else `mant` ≤ 2^53 and exp ≤ 22 (integers, and zero): both factors are exact `f64`s, so
-///   one IEEE multiplication rounds correctly (Clinger's fast path);
+/// - -22 ≤ exp ≤ 0 (every field without an exponent, integers too, such as the 16- and
+///   17-digit ones that pandas and polars write): an integer division, see [`divided`];
+/// - 0 < exp ≤ 22 and `mant` ≤ 2^53: both factors are exact `f64`s, so one IEEE
+///   multiplication rounds correctly (Clinger's fast path);
+/// - zero is zero;
 /// - anything else (more digits, large exponents) goes to `fast_float2` with exactly the bytes
 ///   scanned here.
 #[inline(always)]
@@ -156,15 +157,15 @@ fn decimal(s: &[u8]) -> Option<(f64, usize)> {
         i += 1 + n;
     }
     // Whether a mantissa fits 53 bits varies from field to field too (16 or 17 digits), so
-    // every one with a point and no large exponent takes the integer division.
-    let v = if count <= 19 && (-22..=0).contains(&exp) && mant != 0 {
+    // every one without a positive exponent takes the integer division.
+    let v = if count > 19 {
+        return fast_float2::parse(&s[..i]).ok().map(|x| (x, i));
+    } else if mant == 0 {
+        0.0
+    } else if (-22..=0).contains(&exp) {
         divided(mant, exp.unsigned_abs() as usize)
-    } else if count <= 19 && mant <= EXACT && (-22..=22).contains(&exp) {
-        if exp < 0 {
-            mant as f64 / POW10[exp.unsigned_abs() as usize]
-        } else {
-            mant as f64 * POW10[exp as usize]
-        }
+    } else if mant <= EXACT && (1..=22).contains(&exp) {
+        mant as f64 * POW10[exp as usize]
     } else {
         return fast_float2::parse(&s[..i]).ok().map(|x| (x, i));
     };
