@@ -272,7 +272,9 @@ impl Engine {
         let first = BATCH.min(n);
         let mut cur = Batch::<T>::new(first, feeds.weighted());
         let mut next = Batch::<T>::new(first, feeds.weighted());
-        feeds.fill(&mut cur, 0, first)?;
+        // On the pool, as every read: a CSV table parses on the threads of the pool it runs
+        // on, and `--threads` bounds them.
+        self.pool.install(|| feeds.fill(&mut cur, 0, first))?;
         // Open-ended inputs end at their first short batch.
         if cur.len < first {
             n = cur.len;
