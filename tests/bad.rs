@@ -64,8 +64,7 @@ fn run_case(case: &Case, pre: &[&OsStr]) -> (Output, Duration) {
     let start = Instant::now();
     // Under a 64 MiB address-space limit, so that an allocation bomb aborts the run instead of
     // passing slowly.
-    let out = Command::new("sh")
-        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+    let out = limited()
         .args(pre)
         .args(&case.args)
         .current_dir(&files)
@@ -476,11 +475,17 @@ fn stdin_that_is_a_terminal_gets_a_hint_not_a_hang() {
     assert_eq!(out.status.code(), Some(2), "{text}");
 }
 
+/// The huber binary, run under a 64 MiB address-space limit (`ulimit -v`).
+fn limited() -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN]);
+    cmd
+}
+
 /// Runs `huber -p ARG -t ARG` in `dir` under the 64 MiB address-space limit.
 fn huber_limited(dir: &Path, arg: &str) -> (Output, Duration) {
     let start = Instant::now();
-    let out = Command::new("sh")
-        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+    let out = limited()
         .args(["-p", arg, "-t", arg])
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -733,8 +738,7 @@ fn threads_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     two_files(d);
-    let out = Command::new("sh")
-        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+    let out = limited()
         .args(["-p", "p.npy", "-t", "t.npy", "-j", "1000"])
         .current_dir(d)
         .output()
@@ -756,8 +760,7 @@ fn plots_are_bounded_and_written_only_on_success() {
     let d = dir.path();
     two_files(d);
     for delta in ["1e308", "0.5,1e300", "1e-300"] {
-        let out = Command::new("sh")
-            .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+        let out = limited()
             .args(["-p", "p.npy", "-t", "t.npy", "-d", delta, "--plot", "x.svg"])
             .current_dir(d)
             .output()
@@ -834,8 +837,7 @@ fn pipes_named_by_path_read_like_stdin() {
 fn a_piped_csv_reduction_streams_in_bounded_memory() {
     let row = format!("1.5,2.5,{}\n", "x".repeat(64));
     let rows = (80 << 20) / row.len();
-    let mut child = Command::new("sh")
-        .args(["-c", "ulimit -v 65536 && exec \"$0\" \"$@\"", BIN])
+    let mut child = limited()
         .args(["-p", "-:1", "-t", "-:2", "-f", "json", "--no-header"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
