@@ -14,8 +14,8 @@ use std::sync::Once;
 
 use clap::Parser;
 use huber::internals::{Cli, Task};
-use huber::error::escape_controls;
-use huber::internals::{InputSpec, Location};
+use huber_engine::message::escape_controls;
+use huber_engine::{InputSpec, Location};
 use libfuzzer_sys::fuzz_target;
 
 /// The files runs may read, written once into the scratch folder the target works in.
@@ -89,9 +89,9 @@ fuzz_target!(|data: &[u8]| {
     let runnable = match task.clone() {
         Task::Run(mut config) => {
             let inputs = [
-                Some(&config.pred),
-                Some(&config.target),
-                config.weight.as_ref(),
+                Some(&config.options.pred),
+                Some(&config.options.target),
+                config.options.weight.as_ref(),
             ];
             if inputs.into_iter().flatten().any(reads_stdin) {
                 return;
@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
             if !harmless(out) || config.plot.as_deref().is_some_and(|p| !harmless(p)) {
                 return;
             }
-            config.threads = config.threads.min(2);
+            config.options.threads = config.options.threads.min(2);
             config.progress = false;
             Task::Run(config)
         }

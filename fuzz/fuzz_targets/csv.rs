@@ -10,8 +10,9 @@
 
 use std::io::Cursor;
 
-use huber::internals::{Layout, Table, parse_number, scan, scan_uncounted};
-use huber::internals::{Buf, HeaderMode, Source};
+use huber_engine::internals::{Layout, Table, parse_number, scan, scan_uncounted};
+use huber_engine::internals::{Buf, Source};
+use huber_engine::HeaderMode;
 use libfuzzer_sys::fuzz_target;
 
 /// Reads a whole table into memory: its layout and values row by row.

@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use huber::internals::{InputSpec, Location};
+use huber_engine::{InputSpec, Location};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

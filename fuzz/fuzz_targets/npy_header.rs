@@ -4,13 +4,13 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(h) = huber::internals::read_header(&mut &data[..]) {
+    if let Ok(h) = huber_engine::internals::read_header(&mut &data[..]) {
         // A header that parses promises a size that can be computed without overflow.
         let _ = h.data_len();
         assert!(h.data_offset as usize <= data.len());
     }
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = huber::internals::parse_dict(text);
-        let _ = huber::internals::parse_descr(text);
+        let _ = huber_engine::internals::parse_dict(text);
+        let _ = huber_engine::internals::parse_descr(text);
     }
 });

@@ -5,9 +5,9 @@
 
 use std::io::Cursor;
 
-use huber::dtype::Kind;
-use huber::internals::{Buf, Source};
-use huber::internals::NpySource;
+use huber_core::dtype::Kind;
+use huber_engine::internals::{Buf, Source};
+use huber_engine::internals::NpySource;
 use libfuzzer_sys::fuzz_target;
 
 fn open(data: &[u8], known_len: bool) -> Option<NpySource> {

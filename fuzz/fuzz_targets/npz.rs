@@ -4,9 +4,9 @@
 
 use std::io::Cursor;
 
-use huber::internals::{Buf, Source};
-use huber::internals::NpySource;
-use huber::internals::open_member;
+use huber_engine::internals::{Buf, Source};
+use huber_engine::internals::NpySource;
+use huber_engine::internals::open_member;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

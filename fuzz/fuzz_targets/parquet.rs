@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use huber::internals::{Buf, Source};
-use huber::internals::Store;
+use huber_engine::internals::{Buf, Source};
+use huber_engine::internals::Store;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         _ => Some("y"),
     };
     let store = Store::mem(Arc::from(data));
-    let Ok(table) = huber::internals::open_parquet(store, 2) else {
+    let Ok(table) = huber_engine::internals::open_parquet(store, 2) else {
         return;
     };
     let Ok(mut src) = table.reader(key) else {

@@ -1,0 +1,196 @@
+use super::*;
+use crate::dtype::Precision;
+use crate::loss::Loss;
+use crate::reduce::Reduction;
+
+const A: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":1.0,"sum":3.0,"count":3,"shape":[3,2],"dtype":"float32","linear_fraction":0.0,"state":{"hi":3.0,"lo":0.0,"scale":0,"linear":0}}"#;
+const B: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":0.5,"sum":1.0,"count":2,"shape":[2,2],"dtype":"float32","linear_fraction":0.5,"state":{"hi":1.0,"lo":0.0,"scale":0,"linear":1}}"#;
+
+fn merged(a: &str, b: &str) -> Result<Vec<Summary>> {
+    let (a, b) = (parse(a)?, parse(b)?);
+    merge(&[("a", a), ("b", b)])
+}
+
+#[test]
+fn merges_sums_and_counts_exactly() {
+    let m = merged(A, B).unwrap();
+    assert_eq!(m[0].value, 0.8f32 as f64);
+    assert_eq!((m[0].count, m[0].shape.clone()), (5, vec![5, 2]));
+    assert_eq!(m[0].linear_fraction, Some(0.2));
+    assert_eq!(m[0].state.linear, 1);
+}
+
+#[test]
+fn refuses_to_mix() {
+    let e = merged(A, &B.replace("0.5,\"red", "1.0,\"red"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("delta 1 where a has 0.5"), "{e}");
+}
+
+/// The message of a shard that fails to parse, with its error chain.
+fn refusal(json: &str) -> String {
+    format!("{:#}", parse(json).unwrap_err())
+}
+
+#[test]
+fn shard_fields_are_checked() {
+    for (from, to, words) in [
+        ("\"count\":3", "\"count\":18446744073709551615", "'count'"),
+        ("\"count\":3", "\"count\":-1", "'count'"),
+        ("\"count\":3", "\"count\":7", "more than the 6 elements"),
+        ("[3,2]", "[18446744073709551614,2]", "'shape'"),
+        ("[3,2]", "[3.5,2]", "'shape'"),
+        ("\"delta\":0.5", "\"delta\":-1", "'delta'"),
+        ("\"delta\":0.5", "\"delta\":\"NaN\"", "'delta'"),
+        (
+            "\"linear_fraction\":0.0",
+            "\"linear_fraction\":2.0",
+            "'linear_fraction'",
+        ),
+        ("\"linear\":0", "\"linear\":4", "'state.linear'"),
+        ("\"sum\":3.0", "\"sum\":4.0", "'sum'"),
+        ("\"value\":1.0", "\"value\":2.0", "'value'"),
+        ("\"lo\":0.0", "\"lo\":1.0", "'state.lo'"),
+        ("\"scale\":0", "\"scale\":7", "'state.scale'"),
+        (
+            "\"count\":3",
+            "\"count\":3,\"cout\":3",
+            "'cout': not a field",
+        ),
+        (
+            "\"delta\":0.5",
+            "\"delta\":0.5,\"beta\":1",
+            "'beta': not a field",
+        ),
+        (
+            "\"scale\":0",
+            "\"scale\":0,\"mid\":1.0",
+            "'state.mid': not a field",
+        ),
+        ("\"dtype\":\"float32\"", "\"dtype\":\"float8\"", "'dtype'"),
+        (
+            "\"reduction\":\"mean\"",
+            "\"reduction\":\"none\"",
+            "'reduction'",
+        ),
+        (
+            ",\"state\":{\"hi\":3.0,\"lo\":0.0,\"scale\":0,\"linear\":0}",
+            "",
+            "'state'",
+        ),
+    ] {
+        let json = A.replace(from, to);
+        assert_ne!(json, A, "{from}");
+        let e = refusal(&json);
+        assert!(e.contains(words), "{to}: {e}");
+        let err = parse(&json).unwrap_err();
+        assert!(!err.is_invalid_argument(), "{to}: a usage error");
+    }
+}
+
+#[test]
+fn counts_that_overflow_together_are_refused() {
+    let big = |n: u64| {
+        format!(
+            r#"{{"loss":"mse","reduction":"sum","value":0.0,"sum":0.0,"count":{n},"shape":[{n}],"dtype":"float64","state":{{"hi":0.0,"lo":0.0,"scale":0}}}}"#
+        )
+    };
+    let e = merged(&big(u64::MAX - 1), &big(2)).unwrap_err().to_string();
+    assert!(e.contains("overflows"), "{e}");
+}
+
+#[test]
+fn overflowing_sums_merge_to_the_mean_of_one_run() {
+    let mut a = Accumulator::default();
+    a.add(&[f64::MAX, f64::MAX], 0);
+    let mut whole = a;
+    whole.merge(&a);
+    let s = Summary::new(Loss::Mse, Reduction::Mean, &a, vec![2], Precision::F64);
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.contains("\"sum\":\"Infinity\""), "{json}");
+    let m = merged(&json, &json).unwrap();
+    assert_eq!(m[0].value, f64::MAX);
+    assert_eq!(m[0].state, whole);
+}
+
+const W: &str = r#"{"loss":"mse","reduction":"weighted-mean","value":1.5,"sum":3.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":3.0,"lo":0.0,"scale":0},"weight_sum":2.0,"weight_state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
+
+#[test]
+fn weighted_means_merge_by_both_sums() {
+    // (3 + 3) / (2 + 0.5), not the mean of 1.5 and 6, nor a division by the count.
+    let other = W
+        .replace("\"value\":1.5", "\"value\":6.0")
+        .replace("\"weight_sum\":2.0", "\"weight_sum\":0.5")
+        .replace("\"hi\":2.0", "\"hi\":0.5");
+    let m = merged(W, &other).unwrap();
+    assert_eq!(m[0].value, 6.0 / 2.5);
+    assert_eq!(m[0].weights.map(|w| w.reduce(Reduction::Sum)), Some(2.5));
+    let written = serde_json::to_value(&m[0]).unwrap();
+    assert_eq!(written["weight_sum"], 2.5);
+    assert_eq!(written["reduction"], "weighted-mean");
+}
+
+#[test]
+fn weighted_mean_fields_are_checked() {
+    for (from, to, words) in [
+        (
+            ",\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            "",
+            "no field 'weight_state'",
+        ),
+        (",\"weight_sum\":2.0", "", "no field 'weight_sum'"),
+        (
+            "\"weight_sum\":2.0",
+            "\"weight_sum\":2.5",
+            "field 'weight_sum'",
+        ),
+        (
+            "\"hi\":2.0,\"lo\":0.0",
+            "\"hi\":2.0,\"lo\":1.0",
+            "'weight_state.lo'",
+        ),
+        ("\"scale\":0}}", "\"scale\":7}}", "'weight_state.scale'"),
+        (
+            "\"scale\":0}}",
+            "\"scale\":0,\"linear\":1}}",
+            "'weight_state.linear'",
+        ),
+        ("\"scale\":0}}", "\"scale\":0,\"x\":1}}", "'weight_state.x'"),
+        // Messages of a malformed weights' state name it, not the loss state.
+        (
+            "\"scale\":0}}",
+            "\"scale\":1e30}}",
+            "field 'weight_state.scale'",
+        ),
+        (
+            "\"hi\":2.0,\"lo\"",
+            "\"hi\":[],\"lo\"",
+            "field 'weight_state.hi'",
+        ),
+        (
+            "\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            "\"weight_state\":\"x\"",
+            "in field 'weight_state'",
+        ),
+    ] {
+        assert!(W.contains(from), "{from}");
+        let e = refusal(&W.replace(from, to));
+        assert!(e.contains(words), "{from} → {to}: {e}");
+    }
+    // A mean result with a weights' sum is not one huber wrote.
+    let mean = A.replace("}}", "},\"weight_sum\":1.0}");
+    assert!(
+        refusal(&mean).contains("field 'weight_sum'"),
+        "{}",
+        refusal(&mean)
+    );
+    let stray = W
+        .replace("weighted-mean", "mean")
+        .replace(",\"weight_sum\":2.0", "");
+    assert!(
+        refusal(&stray).contains("field 'weight_state'"),
+        "{}",
+        refusal(&stray)
+    );
+}

@@ -1,0 +1,710 @@
+//! Inputs: what `--pred`, `--target` and `--weight` name, and readers that stream their
+//! elements in C order.
+
+pub mod columnar;
+pub mod csv;
+pub mod decode;
+pub mod npy;
+pub mod npz;
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, IsTerminal, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+
+pub use self::csv::{CsvOptions, HeaderMode};
+use self::npy::NpySource;
+pub use self::npy::Window;
+pub use crate::array::Buf;
+use crate::dtype::Dtype;
+use crate::message::io_reason;
+use huber_core::Error as UsageError;
+
+/// A stream of an array's elements in C order, converted to the compute float on the way.
+pub trait Source: Send {
+    /// The array's shape.
+    fn shape(&self) -> &[usize];
+    /// The element type as stored.
+    fn dtype(&self) -> Dtype;
+    /// Fills `out` with the next `out.len()` elements.
+    fn read(&mut self, out: Buf<'_>) -> Result<()>;
+    /// Whether the first axis of [`Source::shape`] is only an upper bound: a CSV table whose
+    /// rows were not counted before the run (see [`Opener::count_rows`]). Then
+    /// [`Source::read_upto`] says where it ends.
+    fn open_ended(&self) -> bool {
+        false
+    }
+    /// Fills the start of `out` with the next elements, as many as there are up to
+    /// `out.len()`, and returns how many: fewer only at the end of an open-ended input.
+    fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
+        let n = out.len();
+        self.read(out)?;
+        Ok(n)
+    }
+    /// Called after the last element: checks what can only be checked at the end (an archive
+    /// member's CRC).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Where element `index` (flat, C order) is in the input, for a message: a CSV line and
+    /// column. `None` where a position says nothing more than the index.
+    fn locate(&self, _index: usize) -> Option<Position> {
+        None
+    }
+    /// A reader of the elements by index from any thread, where the input allows it (a regular
+    /// NPY file): then each chunk is read where it is computed, while it is in the cache.
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        None
+    }
+    /// The 1-based lines of the file on which the records holding elements `indices` (flat,
+    /// C order, ascending) start, found by reading the input again: `None` for an input
+    /// without lines.
+    fn lines(&self, _indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        None
+    }
+    /// Whether reads parse on the engine's thread pool, under a lock that other inputs of the
+    /// same file share (a CSV table): then inputs are read one after another, because a pool
+    /// thread waiting for that lock could not help with the parse.
+    fn parses_on_pool(&self) -> bool {
+        false
+    }
+}
+
+/// Reads elements by their flat C-order index (see [`Source::positional`]).
+pub trait ReadAt: Send + Sync {
+    /// Fills `out` with the elements from `index` on.
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()>;
+    /// The elements `index..index + len` where they lie in the file, mapped into memory without
+    /// a copy, when they are stored as `native` (the compute type in this machine's byte order)
+    /// and aligned for it; `None` where they are not, or the mapping fails: then
+    /// [`ReadAt::read_at`] reads and converts them.
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        let _ = (index, len, native);
+        None
+    }
+}
+
+/// Where an element is in its input (see [`Source::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The place, for a message (`data.csv:pred: line 7, column 2`).
+    pub text: String,
+    /// Whether the value there is NaN or missing.
+    pub nan: bool,
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    Path(PathBuf),
+}
+
+/// `PATH`, `PATH:KEY`, `-` or `-:KEY`, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The file or stdin.
+    pub location: Location,
+    /// An NPZ array name or a CSV column (name or 1-based number).
+    pub key: Option<String>,
+}
+
+impl InputSpec {
+    /// Splits an argument into location and key. A path that exists as written is taken whole,
+    /// even if it holds a colon; otherwise the text after the last colon is the key.
+    pub fn parse(arg: &OsStr) -> Result<InputSpec, UsageError> {
+        let bytes = arg.as_bytes();
+        if bytes.is_empty() {
+            return Err(UsageError::invalid_argument("an input name is empty"));
+        }
+        if bytes == b"-" {
+            return Ok(InputSpec {
+                location: Location::Stdin,
+                key: None,
+            });
+        }
+        if Path::new(arg).exists() {
+            return Ok(InputSpec {
+                location: Location::Path(arg.into()),
+                key: None,
+            });
+        }
+        let Some(colon) = bytes.iter().rposition(|&c| c == b':') else {
+            return Ok(InputSpec {
+                location: Location::Path(arg.into()),
+                key: None,
+            });
+        };
+        let (path, key) = (&bytes[..colon], &bytes[colon + 1..]);
+        let key = String::from_utf8(key.to_vec()).map_err(|_| {
+            UsageError::invalid_argument(format!(
+                "'{}': the KEY after the last ':' is not valid UTF-8",
+                arg.to_string_lossy()
+            ))
+        })?;
+        if key.is_empty() {
+            return Err(UsageError::invalid_argument(format!(
+                "'{}' ends in ':' but names no KEY",
+                arg.to_string_lossy()
+            )));
+        }
+        let location = match path {
+            b"-" => Location::Stdin,
+            b"" => {
+                return Err(UsageError::invalid_argument(format!(
+                    "'{}' names no file before ':'",
+                    arg.to_string_lossy()
+                )));
+            }
+            _ => Location::Path(PathBuf::from(OsString::from_vec(path.to_vec()))),
+        };
+        Ok(InputSpec {
+            location,
+            key: Some(key),
+        })
+    }
+}
+
+impl fmt::Display for InputSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Location::Stdin => f.write_str("<stdin>")?,
+            Location::Path(p) => write!(f, "{}", p.display())?,
+        }
+        match &self.key {
+            Some(k) => write!(f, ":{k}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The container formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Container {
+    Npy,
+    Npz,
+    Csv,
+    Parquet,
+    /// Arrow IPC, file or stream.
+    Arrow,
+}
+
+pub(crate) fn sniff(head: &[u8]) -> Container {
+    if head.starts_with(crate::npy::MAGIC) {
+        Container::Npy
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Container::Npz
+    } else if head.starts_with(columnar::PARQUET_MAGIC) {
+        Container::Parquet
+    } else if head.starts_with(columnar::ARROW_MAGIC) || head.starts_with(&columnar::CONTINUATION) {
+        Container::Arrow
+    } else {
+        Container::Csv
+    }
+}
+
+/// The container of the file at `path`: from its extension, else from its first bytes.
+pub(crate) fn container_of(path: &Path) -> Result<Container> {
+    if let Some(c) = by_extension(path) {
+        return Ok(c);
+    }
+    let mut head = Vec::new();
+    open_file(path)?.take(8).read_to_end(&mut head)?;
+    Ok(sniff(&head))
+}
+
+pub(crate) fn by_extension(path: &Path) -> Option<Container> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "npy" => Some(Container::Npy),
+        "npz" => Some(Container::Npz),
+        "csv" | "tsv" | "txt" => Some(Container::Csv),
+        "parquet" => Some(Container::Parquet),
+        "arrow" | "feather" | "ipc" | "arrows" => Some(Container::Arrow),
+        _ => None,
+    }
+}
+
+/// A source whose read errors name the input, as its open errors do: streamed stdin and archive
+/// members are found truncated or corrupt only while reading.
+struct Named<S = Box<dyn Source>> {
+    name: String,
+    inner: S,
+}
+
+impl Source for Named {
+    fn shape(&self) -> &[usize] {
+        self.inner.shape()
+    }
+
+    fn dtype(&self) -> Dtype {
+        self.inner.dtype()
+    }
+
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        self.inner.read(out).with_context(|| self.name.clone())
+    }
+
+    fn open_ended(&self) -> bool {
+        self.inner.open_ended()
+    }
+
+    fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
+        self.inner.read_upto(out).with_context(|| self.name.clone())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish().with_context(|| self.name.clone())
+    }
+
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        Some(Box::new(Named {
+            name: self.name.clone(),
+            inner: self.inner.positional()?,
+        }))
+    }
+
+    fn locate(&self, index: usize) -> Option<Position> {
+        let at = self.inner.locate(index)?;
+        Some(Position {
+            text: format!("{}: {}", self.name, at.text),
+            nan: at.nan,
+        })
+    }
+
+    fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        let lines = self.inner.lines(indices)?;
+        Some(lines.with_context(|| self.name.clone()))
+    }
+
+    fn parses_on_pool(&self) -> bool {
+        self.inner.parses_on_pool()
+    }
+}
+
+impl ReadAt for Named<Box<dyn ReadAt>> {
+    fn read_at(&self, index: usize, out: Buf<'_>) -> Result<()> {
+        self.inner
+            .read_at(index, out)
+            .with_context(|| self.name.clone())
+    }
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        self.inner.window(index, len, native)
+    }
+}
+
+/// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
+/// several columns).
+enum Bytes {
+    Shared(Arc<[u8]>),
+    File(PathBuf),
+}
+
+/// Where a CSV table's bytes come from.
+enum CsvBytes {
+    /// Held in memory or in a file: they can be read again.
+    Again(Bytes),
+    /// A stream, parsed as it arrives.
+    Once(Box<dyn Read + Send>),
+}
+
+/// Opens inputs. Inputs that name the same file or stdin share one read of it, so
+/// `-p -:pred -t -:target < data.csv` works. A path that is a pipe (`<(…)`, `/dev/stdin`, a
+/// FIFO) reads as stdin does: it cannot be read twice, so it is never sniffed and reopened. For
+/// runs that need two passes over the data (such as `--delta auto`) the inputs are opened more
+/// than once: then such streams are read into memory once and served from there every time.
+pub struct Opener {
+    csv: CsvOptions,
+    streams: Vec<(Location, Arc<[u8]>)>,
+    again: bool,
+    /// Whether CSV tables are counted before they are read (see [`Opener::count_rows`]).
+    count: bool,
+    /// Whether a CSV stream is parsed as it arrives (see [`Opener::stream_csv`]).
+    stream_csv: bool,
+    notes: Vec<String>,
+    threads: usize,
+    /// The CSV tables that the last [`Opener::open`] opened.
+    tables: Vec<(Location, Arc<csv::Table>)>,
+}
+
+impl Opener {
+    /// An opener; `again` says the inputs will be opened more than once.
+    pub fn new(csv: CsvOptions, again: bool) -> Opener {
+        Opener {
+            csv,
+            streams: Vec::new(),
+            again,
+            count: true,
+            stream_csv: false,
+            notes: Vec::new(),
+            threads: 0,
+            tables: Vec::new(),
+        }
+    }
+
+    /// Decodes columnar files on up to `threads` threads (0: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Opener {
+        self.threads = threads;
+        self
+    }
+
+    /// Whether to count the rows of a CSV table in a pass of their own before it is read
+    /// (the default). A run that needs no shape before its end (a reduction of columns of one
+    /// table) skips that pass: its tables are then open-ended (see [`Source::open_ended`]).
+    pub fn count_rows(mut self, count: bool) -> Opener {
+        self.count = count;
+        self
+    }
+
+    /// Whether a CSV table on stdin or a pipe, in a run that does not count rows first, is
+    /// parsed as it arrives rather than held in memory. Then its lines can not be read again
+    /// to name where an element is (as `--nan error` does).
+    pub fn stream_csv(mut self, stream: bool) -> Opener {
+        self.stream_csv = stream;
+        self
+    }
+
+    /// Notes on how inputs were read (a CSV first record that could be a header), each once,
+    /// for the user to see when the run succeeds.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The bytes of a stream (stdin, a pipe) that an input opened so far read into memory, for
+    /// another reader of the same stream (the keys of `--by`); `None` if it was streamed or not
+    /// opened.
+    pub fn held(&self, location: &Location) -> Option<Arc<[u8]>> {
+        let held = self.streams.iter().find(|(loc, _)| loc == location);
+        held.map(|(_, bytes)| bytes.clone())
+    }
+
+    /// The CSV table at `location` that the inputs opened last read, if one does: another
+    /// reader of it (the keys of `--by`) is parsed in the same pass.
+    pub fn table(&self, location: &Location) -> Option<Arc<csv::Table>> {
+        let table = self.tables.iter().find(|(loc, _)| loc == location);
+        table.map(|(_, t)| t.clone())
+    }
+
+    /// Opens `specs`, in order.
+    pub fn open(&mut self, specs: &[&InputSpec]) -> Result<Vec<Box<dyn Source>>> {
+        let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
+        let mut columnar = ColumnarTables {
+            threads: self.threads,
+            tables: Vec::new(),
+        };
+        let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let users = if self.again {
+                usize::MAX
+            } else {
+                specs.iter().filter(|s| s.location == spec.location).count()
+            };
+            let source = open_one(
+                spec,
+                (&self.csv, self.count),
+                Streams {
+                    users,
+                    once: self.stream_csv && !self.count,
+                    held: &mut self.streams,
+                },
+                &mut tables,
+                &mut columnar,
+            )
+            .with_context(|| spec.to_string())?;
+            out.push(Box::new(Named {
+                name: spec.to_string(),
+                inner: source,
+            }));
+        }
+        for (location, table) in &tables {
+            let keys = specs
+                .iter()
+                .filter(|s| s.location == *location)
+                .filter_map(|s| s.key.as_deref());
+            let key_notes = keys.filter_map(|k| table.key_note(k));
+            for note in table
+                .note()
+                .map(str::to_string)
+                .into_iter()
+                .chain(key_notes)
+            {
+                let name = match location {
+                    Location::Stdin => "<stdin>".to_string(),
+                    Location::Path(p) => p.display().to_string(),
+                };
+                let note = format!("{name}: {note}");
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+            }
+        }
+        self.tables = tables;
+        Ok(out)
+    }
+}
+
+/// A stream (stdin or a pipe named by path), opened: an NPY source reading it directly when it is
+/// read once, a CSV table's bytes as they arrive when it is parsed once, else all its bytes.
+enum Stream {
+    Npy(Box<dyn Source>),
+    Csv(Box<dyn Read + Send>),
+    Bytes(Arc<[u8]>),
+}
+
+/// How the streams of one opening are read.
+struct Streams<'a> {
+    /// The inputs that read the stream being opened (`usize::MAX` if it is opened again later).
+    users: usize,
+    /// Whether a CSV stream is parsed as it arrives (see [`Opener::stream_csv`]).
+    once: bool,
+    /// The streams held in memory so far.
+    held: &'a mut Vec<(Location, Arc<[u8]>)>,
+}
+
+/// Opens a stream that can be read only once. The only reader of an NPY stream streams it, and
+/// a CSV table is parsed as it arrives where `streams.once` allows; anything else (an archive,
+/// a stream with several readers) is read into memory once and shared through `streams.held`.
+fn open_stream(
+    spec: &InputSpec,
+    streams: Streams<'_>,
+    open: impl FnOnce() -> Result<Box<dyn Read + Send>>,
+) -> Result<Stream> {
+    let Streams { users, once, held } = streams;
+    if let Some((_, b)) = held.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Stream::Bytes(b.clone()));
+    }
+    let mut input = open()?;
+    let mut head = Vec::new();
+    (&mut input).take(8).read_to_end(&mut head)?;
+    if once && sniff(&head) == Container::Csv {
+        return Ok(Stream::Csv(Box::new(Cursor::new(head).chain(input))));
+    }
+    if users == 1 && sniff(&head) == Container::Npy {
+        ensure!(
+            spec.key.is_none(),
+            "a KEY was given but the input is an NPY file, which holds one array"
+        );
+        let rest = Box::new(Cursor::new(head).chain(input));
+        return Ok(Stream::Npy(Box::new(NpySource::open(rest, None)?)));
+    }
+    let mut all = head;
+    input.read_to_end(&mut all)?;
+    let all: Arc<[u8]> = all.into();
+    held.push((spec.location.clone(), all.clone()));
+    Ok(Stream::Bytes(all))
+}
+
+fn open_one(
+    spec: &InputSpec,
+    csv_opts: (&CsvOptions, bool),
+    streams: Streams<'_>,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
+) -> Result<Box<dyn Source>> {
+    // Another column of a CSV table opened already: the table is read once for all of them.
+    if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Box::new(t.reader(spec.key.as_deref())?));
+    }
+    let stream = match &spec.location {
+        Location::Stdin => Some(open_stream(spec, streams, || {
+            if io::stdin().is_terminal() {
+                return Err(UsageError::invalid_argument(
+                    "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
+                )
+                .into());
+            }
+            Ok(Box::new(io::stdin()))
+        })?),
+        Location::Path(path) => {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
+            ensure!(!meta.is_dir(), "is a directory, not a data file");
+            if meta.is_file() {
+                None
+            } else {
+                Some(open_stream(spec, streams, || {
+                    Ok(Box::new(open_file(path)?))
+                })?)
+            }
+        }
+    };
+    let (bytes, container) = match (stream, &spec.location) {
+        (Some(Stream::Npy(source)), _) => return Ok(source),
+        (Some(Stream::Csv(input)), _) => {
+            return open_csv(spec, csv_opts.0, false, CsvBytes::Once(input), tables);
+        }
+        (Some(Stream::Bytes(data)), _) => {
+            let c = sniff(&data);
+            (Bytes::Shared(data), c)
+        }
+        (None, Location::Path(path)) => {
+            let container = container_of(path)?;
+            (Bytes::File(path.clone()), container)
+        }
+        (None, Location::Stdin) => bail!("internal error: stdin was not opened as a stream"),
+    };
+    open_container(spec, csv_opts, bytes, container, tables, columnar)
+}
+
+fn open_container(
+    spec: &InputSpec,
+    csv_opts: (&CsvOptions, bool),
+    bytes: Bytes,
+    container: Container,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
+) -> Result<Box<dyn Source>> {
+    match container {
+        Container::Npy => open_npy(spec, bytes),
+        Container::Npz => open_npz(spec, bytes),
+        Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, CsvBytes::Again(bytes), tables),
+        Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
+    }
+}
+
+fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    ensure!(
+        spec.key.is_none(),
+        "a KEY was given but the input is an NPY file, which holds one array"
+    );
+    Ok(Box::new(match bytes {
+        Bytes::Shared(b) => {
+            let n = b.len() as u64;
+            NpySource::open(Box::new(Cursor::new(b)), Some(n))?
+        }
+        Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
+    }))
+}
+
+fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+    let reader: Box<dyn npz::ReadSeek> = match bytes {
+        Bytes::Shared(b) => Box::new(Cursor::new(b)),
+        Bytes::File(p) => Box::new(open_file(&p)?),
+    };
+    let member = npz::open_member(reader, spec.key.as_deref())?;
+    let name = member.name.clone();
+    let src = NpySource::open(member.reader, Some(member.size))
+        .with_context(|| format!("array '{name}'"))?;
+    Ok(Box::new(src.drain_on_finish()))
+}
+
+/// Opens a column of a CSV table; the table is read once for all the inputs that name it,
+/// after a pass that counts its rows if `count` says so.
+fn open_csv(
+    spec: &InputSpec,
+    csv_opts: &CsvOptions,
+    count: bool,
+    bytes: CsvBytes,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Box<dyn Source>> {
+    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
+        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
+        _ => b',',
+    });
+    let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
+    let table = Arc::new(table);
+    tables.push((spec.location.clone(), table.clone()));
+    Ok(Box::new(table.reader(spec.key.as_deref())?))
+}
+
+/// The table of `bytes`. Two passes: one counts the rows (the shape must be known before any
+/// output), the other parses them; without the count, one. A stream is read once: only what
+/// the header scan looks at (the first record, at most a record's length) is kept, and read
+/// again by the table.
+fn csv_table(
+    bytes: CsvBytes,
+    delimiter: u8,
+    header: HeaderMode,
+    count: bool,
+) -> Result<csv::Table> {
+    Ok(match bytes {
+        CsvBytes::Again(Bytes::Shared(b)) => {
+            let mut r = Cursor::new(&b[..]);
+            let layout = match count {
+                true => csv::scan(&mut r, delimiter, header)?,
+                false => csv::scan_uncounted(&mut r, Some(b.len() as u64), delimiter, header)?,
+            };
+            let again = b.clone();
+            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+            ))
+        }
+        CsvBytes::Again(Bytes::File(p)) => {
+            let mut file = open_file(&p)?;
+            let layout = match count {
+                true => csv::scan_file(file, delimiter, header)?,
+                false => {
+                    let len = file.metadata()?.len();
+                    csv::scan_uncounted(&mut file, Some(len), delimiter, header)?
+                }
+            };
+            let path = p.clone();
+            csv::Table::of_file(open_file(&p)?, layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
+            ))
+        }
+        CsvBytes::Once(mut input) => {
+            let mut head = Vec::new();
+            (&mut input).take(csv::HEAD_BYTES).read_to_end(&mut head)?;
+            let layout = csv::scan_uncounted(&mut Cursor::new(&head[..]), None, delimiter, header)?;
+            csv::Table::new(Box::new(Cursor::new(head).chain(input)), layout, delimiter)?
+        }
+    })
+}
+
+/// The columnar files opened so far, so that inputs naming the same file share one read of it.
+struct ColumnarTables {
+    threads: usize,
+    tables: Vec<(Location, Arc<columnar::Table>)>,
+}
+
+impl ColumnarTables {
+    fn open(
+        &mut self,
+        spec: &InputSpec,
+        bytes: Bytes,
+        container: Container,
+    ) -> Result<Box<dyn Source>> {
+        if let Some((_, t)) = self.tables.iter().find(|(loc, _)| *loc == spec.location) {
+            return Ok(Box::new(t.reader(spec.key.as_deref())?));
+        }
+        let store = match bytes {
+            Bytes::Shared(b) => columnar::Store::mem(b),
+            Bytes::File(p) => {
+                let mut f = open_file(&p)?;
+                if f.metadata()?.is_file() {
+                    columnar::Store::file(f)?
+                } else {
+                    // A pipe cannot be read by position: hold it in memory.
+                    let mut all = Vec::new();
+                    f.read_to_end(&mut all)?;
+                    columnar::Store::mem(all.into())
+                }
+            }
+        };
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let table = Arc::new(columnar::guarded(|| match container {
+            Container::Parquet => columnar::parquet::open(store, threads),
+            _ => columnar::ipc::open(store),
+        })?);
+        self.tables.push((spec.location.clone(), table.clone()));
+        Ok(Box::new(table.reader(spec.key.as_deref())?))
+    }
+}
+
+pub(crate) fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))
+}
+
+#[cfg(test)]
+mod tests;

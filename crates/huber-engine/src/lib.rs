@@ -1,0 +1,53 @@
+//! The engine of [huber](https://crates.io/crates/huber): it reads predictions, targets and
+//! weights (NPY, NPZ, CSV, Parquet, Arrow IPC), plans the passes a run needs, computes the
+//! losses of [`huber_core`] on all cores, and returns the results as values.
+//!
+//! Its one entry point is [`evaluate`]: [`Options`] in, an [`Outcome`] out. It writes nothing to
+//! stdout, draws nothing on a terminal, installs no signal handler and never exits the process;
+//! the command line and the Python package are faces over it.
+//!
+//! The engine reads files with Unix APIs (positional reads, memory maps, `/dev/stdin`): it builds
+//! on Unix-like systems only.
+
+pub(crate) mod array;
+pub(crate) mod auto_delta;
+pub(crate) mod breakdown;
+pub mod histogram;
+pub(crate) mod input;
+pub mod message;
+pub(crate) mod npy;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+mod run;
+pub(crate) mod select;
+
+#[cfg(test)]
+pub(crate) use huber_core::xorshift;
+pub(crate) use huber_core::{dtype, float, loss, reduce, summary};
+
+pub use array::{Owned, Values, fmt_shape};
+pub use breakdown::axis::Cells;
+pub use breakdown::axis::unravel;
+pub use breakdown::top::Worst;
+pub use input::{CsvOptions, HeaderMode, InputSpec, Location};
+pub use npy::header_bytes as npy_header;
+pub use pipeline::NanPolicy;
+pub use run::{
+    ElementSink, Error, ErrorKind, Groups, Hooks, MAX_THREADS, MAX_TOP, Options, Outcome, Params,
+    Progress, Results, TopList, evaluate,
+};
+
+/// What the fuzz targets and the command line's tests reach inside: not a stable API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::array::Buf;
+    pub use crate::input::Source;
+    pub use crate::input::columnar::{
+        Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
+    };
+    pub use crate::input::csv::{Layout, Table, parse_number, scan, scan_uncounted};
+    pub use crate::input::npy::NpySource;
+    pub use crate::input::npz::open_member;
+    pub use crate::npy::{parse_descr, parse_dict, read_header};
+    pub use crate::pipeline::{BATCH, CHUNK};
+}

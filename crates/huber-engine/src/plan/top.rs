@@ -1,0 +1,78 @@
+//! The main pass of `--top K`: the usual results with the K worst elements of each loss riding
+//! along, then, for CSV inputs, a short read of the file again to find the lines of the rows
+//! listed.
+
+use anyhow::Result;
+
+use super::with_position;
+use crate::breakdown::top::{Top, Worst};
+use crate::loss::Loss;
+use crate::pipeline::{Engine, Inputs, Sink};
+use crate::reduce::Reduction;
+use crate::run::TopList;
+
+/// What a `--top` pass computes.
+pub(super) struct Run<'a> {
+    pub engine: &'a Engine,
+    pub shape: &'a [usize],
+    pub losses: &'a [Loss],
+    pub reduction: Reduction,
+    pub k: usize,
+}
+
+impl Run<'_> {
+    /// Computes the results and the worst elements, with `watch` seeing every chunk.
+    pub fn lists(&self, inputs: &mut Inputs<'_>, watch: &mut impl Sink) -> Result<Vec<TopList>> {
+        let mut top = Top::new(self.losses, self.k);
+        let results = self
+            .engine
+            .reduce(
+                inputs,
+                self.shape,
+                self.losses,
+                self.reduction,
+                &mut (&mut top, watch),
+            )
+            .map_err(|e| with_position(e, inputs, self.shape))?;
+        results
+            .into_iter()
+            .zip(top.finish())
+            .map(|(result, list)| {
+                let worst = list.worst().to_vec();
+                let lines = lines(inputs, self.shape, &worst)?;
+                Ok(TopList {
+                    result,
+                    worst,
+                    lines,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The lines of the `worst` elements' records in the first input that has lines (a CSV file)
+/// and is not broadcast: pred's, else target's, else weight's; `None` if none has.
+fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option<Vec<u64>>> {
+    let sources = [
+        Some(&*inputs.pred),
+        Some(&*inputs.target),
+        inputs.weight.as_deref(),
+    ];
+    // The file is read once, in order: the positions ascending, the lines put back in rank order.
+    let mut order: Vec<usize> = (0..worst.len()).collect();
+    order.sort_unstable_by_key(|&r| worst[r].index);
+    let indices: Vec<usize> = order.iter().map(|&r| worst[r].index).collect();
+    let Some(found) = sources
+        .into_iter()
+        .flatten()
+        .filter(|s| s.shape() == shape)
+        .find_map(|s| s.lines(&indices))
+    else {
+        return Ok(None);
+    };
+    let mut lines = vec![0; worst.len()];
+    for (&rank, line) in order.iter().zip(found?) {
+        lines[rank] = line;
+    }
+    Ok(Some(lines))
+}
