@@ -9,6 +9,7 @@ mod by;
 mod columnar;
 mod conformance;
 mod csv_files;
+mod docs;
 mod errors;
 mod shell;
 mod top;
