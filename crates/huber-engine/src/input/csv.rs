@@ -1,7 +1,9 @@
 //! CSV, TSV and plain-text tables, streamed: RFC 4180 as pandas, polars and Excel write it.
 //!
-//! A table is read twice: a first pass finds the header and counts the rows (the shape must be
-//! known before any output), the second parses the selected columns. Both read the file in
+//! A table is read once or twice. A run that needs the shape before its output (elements,
+//! gradients, `--axis`, `--top`) makes a first pass that finds the header and counts the rows,
+//! then a second that parses the selected columns; a reduction of columns of one table reads it
+//! once, open-ended ([`scan_uncounted`]). Both read the file in
 //! blocks cut at record boundaries (see the `frame` module), split each block into pieces and
 //! work on the pieces on all cores. Only the selected columns are parsed as numbers; the other
 //! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the
