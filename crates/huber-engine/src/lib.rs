@@ -12,10 +12,13 @@
 pub(crate) mod array;
 pub(crate) mod auto_delta;
 pub(crate) mod breakdown;
+mod error;
 pub mod histogram;
 pub(crate) mod input;
 pub mod message;
 pub(crate) mod npy;
+mod options;
+mod outcome;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
 mod run;
@@ -29,13 +32,13 @@ pub use array::{Owned, Values, fmt_shape};
 pub use breakdown::axis::Cells;
 pub use breakdown::axis::unravel;
 pub use breakdown::top::Worst;
+pub use error::{Error, ErrorKind};
 pub use input::{CsvOptions, HeaderMode, InputSpec, Location};
 pub use npy::header_bytes as npy_header;
+pub use options::{ElementSink, Hooks, MAX_THREADS, MAX_TOP, Options, Params, Progress};
+pub use outcome::{Groups, Outcome, Results, TopList};
 pub use pipeline::NanPolicy;
-pub use run::{
-    ElementSink, Error, ErrorKind, Groups, Hooks, MAX_THREADS, MAX_TOP, Options, Outcome, Params,
-    Progress, Results, TopList, evaluate,
-};
+pub use run::evaluate;
 
 /// What the fuzz targets and the command line's tests reach inside: not a stable API.
 #[doc(hidden)]

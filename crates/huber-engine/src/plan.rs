@@ -13,10 +13,11 @@ use crate::breakdown::by::{GroupSink, Keys};
 use crate::histogram::ResidualHistogram;
 use crate::input::{InputSpec, Opener, Position, Source};
 use crate::loss::{Loss, LossKind};
+use crate::options::{ElementSink, Hooks, Options, Params, Progress};
+use crate::outcome::{Groups, Outcome, Results};
 use crate::pipeline::sinks::Ticks;
 use crate::pipeline::{Engine, Inputs, Kernel, NanAt, NanPolicy, Sink};
 use crate::reduce::Reduction;
-use crate::run::{ElementSink, Groups, Hooks, Options, Outcome, Params, Progress, Results};
 
 /// One pass over the inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use anyhow::Result;
 use super::with_position;
 use crate::breakdown::top::{Top, Worst};
 use crate::loss::Loss;
+use crate::outcome::TopList;
 use crate::pipeline::{Engine, Inputs, Sink};
 use crate::reduce::Reduction;
-use crate::run::TopList;
 
 /// What a `--top` pass computes.
 pub(super) struct Run<'a> {
