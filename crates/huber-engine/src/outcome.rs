@@ -20,7 +20,7 @@ pub struct Outcome {
     pub results: Results,
     /// The losses computed: as given, or with the δ found by auto-δ.
     pub losses: Vec<Loss>,
-    /// The residuals' histogram, when [`Options::histogram`] asked for it.
+    /// The residuals' histogram, when [`Options::histogram`](crate::Options::histogram) asked for it.
     pub histogram: Option<ResidualHistogram>,
     /// Notes on how the inputs were read (a CSV first line of numbers read as a header, say).
     pub notes: Vec<String>,
@@ -37,7 +37,7 @@ pub enum Results {
     Groups(Box<Groups>),
     /// One result per loss with its worst elements (`top`).
     Top(Vec<TopList>),
-    /// Element losses or the gradient: `values` when no [`ElementSink`] took them.
+    /// Element losses or the gradient: `values` when no [`ElementSink`](crate::ElementSink) took them.
     Elements {
         /// The array's shape.
         shape: Vec<usize>,
