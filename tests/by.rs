@@ -557,3 +557,24 @@ fn columnar_keys_that_cannot_be_keys_are_refused() {
         }
     }
 }
+
+#[test]
+fn fortran_ordered_labels_read_as_their_c_order() {
+    let dir = Dir::new();
+    let values: Vec<u8> = (1..=6).flat_map(|v| f64::from(v).to_le_bytes()).collect();
+    dir.write("p.npy", npy_bytes("<f8", &[2, 3], &values));
+    dir.write("t.npy", npy_bytes("<f8", &[2, 3], &[0; 48]));
+    dir.write("c.npy", npy_i64(&[1, 2, 2, 3, 1, 3], &[2, 3]));
+    // The same (2, 3) labels stored column by column.
+    let f = npy_i64(&[1, 3, 2, 1, 2, 3], &[2, 3]);
+    let at = f.windows(5).position(|w| w == b"False").unwrap();
+    dir.write("f.npy", [&f[..at], b"True ", &f[at + 5..]].concat());
+    let run = |by: &str| dir.run(["-p", "p.npy", "-t", "t.npy", "--by", by, "-l", "l1"], None);
+    let (c, f) = (run("c.npy"), run("f.npy"));
+    assert_eq!(f.status, Some(0), "{}", f.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&c.stdout),
+        "1\t3.0\n2\t2.5\n3\t5.0\n"
+    );
+    assert_eq!(c.stdout, f.stdout);
+}
