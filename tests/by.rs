@@ -461,3 +461,120 @@ fn bad_keys_and_options_are_refused() {
     assert_eq!(run.status, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("second time"), "{}", run.stderr);
 }
+
+const KEYS_FILES: &str = "fixtures/breakdowns/keys";
+
+/// Checks grouped records against a `by_columnar` manifest case: pandas' keys in its order,
+/// counts, and the exact sums and means bit for bit.
+fn assert_pandas_groups(records: &[Value], case: &Value, by: &str) {
+    let groups = case["groups"].as_array().unwrap();
+    assert_eq!(records.len(), groups.len(), "{by}");
+    for (r, g) in records.iter().zip(groups) {
+        assert_eq!(r["key"], g["key"], "{by}: keys in pandas' order");
+        assert_eq!(r["count"], g["count"], "{by}: {g}");
+        let sum = number(&r["sum"]).to_bits();
+        assert_eq!(sum, number(&g["sum"]).to_bits(), "{by}: {g}");
+        let value = number(&r["value"]).to_bits();
+        assert_eq!(value, number(&g["exact"]).to_bits(), "{by}: {g}");
+    }
+}
+
+#[test]
+fn parquet_and_arrow_key_columns_give_pandas_groupby() {
+    let cases = manifest_object("fixtures/breakdowns/manifest.json");
+    for ext in ["parquet", "arrow", "arrows"] {
+        let file = format!("{KEYS_FILES}.{ext}");
+        for case in cases["by_columnar"].as_array().unwrap() {
+            let by = format!("{file}:{}", case["column"].as_str().unwrap());
+            let records = grouped(
+                &format!("{file}:pred"),
+                &format!("{file}:target"),
+                &by,
+                case,
+            );
+            assert_pandas_groups(&records, case, &by);
+            assert!(records.iter().all(|r| r["by"] == by.as_str()));
+        }
+    }
+}
+
+#[test]
+fn key_columns_of_another_file_or_of_stdin() {
+    let cases = manifest_object("fixtures/breakdowns/manifest.json");
+    let case = &cases["by_columnar"][2];
+    assert_eq!(case["column"], "store_cat");
+    // Keys of a file the inputs do not read: an Arrow stream beside Parquet values.
+    let by = format!("{KEYS_FILES}.arrows:store_cat");
+    let records = grouped(
+        &format!("{KEYS_FILES}.parquet:pred"),
+        &format!("{KEYS_FILES}.parquet:target"),
+        &by,
+        case,
+    );
+    assert_pandas_groups(&records, case, &by);
+    // Values and keys from one Parquet file on stdin, read once.
+    let bytes = std::fs::read(repo_path(&format!("{KEYS_FILES}.parquet"))).unwrap();
+    let mut args: Vec<String> = [
+        "-p",
+        "-:pred",
+        "-t",
+        "-:target",
+        "--by",
+        "-:store_cat",
+        "-f",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(loss_args(case));
+    let run = huber(&args, Some(&bytes));
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_pandas_groups(&json(&run.stdout), case, "-:store_cat");
+}
+
+#[test]
+fn columnar_keys_that_cannot_be_keys_are_refused() {
+    let file = format!("{KEYS_FILES}.parquet");
+    for (column, words) in [
+        ("pred", &["--by", "keys.parquet:pred", "floats"][..]),
+        ("nope", &["--by", "no column 'nope'", "store_cat"][..]),
+    ] {
+        let run = huber(
+            &[
+                "-p",
+                &format!("{file}:pred"),
+                "-t",
+                &format!("{file}:target"),
+                "--by",
+                &format!("{file}:{column}"),
+            ],
+            None,
+        );
+        assert_eq!(run.status, Some(1), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        for w in words {
+            assert!(run.stderr.contains(w), "{w} not in {}", run.stderr);
+        }
+    }
+}
+
+#[test]
+fn fortran_ordered_labels_read_as_their_c_order() {
+    let dir = Dir::new();
+    let values: Vec<u8> = (1..=6).flat_map(|v| f64::from(v).to_le_bytes()).collect();
+    dir.write("p.npy", npy_bytes("<f8", &[2, 3], &values));
+    dir.write("t.npy", npy_bytes("<f8", &[2, 3], &[0; 48]));
+    dir.write("c.npy", npy_i64(&[1, 2, 2, 3, 1, 3], &[2, 3]));
+    // The same (2, 3) labels stored column by column.
+    let f = npy_i64(&[1, 3, 2, 1, 2, 3], &[2, 3]);
+    let at = f.windows(5).position(|w| w == b"False").unwrap();
+    dir.write("f.npy", [&f[..at], b"True ", &f[at + 5..]].concat());
+    let run = |by: &str| dir.run(["-p", "p.npy", "-t", "t.npy", "--by", by, "-l", "l1"], None);
+    let (c, f) = (run("c.npy"), run("f.npy"));
+    assert_eq!(f.status, Some(0), "{}", f.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&c.stdout),
+        "1\t3.0\n2\t2.5\n3\t5.0\n"
+    );
+    assert_eq!(c.stdout, f.stdout);
+}

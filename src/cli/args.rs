@@ -112,8 +112,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "A[,B…]", allow_hyphen_values = true)]
     pub axis: Option<String>,
 
-    /// One result per group: keys from a CSV column (PATH:COLUMN, any text) or an NPY/NPZ array
-    /// of integers or bools with pred's shape or that of its leading axes (a label per sample).
+    /// One result per group: keys from a CSV column (PATH:COLUMN, any text), a Parquet or Arrow
+    /// column of text, integers or bools, or an NPY/NPZ array of integers or bools with pred's
+    /// shape or that of its leading axes (a label per sample).
     #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
     pub by: Option<OsString>,
 

@@ -237,16 +237,13 @@ impl Runner<'_, '_> {
 
     /// Opens the keys of `--by`: a column of a table that an input reads is parsed with it, and
     /// a stream another input reads is served from its held bytes.
-    fn keys(&self) -> Result<Keys> {
+    fn keys(&mut self) -> Result<Keys> {
         let Some(by) = &self.config.by else {
             bail!("internal error: a grouped run without --by");
         };
-        if let Some(table) = self.opener.table(&by.location) {
-            return Keys::of_table(by, &table);
-        }
-        let shared = self.specs.iter().any(|s| s.location == by.location);
-        let held = self.opener.held(&by.location);
-        Keys::open(by, &self.config.csv, held, shared)
+        let taken = self.specs.iter().any(|s| s.location == by.location);
+        let input = self.opener.open_keys(by, taken)?;
+        Keys::new(by, input)
     }
 
     fn main(&mut self, main: Main) -> Result<Results> {
@@ -367,7 +364,7 @@ impl Runner<'_, '_> {
 
     /// One result per loss and group of `--by`.
     fn groups(
-        &self,
+        &mut self,
         inputs: &mut Inputs<'_>,
         shape: &[usize],
         reduction: Reduction,

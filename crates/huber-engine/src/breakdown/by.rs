@@ -2,192 +2,48 @@
 //! group, and the grouped results in their listed order.
 //!
 //! Keys are handed to the sink on the driving thread ([`Sink::begin_batch`]) before the chunks
-//! that need them. A key column of a CSV table that the inputs read is parsed in the same pass
-//! as their numbers, so its keys are already there; any other key input is read by a reader on
-//! a thread of its own, ahead of the chunks, so that its parse overlaps the computation.
+//! that need them. A key column of a table that the inputs read (CSV, Parquet, Arrow) is
+//! decoded in the same pass as their numbers, so its keys are already there; any other key
+//! input is read by a reader on a thread of its own, ahead of the chunks, so that its parse
+//! overlaps the computation.
 
-use std::io::{Cursor, Read};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail, ensure};
 
 use super::group::{GroupTable, KeyBatch, Part};
-use super::keys::{CsvKeys, KeyReader, NpyKeys, key_repeat};
+use super::keys::{self, KeyReader, key_repeat};
 use crate::array::Element;
 use crate::dtype::Precision;
-use crate::input::csv::{Layout, Table, scan};
-use crate::input::{
-    Container, CsvOptions, InputSpec, Location, container_of, npz, open_file, sniff,
-};
+use crate::input::InputSpec;
+use crate::input::keys::KeyInput;
 use crate::loss::Loss;
 use crate::pipeline::{Chunk, Sink};
 use crate::reduce::Reduction;
 use crate::summary::{Group, GroupKey, Summary};
-use huber_core::Error as UsageError;
 
 /// An opened key input: its reader and the shape of its keys.
 pub struct Keys {
     reader: Box<dyn KeyReader>,
     shape: Vec<usize>,
     name: String,
-    /// Whether the reader parses a table that the inputs read too: then its keys are parsed
+    /// Whether the reader decodes a table that the inputs read too: then its keys are decoded
     /// with theirs and read where they are needed, not on a thread of their own.
     shared: bool,
 }
 
 impl Keys {
-    /// Opens the key input `spec`. `held` is the stream's bytes if another input already read
-    /// them (stdin or a pipe that `--pred` or `--target` also names); `shared` says whether it
-    /// does, so that a stream read once already is refused rather than read again. (A CSV
-    /// table that an input reads is opened with [`Keys::of_table`] instead.)
-    pub fn open(
-        spec: &InputSpec,
-        csv: &CsvOptions,
-        held: Option<Arc<[u8]>>,
-        shared: bool,
-    ) -> Result<Keys> {
+    /// The keys of `spec`, which [`crate::input::Opener::open_keys`] opened as `input`.
+    pub fn new(spec: &InputSpec, input: KeyInput) -> Result<Keys> {
         let name = spec.to_string();
-        let opened = open_reader(spec, csv, held, shared).with_context(|| format!("--by {name}"));
-        let (reader, shape) = opened?;
+        let reader = keys::reader(input.column, &name).with_context(|| format!("--by {name}"))?;
         Ok(Keys {
             reader,
-            shape,
+            shape: input.shape,
             name,
-            shared: false,
+            shared: input.shared,
         })
-    }
-
-    /// The keys of `spec`, a column of `table`, which the inputs read too.
-    pub fn of_table(spec: &InputSpec, table: &Table) -> Result<Keys> {
-        let name = spec.to_string();
-        let column = key_column(table.layout(), spec).with_context(|| format!("--by {name}"))?;
-        Ok(Keys {
-            reader: Box::new(CsvKeys::new(table.text_reader(column)?, &name)),
-            shape: vec![table.layout().rows],
-            name,
-            shared: true,
-        })
-    }
-}
-
-fn open_reader(
-    spec: &InputSpec,
-    csv: &CsvOptions,
-    held: Option<Arc<[u8]>>,
-    shared: bool,
-) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
-    let path = match &spec.location {
-        Location::Stdin => None,
-        Location::Path(p) => {
-            let meta = std::fs::metadata(p)
-                .map_err(|e| anyhow::anyhow!("cannot open: {}", crate::message::io_reason(&e)))?;
-            ensure!(!meta.is_dir(), "is a directory, not a data file");
-            meta.is_file().then_some(p)
-        }
-    };
-    if let Some(path) = path {
-        let container = container_of(path)?;
-        let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(open_file(path)?)) };
-        return from_container(spec, csv, container, &reopen);
-    }
-    let bytes: Arc<[u8]> = match (held, shared) {
-        (Some(bytes), _) => bytes,
-        (None, true) => {
-            return Err(UsageError::invalid_argument(format!(
-                "{spec} is read as an NPY stream by another input and cannot be read a second \
-                 time for the keys; give the keys in a file"
-            ))
-            .into());
-        }
-        (None, false) => {
-            let mut input: Box<dyn Read + Send> = match &spec.location {
-                Location::Stdin => Box::new(std::io::stdin()),
-                Location::Path(p) => Box::new(open_file(p)?),
-            };
-            let mut head = Vec::new();
-            (&mut input).take(8).read_to_end(&mut head)?;
-            if sniff(&head) == Container::Npy {
-                return npy_keys(spec, Box::new(Cursor::new(head).chain(input)));
-            }
-            // A key column is found by a first pass over the table: the stream is held.
-            let mut all = head;
-            input.read_to_end(&mut all)?;
-            all.into()
-        }
-    };
-    let reopen = || -> Result<Box<dyn ReadSeekSend>> { Ok(Box::new(Cursor::new(bytes.clone()))) };
-    from_container(spec, csv, sniff(&bytes), &reopen)
-}
-
-/// What key inputs are read from: a file or bytes in memory.
-trait ReadSeekSend: Read + std::io::Seek + Send {}
-impl<R: Read + std::io::Seek + Send> ReadSeekSend for R {}
-
-type Reopen<'a> = &'a dyn Fn() -> Result<Box<dyn ReadSeekSend>>;
-
-fn from_container(
-    spec: &InputSpec,
-    csv: &CsvOptions,
-    container: Container,
-    reopen: Reopen<'_>,
-) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
-    match container {
-        Container::Npy => {
-            ensure!(
-                spec.key.is_none(),
-                "a KEY was given but the input is an NPY file, which holds one array"
-            );
-            npy_keys(spec, Box::new(reopen()?))
-        }
-        Container::Npz => {
-            let member = npz::open_member(Box::new(reopen()?), spec.key.as_deref())?;
-            let name = member.name.clone();
-            npy_keys(spec, member.reader).with_context(|| format!("array '{name}'"))
-        }
-        Container::Csv => csv_keys(spec, csv, reopen),
-        Container::Parquet | Container::Arrow => bail!(
-            "--by reads keys from a CSV column or an NPY/NPZ array of integers or bools; \
-             Parquet and Arrow key columns are not read yet (write the key column to CSV or NPY)"
-        ),
-    }
-}
-
-fn npy_keys(
-    spec: &InputSpec,
-    reader: Box<dyn Read + Send>,
-) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
-    let keys = NpyKeys::open(reader, &spec.to_string())?;
-    let shape = keys.shape().to_vec();
-    Ok((Box::new(keys), shape))
-}
-
-fn csv_keys(
-    spec: &InputSpec,
-    csv: &CsvOptions,
-    reopen: Reopen<'_>,
-) -> Result<(Box<dyn KeyReader>, Vec<usize>)> {
-    let delimiter = csv.delimiter.unwrap_or(match &spec.location {
-        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
-        _ => b',',
-    });
-    let layout = scan(&mut reopen()?, delimiter, csv.header)?;
-    let column = key_column(&layout, spec)?;
-    let rows = layout.rows;
-    let table = Table::new(Box::new(reopen()?), layout, delimiter)?;
-    let keys = CsvKeys::new(table.text_reader(column)?, &spec.to_string());
-    Ok((Box::new(keys), vec![rows]))
-}
-
-/// The key column of a table: the one `spec` names, or the only one.
-fn key_column(layout: &Layout, spec: &InputSpec) -> Result<usize> {
-    match spec.key.as_deref() {
-        Some(key) => layout.column(key),
-        None if layout.ncols == 1 => Ok(0),
-        None => bail!(
-            "the table has {} columns: name the key column as PATH:COLUMN",
-            layout.ncols
-        ),
     }
 }
 

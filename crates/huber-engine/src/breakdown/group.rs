@@ -20,16 +20,7 @@ pub const MAX_GROUPS: usize = 1 << 22;
 /// At most this many bytes of key text, over all groups.
 pub const MAX_KEY_BYTES: usize = 256 << 20;
 
-/// What the keys are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// Text (a CSV field): compared and sorted bytewise.
-    Text,
-    /// Integers, sorted numerically.
-    Int,
-    /// Bools (false before true).
-    Bool,
-}
+pub use crate::input::keys::KeyKind;
 
 /// A key as it is reported.
 #[derive(Debug, Clone, PartialEq, Eq)]

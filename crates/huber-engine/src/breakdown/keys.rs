@@ -1,15 +1,20 @@
-//! Where `--by` keys come from: a CSV column of any text, or an NPY array of integer or bool
-//! labels. Both stream: they hold one block of input and the keys asked for, whatever the
+//! Where `--by` keys come from: a CSV column of any text, an NPY array of integer or bool
+//! labels, or a Parquet or Arrow column of text, integers or bools, each read by the reader of
+//! its format. All stream: they hold one block of input and the keys asked for, whatever the
 //! number of rows.
 
+#[cfg(test)]
 use std::io::Read;
 
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::array::fmt_shape;
 use crate::dtype::{Dtype, Kind};
+use crate::input::Source;
+use crate::input::columnar::keys::KeySource;
 use crate::input::csv::TextSource;
-use crate::npy::read_header;
+use crate::input::keys::KeyColumn;
+use crate::input::npy::NpySource;
 
 use super::group::{KeyBatch, KeyKind};
 
@@ -81,43 +86,46 @@ impl KeyReader for CsvKeys {
     }
 }
 
-/// The keys of an NPY array of integers (any size, signed or not) or bools, in C order.
+/// The keys of an NPY array of integers (any size, signed or not) or bools, in C order, read by
+/// the NPY reader as stored.
 pub struct NpyKeys {
-    reader: Box<dyn Read + Send>,
+    array: NpySource,
     dtype: Dtype,
     shape: Vec<usize>,
-    left: usize,
     next: usize,
+    /// Bytes of stored elements, reused from batch to batch.
+    raw: Vec<u8>,
     name: String,
 }
 
 impl NpyKeys {
-    /// Reads the header; `name` names the input in errors. Floats and Fortran-ordered arrays of
-    /// more than one axis are refused.
-    pub fn open(mut reader: Box<dyn Read + Send>, name: &str) -> Result<NpyKeys> {
-        let header = read_header(&mut reader).with_context(|| name.to_string())?;
-        let dtype = header.dtype;
+    /// Reads the header; `name` names the input in errors. Floats are refused.
+    #[cfg(test)]
+    pub fn open(reader: Box<dyn Read + Send>, name: &str) -> Result<NpyKeys> {
+        let array = NpySource::open(reader, None).with_context(|| name.to_string())?;
+        NpyKeys::new(array, name)
+    }
+
+    /// The keys of `array`, opened; `name` names the input in errors. Floats are refused.
+    pub fn new(array: NpySource, name: &str) -> Result<NpyKeys> {
+        let dtype = array.dtype();
         ensure!(
             dtype.kind != Kind::Float,
             "{name}: --by needs integer or bool labels, not floats (cast them with \
              labels.astype(np.int64))"
         );
-        ensure!(
-            !header.fortran_order || header.shape.iter().filter(|&&d| d > 1).count() <= 1,
-            "{name}: --by labels in Fortran order are not read (save them with \
-             np.ascontiguousarray(labels))"
-        );
         Ok(NpyKeys {
-            reader,
+            shape: array.shape().to_vec(),
+            array,
             dtype,
-            left: header.len(),
-            shape: header.shape,
             next: 0,
+            raw: Vec::new(),
             name: name.to_string(),
         })
     }
 
     /// The labels' shape.
+    #[cfg(test)]
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -162,10 +170,10 @@ impl KeyReader for NpyKeys {
     }
 
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
-        let take = n.min(self.left);
-        let size = self.dtype.size;
-        let mut raw = vec![0u8; take * size];
-        self.reader.read_exact(&mut raw).with_context(|| {
+        let take = n.min(self.array.left());
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.clear();
+        self.array.read_raw(take, &mut raw).with_context(|| {
             format!(
                 "{}: the data ends before the {} labels its header promises",
                 self.name,
@@ -174,13 +182,60 @@ impl KeyReader for NpyKeys {
         })?;
         let mut out = KeyBatch::new(self.kind(), self.next);
         out.data.reserve(take * 8);
-        for b in raw.chunks_exact(size) {
+        for b in raw.chunks_exact(self.dtype.size) {
             out.push_int(self.label(b)?);
         }
-        self.left -= take;
+        self.raw = raw;
         self.next += take;
         Ok(out)
     }
+}
+
+/// The keys of a Parquet or Arrow column: text, integers or bools.
+pub struct ColumnKeys {
+    column: KeySource,
+    next: usize,
+    /// The key input, for messages.
+    name: String,
+}
+
+impl ColumnKeys {
+    /// Keys from a key reader of a columnar file; `name` names the key input in errors.
+    pub fn new(column: KeySource, name: &str) -> ColumnKeys {
+        ColumnKeys {
+            column,
+            next: 0,
+            name: name.to_string(),
+        }
+    }
+}
+
+impl KeyReader for ColumnKeys {
+    fn kind(&self) -> KeyKind {
+        self.column.kind()
+    }
+
+    fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
+        let mut out = KeyBatch::new(self.kind(), self.next);
+        self.read_into(&mut out, n)?;
+        Ok(out)
+    }
+
+    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
+        let read = self.column.read_into(n, &mut to.data, &mut to.ends);
+        let read = read.with_context(|| format!("--by {}", self.name))?;
+        self.next += read;
+        Ok(read)
+    }
+}
+
+/// The reader of the keys of an opened key input; `name` names it in errors.
+pub fn reader(column: KeyColumn, name: &str) -> Result<Box<dyn KeyReader>> {
+    Ok(match column {
+        KeyColumn::Array(array) => Box::new(NpyKeys::new(array, name)?),
+        KeyColumn::Text(text) => Box::new(CsvKeys::new(text, name)),
+        KeyColumn::Columnar(column) => Box::new(ColumnKeys::new(column, name)),
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod columnar;
 pub mod csv;
 pub mod decode;
+pub mod keys;
 pub mod npy;
 pub mod npz;
 
@@ -332,6 +333,8 @@ pub struct Opener {
     threads: usize,
     /// The CSV tables that the last [`Opener::open`] opened.
     tables: Vec<(Location, Arc<csv::Table>)>,
+    /// The Parquet and Arrow files that the last [`Opener::open`] opened.
+    columnar: Vec<(Location, Arc<columnar::Table>)>,
 }
 
 impl Opener {
@@ -346,6 +349,7 @@ impl Opener {
             notes: Vec::new(),
             threads: 0,
             tables: Vec::new(),
+            columnar: Vec::new(),
         }
     }
 
@@ -377,28 +381,10 @@ impl Opener {
         &self.notes
     }
 
-    /// The bytes of a stream (stdin, a pipe) that an input opened so far read into memory, for
-    /// another reader of the same stream (the keys of `--by`); `None` if it was streamed or not
-    /// opened.
-    pub fn held(&self, location: &Location) -> Option<Arc<[u8]>> {
-        let held = self.streams.iter().find(|(loc, _)| loc == location);
-        held.map(|(_, bytes)| bytes.clone())
-    }
-
-    /// The CSV table at `location` that the inputs opened last read, if one does: another
-    /// reader of it (the keys of `--by`) is parsed in the same pass.
-    pub fn table(&self, location: &Location) -> Option<Arc<csv::Table>> {
-        let table = self.tables.iter().find(|(loc, _)| loc == location);
-        table.map(|(_, t)| t.clone())
-    }
-
     /// Opens `specs`, in order.
     pub fn open(&mut self, specs: &[&InputSpec]) -> Result<Vec<Box<dyn Source>>> {
         let mut tables: Vec<(Location, Arc<csv::Table>)> = Vec::new();
-        let mut columnar = ColumnarTables {
-            threads: self.threads,
-            tables: Vec::new(),
-        };
+        let mut columnar = ColumnarTables::new(self.threads);
         let mut out: Vec<Box<dyn Source>> = Vec::with_capacity(specs.len());
         for spec in specs {
             let users = if self.again {
@@ -406,18 +392,22 @@ impl Opener {
             } else {
                 specs.iter().filter(|s| s.location == spec.location).count()
             };
-            let source = open_one(
+            let streams = Streams {
+                users,
+                once: self.stream_csv && !self.count,
+                taken: false,
+                held: &mut self.streams,
+            };
+            let opened = open_one(
                 spec,
                 (&self.csv, self.count),
-                Streams {
-                    users,
-                    once: self.stream_csv && !self.count,
-                    held: &mut self.streams,
-                },
+                streams,
                 &mut tables,
                 &mut columnar,
-            )
-            .with_context(|| spec.to_string())?;
+            );
+            let source = opened
+                .and_then(|opened| opened.source(spec))
+                .with_context(|| spec.to_string())?;
             out.push(Box::new(Named {
                 name: spec.to_string(),
                 inner: source,
@@ -446,14 +436,34 @@ impl Opener {
             }
         }
         self.tables = tables;
+        self.columnar = columnar.tables;
         Ok(out)
+    }
+}
+
+/// An input opened: an NPY array (a file, a stream or an archive member), or a table whose
+/// columns are read.
+enum Opened {
+    Array(NpySource),
+    Csv(Arc<csv::Table>),
+    Columnar(Arc<columnar::Table>),
+}
+
+impl Opened {
+    /// The reader of the elements `spec` names.
+    fn source(self, spec: &InputSpec) -> Result<Box<dyn Source>> {
+        Ok(match self {
+            Opened::Array(array) => Box::new(array),
+            Opened::Csv(table) => Box::new(table.reader(spec.key.as_deref())?),
+            Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
+        })
     }
 }
 
 /// A stream (stdin or a pipe named by path), opened: an NPY source reading it directly when it is
 /// read once, a CSV table's bytes as they arrive when it is parsed once, else all its bytes.
 enum Stream {
-    Npy(Box<dyn Source>),
+    Npy(NpySource),
     Csv(Box<dyn Read + Send>),
     Bytes(Arc<[u8]>),
 }
@@ -464,6 +474,8 @@ struct Streams<'a> {
     users: usize,
     /// Whether a CSV stream is parsed as it arrives (see [`Opener::stream_csv`]).
     once: bool,
+    /// Whether another reader took the stream already: then it can be read only if held.
+    taken: bool,
     /// The streams held in memory so far.
     held: &'a mut Vec<(Location, Arc<[u8]>)>,
 }
@@ -476,9 +488,21 @@ fn open_stream(
     streams: Streams<'_>,
     open: impl FnOnce() -> Result<Box<dyn Read + Send>>,
 ) -> Result<Stream> {
-    let Streams { users, once, held } = streams;
+    let Streams {
+        users,
+        once,
+        taken,
+        held,
+    } = streams;
     if let Some((_, b)) = held.iter().find(|(loc, _)| *loc == spec.location) {
         return Ok(Stream::Bytes(b.clone()));
+    }
+    if taken {
+        return Err(UsageError::invalid_argument(format!(
+            "{spec} is read as an NPY stream by another input and cannot be read a second time \
+             for the keys; give the keys in a file"
+        ))
+        .into());
     }
     let mut input = open()?;
     let mut head = Vec::new();
@@ -492,7 +516,7 @@ fn open_stream(
             "a KEY was given but the input is an NPY file, which holds one array"
         );
         let rest = Box::new(Cursor::new(head).chain(input));
-        return Ok(Stream::Npy(Box::new(NpySource::open(rest, None)?)));
+        return Ok(Stream::Npy(NpySource::open(rest, None)?));
     }
     let mut all = head;
     input.read_to_end(&mut all)?;
@@ -507,10 +531,10 @@ fn open_one(
     streams: Streams<'_>,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
     columnar: &mut ColumnarTables,
-) -> Result<Box<dyn Source>> {
+) -> Result<Opened> {
     // Another column of a CSV table opened already: the table is read once for all of them.
     if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
-        return Ok(Box::new(t.reader(spec.key.as_deref())?));
+        return Ok(Opened::Csv(t.clone()));
     }
     let stream = match &spec.location {
         Location::Stdin => Some(open_stream(spec, streams, || {
@@ -536,7 +560,7 @@ fn open_one(
         }
     };
     let (bytes, container) = match (stream, &spec.location) {
-        (Some(Stream::Npy(source)), _) => return Ok(source),
+        (Some(Stream::Npy(source)), _) => return Ok(Opened::Array(source)),
         (Some(Stream::Csv(input)), _) => {
             return open_csv(spec, csv_opts.0, false, CsvBytes::Once(input), tables);
         }
@@ -560,30 +584,30 @@ fn open_container(
     container: Container,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
     columnar: &mut ColumnarTables,
-) -> Result<Box<dyn Source>> {
+) -> Result<Opened> {
     match container {
-        Container::Npy => open_npy(spec, bytes),
-        Container::Npz => open_npz(spec, bytes),
+        Container::Npy => open_npy(spec, bytes).map(Opened::Array),
+        Container::Npz => open_npz(spec, bytes).map(Opened::Array),
         Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, CsvBytes::Again(bytes), tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
     }
 }
 
-fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<NpySource> {
     ensure!(
         spec.key.is_none(),
         "a KEY was given but the input is an NPY file, which holds one array"
     );
-    Ok(Box::new(match bytes {
+    Ok(match bytes {
         Bytes::Shared(b) => {
             let n = b.len() as u64;
             NpySource::open(Box::new(Cursor::new(b)), Some(n))?
         }
         Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
-    }))
+    })
 }
 
-fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
+fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<NpySource> {
     let reader: Box<dyn npz::ReadSeek> = match bytes {
         Bytes::Shared(b) => Box::new(Cursor::new(b)),
         Bytes::File(p) => Box::new(open_file(&p)?),
@@ -592,7 +616,7 @@ fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<Box<dyn Source>> {
     let name = member.name.clone();
     let src = NpySource::open(member.reader, Some(member.size))
         .with_context(|| format!("array '{name}'"))?;
-    Ok(Box::new(src.drain_on_finish()))
+    Ok(src.drain_on_finish())
 }
 
 /// Opens a column of a CSV table; the table is read once for all the inputs that name it,
@@ -603,7 +627,7 @@ fn open_csv(
     count: bool,
     bytes: CsvBytes,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
-) -> Result<Box<dyn Source>> {
+) -> Result<Opened> {
     let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
         Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
         _ => b',',
@@ -611,7 +635,7 @@ fn open_csv(
     let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
     let table = Arc::new(table);
     tables.push((spec.location.clone(), table.clone()));
-    Ok(Box::new(table.reader(spec.key.as_deref())?))
+    Ok(Opened::Csv(table))
 }
 
 /// The table of `bytes`. Two passes: one counts the rows (the shape must be known before any
@@ -666,14 +690,16 @@ struct ColumnarTables {
 }
 
 impl ColumnarTables {
-    fn open(
-        &mut self,
-        spec: &InputSpec,
-        bytes: Bytes,
-        container: Container,
-    ) -> Result<Box<dyn Source>> {
+    fn new(threads: usize) -> ColumnarTables {
+        ColumnarTables {
+            threads,
+            tables: Vec::new(),
+        }
+    }
+
+    fn open(&mut self, spec: &InputSpec, bytes: Bytes, container: Container) -> Result<Opened> {
         if let Some((_, t)) = self.tables.iter().find(|(loc, _)| *loc == spec.location) {
-            return Ok(Box::new(t.reader(spec.key.as_deref())?));
+            return Ok(Opened::Columnar(t.clone()));
         }
         let store = match bytes {
             Bytes::Shared(b) => columnar::Store::mem(b),
@@ -698,7 +724,7 @@ impl ColumnarTables {
             _ => columnar::ipc::open(store),
         })?);
         self.tables.push((spec.location.clone(), table.clone()));
-        Ok(Box::new(table.reader(spec.key.as_deref())?))
+        Ok(Opened::Columnar(table))
     }
 }
 

@@ -92,6 +92,26 @@ impl NpySource {
         self.drain = true;
         self
     }
+
+    /// Appends the next `n` elements as stored (the header's dtype and byte order) to `out`:
+    /// for readers that need the values themselves, not the compute floats (integer labels,
+    /// which `f64` would round past 2^53).
+    pub fn read_raw(&mut self, n: usize, out: &mut Vec<u8>) -> Result<()> {
+        ensure!(
+            n <= self.left,
+            "internal error: read past the end of the array"
+        );
+        let start = out.len();
+        out.resize(start + n * self.header.dtype.size, 0);
+        fill_data(&mut self.data, &self.header, self.left, &mut out[start..])?;
+        self.left -= n;
+        Ok(())
+    }
+
+    /// The elements not yet read.
+    pub fn left(&self) -> usize {
+        self.left
+    }
 }
 
 impl Source for NpySource {
@@ -116,25 +136,7 @@ impl Source for NpySource {
         } else {
             &mut self.buf
         };
-        let filled = match &mut self.data {
-            Data::Stream(reader) => fill(reader, bytes).map_err(|e| match e.kind() {
-                // An archive member that ends early.
-                std::io::ErrorKind::UnexpectedEof => anyhow::anyhow!("truncated: {e}"),
-                _ => e.into(),
-            })?,
-            Data::File { file, pos } => {
-                let filled = read_at(file, *pos, bytes)?;
-                *pos += filled as u64;
-                filled
-            }
-        };
-        if filled < bytes.len() {
-            let at = self.header.len() - self.left + filled / dtype.size;
-            bail!(
-                "truncated: the header promises {} elements of {dtype} but the data ends after {at}",
-                self.header.len()
-            );
-        }
+        fill_data(&mut self.data, &self.header, self.left, bytes)?;
         self.left -= out.len();
         if !direct {
             decode(dtype, &self.buf, &mut out);
@@ -156,6 +158,32 @@ impl Source for NpySource {
         }
         Ok(())
     }
+}
+
+/// Fills `bytes` with the next elements' bytes from `data`, of which `left` elements are still to
+/// come; data that ends early is an error naming where.
+fn fill_data(data: &mut Data, header: &Header, left: usize, bytes: &mut [u8]) -> Result<()> {
+    let filled = match data {
+        Data::Stream(reader) => fill(reader, bytes).map_err(|e| match e.kind() {
+            // An archive member that ends early.
+            std::io::ErrorKind::UnexpectedEof => anyhow::anyhow!("truncated: {e}"),
+            _ => e.into(),
+        })?,
+        Data::File { file, pos } => {
+            let filled = read_at(file, *pos, bytes)?;
+            *pos += filled as u64;
+            filled
+        }
+    };
+    if filled < bytes.len() {
+        let dtype = header.dtype;
+        let at = header.len() - left + filled / dtype.size;
+        bail!(
+            "truncated: the header promises {} elements of {dtype} but the data ends after {at}",
+            header.len()
+        );
+    }
+    Ok(())
 }
 
 /// An NPY file's elements by index.

@@ -4,6 +4,7 @@
 //! are the same whatever the thread count.
 
 pub mod ipc;
+pub mod keys;
 pub mod parquet;
 #[cfg(test)]
 mod tests;
@@ -140,14 +141,27 @@ pub struct Column {
     pub path: Vec<String>,
     /// Index of the top-level field.
     pub root: usize,
-    /// The element type reported for the column.
-    pub dtype: Dtype,
+}
+
+/// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, and
+/// the element type reported for it.
+pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<(Column, Dtype)> {
+    let (column, field) = find_field(schema, key)?;
+    let dtype = dtype_of(field.data_type()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "column '{}' has type {}; huber reads float, integer and bool columns",
+            clip(&column.path.join(".")),
+            field.data_type()
+        )
+    })?;
+    Ok((column, dtype))
 }
 
 /// Finds the column `key` names in `schema`: a top-level field, or a field inside structs by its
 /// dotted path (`a.b`). Without a key the file must hold exactly one column.
-pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<Column> {
+pub fn find_field<'s>(schema: &'s Schema, key: Option<&str>) -> Result<(Column, &'s Field)> {
     let fields = schema.fields();
+    let column = |path, root| Column { path, root };
     let Some(key) = key else {
         ensure!(
             fields.len() == 1,
@@ -155,13 +169,13 @@ pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<Column> {
             fields.len(),
             list_names(fields)
         );
-        return column(vec![fields[0].name().clone()], 0, &fields[0]);
+        return Ok((column(vec![fields[0].name().clone()], 0), &fields[0]));
     };
     let exact: Vec<usize> = (0..fields.len())
         .filter(|&i| fields[i].name() == key)
         .collect();
     match exact[..] {
-        [i] => return column(vec![key.to_string()], i, &fields[i]),
+        [i] => return Ok((column(vec![key.to_string()], i), &fields[i])),
         [_, _, ..] => bail!(
             "{} columns are named '{}'; huber cannot tell them apart",
             exact.len(),
@@ -193,24 +207,13 @@ pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<Column> {
             field = child;
         }
         let path = parts.iter().map(|p| p.to_string()).collect();
-        return column(path, root, field);
+        return Ok((column(path, root), field));
     }
     bail!(
         "no column '{}'; the file has {}",
         clip(key),
         list_names(fields)
     )
-}
-
-fn column(path: Vec<String>, root: usize, field: &Field) -> Result<Column> {
-    let name = clip(&path.join("."));
-    let dtype = dtype_of(field.data_type()).ok_or_else(|| {
-        anyhow::anyhow!(
-            "column '{name}' has type {}; huber reads float, integer and bool columns",
-            field.data_type()
-        )
-    })?;
-    Ok(Column { path, root, dtype })
 }
 
 /// The element type of an Arrow column that holds numbers, if it does.
@@ -375,6 +378,38 @@ impl Shared {
         }
     }
 
+    /// Hands the next `n` values of reader `index` to `each`, a run of one decoded array at a
+    /// time (the array, the offset of the run in it, its length), receiving pieces as needed.
+    fn take(
+        &mut self,
+        index: usize,
+        n: usize,
+        mut each: impl FnMut(&dyn Array, usize, usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut done = 0;
+        while done < n {
+            if self.queues[index].is_empty() {
+                ensure!(
+                    self.pull()?,
+                    "the file holds fewer rows than its metadata says"
+                );
+                continue;
+            }
+            let offset = self.offsets[index];
+            let array = &self.queues[index][0];
+            let run = (array.len() - offset).min(n - done);
+            each(array.as_ref(), offset, run)?;
+            done += run;
+            if offset + run == array.len() {
+                self.queues[index].pop_front();
+                self.offsets[index] = 0;
+            } else {
+                self.offsets[index] = offset + run;
+            }
+        }
+        Ok(())
+    }
+
     /// Receives the next piece into every reader's queue; `false` once every unit is done.
     fn pull(&mut self) -> Result<bool> {
         if self.channels.is_empty() {
@@ -536,22 +571,31 @@ impl Table {
 
     /// A reader of the column `key` names (see [`find_column`]).
     pub fn reader(&self, key: Option<&str>) -> Result<ColumnSource> {
-        let column = find_column(&self.schema, key)?;
+        let (column, dtype) = find_column(&self.schema, key)?;
+        Ok(ColumnSource {
+            shared: self.shared.clone(),
+            index: self.add(column)?,
+            shape: vec![self.rows],
+            dtype,
+        })
+    }
+
+    /// The number of rows, as the file's metadata says.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Adds `column` to those decoded, before reading begins; returns its reader's index.
+    fn add(&self, column: Column) -> Result<usize> {
         let mut shared = lock(&self.shared);
         ensure!(
             shared.channels.is_empty(),
             "internal error: a column added after reading began"
         );
-        let dtype = column.dtype;
         shared.columns.push(column);
         shared.queues.push(VecDeque::new());
         shared.offsets.push(0);
-        Ok(ColumnSource {
-            shared: self.shared.clone(),
-            index: shared.queues.len() - 1,
-            shape: vec![self.rows],
-            dtype,
-        })
+        Ok(shared.queues.len() - 1)
     }
 }
 
@@ -569,30 +613,12 @@ pub struct ColumnSource {
 
 impl ColumnSource {
     fn read_as<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
-        let mut shared = lock(&self.shared);
         let mut done = 0;
-        while done < out.len() {
-            let i = self.index;
-            if shared.queues[i].is_empty() {
-                ensure!(
-                    shared.pull()?,
-                    "the file holds fewer rows than its metadata says"
-                );
-                continue;
-            }
-            let offset = shared.offsets[i];
-            let array = &shared.queues[i][0];
-            let n = (array.len() - offset).min(out.len() - done);
-            convert(array.as_ref(), offset, &mut out[done..done + n])?;
+        lock(&self.shared).take(self.index, out.len(), |array, offset, n| {
+            convert(array, offset, &mut out[done..done + n])?;
             done += n;
-            if offset + n == array.len() {
-                shared.queues[i].pop_front();
-                shared.offsets[i] = 0;
-            } else {
-                shared.offsets[i] = offset + n;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
