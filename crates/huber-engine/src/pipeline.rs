@@ -60,15 +60,21 @@ impl Inputs<'_> {
         common_shape(&shapes, broadcast)
     }
 
-    /// Whether an input is open-ended: its length is known only once it is read (see
-    /// [`Source::open_ended`]).
-    pub fn open_ended(&self) -> bool {
-        let sources = [
+    /// The inputs, pred, target and weight (if any), in that order.
+    pub fn sources(&self) -> impl Iterator<Item = &dyn Source> {
+        [
             Some(&*self.pred),
             Some(&*self.target),
             self.weight.as_deref(),
-        ];
-        sources.into_iter().flatten().any(|s| s.open_ended())
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether an input is open-ended: its length is known only once it is read (see
+    /// [`Source::open_ended`]).
+    pub fn open_ended(&self) -> bool {
+        self.sources().any(|s| s.open_ended())
     }
 
     /// Fails if an input is open-ended: a streamed output states its shape before the data.
@@ -439,14 +445,8 @@ pub type Emit<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 /// Readers by position of all the inputs (pred, target, weight), where each can be read so and
 /// none is broadcast.
 fn positional(inputs: &Inputs<'_>, shape: &[usize]) -> Option<Vec<Box<dyn ReadAt>>> {
-    let sources = [
-        Some(&*inputs.pred),
-        Some(&*inputs.target),
-        inputs.weight.as_deref(),
-    ];
-    sources
-        .into_iter()
-        .flatten()
+    inputs
+        .sources()
         .map(|s| (s.shape() == shape).then(|| s.positional()).flatten())
         .collect()
 }

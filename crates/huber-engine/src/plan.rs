@@ -441,17 +441,11 @@ fn with_position(e: anyhow::Error, inputs: &Inputs<'_>, shape: &[usize]) -> anyh
     let Some(&NanAt(index)) = e.downcast_ref::<NanAt>() else {
         return e;
     };
-    let sources = [
-        Some(&*inputs.pred),
-        Some(&*inputs.target),
-        inputs.weight.as_deref(),
-    ];
     // The input that holds a NaN there, else any that can say where the element is.
-    let found: Vec<Position> = sources
-        .into_iter()
-        .flatten()
+    let found: Vec<Position> = inputs
+        .sources()
         .filter(|s| s.shape() == shape)
-        .filter_map(|s| s.locate(index))
+        .filter_map(|s| s.text()?.locate(index))
         .collect();
     match found.iter().find(|p| p.nan).or(found.first()) {
         Some(at) => anyhow::anyhow!("{e} ({})", at.text),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::{Context, Result, bail, ensure};
 use rayon::prelude::*;
 
-use super::{Buf, Position, Source};
+use super::{Buf, Position, Source, Text};
 use crate::dtype::Dtype;
 use blocks::Blocks;
 use frame::{count_lines, is_blank, record_end, skipped};
@@ -653,7 +653,7 @@ impl Table {
         }
     }
 
-    /// Lets the readers name the line of an element (see [`Source::locate`]) by reading the
+    /// Lets the readers name the line of an element (see [`Text::locate`]) by reading the
     /// input again with `reopen`.
     pub fn reopen_with(mut self, reopen: Reopen) -> Table {
         self.reopen = Some(reopen);
@@ -898,6 +898,12 @@ impl Source for CsvSource {
         ensure!(!self.open_ended || self.read > 0, NO_ROWS);
         Ok(())
     }
+    fn text(&self) -> Option<&dyn Text> {
+        Some(self)
+    }
+}
+
+impl Text for CsvSource {
     fn locate(&self, index: usize) -> Option<Position> {
         self.locator.as_ref()?.locate(index).ok()
     }
