@@ -8,6 +8,7 @@
 //! longest record allowed ([`MAX_LINE`]).
 
 mod blocks;
+mod count;
 mod frame;
 mod number;
 mod record;
@@ -368,9 +369,9 @@ fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Re
     let mut rows = 0;
     let pieces = rayon::current_num_threads() * 4;
     for_each_block(blocks, line, pieces, |_, pieces, line| {
-        let counts: Vec<frame::Count> = pieces
+        let counts: Vec<count::Count> = pieces
             .par_iter()
-            .map(|p| frame::count_piece(p, true, delimiter, ncols))
+            .map(|p| count::count_piece(p, true, delimiter, ncols))
             .collect();
         let mut lines = 0;
         for c in counts {
