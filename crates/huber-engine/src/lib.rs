@@ -25,6 +25,14 @@ pub(crate) mod select;
 pub(crate) use huber_core::xorshift;
 pub(crate) use huber_core::{dtype, float, loss, reduce, summary};
 
+/// The worker threads that `threads` asks for: 0 means one per core.
+pub(crate) fn threads_or_cores(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+}
+
 pub use array::{Owned, Values, fmt_shape};
 pub use breakdown::axis::Cells;
 pub use breakdown::axis::unravel;

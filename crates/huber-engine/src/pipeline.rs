@@ -193,11 +193,7 @@ const THREAD_SPACE: usize = 3 << 20;
 /// limit (`ulimit -v`) that lets the stacks be created but not a started thread's signal stack
 /// ends that thread with a panic of the standard library's instead of one clean error.
 fn reserve_stacks(threads: usize) -> Result<()> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    } else {
-        threads
-    };
+    let threads = crate::threads_or_cores(threads);
     memmap2::MmapMut::map_anon(threads * THREAD_SPACE)
         .map(drop)
         .map_err(|e| {
@@ -632,9 +628,19 @@ fn linear_kept<T: Float>(loss: &Loss, c: &Chunk<'_, T>, out: &[T], linear: u64) 
     if linear == 0 || !out.iter().any(|x| x.is_nan()) {
         return linear;
     }
-    let threshold = T::from_f64(threshold);
-    let kept = c.pred.iter().zip(c.target).zip(out);
-    kept.filter(|&((&p, &t), o)| !o.is_nan() && (p - t).abs() >= threshold)
+    linear_not_nan(c.pred, c.target, out, T::from_f64(threshold))
+}
+
+/// How many elements are in the linear regime, `|p − t| ≥ threshold`, leaving out those whose
+/// loss is NaN: an element that `--nan omit` leaves out does not count as linear either.
+pub(crate) fn linear_not_nan<T: Float>(
+    pred: &[T],
+    target: &[T],
+    losses: &[T],
+    threshold: T,
+) -> u64 {
+    let kept = pred.iter().zip(target).zip(losses);
+    kept.filter(|&((&p, &t), l)| !l.is_nan() && (p - t).abs() >= threshold)
         .count() as u64
 }
 

@@ -4,6 +4,7 @@
 pub mod columnar;
 pub mod csv;
 pub mod decode;
+mod mapped;
 pub mod npy;
 pub mod npz;
 
@@ -110,6 +111,16 @@ pub enum Location {
     Path(PathBuf),
 }
 
+/// The name of the input for a message: the file's path, or [`STDIN`](crate::message::STDIN).
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Stdin => f.write_str(crate::message::STDIN),
+            Location::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// `PATH`, `PATH:KEY`, `-` or `-:KEY`, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputSpec {
@@ -177,10 +188,7 @@ impl InputSpec {
 
 impl fmt::Display for InputSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Location::Stdin => f.write_str("<stdin>")?,
-            Location::Path(p) => write!(f, "{}", p.display())?,
-        }
+        write!(f, "{}", self.location)?;
         match &self.key {
             Some(k) => write!(f, ":{k}"),
             None => Ok(()),
@@ -445,11 +453,7 @@ impl Opener {
                 .into_iter()
                 .chain(key_notes)
             {
-                let name = match location {
-                    Location::Stdin => "<stdin>".to_string(),
-                    Location::Path(p) => p.display().to_string(),
-                };
-                let note = format!("{name}: {note}");
+                let note = format!("{location}: {note}");
                 if !self.notes.contains(&note) {
                     self.notes.push(note);
                 }
@@ -699,10 +703,7 @@ impl ColumnarTables {
                 }
             }
         };
-        let threads = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            n => n,
-        };
+        let threads = crate::threads_or_cores(self.threads);
         let table = Arc::new(columnar::guarded(|| match container {
             Container::Parquet => columnar::parquet::open(store, threads),
             _ => columnar::ipc::open(store),
