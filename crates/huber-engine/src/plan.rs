@@ -99,15 +99,9 @@ impl Plan<'_> {
             self.passes[..],
             [Pass::Main(Main::Reduce(_) | Main::Grouped(_))]
         );
-        let specs = [
-            Some(&c.pred),
-            Some(&c.target),
-            c.weight.as_ref(),
-            c.by.as_ref(),
-        ];
-        let columns_of_pred = specs
-            .into_iter()
-            .flatten()
+        let columns_of_pred = c
+            .inputs()
+            .chain(c.by.as_ref())
             .all(|s| s.location == c.pred.location && s.key.is_some());
         reduces && columns_of_pred && !c.broadcast
     }
@@ -115,11 +109,10 @@ impl Plan<'_> {
     /// Runs the passes on `engine` and returns what the main pass found.
     pub fn run(&self, engine: &Engine, hooks: Hooks<'_>) -> Result<Outcome> {
         let c = self.config;
-        let specs = [Some(&c.pred), Some(&c.target), c.weight.as_ref()];
         let Hooks { progress, elements } = hooks;
         let mut run = Runner {
             config: c,
-            specs: specs.into_iter().flatten().collect(),
+            specs: c.inputs().collect(),
             // Streams that can be read only once are held in memory when there are passes to
             // read them again.
             opener: Opener::new(c.csv, self.passes.len() > 1)
