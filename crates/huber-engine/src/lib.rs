@@ -49,13 +49,13 @@ pub use run::{
 #[doc(hidden)]
 pub mod internals {
     pub use crate::array::Buf;
-    pub use crate::input::Source;
     pub use crate::input::columnar::{
         Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
     };
     pub use crate::input::csv::{Layout, Table, parse_number, scan, scan_uncounted};
     pub use crate::input::npy::NpySource;
     pub use crate::input::npz::open_member;
+    pub use crate::input::{Source, Text};
     pub use crate::npy::{parse_descr, parse_dict, read_header};
     pub use crate::pipeline::{BATCH, CHUNK};
 }

@@ -252,7 +252,7 @@ pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<La
 /// and as `rows` the most rows that many bytes can hold. A row takes at least a byte per
 /// column (empty fields and their delimiters, the last one's line end; in a table of one
 /// column an empty line is a row, a missing value), less one for a last record without a line
-/// end. A stream of unknown length is bounded by [`STREAM_ROWS`].
+/// end. A stream of unknown length is bounded by `STREAM_ROWS`.
 pub fn scan_uncounted(
     r: &mut dyn Read,
     len: Option<u64>,

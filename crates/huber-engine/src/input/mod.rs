@@ -35,7 +35,7 @@ pub trait Source: Send {
     /// Fills `out` with the next `out.len()` elements.
     fn read(&mut self, out: Buf<'_>) -> Result<()>;
     /// Whether the first axis of [`Source::shape`] is only an upper bound: a CSV table whose
-    /// rows were not counted before the run (see [`Opener::count_rows`]). Then
+    /// rows were not counted before the run (see `Opener::count_rows`). Then
     /// [`Source::read_upto`] says where it ends.
     fn open_ended(&self) -> bool {
         false
