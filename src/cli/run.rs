@@ -77,15 +77,9 @@ pub fn run(config: &Config) -> Result<()> {
 fn check_stdin(config: &Config) -> Result<()> {
     use std::io::IsTerminal;
     let o = &config.options;
-    let specs = [
-        Some(&o.pred),
-        Some(&o.target),
-        o.weight.as_ref(),
-        o.by.as_ref(),
-    ];
-    let reads_stdin = specs
-        .into_iter()
-        .flatten()
+    let reads_stdin = o
+        .inputs()
+        .chain(o.by.as_ref())
         .any(|s| s.location == Location::Stdin);
     if reads_stdin && std::io::stdin().is_terminal() {
         return Err(huber_core::Error::invalid_argument(

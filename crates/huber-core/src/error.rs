@@ -7,6 +7,28 @@
 
 use std::fmt;
 
+/// At most `limit` characters of `s` for a message, with `…` where it was cut; with `escape`,
+/// control characters (and quotes and backslashes) escaped as Rust's `{:?}` writes them, so that
+/// a name or field from a file keeps the message on one line.
+///
+/// ```
+/// use huber_core::error::clip;
+/// assert_eq!(clip("a\nb", 10, true), "a\\nb");
+/// assert_eq!(clip("abcdef", 3, false), "abc…");
+/// ```
+pub fn clip(s: &str, limit: usize, escape: bool) -> String {
+    let cut = s.char_indices().nth(limit).map_or(s.len(), |(i, _)| i);
+    let mut out = if escape {
+        s[..cut].chars().flat_map(char::escape_debug).collect()
+    } else {
+        s[..cut].to_string()
+    };
+    if cut < s.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// An error of the core: what kind it is and a message that says what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Context, Error, Result, bail, ensure};
+use crate::error::{Context, Error, Result, bail, clip, ensure};
 use crate::reduce::Accumulator;
 use crate::summary::{Summary, shape_len};
 
@@ -53,7 +53,7 @@ fn result(v: Value) -> Result<Summary> {
     ensure!(
         v.is_object(),
         "expected a result object, found {}",
-        clip(&v)
+        clip(&v.to_string(), 40, false)
     );
     ensure!(
         v.get("axis").is_none(),
@@ -61,15 +61,6 @@ fn result(v: Value) -> Result<Summary> {
          --axis over all the data)"
     );
     Summary::deserialize(v).map_err(|e| Error::invalid_record(e.to_string()))
-}
-
-/// A JSON value for a message: short, and on one line.
-fn clip(v: &Value) -> String {
-    let s = v.to_string();
-    match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s,
-    }
 }
 
 /// Merges checked results, each shard named for messages: the results of each shard in the

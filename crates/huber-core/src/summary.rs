@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::dtype::Precision;
-use crate::error::{Context, Error, Result, bail, ensure};
+use crate::error::{Context, Error, Result, bail, clip, ensure};
 use crate::loss::{Loss, LossKind, Parameter};
 use crate::number;
 use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT};
@@ -510,11 +510,7 @@ pub fn shape_len(shape: &[usize]) -> Result<u64> {
 
 /// A string as JSON writes it, cut short for a message.
 fn quoted(s: &str) -> String {
-    let s = Value::from(s).to_string();
-    match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s,
-    }
+    clip(&Value::from(s).to_string(), 40, false)
 }
 
 fn ser_float<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {

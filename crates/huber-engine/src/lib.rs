@@ -28,6 +28,14 @@ pub(crate) mod select;
 pub(crate) use huber_core::xorshift;
 pub(crate) use huber_core::{dtype, float, loss, reduce, summary};
 
+/// The worker threads that `threads` asks for: 0 means one per core.
+pub(crate) fn threads_or_cores(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+}
+
 pub use array::{Owned, Values, fmt_shape};
 pub use breakdown::axis::Cells;
 pub use breakdown::axis::unravel;
@@ -44,13 +52,13 @@ pub use run::evaluate;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::array::Buf;
-    pub use crate::input::Source;
     pub use crate::input::columnar::{
         Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
     };
     pub use crate::input::csv::{Layout, Table, parse_number, scan, scan_uncounted};
     pub use crate::input::npy::NpySource;
     pub use crate::input::npz::open_member;
+    pub use crate::input::{Source, Text};
     pub use crate::npy::{parse_descr, parse_dict, read_header};
     pub use crate::pipeline::{BATCH, CHUNK};
 }

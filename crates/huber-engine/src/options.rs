@@ -82,6 +82,14 @@ impl Options {
         }
     }
 
+    /// The inputs whose elements are computed over: pred, target and weight (if any), in that
+    /// order.
+    pub fn inputs(&self) -> impl Iterator<Item = &InputSpec> {
+        [Some(&self.pred), Some(&self.target), self.weight.as_ref()]
+            .into_iter()
+            .flatten()
+    }
+
     /// Refuses options that make no sense together, each with a message that says why.
     pub fn check(&self) -> Result<(), huber_core::Error> {
         let refuse = |msg: String| Err(huber_core::Error::invalid_argument(msg));

@@ -60,15 +60,21 @@ impl Inputs<'_> {
         common_shape(&shapes, broadcast)
     }
 
-    /// Whether an input is open-ended: its length is known only once it is read (see
-    /// [`Source::open_ended`]).
-    pub fn open_ended(&self) -> bool {
-        let sources = [
+    /// The inputs, pred, target and weight (if any), in that order.
+    pub fn sources(&self) -> impl Iterator<Item = &dyn Source> {
+        [
             Some(&*self.pred),
             Some(&*self.target),
             self.weight.as_deref(),
-        ];
-        sources.into_iter().flatten().any(|s| s.open_ended())
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether an input is open-ended: its length is known only once it is read (see
+    /// [`Source::open_ended`]).
+    pub fn open_ended(&self) -> bool {
+        self.sources().any(|s| s.open_ended())
     }
 
     /// Fails if an input is open-ended: a streamed output states its shape before the data.
@@ -187,11 +193,7 @@ const THREAD_SPACE: usize = 3 << 20;
 /// limit (`ulimit -v`) that lets the stacks be created but not a started thread's signal stack
 /// ends that thread with a panic of the standard library's instead of one clean error.
 fn reserve_stacks(threads: usize) -> Result<()> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    } else {
-        threads
-    };
+    let threads = crate::threads_or_cores(threads);
     memmap2::MmapMut::map_anon(threads * THREAD_SPACE)
         .map(drop)
         .map_err(|e| {
@@ -439,14 +441,8 @@ pub type Emit<'a> = &'a mut (dyn FnMut(Values<'_>) -> Result<()> + Send);
 /// Readers by position of all the inputs (pred, target, weight), where each can be read so and
 /// none is broadcast.
 fn positional(inputs: &Inputs<'_>, shape: &[usize]) -> Option<Vec<Box<dyn ReadAt>>> {
-    let sources = [
-        Some(&*inputs.pred),
-        Some(&*inputs.target),
-        inputs.weight.as_deref(),
-    ];
-    sources
-        .into_iter()
-        .flatten()
+    inputs
+        .sources()
         .map(|s| (s.shape() == shape).then(|| s.positional()).flatten())
         .collect()
 }
@@ -632,9 +628,19 @@ fn linear_kept<T: Float>(loss: &Loss, c: &Chunk<'_, T>, out: &[T], linear: u64) 
     if linear == 0 || !out.iter().any(|x| x.is_nan()) {
         return linear;
     }
-    let threshold = T::from_f64(threshold);
-    let kept = c.pred.iter().zip(c.target).zip(out);
-    kept.filter(|&((&p, &t), o)| !o.is_nan() && (p - t).abs() >= threshold)
+    linear_not_nan(c.pred, c.target, out, T::from_f64(threshold))
+}
+
+/// How many elements are in the linear regime, `|p − t| ≥ threshold`, leaving out those whose
+/// loss is NaN: an element that `--nan omit` leaves out does not count as linear either.
+pub(crate) fn linear_not_nan<T: Float>(
+    pred: &[T],
+    target: &[T],
+    losses: &[T],
+    threshold: T,
+) -> u64 {
+    let kept = pred.iter().zip(target).zip(losses);
+    kept.filter(|&((&p, &t), l)| !l.is_nan() && (p - t).abs() >= threshold)
         .count() as u64
 }
 

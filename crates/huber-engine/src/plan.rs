@@ -100,15 +100,9 @@ impl Plan<'_> {
             self.passes[..],
             [Pass::Main(Main::Reduce(_) | Main::Grouped(_))]
         );
-        let specs = [
-            Some(&c.pred),
-            Some(&c.target),
-            c.weight.as_ref(),
-            c.by.as_ref(),
-        ];
-        let columns_of_pred = specs
-            .into_iter()
-            .flatten()
+        let columns_of_pred = c
+            .inputs()
+            .chain(c.by.as_ref())
             .all(|s| s.location == c.pred.location && s.key.is_some());
         reduces && columns_of_pred && !c.broadcast
     }
@@ -116,11 +110,10 @@ impl Plan<'_> {
     /// Runs the passes on `engine` and returns what the main pass found.
     pub fn run(&self, engine: &Engine, hooks: Hooks<'_>) -> Result<Outcome> {
         let c = self.config;
-        let specs = [Some(&c.pred), Some(&c.target), c.weight.as_ref()];
         let Hooks { progress, elements } = hooks;
         let mut run = Runner {
             config: c,
-            specs: specs.into_iter().flatten().collect(),
+            specs: c.inputs().collect(),
             // Streams that can be read only once are held in memory when there are passes to
             // read them again.
             opener: Opener::new(c.csv, self.passes.len() > 1)
@@ -439,17 +432,11 @@ fn with_position(e: anyhow::Error, inputs: &Inputs<'_>, shape: &[usize]) -> anyh
     let Some(&NanAt(index)) = e.downcast_ref::<NanAt>() else {
         return e;
     };
-    let sources = [
-        Some(&*inputs.pred),
-        Some(&*inputs.target),
-        inputs.weight.as_deref(),
-    ];
     // The input that holds a NaN there, else any that can say where the element is.
-    let found: Vec<Position> = sources
-        .into_iter()
-        .flatten()
+    let found: Vec<Position> = inputs
+        .sources()
         .filter(|s| s.shape() == shape)
-        .filter_map(|s| s.locate(index))
+        .filter_map(|s| s.text()?.locate(index))
         .collect();
     match found.iter().find(|p| p.nan).or(found.first()) {
         Some(at) => anyhow::anyhow!("{e} ({})", at.text),

@@ -90,15 +90,14 @@ impl<'a, T: Float> Chunk<'a, T> {
         {
             return n;
         }
-        let pairs = self.pred[range.clone()]
-            .iter()
-            .zip(&self.target[range.clone()]);
+        let (pred, target) = (&self.pred[range.clone()], &self.target[range.clone()]);
         if self.omit_nan {
-            let kept = pairs.zip(&self.losses[range]);
-            kept.map(|((&p, &t), l)| u64::from(!l.is_nan() && (p - t).abs() >= d))
-                .sum()
+            crate::pipeline::linear_not_nan(pred, target, &self.losses[range], d)
         } else {
-            pairs.map(|(&p, &t)| u64::from((p - t).abs() >= d)).sum()
+            pred.iter()
+                .zip(target)
+                .map(|(&p, &t)| u64::from((p - t).abs() >= d))
+                .sum()
         }
     }
 

@@ -10,6 +10,7 @@
 //! longest record allowed ([`MAX_LINE`]).
 
 mod blocks;
+mod count;
 mod frame;
 mod number;
 mod record;
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::{Context, Result, bail, ensure};
 use rayon::prelude::*;
 
-use super::{Buf, Position, Source};
+use super::{Buf, Position, Source, Text};
 use crate::dtype::Dtype;
 use blocks::Blocks;
 use frame::{count_lines, is_blank, record_end, skipped};
@@ -370,9 +371,9 @@ fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Re
     let mut rows = 0;
     let pieces = rayon::current_num_threads() * 4;
     for_each_block(blocks, line, pieces, |_, pieces, line| {
-        let counts: Vec<frame::Count> = pieces
+        let counts: Vec<count::Count> = pieces
             .par_iter()
-            .map(|p| frame::count_piece(p, true, delimiter, ncols))
+            .map(|p| count::count_piece(p, true, delimiter, ncols))
             .collect();
         let mut lines = 0;
         for c in counts {
@@ -655,7 +656,7 @@ impl Table {
         }
     }
 
-    /// Lets the readers name the line of an element (see [`Source::locate`]) by reading the
+    /// Lets the readers name the line of an element (see [`Text::locate`]) by reading the
     /// input again with `reopen`.
     pub fn reopen_with(mut self, reopen: Reopen) -> Table {
         self.reopen = Some(reopen);
@@ -900,6 +901,12 @@ impl Source for CsvSource {
         ensure!(!self.open_ended || self.read > 0, NO_ROWS);
         Ok(())
     }
+    fn text(&self) -> Option<&dyn Text> {
+        Some(self)
+    }
+}
+
+impl Text for CsvSource {
     fn locate(&self, index: usize) -> Option<Position> {
         self.locator.as_ref()?.locate(index).ok()
     }

@@ -5,6 +5,7 @@ pub mod columnar;
 pub mod csv;
 pub mod decode;
 pub mod keys;
+mod mapped;
 pub mod npy;
 pub mod npz;
 
@@ -52,28 +53,31 @@ pub trait Source: Send {
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Where element `index` (flat, C order) is in the input, for a message: a CSV line and
-    /// column. `None` where a position says nothing more than the index.
-    fn locate(&self, _index: usize) -> Option<Position> {
-        None
-    }
     /// A reader of the elements by index from any thread, where the input allows it (a regular
     /// NPY file): then each chunk is read where it is computed, while it is in the cache.
     fn positional(&self) -> Option<Box<dyn ReadAt>> {
         None
     }
-    /// The 1-based lines of the file on which the records holding elements `indices` (flat,
-    /// C order, ascending) start, found by reading the input again: `None` for an input
-    /// without lines.
-    fn lines(&self, _indices: &[usize]) -> Option<Result<Vec<u64>>> {
+    /// What only a text table can do (see [`Text`]): `None` for any other input.
+    fn text(&self) -> Option<&dyn Text> {
         None
     }
+}
+
+/// The capabilities of a source parsed from a text table (a CSV column): elements that have
+/// lines and columns, parsed on the engine's thread pool.
+pub trait Text {
+    /// Where element `index` (flat, C order) is in the input, for a message: a line and
+    /// column. `None` where a position says nothing more than the index.
+    fn locate(&self, index: usize) -> Option<Position>;
+    /// The 1-based lines of the file on which the records holding elements `indices` (flat,
+    /// C order, ascending) start, found by reading the input again: `None` where it cannot be
+    /// read again (standard input).
+    fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>>;
     /// Whether reads parse on the engine's thread pool, under a lock that other inputs of the
-    /// same file share (a CSV table): then inputs are read one after another, because a pool
-    /// thread waiting for that lock could not help with the parse.
-    fn parses_on_pool(&self) -> bool {
-        false
-    }
+    /// same file share: then inputs are read one after another, because a pool thread waiting
+    /// for that lock could not help with the parse.
+    fn parses_on_pool(&self) -> bool;
 }
 
 /// Reads elements by their flat C-order index (see [`Source::positional`]).
@@ -90,7 +94,7 @@ pub trait ReadAt: Send + Sync {
     }
 }
 
-/// Where an element is in its input (see [`Source::locate`]).
+/// Where an element is in its input (see [`Text::locate`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
     /// The place, for a message (`data.csv:pred: line 7, column 2`).
@@ -106,6 +110,16 @@ pub enum Location {
     Stdin,
     /// A file.
     Path(PathBuf),
+}
+
+/// The name of the input for a message: the file's path, or [`STDIN`](crate::message::STDIN).
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Stdin => f.write_str(crate::message::STDIN),
+            Location::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
 }
 
 /// `PATH`, `PATH:KEY`, `-` or `-:KEY`, as given on the command line.
@@ -175,10 +189,7 @@ impl InputSpec {
 
 impl fmt::Display for InputSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Location::Stdin => f.write_str("<stdin>")?,
-            Location::Path(p) => write!(f, "{}", p.display())?,
-        }
+        write!(f, "{}", self.location)?;
         match &self.key {
             Some(k) => write!(f, ":{k}"),
             None => Ok(()),
@@ -272,8 +283,15 @@ impl Source for Named {
         }))
     }
 
+    fn text(&self) -> Option<&dyn Text> {
+        self.inner.text().map(|_| self as &dyn Text)
+    }
+}
+
+/// Only reached through [`Named::text`], which checks that the inner source is text.
+impl Text for Named {
     fn locate(&self, index: usize) -> Option<Position> {
-        let at = self.inner.locate(index)?;
+        let at = self.inner.text()?.locate(index)?;
         Some(Position {
             text: format!("{}: {}", self.name, at.text),
             nan: at.nan,
@@ -281,12 +299,12 @@ impl Source for Named {
     }
 
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
-        let lines = self.inner.lines(indices)?;
+        let lines = self.inner.text()?.lines(indices)?;
         Some(lines.with_context(|| self.name.clone()))
     }
 
     fn parses_on_pool(&self) -> bool {
-        self.inner.parses_on_pool()
+        self.inner.text().is_some_and(|t| t.parses_on_pool())
     }
 }
 
@@ -425,11 +443,7 @@ impl Opener {
                 .into_iter()
                 .chain(key_notes)
             {
-                let name = match location {
-                    Location::Stdin => "<stdin>".to_string(),
-                    Location::Path(p) => p.display().to_string(),
-                };
-                let note = format!("{name}: {note}");
+                let note = format!("{location}: {note}");
                 if !self.notes.contains(&note) {
                     self.notes.push(note);
                 }
@@ -715,10 +729,7 @@ impl ColumnarTables {
                 }
             }
         };
-        let threads = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            n => n,
-        };
+        let threads = crate::threads_or_cores(self.threads);
         let table = Arc::new(columnar::guarded(|| match container {
             Container::Parquet => columnar::parquet::open(store, threads),
             _ => columnar::ipc::open(store),

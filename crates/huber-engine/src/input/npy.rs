@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 use std::os::unix::fs::FileExt;
 
 use anyhow::{Result, bail, ensure};
-use memmap2::{Advice, Mmap, MmapOptions};
+use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::decode::decode;
@@ -252,16 +252,7 @@ impl NpyAt {
         if !pos.is_multiple_of(dtype.size as u64) {
             return None;
         }
-        // Checked again before each window: pages past the end of a file that another process
-        // has cut short would end the process with SIGBUS when touched.
-        if self.file.metadata().ok()?.len() < pos + bytes as u64 {
-            return None;
-        }
-        // SAFETY: the file is at least as long as the window (checked just above) and is only
-        // read through the mapping. Another process truncating or writing it while mapped is
-        // the trade-off every memory-mapping reader makes (see README, "Decisions").
-        let map = unsafe { MmapOptions::new().offset(pos).len(bytes).map(&self.file) }.ok()?;
-        let _ = map.advise(Advice::Sequential);
+        let map = super::mapped::map(&self.file, pos, bytes).ok()?;
         Some(Window { map })
     }
 }

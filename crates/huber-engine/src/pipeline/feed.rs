@@ -107,7 +107,7 @@ impl<'a, T: Element> Feeds<'a, T> {
 
     /// Reads elements `start..start + len` into `b`: the inputs side by side on the pool's
     /// threads, or one after another when one of them parses on the pool itself (see
-    /// [`Source::parses_on_pool`]). An error of pred's comes before target's, and target's
+    /// [`Text::parses_on_pool`](crate::input::Text::parses_on_pool)). An error of pred's comes before target's, and target's
     /// before weight's. Fewer than `len` (as `b.len` says) only at the end of open-ended
     /// inputs, which end together: they are columns of one table.
     pub(super) fn fill(&mut self, b: &mut Batch<T>, start: usize, len: usize) -> Result<()> {
@@ -115,7 +115,7 @@ impl<'a, T: Element> Feeds<'a, T> {
         let on_pool = [Some(&self.pred), Some(&self.target), self.weight.as_ref()]
             .into_iter()
             .flatten()
-            .any(|f| matches!(f, Feed::Stream(src) if src.parses_on_pool()));
+            .any(|f| matches!(f, Feed::Stream(src) if src.text().is_some_and(|t| t.parses_on_pool())));
         let mut weight = || match (&mut self.weight, &mut b.weight) {
             (Some(f), Some(w)) => f.fill(&mut w[..len]).map(Some),
             _ => Ok(None),

@@ -53,20 +53,14 @@ impl Run<'_> {
 /// The lines of the `worst` elements' records in the first input that has lines (a CSV file)
 /// and is not broadcast: pred's, else target's, else weight's; `None` if none has.
 fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option<Vec<u64>>> {
-    let sources = [
-        Some(&*inputs.pred),
-        Some(&*inputs.target),
-        inputs.weight.as_deref(),
-    ];
     // The file is read once, in order: the positions ascending, the lines put back in rank order.
     let mut order: Vec<usize> = (0..worst.len()).collect();
     order.sort_unstable_by_key(|&r| worst[r].index);
     let indices: Vec<usize> = order.iter().map(|&r| worst[r].index).collect();
-    let Some(found) = sources
-        .into_iter()
-        .flatten()
+    let Some(found) = inputs
+        .sources()
         .filter(|s| s.shape() == shape)
-        .find_map(|s| s.lines(&indices))
+        .find_map(|s| s.text()?.lines(&indices))
     else {
         return Ok(None);
     };

@@ -254,13 +254,9 @@ fn list_names(fields: &Fields) -> String {
     names.join(", ")
 }
 
-/// At most 60 characters of a name, with control characters escaped so messages stay on one line.
+/// At most 60 characters of a name, escaped so messages stay on one line.
 fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(60).flat_map(char::escape_debug).collect();
-    if s.chars().nth(60).is_some() {
-        out.push('…');
-    }
-    out
+    huber_core::error::clip(s, 60, true)
 }
 
 /// A library error as one line.

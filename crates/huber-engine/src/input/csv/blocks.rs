@@ -5,8 +5,10 @@
 use std::fs::File;
 use std::io::Read;
 
-use anyhow::{Context, Result, ensure};
-use memmap2::{Advice, Mmap, MmapOptions};
+use anyhow::{Context, Result};
+use memmap2::Mmap;
+
+use crate::input::mapped;
 
 /// A table's bytes from some position on.
 pub(crate) enum Blocks<'a> {
@@ -81,7 +83,7 @@ impl<'a> Blocks<'a> {
                     // The last window goes first: memory holds one window at a time.
                     *window = None;
                     if end > *pos {
-                        *window = Some((*pos, map_window(file, *pos, end)?));
+                        *window = Some((*pos, mapped::map(file, *pos as u64, end - *pos)?));
                     }
                 }
                 let bytes = match window {
@@ -110,27 +112,4 @@ impl<'a> Blocks<'a> {
             Blocks::Mapped { len, pos, .. } => pos == len,
         }
     }
-}
-
-/// Maps bytes `start..end` of `file`.
-fn map_window(file: &File, start: usize, end: usize) -> Result<Mmap> {
-    // Checked before each window: pages past the end of a file that another process has cut
-    // short would end the process with SIGBUS when touched.
-    ensure!(
-        file.metadata()?.len() >= end as u64,
-        "the file was cut short while it was read"
-    );
-    // SAFETY: the file is at least as long as the window (checked just above) and is only
-    // read through the mapping. Another process truncating or writing it while mapped is the
-    // trade-off every memory-mapping reader makes (see README, "Decisions").
-    let map = unsafe {
-        MmapOptions::new()
-            .offset(start as u64)
-            .len(end - start)
-            .map(file)
-    };
-    let map =
-        map.map_err(|e| anyhow::anyhow!("cannot map the file: {}", crate::message::io_reason(&e)))?;
-    let _ = map.advise(Advice::Sequential);
-    Ok(map)
 }

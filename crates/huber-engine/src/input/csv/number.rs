@@ -431,14 +431,9 @@ pub(super) fn describe(field: &[u8]) -> String {
     }
 }
 
-/// At most 40 characters of a field, with control characters escaped so the message stays on
-/// one line.
+/// At most 40 characters of a field, escaped so the message stays on one line.
 pub(super) fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
-    if s.chars().nth(40).is_some() {
-        out.push('…');
-    }
-    out
+    huber_core::error::clip(s, 40, true)
 }
 
 #[cfg(test)]
