@@ -52,6 +52,7 @@ pub use run::evaluate;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::array::Buf;
+    pub use crate::breakdown::group::{GroupTable, KeyKind};
     pub use crate::input::columnar::{
         Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
     };

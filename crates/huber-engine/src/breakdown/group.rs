@@ -450,6 +450,11 @@ impl GroupTable {
         self.keys.len()
     }
 
+    /// Whether there is no group yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The key of group `id`.
     pub fn key(&self, id: usize) -> Key {
         let b = self.keys.bytes(id);
