@@ -958,9 +958,8 @@ fn delta_auto_with_nan_omit() {
     assert!(out.stderr.contains("--nan omit"), "{}", out.stderr);
 }
 
-#[test]
-fn merged_shards_equal_the_whole() {
-    let dir = Dir::new();
+/// Shards `a.csv` and `b.csv`: the float64 gradient fixture's rows split unevenly in two.
+fn write_csv_shards(dir: &Dir) {
     let pred = fixture_npy("fixtures/analysis/in/float64_grad_pred.npy");
     let target = fixture_npy("fixtures/analysis/in/float64_grad_target.npy");
     let half = pred.data.len() / 2 + 3;
@@ -971,86 +970,104 @@ fn merged_shards_equal_the_whole() {
         }
         dir.write(&format!("{name}.csv"), csv);
     }
-    let whole_args = |r: &str, d: &str| {
-        vec![
-            path_arg("fixtures/analysis/in/float64_grad_pred.npy"),
-            path_arg("fixtures/analysis/in/float64_grad_target.npy"),
-            r.to_string(),
-            d.to_string(),
-        ]
-    };
-    for r in ["mean", "sum"] {
-        for (shard, d) in [("a", "0.5"), ("b", "0.5"), ("c", "1")] {
-            // Shard c: the rows of b with another δ.
-            let csv = if shard == "c" {
-                "b.csv".to_string()
-            } else {
-                format!("{shard}.csv")
-            };
-            let args = [
-                "-p",
-                &format!("{csv}:pred"),
-                "-t",
-                &format!("{csv}:target"),
-                "-d",
-                d,
-                "-r",
-                r,
-                "-o",
-                &format!("{shard}.json"),
-            ];
-            dir.run(args, None).ok("shard");
-        }
-        let a = whole_args(r, "0.5");
-        let whole = dir
-            .run(
-                [
-                    "-p", &a[0], "-t", &a[1], "-r", &a[2], "-d", &a[3], "-f", "json",
-                ],
-                None,
-            )
-            .ok("whole");
-        let whole: Value = serde_json::from_slice(&whole.stdout).unwrap();
-        let merged = dir
-            .run(["merge", "a.json", "b.json", "-f", "json"], None)
-            .ok("merge");
-        let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
-        for field in ["loss", "delta", "reduction", "count", "dtype"] {
-            assert_eq!(merged[field], whole[field], "{field}: {merged} vs {whole}");
-        }
-        let (m, w) = (
-            json_number(&merged["value"]).unwrap(),
-            json_number(&whole["value"]).unwrap(),
-        );
-        assert!(Dt::F64.ulps(m, w) <= 1, "{r}: merged {m:e}, whole {w:e}");
+}
 
-        // Numbers read back exactly: a δ with 17 digits and the sum keep their bits.
-        let d = 1.345 * 1.4826;
+/// `a.json` and `b.json` with δ = 0.5, and `c.json`: the rows of b with δ = 1.
+fn run_shards(dir: &Dir, r: &str) {
+    for (shard, d) in [("a", "0.5"), ("b", "0.5"), ("c", "1")] {
+        // Shard c: the rows of b with another δ.
+        let csv = if shard == "c" {
+            "b.csv".to_string()
+        } else {
+            format!("{shard}.csv")
+        };
         let args = [
             "-p",
-            "a.csv:pred",
+            &format!("{csv}:pred"),
             "-t",
-            "a.csv:target",
+            &format!("{csv}:target"),
+            "-d",
+            d,
             "-r",
             r,
             "-o",
-            "x.json",
+            &format!("{shard}.json"),
         ];
-        dir.run(args.iter().chain(&["-d", &format!("{d:?}")]), None)
-            .ok("shard x");
-        let x: Value = serde_json::from_slice(&dir.read("x.json")).unwrap();
-        let merged = dir
-            .run(["merge", "x.json", "-f", "json"], None)
-            .ok("merge x");
-        let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
-        assert_eq!(merged["delta"].as_f64(), Some(d), "{merged}");
-        for field in ["value", "sum", "count"] {
-            assert_eq!(merged[field], x[field], "{field}: {merged} vs {x}");
-        }
+        dir.run(args, None).ok("shard");
+    }
+}
 
-        let out = dir.run(["merge", "a.json", "c.json"], None);
-        assert_eq!(out.status, Some(1), "{}", out.stderr);
-        assert!(out.stdout.is_empty(), "{}", out.text());
-        assert!(out.stderr.contains("delta"), "{}", out.stderr);
+/// Merging `a.json` and `b.json` gives the run over the whole fixture, its value within an ulp.
+fn assert_merge_equals_whole(dir: &Dir, r: &str) {
+    let pred = path_arg("fixtures/analysis/in/float64_grad_pred.npy");
+    let target = path_arg("fixtures/analysis/in/float64_grad_target.npy");
+    let whole = dir
+        .run(
+            [
+                "-p", &pred, "-t", &target, "-r", r, "-d", "0.5", "-f", "json",
+            ],
+            None,
+        )
+        .ok("whole");
+    let whole: Value = serde_json::from_slice(&whole.stdout).unwrap();
+    let merged = dir
+        .run(["merge", "a.json", "b.json", "-f", "json"], None)
+        .ok("merge");
+    let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    for field in ["loss", "delta", "reduction", "count", "dtype"] {
+        assert_eq!(merged[field], whole[field], "{field}: {merged} vs {whole}");
+    }
+    let (m, w) = (
+        json_number(&merged["value"]).unwrap(),
+        json_number(&whole["value"]).unwrap(),
+    );
+    assert!(Dt::F64.ulps(m, w) <= 1, "{r}: merged {m:e}, whole {w:e}");
+}
+
+/// Numbers read back exactly: a δ with 17 digits and the sum keep their bits through merge.
+fn assert_merge_keeps_the_bits(dir: &Dir, r: &str) {
+    let d = 1.345 * 1.4826;
+    let args = [
+        "-p",
+        "a.csv:pred",
+        "-t",
+        "a.csv:target",
+        "-r",
+        r,
+        "-o",
+        "x.json",
+    ];
+    dir.run(args.iter().chain(&["-d", &format!("{d:?}")]), None)
+        .ok("shard x");
+    let x: Value = serde_json::from_slice(&dir.read("x.json")).unwrap();
+    let merged = dir
+        .run(["merge", "x.json", "-f", "json"], None)
+        .ok("merge x");
+    let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(merged["delta"].as_f64(), Some(d), "{merged}");
+    for field in ["value", "sum", "count"] {
+        assert_eq!(merged[field], x[field], "{field}: {merged} vs {x}");
+    }
+}
+
+/// Shards with different δ do not merge: status 1, nothing on stdout, and the message says δ.
+fn assert_different_deltas_refused(dir: &Dir) {
+    let out = dir.run(["merge", "a.json", "c.json"], None);
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.text());
+    assert!(out.stderr.contains("delta"), "{}", out.stderr);
+}
+
+/// For mean and sum: CSV shards merge into the whole file's result, merged numbers keep their
+/// bits, and shards with different δ are refused.
+#[test]
+fn merged_shards_equal_the_whole() {
+    let dir = Dir::new();
+    write_csv_shards(&dir);
+    for r in ["mean", "sum"] {
+        run_shards(&dir, r);
+        assert_merge_equals_whole(&dir, r);
+        assert_merge_keeps_the_bits(&dir, r);
+        assert_different_deltas_refused(&dir);
     }
 }

@@ -335,17 +335,25 @@ fn huber(dir: &Path, args: &[&OsStr], stdin: Option<&Path>) -> Output {
         .unwrap()
 }
 
-#[test]
-fn paths_as_users_have_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Two NPY files `p.npy` and `t.npy` in `d`, and huber's output for them by plain names.
+fn two_files_and_expected(d: &Path) -> (PathBuf, PathBuf, String) {
     let (p, t) = two_files(d);
     let os = OsStr::new;
     let expected = huber(d, &[os("-p"), os("p.npy"), os("-t"), os("t.npy")], None);
     assert_eq!(expected.status.code(), Some(0));
     let expected = String::from_utf8(expected.stdout).unwrap();
     assert_eq!(expected, "0.7083333333333334\n");
+    (p, t, expected)
+}
 
+/// Input paths with spaces, colons, non-UTF-8 bytes, a symlink, a file named `-`, and stdin
+/// (NPY and CSV) all give the same output as plain names.
+#[test]
+fn input_paths_as_users_have_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (p, _, expected) = two_files_and_expected(d);
+    let os = OsStr::new;
     let latin1 = OsStr::from_bytes(b"caf\xe9 p.npy");
     for name in [os("with space.npy"), os("a:b.npy"), os("-"), latin1] {
         fs::copy(&p, d.join(name)).unwrap();
@@ -390,8 +398,15 @@ fn paths_as_users_have_them() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
 
-    // A missing file is named as given, non-UTF-8 bytes shown lossily.
+/// A missing file is named as given, non-UTF-8 bytes shown lossily.
+#[test]
+fn missing_non_utf8_path_is_named_lossily() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_files_and_expected(d);
+    let os = OsStr::new;
     let out = huber(
         d,
         &[
@@ -405,8 +420,16 @@ fn paths_as_users_have_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no\u{fffd}.npy: cannot open"), "{stderr}");
+}
 
-    // Output paths: spaces, non-UTF-8 bytes, and a symlink that stays a link.
+/// Output paths: spaces, non-UTF-8 bytes, and a symlink that stays a link while its target
+/// gets the output.
+#[test]
+fn output_paths_as_users_have_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (p, t, expected) = two_files_and_expected(d);
+    let os = OsStr::new;
     let target_file = d.join("real out.txt");
     fs::write(&target_file, "old\n").unwrap();
     std::os::unix::fs::symlink(&target_file, d.join("out link.txt")).unwrap();

@@ -193,48 +193,40 @@ fn bad_command_lines_exit_2() {
     ]);
 }
 
-/// Hostile files written on the fly; each fails with status 1 and names its file.
+/// Writes `bytes` to `name` in `d` and returns the path as a string, for a command line.
+fn put(d: &Path, name: &str, bytes: &[u8]) -> String {
+    write(d, name, bytes).display().to_string()
+}
+
+/// A good float64 NPY file of 21 ones, the other side of each bad input.
+fn put_ok(d: &Path) -> String {
+    put(d, "ok.npy", &npy_f64(&[1.0; 21]))
+}
+
+/// `file:key`, a column or member spec.
+fn col(p: &str, k: &str) -> String {
+    format!("{p}:{k}")
+}
+
+/// Missing, unreadable and cut-short NPY files fail with status 1 and name their file.
 #[test]
-fn bad_inputs_exit_1() {
+fn unreadable_npy_files_exit_1() {
     let dir = util::temp_dir();
     let d = dir.path();
-    let put = |name: &str, bytes: &[u8]| write(d, name, bytes).display().to_string();
-    let ok = put("ok.npy", &npy_f64(&[1.0; 21]));
+    let ok = put_ok(d);
     let missing = d.join("missing.npy").display().to_string();
-    let magic = put("magic.npy", b"this is certainly not numpy data\n");
-    let short = put("short.npy", b"\x93NUM");
+    let magic = put(d, "magic.npy", b"this is certainly not numpy data\n");
+    let short = put(d, "short.npy", b"\x93NUM");
     let version = put(
+        d,
         "version.npy",
         &[b"\x93NUMPY\x09\x00".as_slice(), &[0; 60]].concat(),
     );
-    let trunc = put("trunc.npy", &npy("'<f8'", "(21,)", &[0; 10]));
+    let trunc = put(d, "trunc.npy", &npy("'<f8'", "(21,)", &[0; 10]));
     let mut cut = npy("'<f8'", "(21,)", &[]);
     cut.truncate(30);
-    let cut_header = put("cut_header.npy", &cut);
-    let object = put("object.npy", &npy("'|O'", "(21,)", &[0; 168]));
-    let complex = put("complex.npy", &npy("'<c16'", "(21,)", &[0; 336]));
-    let unicode = put("unicode.npy", &npy("'<U5'", "(21,)", &[0; 420]));
-    let bytes = put("bytes.npy", &npy("'|S8'", "(21,)", &[0; 168]));
-    let datetime = put("datetime.npy", &npy("'<M8[D]'", "(21,)", &[0; 168]));
-    let record = put("record.npy", &npy("[('a', '<f8')]", "(21,)", &[0; 168]));
-    let not_zip = put(
-        "not_zip.npz",
-        b"PK\x03\x04 and then nothing that makes sense",
-    );
-    let text_field = put("text_field.csv", b"pred,target\n1,2\n3,x\n");
-    let empty_field = put("empty_field.csv", b"1,2\n3,\n5,6\n");
-    let ragged = put("ragged.csv", b"1,2\n3,4\n5\n");
-    let empty = put("empty.csv", b"");
-    let good = put("good.csv", b"pred,target\n1,2\n3,4\n");
-    let mut long = "pred,target\n".to_string();
-    for i in 0..2000 {
-        long.push_str(&format!("{i},{}\n", i + 1));
-    }
-    long.push_str("1,two\n");
-    let late = put("late.csv", long.as_bytes());
-    let col = |p: &str, k: &str| format!("{p}:{k}");
-    let stored = "fixtures/variants/stored.npz";
-    let mut cases = vec![
+    let cut_header = put(d, "cut_header.npy", &cut);
+    check_all(&[
         Case::new(
             "missing file",
             1,
@@ -278,6 +270,22 @@ fn bad_inputs_exit_1() {
             &["-p", &cut_header, "-t", &ok],
             &["cut_header.npy", "header"],
         ),
+    ]);
+}
+
+/// NPY files of dtypes huber does not read fail with status 1, naming the file and the kind.
+#[test]
+fn unsupported_npy_dtypes_exit_1() {
+    let dir = util::temp_dir();
+    let d = dir.path();
+    let ok = put_ok(d);
+    let object = put(d, "object.npy", &npy("'|O'", "(21,)", &[0; 168]));
+    let complex = put(d, "complex.npy", &npy("'<c16'", "(21,)", &[0; 336]));
+    let unicode = put(d, "unicode.npy", &npy("'<U5'", "(21,)", &[0; 420]));
+    let bytes = put(d, "bytes.npy", &npy("'|S8'", "(21,)", &[0; 168]));
+    let datetime = put(d, "datetime.npy", &npy("'<M8[D]'", "(21,)", &[0; 168]));
+    let record = put(d, "record.npy", &npy("[('a', '<f8')]", "(21,)", &[0; 168]));
+    check_all(&[
         Case::new(
             "object dtype",
             1,
@@ -314,6 +322,22 @@ fn bad_inputs_exit_1() {
             &["-p", &record, "-t", &ok],
             &["record.npy", "structured"],
         ),
+    ]);
+}
+
+/// NPZ archives without the member asked for, or not archives at all, fail with status 1.
+#[test]
+fn bad_npz_archives_exit_1() {
+    let dir = util::temp_dir();
+    let d = dir.path();
+    let ok = put_ok(d);
+    let not_zip = put(
+        d,
+        "not_zip.npz",
+        b"PK\x03\x04 and then nothing that makes sense",
+    );
+    let stored = "fixtures/variants/stored.npz";
+    check_all(&[
         Case::new(
             "NPZ without the key",
             1,
@@ -332,6 +356,20 @@ fn bad_inputs_exit_1() {
             &["-p", &not_zip, "-t", &ok],
             &["not_zip.npz"],
         ),
+    ]);
+}
+
+/// CSV files with a text or empty field, a ragged row or no content fail with status 1,
+/// naming the file, line and column.
+#[test]
+fn bad_csv_fields_exit_1() {
+    let dir = util::temp_dir();
+    let d = dir.path();
+    let text_field = put(d, "text_field.csv", b"pred,target\n1,2\n3,x\n");
+    let empty_field = put(d, "empty_field.csv", b"1,2\n3,\n5,6\n");
+    let ragged = put(d, "ragged.csv", b"1,2\n3,4\n5\n");
+    let empty = put(d, "empty.csv", b"");
+    check_all(&[
         Case::new(
             "CSV text field",
             1,
@@ -368,6 +406,21 @@ fn bad_inputs_exit_1() {
             &["-p", &empty, "-t", &empty],
             &["empty.csv"],
         ),
+    ]);
+}
+
+/// In a long CSV file, a bad field after 2000 good rows, an unknown column name and a column
+/// number out of range fail with status 1 and say where.
+#[test]
+fn bad_csv_columns_exit_1() {
+    let dir = util::temp_dir();
+    let mut long = "pred,target\n".to_string();
+    for i in 0..2000 {
+        long.push_str(&format!("{i},{}\n", i + 1));
+    }
+    long.push_str("1,two\n");
+    let late = put(dir.path(), "late.csv", long.as_bytes());
+    check_all(&[
         Case::new(
             "CSV error after 2000 good rows, -r none",
             1,
@@ -393,12 +446,15 @@ fn bad_inputs_exit_1() {
             &["-p", &col(&late, "7"), "-t", &col(&late, "target")],
             &["late.csv", "7"],
         ),
-        Case::new(
-            "shape mismatch",
-            1,
-            &["-p", PRED, "-t", "fixtures/variants/pred_col.csv"],
-            &["(7, 3)", "(21,)"],
-        ),
+    ]);
+}
+
+/// Bad CSV, truncated or short NPY, and empty input on stdin fail with status 1 and say "stdin".
+#[test]
+fn bad_stdin_exits_1() {
+    let dir = util::temp_dir();
+    let ok = put_ok(dir.path());
+    check_all(&[
         Case::new(
             "stdin CSV text field",
             1,
@@ -421,14 +477,31 @@ fn bad_inputs_exit_1() {
         )
         .stdin(b"\x93NUMPY"),
         Case::new("stdin empty", 1, &["-p", "-", "-t", &ok], &["stdin"]).stdin(b""),
-    ];
-    cases.push(Case::new(
-        "NPY against CSV, shape mismatch",
-        1,
-        &["-p", &ok, "-t", &col(&good, "pred")],
-        &["(21,)", "(2,)"],
-    ));
-    check_all(&cases);
+    ]);
+}
+
+/// Pred and target of different shapes, NPY against CSV and NPY against NPY, fail with
+/// status 1 and show both shapes.
+#[test]
+fn shape_mismatches_exit_1() {
+    let dir = util::temp_dir();
+    let d = dir.path();
+    let ok = put_ok(d);
+    let good = put(d, "good.csv", b"pred,target\n1,2\n3,4\n");
+    check_all(&[
+        Case::new(
+            "shape mismatch",
+            1,
+            &["-p", PRED, "-t", "fixtures/variants/pred_col.csv"],
+            &["(7, 3)", "(21,)"],
+        ),
+        Case::new(
+            "NPY against CSV, shape mismatch",
+            1,
+            &["-p", &ok, "-t", &col(&good, "pred")],
+            &["(21,)", "(2,)"],
+        ),
+    ]);
 }
 
 /// A header that claims far more data than the file holds fails at once, without allocating it.

@@ -21,18 +21,9 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The man page: clap_mangen's sections from the clap definition, and ours around them.
-fn man_page() -> String {
-    let cmd = Cli::command();
-    let man = clap_mangen::Man::new(cmd.clone());
-    let mut out = Vec::new();
-    man.render_title(&mut out).unwrap();
-    man.render_name_section(&mut out).unwrap();
-    man.render_synopsis_section(&mut out).unwrap();
-    man.render_description_section(&mut out).unwrap();
-    man.render_options_section(&mut out).unwrap();
-
-    let mut roff = Roff::new();
+/// The COMMANDS section: each subcommand with its positionals, its about line and the values
+/// a positional takes.
+fn commands_section(roff: &mut Roff, cmd: &clap::Command) {
     roff.control("SH", ["COMMANDS"]);
     for sub in cmd.get_subcommands() {
         let args: Vec<String> = sub
@@ -60,6 +51,21 @@ fn man_page() -> String {
             }
         }
     }
+}
+
+/// The man page: clap_mangen's sections from the clap definition, and ours around them.
+fn man_page() -> String {
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+
+    let mut roff = Roff::new();
+    commands_section(&mut roff, &cmd);
     roff.control("SH", ["EXAMPLES"]);
     for e in EXAMPLES {
         roff.control("PP", []).text([roman(e.what)]);
