@@ -46,20 +46,49 @@ pub trait KeyReader: Send {
     }
 }
 
-/// The keys of a CSV column: each data row's field, unquoted, compared byte for byte. The
-/// column is parsed with the table's other columns when another input reads the same table.
-pub struct CsvKeys {
-    column: TextSource,
+/// A column of keys as its format's reader hands them over: fields back to back in `data`, where
+/// each ends in `ends`.
+pub trait KeyFields: Send {
+    /// What the keys are.
+    fn kind(&self) -> KeyKind;
+    /// Appends the next `n` keys; fewer only at the end of the input. Returns how many.
+    fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize>;
+}
+
+/// A CSV column: each data row's field, unquoted, compared byte for byte. The column is parsed
+/// with the table's other columns when another input reads the same table.
+impl KeyFields for TextSource {
+    fn kind(&self) -> KeyKind {
+        KeyKind::Text
+    }
+    fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize> {
+        TextSource::read_into(self, n, data, ends)
+    }
+}
+
+/// A Parquet or Arrow column: text, integers or bools.
+impl KeyFields for KeySource {
+    fn kind(&self) -> KeyKind {
+        KeySource::kind(self)
+    }
+    fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize> {
+        KeySource::read_into(self, n, data, ends)
+    }
+}
+
+/// The keys of a column of a table (CSV, Parquet or Arrow), read in order.
+pub struct ColumnKeys<C> {
+    column: C,
     /// The index of the next key.
     next: usize,
     /// The key input, for messages.
     name: String,
 }
 
-impl CsvKeys {
-    /// Keys from a text reader of a table; `name` names the key input in errors.
-    pub fn new(column: TextSource, name: &str) -> CsvKeys {
-        CsvKeys {
+impl<C: KeyFields> ColumnKeys<C> {
+    /// Keys from a column reader of a table; `name` names the key input in errors.
+    pub fn new(column: C, name: &str) -> ColumnKeys<C> {
+        ColumnKeys {
             column,
             next: 0,
             name: name.to_string(),
@@ -67,13 +96,13 @@ impl CsvKeys {
     }
 }
 
-impl KeyReader for CsvKeys {
+impl<C: KeyFields> KeyReader for ColumnKeys<C> {
     fn kind(&self) -> KeyKind {
-        KeyKind::Text
+        self.column.kind()
     }
 
     fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
-        let mut out = KeyBatch::new(KeyKind::Text, self.next);
+        let mut out = KeyBatch::new(self.kind(), self.next);
         self.read_into(&mut out, n)?;
         Ok(out)
     }
@@ -85,6 +114,9 @@ impl KeyReader for CsvKeys {
         Ok(read)
     }
 }
+
+/// The keys of a CSV column.
+pub type CsvKeys = ColumnKeys<TextSource>;
 
 /// The keys of an NPY array of integers (any size, signed or not) or bools, in C order, read by
 /// the NPY reader as stored.
@@ -188,44 +220,6 @@ impl KeyReader for NpyKeys {
         self.raw = raw;
         self.next += take;
         Ok(out)
-    }
-}
-
-/// The keys of a Parquet or Arrow column: text, integers or bools.
-pub struct ColumnKeys {
-    column: KeySource,
-    next: usize,
-    /// The key input, for messages.
-    name: String,
-}
-
-impl ColumnKeys {
-    /// Keys from a key reader of a columnar file; `name` names the key input in errors.
-    pub fn new(column: KeySource, name: &str) -> ColumnKeys {
-        ColumnKeys {
-            column,
-            next: 0,
-            name: name.to_string(),
-        }
-    }
-}
-
-impl KeyReader for ColumnKeys {
-    fn kind(&self) -> KeyKind {
-        self.column.kind()
-    }
-
-    fn next_keys(&mut self, n: usize) -> Result<KeyBatch> {
-        let mut out = KeyBatch::new(self.kind(), self.next);
-        self.read_into(&mut out, n)?;
-        Ok(out)
-    }
-
-    fn read_into(&mut self, to: &mut KeyBatch, n: usize) -> Result<usize> {
-        let read = self.column.read_into(n, &mut to.data, &mut to.ends);
-        let read = read.with_context(|| format!("--by {}", self.name))?;
-        self.next += read;
-        Ok(read)
     }
 }
 
