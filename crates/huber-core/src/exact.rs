@@ -583,7 +583,8 @@ impl ExactSum {
             Class::Inf(neg) => f.inf(neg),
             Class::Finite => {
                 let (neg, mag) = self.magnitude();
-                round_quotient(neg, &mag, &[n], -1074, f)
+                quick_div_count(neg, &mag, n, f)
+                    .unwrap_or_else(|| round_quotient(neg, &mag, &[n], -1074, f))
             }
         }
     }
@@ -668,6 +669,11 @@ impl ExactSum {
     /// Whether −∞ was added.
     pub fn has_neg_inf(&self) -> bool {
         self.flags & FLAG_NEG_INF != 0
+    }
+
+    /// Bytes of heap memory held (the limbs), for memory budgets of many sums.
+    pub fn heap_bytes(&self) -> usize {
+        self.limbs.capacity() * std::mem::size_of::<i64>()
     }
 }
 
@@ -1240,6 +1246,53 @@ fn trim(words: &mut Vec<u64>) {
     }
 }
 
+/// The number of zero bits below the lowest set bit (0 for zero).
+fn trailing_zeros(words: &[u64]) -> u64 {
+    match words.iter().position(|&w| w != 0) {
+        Some(i) => i as u64 * 64 + words[i].trailing_zeros() as u64,
+        None => 0,
+    }
+}
+
+/// ±`mag` · 2^-1074 ÷ `n` rounded to `f` through one IEEE division, when that is provably the
+/// correctly rounded quotient; `None` otherwise. It is when the sum is an `f64` (at most 53
+/// significant bits, well inside the normal range) and `n` ≤ 2^53, so that the `f64` quotient
+/// `q` is the exact one correctly rounded; for a narrower `f`, `q` must moreover lie in `f`'s
+/// normal range and not within one `f64` ulp of a midpoint between two values of `f`: then no
+/// midpoint lies between `q` and the exact quotient, and both round alike.
+fn quick_div_count(neg: bool, mag: &[u64], n: u64, f: &Format) -> Option<u64> {
+    let len = bit_len(mag);
+    let tz = trailing_zeros(mag);
+    if len == 0 || len - tz > 53 || n > 1 << 53 {
+        return None;
+    }
+    let e = tz as i64 - 1074;
+    if !(-1000..=900).contains(&e) {
+        return None;
+    }
+    let s = bits_from(mag, tz) as f64 * pow2(e as i32);
+    let q = s / n as f64;
+    if !q.is_normal() {
+        return None;
+    }
+    let bits = q.to_bits();
+    if f.p == 53 {
+        return Some(bits | f.sign(neg));
+    }
+    let mant = bits & ((1 << 52) - 1) | 1 << 52;
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1075;
+    let top = exp + 52;
+    if top < f.emin + f.p as i64 - 1 || top >= f.emax {
+        return None;
+    }
+    let drop = 53 - f.p;
+    let half = 1u64 << (drop - 1);
+    if (mant & ((1 << drop) - 1)).abs_diff(half) <= 1 {
+        return None;
+    }
+    Some(round(neg, &[mant], exp, false, f))
+}
+
 fn bit_len(words: &[u64]) -> u64 {
     match words.iter().rposition(|&w| w != 0) {
         Some(i) => i as u64 * 64 + 64 - words[i].leading_zeros() as u64,
@@ -1366,6 +1419,9 @@ fn round(neg: bool, mag: &[u64], unit: i64, sticky: bool, f: &Format) -> u64 {
 fn round_quotient(neg: bool, a: &[u64], b: &[u64], unit: i64, f: &Format) -> u64 {
     // Scale so that the quotient has 66 or 67 bits: q = ⌊a · 2^k / b⌋, sticky = remainder ≠ 0.
     let k = bit_len(b) as i64 - bit_len(a) as i64 + 66;
+    if let [d] = *b {
+        return round_quotient_by_word(neg, a, d, k, unit, f);
+    }
     let (mut rem, mut den) = if k >= 0 {
         (shl(a, k as u64), b.to_vec())
     } else {
@@ -1385,6 +1441,31 @@ fn round_quotient(neg: bool, a: &[u64], b: &[u64], unit: i64, f: &Format) -> u64
     round(neg, &q, unit - k, !rem.is_empty(), f)
 }
 
+/// [`round_quotient`] for a one-word divisor `d` (a count), by word-wise division: with
+/// `n = ⌊a · 2^k⌋`, `⌊n / d⌋` is `⌊a · 2^k / d⌋` and the quotient is inexact exactly when a bit
+/// of `a` was shifted out or `n mod d ≠ 0`.
+fn round_quotient_by_word(neg: bool, a: &[u64], d: u64, k: i64, unit: i64, f: &Format) -> u64 {
+    let (n, lost) = if k >= 0 {
+        (shl(a, k as u64), false)
+    } else {
+        let from = (-k) as u64;
+        let words = (bit_len(a).saturating_sub(from)).div_ceil(64) as usize;
+        let n: Vec<u64> = (0..words as u64)
+            .map(|i| bits_from(a, from + 64 * i))
+            .collect();
+        (n, any_below(a, from))
+    };
+    let mut q = vec![0u64; n.len()];
+    let mut rem = 0u128;
+    for (qi, &w) in q.iter_mut().zip(&n).rev() {
+        let cur = rem << 64 | w as u128;
+        *qi = (cur / d as u128) as u64;
+        rem = cur % d as u128;
+    }
+    trim(&mut q);
+    round(neg, &q, unit - k, lost || rem != 0, f)
+}
+
 // ---- Canonical text. ----
 
 impl fmt::Display for ExactSum {
@@ -1401,7 +1482,9 @@ impl fmt::Display for ExactSum {
             f.write_str(if neg { "-0x1" } else { "0x1" })?;
             let mut digits = String::new();
             let mut i = top as i64;
-            while i > 0 {
+            // Digits wholly below the lowest set bit are zeros, trimmed anyway.
+            let lowest = trailing_zeros(&mag) as i64;
+            while i > lowest {
                 // The four bits below position i (those below 0 are zero).
                 let mut d = 0;
                 for j in 1..=4 {
@@ -2336,5 +2419,46 @@ mod tests {
             let den = sum64(&[3.0, p2(tiny)]);
             check_all(&s, &r, n, &den, &Reference::of(&[3.0, p2(tiny)]));
         }
+    }
+
+    /// The one-division mean, where it answers, is the exact quotient's rounding: on random sums
+    /// and counts, and on quotients made to be (or come within an ulp of) midpoints of f32 and f16.
+    #[test]
+    fn quick_mean_is_the_exact_mean() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        let mut answered = 0;
+        for i in 0..200_000 {
+            let n = match rng.below(4) {
+                0 => 1 + rng.below(16),
+                1 => 1 + rng.below(1 << 20),
+                2 => 1 + rng.below(1 << 53),
+                _ => 3,
+            };
+            let x = match i % 3 {
+                0 => {
+                    // A random f64 with a random number of trailing zero bits.
+                    let m = (rng.next() >> 11 | 1 << 52) >> rng.below(53);
+                    m as f64 * p2(rng.below(400) as i32 - 200)
+                }
+                1 => {
+                    // n times a midpoint of f32 or f16, or next to one.
+                    let (p, e) = if rng.below(2) == 0 { (24, 30) } else { (11, 8) };
+                    let mid = ((1u64 << p) + rng.below(1 << p) * 2 + 1) as f64;
+                    let off = [0.0, 1.0, -1.0][rng.below(3) as usize] * p2(-40);
+                    (mid + off) * p2(rng.below(e) as i32 - p - e as i32 / 2) * n as f64
+                }
+                _ => rng.unit() * p2(rng.below(2000) as i32 - 1000),
+            };
+            let mut sum = ExactSum::default();
+            sum.push_f64(if rng.below(2) == 0 { x } else { -x });
+            let (neg, mag) = sum.magnitude();
+            for f in [&F64, &F32, &F16] {
+                if let Some(q) = quick_div_count(neg, &mag, n, f) {
+                    answered += 1;
+                    assert_eq!(q, round_quotient(neg, &mag, &[n], -1074, f), "{x:e} / {n}");
+                }
+            }
+        }
+        assert!(answered > 200_000, "{answered}");
     }
 }
