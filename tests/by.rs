@@ -190,9 +190,8 @@ fn exact_fields(r: &Value) -> Vec<Value> {
 const KEYS: [&str; 5] = ["b", "a,1", "", "Zé \"q\"", "a"];
 
 fn rows_strategy() -> impl Strategy<Value = Vec<Row>> {
-    // Values on a dyadic grid (multiples of 1/16, small): every partial sum in the double-double
-    // accumulator is exact, so a group's sum cannot depend on how its elements were cut into
-    // chunks, and a group must give the same bits as a separate run over its rows.
+    // Values on a dyadic grid (multiples of 1/16, small); sums are exact whatever the values, so
+    // a group must give the same bits as a separate run over its rows.
     let row = (
         0..KEYS.len(),
         prop::option::weighted(0.95, -400i32..400),

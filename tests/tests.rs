@@ -11,6 +11,7 @@ mod conformance;
 mod csv_files;
 mod docs;
 mod errors;
+mod exact;
 mod shell;
 mod top;
 mod variants;

@@ -49,7 +49,7 @@ fn scratch() {
     });
 }
 
-const SHARD: &str = r#"{"loss":"huber","delta":1.0,"reduction":"mean","value":0.7083333333333334,"sum":2.125,"count":3,"shape":[3],"dtype":"float64","linear_fraction":0.6666666666666666,"state":{"hi":2.125,"lo":0.0,"scale":0,"linear":2}}"#;
+const SHARD: &str = r#"{"loss":"huber","delta":1.0,"reduction":"mean","value":0.7083333333333334,"sum":2.125,"count":3,"shape":[3],"dtype":"float64","linear_fraction":0.6666666666666666,"state":{"sum":"0x1.1p+1","linear":2}}"#;
 
 /// Whether a run may touch `path`: a plain name in the scratch folder that is not one of its
 /// inputs (absolute paths, `..`, devices and stdin are never run).

@@ -16,9 +16,9 @@ Robust regression losses over NPY, NPZ, CSV, Parquet and Arrow files, with PyTor
 
 huber reads predictions and targets, checks that their shapes agree, and prints the mean (or sum, \
 or every element) of the Huber loss or one of its family: smooth-l1, mse, l1, log-cosh, \
-pseudo-huber. Element losses are bit-identical to PyTorch's CPU kernels; sums are exact to within \
-one rounding of the result, whatever the number of threads. Inputs stream, so files larger than \
-memory work.";
+pseudo-huber. Element losses are bit-identical to PyTorch's CPU kernels; sums are exact and \
+correctly rounded to the result's dtype, whatever the number of threads, chunks or shards. Inputs \
+stream, so files larger than memory work.";
 
 /// Examples for `--help` and the man page, most common first.
 pub const EXAMPLES: &[Example] = &[

@@ -2,6 +2,8 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
+use crate::exact::ExactSum;
+
 /// `f32` or `f64`: what a loss kernel computes in.
 ///
 /// Kernels are written once over this trait so that the f32 and f64 paths evaluate the same
@@ -52,11 +54,23 @@ pub trait Float:
     }
     /// Magnitude of `self` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
+    /// Adds a slice to an exact sum ([`ExactSum::add_f32`] or [`ExactSum::add_f64`]).
+    fn add_exact(xs: &[Self], sum: &mut ExactSum);
+    /// Adds one value to an exact sum ([`ExactSum::push_f32`] or [`ExactSum::push_f64`]).
+    fn push_exact(self, sum: &mut ExactSum);
 }
 
 macro_rules! impl_float {
-    ($t:ty) => {
+    ($t:ty, $add:ident, $push:ident) => {
         impl Float for $t {
+            #[inline]
+            fn add_exact(xs: &[Self], sum: &mut ExactSum) {
+                sum.$add(xs);
+            }
+            #[inline]
+            fn push_exact(self, sum: &mut ExactSum) {
+                sum.$push(self);
+            }
             const BITS: u32 = (std::mem::size_of::<$t>() * 8) as u32;
             const ZERO: Self = 0.0;
             const HALF: Self = 0.5;
@@ -101,8 +115,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32);
-impl_float!(f64);
+impl_float!(f32, add_f32, push_f32);
+impl_float!(f64, add_f64, push_f64);
 
 /// Defines `fn $name`, which runs `$portable` (an `#[inline(always)]` function of the same
 /// signature) compiled for the widest vector unit this CPU has: AVX2 where present (found at

@@ -27,6 +27,7 @@
 
 pub mod dtype;
 pub mod error;
+pub mod exact;
 pub mod float;
 pub mod loss;
 pub mod merge;

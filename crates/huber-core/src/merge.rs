@@ -1,8 +1,8 @@
 //! Exact combination of results: what `huber merge` and `huber.merge` do.
 //!
-//! Each result carries its exact accumulator state (the sum with its scale, the count and the
-//! linear count), so the combined accumulator is the one a single run over all the data would
-//! finish from, and the result is rounded once from it. The results' own `value`, `sum` and
+//! Each result carries its exact accumulator state (the exact sum, the count and the linear
+//! count), so the combined accumulator is the one a single run over all the data would finish
+//! from, in whatever order the results come, and the result is rounded once from it. The results' own `value`, `sum` and
 //! `linear_fraction` are for people; they are only checked against the state.
 //!
 //! A result's fields are data, not options: anything out of range or inconsistent is an
@@ -19,7 +19,7 @@ use crate::summary::{Summary, shape_len};
 /// (by its path, say) for messages.
 ///
 /// ```
-/// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
+/// let shard = r#"{"loss":"mse","reduction":"sum","value":2.0,"sum":2.0,"count":2,"shape":[2],"dtype":"float64","state":{"sum":"0x1p+1"}}"#;
 /// let merged = huber_core::merge::combine(&[("a.json", shard), ("b.json", shard)])?;
 /// assert_eq!((merged[0].value, merged[0].count), (4.0, 4));
 /// # Ok::<(), huber_core::Error>(())
@@ -77,7 +77,7 @@ pub fn merge(shards: &[(&str, Vec<Summary>)]) -> Result<Vec<Summary>> {
     for (i, head) in first.iter().enumerate() {
         let mut acc = Accumulator::default();
         // A weighted mean's Σw: merged as exactly as the loss sums.
-        let mut weights = head.weights.map(|_| Accumulator::default());
+        let mut weights = head.weights.as_ref().map(|_| Accumulator::default());
         let mut shape: Option<Vec<usize>> = None;
         for (path, parts) in shards {
             ensure!(

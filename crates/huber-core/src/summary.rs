@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::dtype::Precision;
 use crate::error::{Context, Error, Result, bail, clip, ensure};
+use crate::exact::ExactSum;
 use crate::loss::{Loss, LossKind, Parameter};
 use crate::number;
-use crate::reduce::{Accumulator, Dd, Reduction, SCALE_EXPONENT};
+use crate::reduce::{Accumulator, Reduction};
 use crate::weighted::WeightedMean;
 
 /// A finished scalar result: what JSON and CSV report for one loss.
@@ -38,7 +39,7 @@ pub struct Summary {
     /// Share of counted elements with `|r| ≥ δ`, for losses with a threshold.
     pub linear_fraction: Option<f64>,
     /// The accumulator the result was finished from: what shards carry so that they merge
-    /// exactly (the double-double sum with its scale, and the integer counts).
+    /// exactly (the exact sum and the integer counts).
     pub state: Accumulator,
     /// For a weighted mean, the weights' sum Σw of the counted elements (its count is theirs).
     pub weights: Option<Accumulator>,
@@ -92,13 +93,13 @@ impl Summary {
         Summary {
             loss,
             reduction,
-            value: precision.round(acc.reduce(reduction)),
+            value: acc.value(reduction, precision),
             sum: acc.reduce(Reduction::Sum),
             count: acc.count,
             shape,
             precision,
             linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
-            state: *acc,
+            state: acc.clone(),
             weights: None,
             group: None,
         }
@@ -120,8 +121,8 @@ impl Summary {
         precision: Precision,
     ) -> Summary {
         Summary {
-            value: precision.round(sums.value()),
-            weights: Some(sums.weights),
+            value: sums.value_in(precision),
+            weights: Some(sums.weights.clone()),
             ..Summary::new(
                 loss,
                 Reduction::WeightedMean,
@@ -144,8 +145,8 @@ impl Summary {
         match (reduction, weights) {
             (Reduction::WeightedMean, Some(w)) => {
                 let sums = WeightedMean {
-                    losses: *acc,
-                    weights: *w,
+                    losses: acc.clone(),
+                    weights: w.clone(),
                 };
                 Summary::weighted(loss, &sums, shape, precision)
             }
@@ -207,17 +208,18 @@ pub struct Record {
     unknown: Map<String, Value>,
 }
 
-/// `{"hi":…,"lo":…,"scale":…,"linear":…}`: the sum is exactly `(hi + lo) · 2^scale`; `linear`
-/// is the integer count behind `linear_fraction`, for losses with a threshold.
+/// `{"sum":"0x1.8p+3","linear":2}`: `sum` is the exact sum in [`ExactSum`]'s canonical text (an
+/// exact hexadecimal float, `0` for zero, followed by `;nan`, `;+inf`, `;-inf` for the non-finite
+/// values that went in); `linear` is the integer count behind `linear_fraction`, for losses with
+/// a threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(expecting = "an object {hi, lo, scale, linear} in field 'state'")]
+#[serde(expecting = "an object {sum, linear} in field 'state'")]
 struct State {
-    #[serde(serialize_with = "ser_float", deserialize_with = "de_hi")]
-    hi: f64,
-    #[serde(serialize_with = "ser_float", deserialize_with = "de_lo")]
-    lo: f64,
-    #[serde(deserialize_with = "de_scale")]
-    scale: i64,
+    /// Optional only so that an older huber's state (`hi`, `lo`, `scale`) gets a message of its
+    /// own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "ser_exact", deserialize_with = "de_state_sum")]
+    sum: Option<ExactSum>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(deserialize_with = "de_linear")]
     linear: Option<u64>,
@@ -246,21 +248,13 @@ impl From<Summary> for Record {
             dtype: s.precision.name().to_string(),
             linear_fraction: s.linear_fraction,
             state: Some(State {
-                hi: s.state.sum.hi,
-                lo: s.state.sum.lo,
-                scale: if s.state.scaled {
-                    SCALE_EXPONENT.into()
-                } else {
-                    0
-                },
+                sum: Some(s.state.sum),
                 linear: s.linear_fraction.map(|_| s.state.linear),
                 unknown: Map::new(),
             }),
-            weight_sum: s.weights.map(|w| w.reduce(Reduction::Sum)),
+            weight_sum: s.weights.as_ref().map(|w| w.reduce(Reduction::Sum)),
             weight_state: s.weights.map(|w| State {
-                hi: w.sum.hi,
-                lo: w.sum.lo,
-                scale: if w.scaled { SCALE_EXPONENT.into() } else { 0 },
+                sum: Some(w.sum),
                 linear: None,
                 unknown: Map::new(),
             }),
@@ -351,9 +345,8 @@ impl Record {
         })
     }
 
-    /// The accumulator the result was finished from, checked: counts within the shape, a
-    /// normalised double-double (`hi` is `hi + lo` rounded, `lo` is 0 when `hi` is not finite)
-    /// and a known scale.
+    /// The accumulator the result was finished from, checked: counts within the shape, and an
+    /// exact sum in canonical form, 0 when nothing was counted.
     fn state(&self, loss: Loss, elements: u64) -> Result<Accumulator> {
         let count = self.count;
         ensure!(
@@ -365,18 +358,17 @@ impl Record {
                 "the result has no field 'state' (the exact sum that merging needs; huber -f json writes it)"
             )
         };
-        let (sum, scaled) = checked_sum("state", s, count)?;
+        let sum = checked_sum("state", s, count)?;
         Ok(Accumulator {
             sum,
-            scaled,
             count,
             linear: linear(loss, s.linear, count)?,
         })
     }
 
     /// A weighted mean's Σw state, checked as the loss state is: present exactly for a weighted
-    /// mean, a normalised double-double with a known scale, 0 when nothing was counted, and
-    /// without a linear count.
+    /// mean, an exact sum in canonical form, 0 when nothing was counted, and without a linear
+    /// count.
     fn weights(&self, reduction: Reduction, state: &Accumulator) -> Result<Option<Accumulator>> {
         let weighted = reduction == Reduction::WeightedMean;
         let s = match (&self.weight_state, weighted) {
@@ -394,10 +386,9 @@ impl Record {
             s.linear.is_none(),
             "field 'weight_state.linear': the weights' sum has no linear count"
         );
-        let (sum, scaled) = checked_sum("weight_state", s, state.count)?;
+        let sum = checked_sum("weight_state", s, state.count)?;
         Ok(Some(Accumulator {
             sum,
-            scaled,
             count: state.count,
             linear: 0,
         }))
@@ -407,7 +398,7 @@ impl Record {
     /// state, so that a shard edited in one place and not the other is not merged silently.
     fn check_reported(&self, s: &Summary) -> Result<()> {
         let mut given = vec![("value", self.value, s.value), ("sum", self.sum, s.sum)];
-        match (s.weights, self.weight_sum) {
+        match (&s.weights, self.weight_sum) {
             (Some(w), Some(got)) => given.push(("weight_sum", got, w.reduce(Reduction::Sum))),
             (Some(_), None) => bail!("the result has no field 'weight_sum'"),
             (None, Some(_)) => bail!(
@@ -529,28 +520,34 @@ fn ser_some_float<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Erro
     }
 }
 
-/// The exact sum a shard's `field` (`state` or `weight_state`) holds, checked: a normalised
-/// double-double, 0 when `count` is, and a known scale. Whether it is kept scaled comes along.
-fn checked_sum(field: &str, s: &State, count: u64) -> Result<(Dd, bool)> {
-    let (hi, lo) = (s.hi, s.lo);
-    ensure!(
-        if hi.is_finite() {
-            hi + lo == hi
-        } else {
-            lo == 0.0
-        },
-        "field '{field}.lo': {lo:?} is not the rounding error of {field}.hi {hi:?}"
-    );
-    ensure!(
-        count > 0 || (hi == 0.0 && lo == 0.0),
-        "field '{field}.hi': {hi:?}, but the count is 0: a sum of nothing is 0"
-    );
-    let scaled = match s.scale {
-        0 => false,
-        e if e == i64::from(SCALE_EXPONENT) => true,
-        e => bail!("field '{field}.scale': expected 0 or {SCALE_EXPONENT}, found {e}"),
+/// The exact sum a shard's `field` (`state` or `weight_state`) holds, checked: present, and 0
+/// when `count` is (its canonical form was checked as it was read). A double-double state of
+/// an older huber is refused with what to do.
+fn checked_sum(field: &str, s: &State, count: u64) -> Result<ExactSum> {
+    let Some(sum) = &s.sum else {
+        if ["hi", "lo", "scale"]
+            .iter()
+            .any(|k| s.unknown.contains_key(*k))
+        {
+            bail!(
+                "field '{field}': a double-double state (hi, lo, scale), written by a huber older than \
+                 the exact sums; re-run this shard with this huber to merge it"
+            );
+        }
+        bail!("the result has no field '{field}.sum'");
     };
-    Ok((Dd { hi, lo }, scaled))
+    ensure!(
+        count > 0 || *sum == ExactSum::default(),
+        "field '{field}.sum': {sum}, but the count is 0: a sum of nothing is 0"
+    );
+    Ok(sum.clone())
+}
+
+fn ser_exact<S: Serializer>(x: &Option<ExactSum>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => s.collect_str(x),
+        None => s.serialize_none(),
+    }
 }
 
 /// `Deserialize` for `$ty` through a visitor that `$method` drives, described in messages as
@@ -680,8 +677,7 @@ named! {
     de_dtype -> String = "dtype", |d| String::deserialize(d);
     de_linear_fraction -> Option<f64> = "linear_fraction", |d| Float::deserialize(d).map(|x| Some(x.0));
     de_weight_sum -> Option<f64> = "weight_sum", |d| Float::deserialize(d).map(|x| Some(x.0));
-    de_hi -> f64 = "state.hi", |d| Float::deserialize(d).map(|x| x.0);
-    de_lo -> f64 = "state.lo", |d| Float::deserialize(d).map(|x| x.0);
-    de_scale -> i64 = "state.scale", |d| i64::deserialize(d);
+    de_state_sum -> Option<ExactSum> = "state.sum", |d| String::deserialize(d)
+        .and_then(|t| t.parse().map(Some).map_err(de::Error::custom));
     de_linear -> Option<u64> = "state.linear", |d| Count::deserialize(d).map(|n| Some(n.0));
 }

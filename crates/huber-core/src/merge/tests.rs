@@ -3,8 +3,8 @@ use crate::dtype::Precision;
 use crate::loss::Loss;
 use crate::reduce::Reduction;
 
-const A: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":1.0,"sum":3.0,"count":3,"shape":[3,2],"dtype":"float32","linear_fraction":0.0,"state":{"hi":3.0,"lo":0.0,"scale":0,"linear":0}}"#;
-const B: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":0.5,"sum":1.0,"count":2,"shape":[2,2],"dtype":"float32","linear_fraction":0.5,"state":{"hi":1.0,"lo":0.0,"scale":0,"linear":1}}"#;
+const A: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":1.0,"sum":3.0,"count":3,"shape":[3,2],"dtype":"float32","linear_fraction":0.0,"state":{"sum":"0x1.8p+1","linear":0}}"#;
+const B: &str = r#"{"loss":"huber","delta":0.5,"reduction":"mean","value":0.5,"sum":1.0,"count":2,"shape":[2,2],"dtype":"float32","linear_fraction":0.5,"state":{"sum":"0x1p+0","linear":1}}"#;
 
 fn merged(a: &str, b: &str) -> Result<Vec<Summary>> {
     let (a, b) = (parse(a)?, parse(b)?);
@@ -51,8 +51,14 @@ fn shard_fields_are_checked() {
         ("\"linear\":0", "\"linear\":4", "'state.linear'"),
         ("\"sum\":3.0", "\"sum\":4.0", "'sum'"),
         ("\"value\":1.0", "\"value\":2.0", "'value'"),
-        ("\"lo\":0.0", "\"lo\":1.0", "'state.lo'"),
-        ("\"scale\":0", "\"scale\":7", "'state.scale'"),
+        ("0x1.8p+1\"", "0x1.80p+1\"", "'state.sum'"),
+        ("0x1.8p+1\"", "0x1.8p+1;nan\"", "'value'"),
+        ("\"0x1.8p+1\"", "3.0", "'state.sum'"),
+        (
+            "{\"sum\":\"0x1.8p+1\",",
+            "{\"hi\":3.0,\"lo\":0.0,\"scale\":0,",
+            "written by a huber older than the exact sums; re-run this shard",
+        ),
         (
             "\"count\":3",
             "\"count\":3,\"cout\":3",
@@ -64,8 +70,8 @@ fn shard_fields_are_checked() {
             "'beta': not a field",
         ),
         (
-            "\"scale\":0",
-            "\"scale\":0,\"mid\":1.0",
+            "\"linear\":0}",
+            "\"linear\":0,\"mid\":1.0}",
             "'state.mid': not a field",
         ),
         ("\"dtype\":\"float32\"", "\"dtype\":\"float8\"", "'dtype'"),
@@ -75,7 +81,7 @@ fn shard_fields_are_checked() {
             "'reduction'",
         ),
         (
-            ",\"state\":{\"hi\":3.0,\"lo\":0.0,\"scale\":0,\"linear\":0}",
+            ",\"state\":{\"sum\":\"0x1.8p+1\",\"linear\":0}",
             "",
             "'state'",
         ),
@@ -93,7 +99,7 @@ fn shard_fields_are_checked() {
 fn counts_that_overflow_together_are_refused() {
     let big = |n: u64| {
         format!(
-            r#"{{"loss":"mse","reduction":"sum","value":0.0,"sum":0.0,"count":{n},"shape":[{n}],"dtype":"float64","state":{{"hi":0.0,"lo":0.0,"scale":0}}}}"#
+            r#"{{"loss":"mse","reduction":"sum","value":0.0,"sum":0.0,"count":{n},"shape":[{n}],"dtype":"float64","state":{{"sum":"0"}}}}"#
         )
     };
     let e = merged(&big(u64::MAX - 1), &big(2)).unwrap_err().to_string();
@@ -104,7 +110,7 @@ fn counts_that_overflow_together_are_refused() {
 fn overflowing_sums_merge_to_the_mean_of_one_run() {
     let mut a = Accumulator::default();
     a.add(&[f64::MAX, f64::MAX], 0);
-    let mut whole = a;
+    let mut whole = a.clone();
     whole.merge(&a);
     let s = Summary::new(Loss::Mse, Reduction::Mean, &a, vec![2], Precision::F64);
     let json = serde_json::to_string(&s).unwrap();
@@ -114,7 +120,7 @@ fn overflowing_sums_merge_to_the_mean_of_one_run() {
     assert_eq!(m[0].state, whole);
 }
 
-const W: &str = r#"{"loss":"mse","reduction":"weighted-mean","value":1.5,"sum":3.0,"count":2,"shape":[2],"dtype":"float64","state":{"hi":3.0,"lo":0.0,"scale":0},"weight_sum":2.0,"weight_state":{"hi":2.0,"lo":0.0,"scale":0}}"#;
+const W: &str = r#"{"loss":"mse","reduction":"weighted-mean","value":1.5,"sum":3.0,"count":2,"shape":[2],"dtype":"float64","state":{"sum":"0x1.8p+1"},"weight_sum":2.0,"weight_state":{"sum":"0x1p+1"}}"#;
 
 #[test]
 fn weighted_means_merge_by_both_sums() {
@@ -122,10 +128,13 @@ fn weighted_means_merge_by_both_sums() {
     let other = W
         .replace("\"value\":1.5", "\"value\":6.0")
         .replace("\"weight_sum\":2.0", "\"weight_sum\":0.5")
-        .replace("\"hi\":2.0", "\"hi\":0.5");
+        .replace("\"sum\":\"0x1p+1\"", "\"sum\":\"0x1p-1\"");
     let m = merged(W, &other).unwrap();
     assert_eq!(m[0].value, 6.0 / 2.5);
-    assert_eq!(m[0].weights.map(|w| w.reduce(Reduction::Sum)), Some(2.5));
+    assert_eq!(
+        m[0].weights.as_ref().map(|w| w.reduce(Reduction::Sum)),
+        Some(2.5)
+    );
     let written = serde_json::to_value(&m[0]).unwrap();
     assert_eq!(written["weight_sum"], 2.5);
     assert_eq!(written["reduction"], "weighted-mean");
@@ -135,7 +144,7 @@ fn weighted_means_merge_by_both_sums() {
 fn weighted_mean_fields_are_checked() {
     for (from, to, words) in [
         (
-            ",\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            ",\"weight_state\":{\"sum\":\"0x1p+1\"}",
             "",
             "no field 'weight_state'",
         ),
@@ -145,31 +154,22 @@ fn weighted_mean_fields_are_checked() {
             "\"weight_sum\":2.5",
             "field 'weight_sum'",
         ),
+        ("\"0x1p+1\"}}", "\"0x1.0p+1\"}}", "'weight_state.sum'"),
         (
-            "\"hi\":2.0,\"lo\":0.0",
-            "\"hi\":2.0,\"lo\":1.0",
-            "'weight_state.lo'",
-        ),
-        ("\"scale\":0}}", "\"scale\":7}}", "'weight_state.scale'"),
-        (
-            "\"scale\":0}}",
-            "\"scale\":0,\"linear\":1}}",
+            "\"0x1p+1\"}}",
+            "\"0x1p+1\",\"linear\":1}}",
             "'weight_state.linear'",
         ),
-        ("\"scale\":0}}", "\"scale\":0,\"x\":1}}", "'weight_state.x'"),
+        ("\"0x1p+1\"}}", "\"0x1p+1\",\"x\":1}}", "'weight_state.x'"),
         // Messages of a malformed weights' state name it, not the loss state.
+        ("\"0x1p+1\"}}", "1e30}}", "field 'weight_state.sum'"),
         (
-            "\"scale\":0}}",
-            "\"scale\":1e30}}",
-            "field 'weight_state.scale'",
-        ),
-        (
-            "\"hi\":2.0,\"lo\"",
-            "\"hi\":[],\"lo\"",
-            "field 'weight_state.hi'",
-        ),
-        (
+            "\"weight_state\":{\"sum\":\"0x1p+1\"}",
             "\"weight_state\":{\"hi\":2.0,\"lo\":0.0,\"scale\":0}",
+            "field 'weight_state': a double-double state",
+        ),
+        (
+            "\"weight_state\":{\"sum\":\"0x1p+1\"}",
             "\"weight_state\":\"x\"",
             "in field 'weight_state'",
         ),

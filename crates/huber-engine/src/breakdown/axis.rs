@@ -240,7 +240,7 @@ impl AxisSums {
 
     /// The accumulator of cell `i` (empty if no element of it has been added).
     pub fn cell(&self, i: usize) -> Accumulator {
-        self.cells.get(i).copied().unwrap_or_default()
+        self.cells.get(i).cloned().unwrap_or_default()
     }
 }
 

@@ -533,7 +533,8 @@ impl GroupTable {
     #[cfg(test)]
     /// Heap bytes held, for the memory budget.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.heap_bytes() + self.accs.capacity() * size_of::<Accumulator>()
+        let sums: usize = self.accs.iter().map(|a| a.sum.heap_bytes()).sum();
+        self.keys.heap_bytes() + self.accs.capacity() * size_of::<Accumulator>() + sums
     }
 
     /// Sums one chunk per group (on a worker thread). Element `offset + i` belongs to key

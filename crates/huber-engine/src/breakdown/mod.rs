@@ -3,10 +3,9 @@
 //!
 //! Each breakdown has the same two steps as the whole-array reduction: `partial` looks at one
 //! chunk of elements on a worker thread and returns a small partial result, and `combine` folds
-//! the partials in index order on one thread. Within a chunk, the elements of a cell or group
-//! are gathered in C order and added with [`Accumulator::add`](crate::reduce::Accumulator::add),
-//! exactly as a whole-array reduction adds its chunks; chunk boundaries follow element indices
-//! only, so the results are the same bits for every thread count.
+//! the partials in index order on one thread. Sums are exact
+//! ([`Accumulator`](crate::reduce::Accumulator)): a cell's or group's state depends only on its
+//! elements, so chunk boundaries, thread counts and the order partials meet in never show.
 
 pub mod axis;
 pub mod by;
@@ -18,7 +17,7 @@ pub mod weighted;
 use crate::float::Float;
 use crate::loss::Loss;
 use crate::pipeline::NanPolicy;
-use crate::reduce::{Accumulator, LaneSum};
+use crate::reduce::Accumulator;
 
 /// One chunk of elements as a breakdown sees it, for one loss.
 #[derive(Debug, Clone, Copy)]
@@ -171,46 +170,27 @@ impl<'a, T: Float> Chunk<'a, T> {
     }
 
     /// Sums the chunk per group, where element `offset + i` belongs to key `(offset + i) /
-    /// repeat` and the chunk's `k`-th key to group `of_key[k]` (of `groups`). Each group's
-    /// elements are summed in C order into lanes, as a whole-array reduction of them would be,
-    /// without being gathered first.
+    /// repeat` and the chunk's `k`-th key to group `of_key[k]` (of `groups`): each element goes
+    /// straight into its group's exact sum, without being gathered first.
     fn sums_by_key(&self, of_key: &[u32], groups: usize, repeat: usize) -> Vec<Accumulator> {
         if groups <= 1 {
             let mut acc = Accumulator::default();
             self.add_run(&mut acc, 0..self.len());
             return if groups == 0 { Vec::new() } else { vec![acc] };
         }
-        let mut sums = vec![LaneSum::default(); groups];
-        // Per group, the elements and the linear ones so far.
-        let mut counts = vec![[0u32; 2]; groups];
+        let mut accs = vec![Accumulator::default(); groups];
         if repeat == 1 {
             for (i, &g) in of_key.iter().enumerate() {
-                self.put(&mut sums[g as usize], &mut counts[g as usize], i);
+                if self.counts(i) {
+                    accs[g as usize].push(self.losses[i], self.is_linear(i));
+                }
             }
         } else {
             for (&g, run) in of_key.iter().zip(self.key_runs(repeat)) {
-                run.for_each(|i| self.put(&mut sums[g as usize], &mut counts[g as usize], i));
-            }
-        }
-        let mut accs = vec![Accumulator::default(); groups];
-        for ((acc, sum), &[count, linear]) in accs.iter_mut().zip(&sums).zip(&counts) {
-            if !acc.add_lanes::<T>(sum, count.into(), linear.into()) {
-                // A sum that overflowed (or met an infinity or NaN): the elements are gathered
-                // and added as they are, which knows what to do about it.
-                return self.gathered_sums(of_key, groups, repeat);
+                self.add_run(&mut accs[g as usize], run);
             }
         }
         accs
-    }
-
-    /// Adds element `i`, if it counts, to its group's `sum` and `counts` (elements, linear ones).
-    #[inline(always)]
-    fn put(&self, sum: &mut LaneSum, counts: &mut [u32; 2], i: usize) {
-        if self.counts(i) {
-            sum.push(counts[0] as usize, self.losses[i]);
-            counts[0] += 1;
-            counts[1] += u32::from(self.is_linear(i));
-        }
     }
 
     /// The elements of each of the chunk's keys in turn, chunk-relative, where element
@@ -227,17 +207,6 @@ impl<'a, T: Float> Chunk<'a, T> {
             })
         })
     }
-
-    /// [`Chunk::sums_by_key`] by gathering each group's elements.
-    fn gathered_sums(&self, of_key: &[u32], groups: usize, repeat: usize) -> Vec<Accumulator> {
-        let runs: Vec<(usize, usize, usize)> = of_key
-            .iter()
-            .zip(self.key_runs(repeat))
-            .map(|(&g, run)| (g as usize, run.start, run.end))
-            .collect();
-        let sums = self.sums_by_group(&runs, 0, groups);
-        sums.into_iter().map(Option::unwrap_or_default).collect()
-    }
 }
 
 #[cfg(test)]
@@ -250,18 +219,29 @@ mod reference_tests;
 mod tests {
     use proptest::prelude::*;
 
+    use super::Chunk;
     use super::testing::Data;
     use crate::reduce::Accumulator;
 
-    /// The same bits, NaN included.
-    fn same(a: &Accumulator, b: &Accumulator) -> bool {
-        let bits = |x: &Accumulator| (x.sum.hi.to_bits(), x.sum.lo.to_bits(), x.scaled);
-        (a.count, a.linear, bits(a)) == (b.count, b.linear, bits(b))
+    /// [`Chunk::sums_by_key`] by gathering each group's elements.
+    fn gathered_sums(
+        c: &Chunk<'_, f32>,
+        of_key: &[u32],
+        groups: usize,
+        repeat: usize,
+    ) -> Vec<Accumulator> {
+        let runs: Vec<(usize, usize, usize)> = of_key
+            .iter()
+            .zip(c.key_runs(repeat))
+            .map(|(&g, run)| (g as usize, run.start, run.end))
+            .collect();
+        let sums = c.sums_by_group(&runs, 0, groups);
+        sums.into_iter().map(Option::unwrap_or_default).collect()
     }
 
     proptest! {
         #[test]
-        fn lane_sums_per_key_equal_gathered_ones(
+        fn sums_per_key_equal_gathered_ones(
             (pred, labels) in (1usize..300).prop_flat_map(|n| (
                 proptest::collection::vec(-1e3f32..1e3, n),
                 proptest::collection::vec(0u32..7, n),
@@ -286,12 +266,9 @@ mod tests {
             let groups = *of_key.iter().max().unwrap() as usize + 1;
             for omit in [false, true] {
                 let c = data.chunk(offset, offset + n, omit);
-                let lanes = c.sums_by_key(of_key, groups, repeat);
-                let gathered = c.gathered_sums(of_key, groups, repeat);
-                prop_assert_eq!(lanes.len(), groups);
-                for (a, b) in lanes.iter().zip(&gathered) {
-                    prop_assert!(same(a, b), "{:?} vs {:?}", a, b);
-                }
+                let pushed = c.sums_by_key(of_key, groups, repeat);
+                let gathered = gathered_sums(&c, of_key, groups, repeat);
+                prop_assert_eq!(pushed, gathered);
             }
         }
     }
@@ -301,10 +278,10 @@ mod tests {
         let data = Data::new(vec![1.0, f32::INFINITY, 2.0, 3.0], vec![0.0; 4], None);
         let c = data.chunk(0, 4, false);
         let sums = c.sums_by_key(&[0, 1, 0, 1], 2, 1);
-        assert_eq!(sums[1].sum.value(), f64::INFINITY);
+        assert_eq!(sums[1].sum.to_f64(), f64::INFINITY);
         assert_eq!((sums[1].count, sums[1].linear), (2, 2));
         // Huber δ = 1 of 1 and 2: 0.5 + 1.5.
-        assert_eq!(sums[0].sum.value(), 2.0);
+        assert_eq!(sums[0].sum.to_f64(), 2.0);
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn weighted_means_match_the_keras_formula() {
         );
         let mut w = WeightedMean::default();
         for c in l.chunks(300, false) {
-            w.combine(crate::breakdown::weighted::partial(&c));
+            w.combine(&crate::breakdown::weighted::partial(&c));
         }
         assert_eq!(w.weight_sum(), num(&case["weight_sum"]));
         assert_eq!(w.value(), num(&case["exact"]), "{case}");

@@ -7,7 +7,6 @@ use crate::array::Element;
 use crate::float::Float;
 use crate::loss::Loss;
 use crate::pipeline::Sink;
-use crate::reduce::{Accumulator, Dd};
 pub use huber_core::weighted::WeightedMean;
 
 use super::Chunk;
@@ -18,16 +17,10 @@ pub fn partial<T: Float>(c: &Chunk<'_, T>) -> WeightedMean {
     let mut part = WeightedMean::default();
     c.add_run(&mut part.losses, 0..c.len());
     let Some(w) = c.weight else {
-        // Weights of 1: their sum is the count, exactly.
+        // Weights of 1: their sum is the count, exactly (a count below 2^53 is an f64).
         let n = part.losses.count;
-        part.weights = Accumulator {
-            sum: Dd {
-                hi: n as f64,
-                lo: 0.0,
-            },
-            count: n,
-            ..Accumulator::default()
-        };
+        part.weights.sum.push_f64(n as f64);
+        part.weights.count = n;
         return part;
     };
     if c.omit_nan && c.losses.iter().any(|x| x.is_nan()) {
@@ -69,7 +62,7 @@ impl Sink for WeightedSums {
     }
     fn combine(&mut self, part: Vec<WeightedMean>) -> Result<()> {
         for (sum, p) in self.sums.iter_mut().zip(part) {
-            sum.combine(p);
+            sum.combine(&p);
         }
         Ok(())
     }

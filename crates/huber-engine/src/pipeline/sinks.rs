@@ -9,10 +9,11 @@ use anyhow::Result;
 use half::f16;
 
 use super::feed::{MultiIndex, broadcast_strides};
-use super::{BATCH, CHUNK, Chunk, Emit, NanPolicy, Observer, STEP_AT, Sink, round_to_f16};
+use super::{BATCH, CHUNK, Chunk, Emit, NanPolicy, Observer, STEP_AT, Sink};
 use crate::array::{Element, Owned, Values};
 use crate::dtype::Precision;
-use crate::reduce::{Accumulator, Dd};
+use crate::reduce::Accumulator;
+use huber_core::exact::ExactSum;
 
 /// No sink: nothing is kept.
 impl Sink for () {
@@ -190,7 +191,7 @@ pub struct Unbroadcast {
     len: usize,
     strides: Vec<usize>,
     index: MultiIndex,
-    sums: Vec<Dd>,
+    sums: Vec<ExactSum>,
 }
 
 impl Unbroadcast {
@@ -206,11 +207,16 @@ impl Unbroadcast {
 
     /// Passes the summed gradients, in `pred`'s C order and the result type, to `emit`.
     pub fn emit(&self, precision: Precision, emit: Emit<'_>) -> Result<()> {
-        fn rounded<T: Element>(sums: &[Dd], precision: Precision) -> Vec<Owned> {
-            let mut grads: Vec<T> = sums.iter().map(|d| T::from_f64(d.value())).collect();
-            if precision == Precision::F16 {
-                round_to_f16(&mut grads);
-            }
+        // Each exact sum rounded once, straight to the result type.
+        fn rounded<T: Element>(sums: &[ExactSum], precision: Precision) -> Vec<Owned> {
+            let grads: Vec<T> = sums
+                .iter()
+                .map(|s| match precision {
+                    Precision::F64 => T::from_f64(s.to_f64()),
+                    Precision::F32 => T::from_f64(f64::from(s.to_f32())),
+                    Precision::F16 => T::from_f64(f64::from(f16::from_bits(s.to_f16_bits()))),
+                })
+                .collect();
             grads
                 .chunks(BATCH)
                 .map(|g| T::to_owned(g, precision))
@@ -236,10 +242,10 @@ impl Sink for Unbroadcast {
         // Made once the first chunk is in, when pred has been read whole: its size then follows
         // bytes that were there, not what a header claimed.
         if self.sums.is_empty() {
-            self.sums = vec![Dd::default(); self.len];
+            self.sums = vec![ExactSum::default(); self.len];
         }
         for g in part {
-            self.sums[self.index.offset(&self.strides)].add(g);
+            self.sums[self.index.offset(&self.strides)].push_f64(g);
             self.index.advance();
         }
         Ok(())

@@ -42,7 +42,7 @@ pub fn weighted_mean(
         .collect())
 }
 
-/// The gradient's factor 1/Σw of the weighted mean of `loss`: a pass of its own, since every
+/// The gradient's factor 1/Σw (from the exact Σw) of the weighted mean of `loss`: a pass of its own, since every
 /// element's gradient needs it. Σw counts the elements `--nan` keeps.
 pub fn gradient_scale(
     engine: &Engine,
@@ -53,7 +53,7 @@ pub fn gradient_scale(
 ) -> Result<f64> {
     let mut sink = (WeightedSums::new(&[loss]), watch);
     engine.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)?;
-    Ok(1.0 / sink.0.sums[0].weight_sum())
+    Ok(sink.0.sums[0].gradient_scale::<f64>())
 }
 
 /// Reduces each of `losses` over `axes` (as typed: checked here against the inputs' number

@@ -102,9 +102,14 @@ fn a_million_groups_fit_in_the_budget() {
     for k in 0..1_000_000u32 {
         t.id(format!("store-{k:07}").as_bytes()).unwrap();
     }
+    // Each group's exact sum holding typical losses (its limbs are on the heap).
+    for acc in &mut t.accs {
+        acc.push(0.123_456_789_f64, true);
+        acc.push(1.5e-7_f64, false);
+    }
     let per_group = t.heap_bytes() / t.len();
-    // 13-byte keys: the arena, the end offsets, the slots and the accumulators.
-    assert!(per_group <= 128, "{per_group} bytes per group");
+    // 13-byte keys: the arena, the end offsets, the slots and the accumulators with their limbs.
+    assert!(per_group <= 192, "{per_group} bytes per group");
     assert!(t.heap_bytes() <= 256 << 20);
 }
 
@@ -133,7 +138,7 @@ proptest! {
             sub.chunk(0, part.len(), false).add_run(&mut want, 0..part.len());
             let got = table.accumulator(id);
             prop_assert_eq!((got.count, got.linear), (want.count, want.linear));
-            prop_assert_eq!(got.sum.value().to_bits(), want.sum.value().to_bits());
+            prop_assert_eq!(&got.sum, &want.sum);
         }
         let total: u64 = (0..table.len()).map(|id| table.accumulator(id).count).sum();
         prop_assert_eq!(total as usize, names.len());
