@@ -66,6 +66,8 @@ fn reads_stdin(spec: &InputSpec) -> bool {
     match &spec.location {
         Location::Stdin => true,
         Location::Path(p) => p.as_os_str().as_bytes().starts_with(b"/"),
+        // The command line makes no in-memory arrays.
+        _ => false,
     }
 }
 

@@ -41,7 +41,7 @@ pub use breakdown::axis::Cells;
 pub use breakdown::axis::unravel;
 pub use breakdown::top::Worst;
 pub use error::{Error, ErrorKind};
-pub use input::{CsvOptions, HeaderMode, InputSpec, Location};
+pub use input::{CsvOptions, HeaderMode, InputSpec, Location, MemoryArray};
 pub use npy::header_bytes as npy_header;
 pub use options::{ElementSink, Hooks, MAX_THREADS, MAX_TOP, Options, Params, Progress};
 pub use outcome::{Groups, Outcome, Results, TopList};

@@ -6,13 +6,14 @@ pub mod csv;
 pub mod decode;
 pub mod keys;
 mod mapped;
+mod memory;
 pub mod npy;
 pub mod npz;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Cursor, IsTerminal, Read};
+use std::io::{self, Cursor, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
+pub use self::memory::MemoryArray;
 use self::npy::NpySource;
 pub use self::npy::Window;
 pub use crate::array::Buf;
@@ -105,11 +107,14 @@ pub struct Position {
 
 /// Where an input comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Location {
     /// Standard input (`-`).
     Stdin,
     /// A file.
     Path(PathBuf),
+    /// An array in memory.
+    Array(MemoryArray),
 }
 
 /// The name of the input for a message: the file's path, or [`STDIN`](crate::message::STDIN).
@@ -118,6 +123,7 @@ impl fmt::Display for Location {
         match self {
             Location::Stdin => f.write_str(crate::message::STDIN),
             Location::Path(p) => write!(f, "{}", p.display()),
+            Location::Array(a) => write!(f, "<array {}>", crate::array::fmt_shape(a.shape())),
         }
     }
 }
@@ -132,6 +138,14 @@ pub struct InputSpec {
 }
 
 impl InputSpec {
+    /// An array in memory as an input.
+    pub fn array(array: MemoryArray) -> InputSpec {
+        InputSpec {
+            location: Location::Array(array),
+            key: None,
+        }
+    }
+
     /// Splits an argument into location and key. A path that exists as written is taken whole,
     /// even if it holds a colon; otherwise the text after the last colon is the key.
     pub fn parse(arg: &OsStr) -> Result<InputSpec, UsageError> {
@@ -551,15 +565,8 @@ fn open_one(
         return Ok(Opened::Csv(t.clone()));
     }
     let stream = match &spec.location {
-        Location::Stdin => Some(open_stream(spec, streams, || {
-            if io::stdin().is_terminal() {
-                return Err(UsageError::invalid_argument(
-                    "standard input is a terminal; pipe data in (huber -p - ... < file) or give a file name",
-                )
-                .into());
-            }
-            Ok(Box::new(io::stdin()))
-        })?),
+        Location::Array(array) => return Ok(Opened::Array(array.source()?)),
+        Location::Stdin => Some(open_stream(spec, streams, || Ok(Box::new(io::stdin())))?),
         Location::Path(path) => {
             let meta = std::fs::metadata(path)
                 .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
@@ -586,7 +593,12 @@ fn open_one(
             let container = container_of(path)?;
             (Bytes::File(path.clone()), container)
         }
-        (None, Location::Stdin) => bail!("internal error: stdin was not opened as a stream"),
+        (None, Location::Stdin | Location::Array(_)) => {
+            bail!(
+                "internal error: {} was not opened as a stream",
+                spec.location
+            )
+        }
     };
     open_container(spec, csv_opts, bytes, container, tables, columnar)
 }
