@@ -95,6 +95,37 @@ fn labels_per_sample_give_numpy_means_bit_for_bit() {
     }
 }
 
+/// Keys that differ only in how a control character is spelt stay apart in text output: a key
+/// holding a line break prints as `a\nb`, one holding a backslash and an `n` as `a\\nb`, a
+/// backslash alone as `\\`, a tab as `\t`.
+#[test]
+fn text_output_tells_every_key_apart() {
+    let dir = Dir::new();
+    dir.write(
+        "k.csv",
+        "k,p,t\n\"a\nb\",1,0\na\\nb,2,0\n\\,3,0\n\"x\ty\",4,0\nx\\ty,5,0\n",
+    );
+    let out = dir.run(
+        [
+            "-p", "k.csv:p", "-t", "k.csv:t", "--by", "k.csv:k", "-r", "sum", "-l", "l1",
+        ],
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let text = out.out();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    let mut want = [
+        "a\\nb\t1.0",
+        "a\\\\nb\t2.0",
+        "\\\\\t3.0",
+        "x\\ty\t4.0",
+        "x\\\\ty\t5.0",
+    ];
+    want.sort_unstable();
+    assert_eq!(lines, want);
+}
+
 #[test]
 fn text_and_csv_outputs_escape_and_quote_keys() {
     let args = [

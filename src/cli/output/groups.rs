@@ -2,7 +2,8 @@
 //! as results at once).
 //!
 //! - text: `key<TAB>value` per line; a key's control characters (a tab, a line break) are
-//!   escaped as in error messages (`\t`, `\n`), so that each result stays one line.
+//!   escaped as in error messages (`\t`, `\n`) and its backslashes doubled, so that each result
+//!   stays one line and no two keys print alike.
 //! - JSON: an array of the usual result records, each with `by` and `key`, one per line.
 //! - CSV: the records' scalar fields with `key` first, text quoted as RFC 4180 wants it.
 
@@ -51,7 +52,7 @@ pub fn write(
 fn text(buf: &mut Vec<u8>, r: &Summary) {
     let mut line = String::new();
     match r.group.as_ref().map(|g| &g.key) {
-        Some(GroupKey::Text(s)) => line.push_str(&escape_controls(s)),
+        Some(GroupKey::Text(s)) => line.push_str(&escape_key(s)),
         Some(GroupKey::Int(k)) => line.push_str(&k.to_string()),
         Some(GroupKey::Bool(b)) => line.push_str(&b.to_string()),
         None => {}
@@ -60,6 +61,17 @@ fn text(buf: &mut Vec<u8>, r: &Summary) {
     number::push(&mut line, r.value, r.precision);
     line.push('\n');
     buf.extend_from_slice(line.as_bytes());
+}
+
+/// A text key on one line that no other key prints as: control characters escaped as in error
+/// messages (`\n`, `\t`), and a backslash doubled first, so that a key holding a line break
+/// (`a\nb`) and one holding a backslash and an `n` (`a\\nb`) stay apart.
+fn escape_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains('\\') {
+        std::borrow::Cow::Owned(escape_controls(&key.replace('\\', "\\\\")).into_owned())
+    } else {
+        escape_controls(key)
+    }
 }
 
 fn json(buf: &mut Vec<u8>, r: &Summary, i: usize) -> Result<()> {
