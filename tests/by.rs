@@ -608,3 +608,33 @@ fn fortran_ordered_labels_read_as_their_c_order() {
     );
     assert_eq!(c.stdout, f.stdout);
 }
+
+/// A `--by` run over no elements writes `[]`; merged with other shards it adds nothing, as one run
+/// over all of them would give, and merged alone it stays `[]`.
+#[test]
+fn an_empty_grouped_shard_merges() {
+    let dir = Dir::new();
+    dir.write("g.csv", "k,p,t\na,1,0\nb,3,1\na,2,0\n");
+    let args = |f: &str| {
+        [
+            "-p",
+            &format!("{f}:p"),
+            "-t",
+            &format!("{f}:t"),
+            "--by",
+            &format!("{f}:k"),
+            "-f",
+            "json",
+        ]
+        .map(String::from)
+    };
+    let one = dir.run(args("g.csv"), None);
+    assert_eq!(one.status, Some(0), "{}", one.stderr);
+    dir.write("g.json", &one.stdout);
+    dir.write("empty.json", "[]\n");
+    let merged = dir.run(["merge", "empty.json", "g.json", "-f", "json"], None);
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    assert_eq!(json(&merged.stdout), json(&one.stdout));
+    let alone = dir.run(["merge", "empty.json", "empty.json", "-f", "json"], None);
+    assert_eq!((alone.status, alone.out().trim()), (Some(0), "[]"));
+}

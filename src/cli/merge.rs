@@ -69,7 +69,8 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
         Some(path) => Destination::file(path)?,
         None => Destination::stdout(),
     };
-    if merged.iter().any(|s| s.group.is_some()) {
+    // No result at all (every shard `[]`) is what `--by` writes for no elements: merged, the same.
+    if merged.is_empty() || merged.iter().any(|s| s.group.is_some()) {
         let results = merged.into_iter().map(Ok);
         super::output::groups::write(cfg.format, dest.writer(), results)?;
     } else {

@@ -37,7 +37,8 @@ pub fn parse(text: &str) -> Result<Vec<Summary>> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| Error::invalid_record(format!("not valid JSON: {e}")))?;
     match v {
-        Value::Array(items) if items.is_empty() => bail!("an empty array holds no result"),
+        // A `--by` run over no elements has no group to write: a shard that adds nothing.
+        Value::Array(items) if items.is_empty() => Ok(Vec::new()),
         Value::Array(items) => items
             .into_iter()
             .enumerate()
@@ -66,6 +67,17 @@ fn result(v: Value) -> Result<Summary> {
 /// Merges checked results, each shard named for messages: the results of each shard in the
 /// order the first shard lists them (grouped results by loss and key).
 pub fn merge(shards: &[(&str, Vec<Summary>)]) -> Result<Vec<Summary>> {
+    ensure!(!shards.is_empty(), "nothing to merge");
+    // Shards without results (`[]`, what `--by` writes for no elements) add nothing.
+    let kept: Vec<(&str, Vec<Summary>)> = shards
+        .iter()
+        .filter(|(_, results)| !results.is_empty())
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shards = &kept[..];
     let grouped = |(_, results): &&(&str, Vec<Summary>)| results.iter().any(|r| r.group.is_some());
     if shards.iter().any(|s| grouped(&s)) {
         return grouped::merge(shards);

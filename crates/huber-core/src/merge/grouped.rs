@@ -3,7 +3,7 @@
 //! within a loss by key. The merged shape is all the shards' shapes joined, for every group, as
 //! one run over all the data gives it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::error::{Context, Result, bail, ensure};
 
@@ -70,10 +70,31 @@ impl<'a> Merged<'a> {
                 path
             )
         })?);
+        // One run writes each key once per kind of result: a key twice is not a shard huber wrote.
+        let mut seen = HashSet::new();
         for r in results {
+            let h = self.head_of(r);
+            if let Some(g) = &r.group {
+                ensure!(
+                    seen.insert((h, &g.key)),
+                    "{}: key {:?} appears twice for {} {}: not a result written by huber",
+                    path,
+                    g.key,
+                    r.loss,
+                    r.reduction
+                );
+            }
             self.add_record(path, r)?;
         }
         Ok(())
+    }
+
+    /// Which of the heads `r` is a result of.
+    fn head_of(&self, r: &Summary) -> usize {
+        self.heads
+            .iter()
+            .position(|h| same_kind(h, r).is_ok())
+            .unwrap_or(0)
     }
 
     fn add_record(&mut self, path: &'a str, r: &Summary) -> Result<()> {
@@ -91,11 +112,7 @@ impl<'a> Merged<'a> {
             ),
             _ => self.kind = Some((path, group.key.kind_name())),
         }
-        let h = self
-            .heads
-            .iter()
-            .position(|h| same_kind(h, r).is_ok())
-            .unwrap_or(0);
+        let h = self.head_of(r);
         let (_, acc) = self.groups[h]
             .entry(group.key.clone())
             .or_insert_with(|| (group.clone(), Accumulator::default()));
@@ -140,12 +157,21 @@ fn heads(results: &[Summary]) -> Vec<&Summary> {
     heads
 }
 
-/// [`heads`] of a shard whose results are all grouped; else an error naming the shard.
+/// [`heads`] of a shard whose results are all grouped means or sums; else an error naming the
+/// shard.
 fn heads_checked<'a>(path: &str, results: &'a [Summary]) -> Result<Vec<&'a Summary>> {
     if let Some(i) = results.iter().position(|r| r.group.is_none()) {
         bail!(
             "cannot merge: {} result {} has no group key ('by' and 'key'), but other results are \
              of --by groups: merge grouped and ungrouped results separately",
+            path,
+            i + 1
+        );
+    }
+    if let Some(i) = results.iter().position(|r| r.weights.is_some()) {
+        bail!(
+            "{}: result {} is a grouped weighted mean, which huber does not write (--by gives one \
+             mean or sum per group): not a result written by huber",
             path,
             i + 1
         );

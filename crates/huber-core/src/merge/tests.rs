@@ -194,3 +194,40 @@ fn weighted_mean_fields_are_checked() {
         refusal(&stray)
     );
 }
+
+const GA: &str = r#"{"by":"g.csv:k","key":"a","loss":"mse","reduction":"mean","value":2.5,"sum":5.0,"count":2,"shape":[3],"dtype":"float64","state":{"sum":"0x1.4p+2"}}"#;
+const GB: &str = r#"{"by":"g.csv:k","key":"b","loss":"mse","reduction":"mean","value":4.0,"sum":4.0,"count":1,"shape":[3],"dtype":"float64","state":{"sum":"0x1p+2"}}"#;
+
+#[test]
+fn a_shard_without_results_adds_nothing() {
+    let grouped = format!("[{GA},{GB}]");
+    let m = merged("[]", &grouped).unwrap();
+    assert_eq!(m, parse(&grouped).unwrap());
+    assert_eq!(merged("[]", "[]").unwrap(), Vec::new());
+    let m = merged(A, "[]").unwrap();
+    assert_eq!(m, parse(A).unwrap());
+}
+
+#[test]
+fn a_key_twice_in_one_shard_is_refused() {
+    let twice = format!("[{GA},{GA}]");
+    let e = merged(&twice, &format!("[{GB}]")).unwrap_err().to_string();
+    assert!(e.contains("key Text(\"a\") appears twice"), "{e}");
+    // The same key in two shards is what merging is for.
+    let m = merged(&format!("[{GA}]"), &format!("[{GA}]")).unwrap();
+    assert_eq!((m.len(), m[0].count, m[0].value), (1, 4, 2.5));
+}
+
+#[test]
+fn a_grouped_weighted_mean_is_refused() {
+    let weighted = GA.replace("\"mean\"", "\"weighted-mean\"").replace(
+        "\"state\":{\"sum\":\"0x1.4p+2\"}",
+        "\"state\":{\"sum\":\"0x1.4p+2\"},\"weight_sum\":2.0,\"weight_state\":{\"sum\":\"0x1p+1\"}",
+    );
+    // Consistent on its own (Σwℓ / Σw = 5 / 2), but not a record `--by` writes.
+    assert!(parse(&format!("[{weighted}]")).is_ok());
+    let e = merged(&format!("[{weighted}]"), &format!("[{GB}]"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a grouped weighted mean"), "{e}");
+}
