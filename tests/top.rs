@@ -187,3 +187,31 @@ fn bad_k_and_combinations_are_usage_errors() {
         assert!(run.stderr.contains(k), "{}", run.stderr);
     }
 }
+
+/// A CSV input broadcast against a larger one still names the line of each listed element's row:
+/// the row that broadcasting repeated.
+#[test]
+fn a_broadcast_csv_input_gives_the_line_of_its_row() {
+    let dir = Dir::new();
+    // pred rows on lines 2, 4 and 5 (line 3 is blank); target (2, 3) zeros.
+    dir.write("p.csv", "id,pred\na,1\n\nb,-4\nc,2\n");
+    dir.write("t.npy", npy_f32(&[2, 3], &[0.0; 6]));
+    let args = [
+        "-p",
+        "p.csv:pred",
+        "-t",
+        "t.npy",
+        "--broadcast",
+        "--top",
+        "4",
+        "-l",
+        "l1",
+        "-f",
+        "csv",
+    ];
+    let text = dir.run(args, None).ok("--top over a broadcast CSV").text();
+    assert_eq!(
+        text,
+        "i0,i1,flat,line,pred,target,loss\n0,1,1,4,-4.0,0.0,4.0\n1,1,4,4,-4.0,0.0,4.0\n0,2,2,5,2.0,0.0,2.0\n1,2,5,5,2.0,0.0,2.0\n"
+    );
+}

@@ -50,23 +50,41 @@ impl Run<'_> {
     }
 }
 
-/// The lines of the `worst` elements' records in the first input that has lines (a CSV file)
-/// and is not broadcast: pred's, else target's, else weight's; `None` if none has.
+/// The lines of the `worst` elements' records in the first input that has lines (a CSV file):
+/// pred's, else target's, else weight's, one of the computed shape before a broadcast one (whose
+/// element is the row that broadcasting repeated); `None` if none has.
 fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option<Vec<u64>>> {
-    // The file is read once, in order: the positions ascending, the lines put back in rank order.
-    let mut order: Vec<usize> = (0..worst.len()).collect();
-    order.sort_unstable_by_key(|&r| worst[r].index);
-    let indices: Vec<usize> = order.iter().map(|&r| worst[r].index).collect();
-    let Some(found) = inputs
-        .sources()
-        .filter(|s| s.shape() == shape)
-        .find_map(|s| s.text()?.lines(&indices))
-    else {
-        return Ok(None);
-    };
-    let mut lines = vec![0; worst.len()];
-    for (&rank, line) in order.iter().zip(found?) {
-        lines[rank] = line;
+    let (whole, broadcast): (Vec<_>, Vec<_>) = inputs.sources().partition(|s| s.shape() == shape);
+    for source in whole.into_iter().chain(broadcast) {
+        let Some(text) = source.text() else {
+            continue;
+        };
+        let mine: Vec<usize> = worst
+            .iter()
+            .map(|w| index_in(w.index, shape, source.shape()))
+            .collect();
+        // The file is read once, in order: its rows ascending, the lines put back in rank order.
+        let mut order: Vec<usize> = (0..worst.len()).collect();
+        order.sort_unstable_by_key(|&r| mine[r]);
+        let indices: Vec<usize> = order.iter().map(|&r| mine[r]).collect();
+        let Some(found) = text.lines(&indices) else {
+            continue;
+        };
+        let mut lines = vec![0; worst.len()];
+        for (&rank, line) in order.iter().zip(found?) {
+            lines[rank] = line;
+        }
+        return Ok(Some(lines));
     }
-    Ok(Some(lines))
+    Ok(None)
+}
+
+/// The index, in an input of shape `own` broadcast to `shape` (numpy's rules: aligned to the
+/// trailing axes, an axis of length 1 repeated), of the element at `index` of `shape`.
+fn index_in(index: usize, shape: &[usize], own: &[usize]) -> usize {
+    let at = crate::breakdown::axis::unravel(index, shape);
+    let skip = shape.len() - own.len();
+    own.iter()
+        .zip(&at[skip..])
+        .fold(0, |flat, (&n, &i)| flat * n + if n == 1 { 0 } else { i })
 }
