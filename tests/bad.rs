@@ -884,3 +884,53 @@ fn a_piped_csv_reduction_streams_in_bounded_memory() {
     assert_eq!(record["count"], (rows / 64 * 64) as u64);
     assert_eq!(record["value"], 0.5);
 }
+
+/// An endless device as an input (a path to it, or a link to it named like a data file) fails at
+/// once with one line, under the 64 MiB address-space limit, instead of being held whole: a text
+/// stream with more than a record's limit of bytes and no line end is refused as it is read.
+#[test]
+fn endless_devices_fail_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ok.csv"), "pred,target\n1,2\n3,4\n").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zeros.npy")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zeros.csv")).unwrap();
+    let runs: [&[&str]; 5] = [
+        &["-p", "/dev/zero", "-t", "ok.csv:target"],
+        &[
+            "-p",
+            "ok.csv:pred",
+            "-t",
+            "ok.csv:target",
+            "-w",
+            "/dev/zero",
+        ],
+        &[
+            "-p",
+            "ok.csv:pred",
+            "-t",
+            "ok.csv:target",
+            "--by",
+            "/dev/zero",
+        ],
+        &["-p", "zeros.npy", "-t", "ok.csv:target"],
+        &["-p", "zeros.csv:1", "-t", "ok.csv:target"],
+    ];
+    for args in runs {
+        let start = Instant::now();
+        let out = limited()
+            .args(args)
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains("a record is longer than 1 MiB"),
+            "{args:?}: {text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+}

@@ -12,6 +12,7 @@
 mod blocks;
 mod count;
 mod frame;
+pub(crate) use frame::too_long;
 mod number;
 mod record;
 

@@ -496,6 +496,39 @@ enum Stream {
     Bytes(Arc<[u8]>),
 }
 
+/// Reads a stream to its end into memory, to be read again. A text stream is refused as soon as
+/// it holds more bytes without a line end than a record may have ([`csv::MAX_LINE`]): an endless
+/// stream of zeros fails at once, instead of filling memory before anything is checked.
+fn hold(head: Vec<u8>, input: &mut dyn Read, text: bool) -> Result<Vec<u8>> {
+    let mut all = head;
+    // Bytes since the last line end, and line ends so far.
+    let (mut run, mut lines) = (all.len(), 0);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(all),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let got = &buf[..n];
+        if text {
+            match memchr::memrchr2(b'\n', b'\r', got) {
+                Some(i) => run = n - 1 - i,
+                None => run += n,
+            }
+            lines += memchr::memchr_iter(b'\n', got).count();
+            ensure!(
+                run <= csv::MAX_LINE,
+                "line {}{}",
+                lines + 1,
+                csv::too_long()
+            );
+        }
+        all.extend_from_slice(got);
+    }
+}
+
 /// How the streams of one opening are read.
 struct Streams<'a> {
     /// The inputs that read the stream being opened (`usize::MAX` if it is opened again later).
@@ -546,9 +579,8 @@ fn open_stream(
         let rest = Box::new(Cursor::new(head).chain(input));
         return Ok(Stream::Npy(NpySource::open(rest, None)?));
     }
-    let mut all = head;
-    input.read_to_end(&mut all)?;
-    let all: Arc<[u8]> = all.into();
+    let text = sniff(&head) == Container::Csv;
+    let all: Arc<[u8]> = hold(head, &mut input, text)?.into();
     held.push((spec.location.clone(), all.clone()));
     Ok(Stream::Bytes(all))
 }

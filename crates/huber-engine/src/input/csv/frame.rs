@@ -199,7 +199,7 @@ fn split_counted<'a>(block: &'a [u8], target: usize, quotes: &[usize]) -> Vec<&'
 pub(super) const UNCLOSED: &str = ": unterminated quote: a quote in the record that starts here is never closed (a field that holds a quote must be quoted, with the quote doubled)";
 
 /// The message for a record over [`MAX_LINE`].
-pub(super) fn too_long() -> String {
+pub(crate) fn too_long() -> String {
     format!(
         ": a record is longer than {} MiB (is a quote left open?)",
         MAX_LINE >> 20
