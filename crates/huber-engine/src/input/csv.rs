@@ -250,6 +250,21 @@ pub fn scan_file(mut file: File, delimiter: u8, header: HeaderMode) -> Result<La
     counted(layout, &mut blocks, delimiter)
 }
 
+/// [`scan`] for a stream that can be opened again from the top (a compressed file): the header
+/// read from `first`, the rows counted from `again`, which starts at the top too.
+pub fn scan_reopened(
+    first: &mut dyn Read,
+    again: Box<dyn Read + Send>,
+    delimiter: u8,
+    header: HeaderMode,
+) -> Result<Layout> {
+    let layout = scan_head(first, delimiter, header)?;
+    let mut blocks = Blocks::stream(again);
+    blocks.ahead(layout.data_start)?;
+    blocks.advance(layout.data_start);
+    counted(layout, &mut blocks, delimiter)
+}
+
 /// [`scan`] without the count, for a run that needs the rows only at its end: the header and
 /// column count of the table read from `r`, whose whole length is `len` bytes if it is known,
 /// and as `rows` the most rows that many bytes can hold. A row takes at least a byte per

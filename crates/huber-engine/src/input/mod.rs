@@ -2,6 +2,7 @@
 //! elements in C order.
 
 pub mod columnar;
+mod compressed;
 pub mod csv;
 pub mod decode;
 pub mod keys;
@@ -346,6 +347,8 @@ enum CsvBytes {
     Again(Bytes),
     /// A stream, parsed as it arrives.
     Once(Box<dyn Read + Send>),
+    /// A stream that can be opened again from the top (a compressed file).
+    Reopen(csv::Reopen),
 }
 
 /// Opens inputs. Inputs that name the same file or stdin share one read of it, so
@@ -568,6 +571,11 @@ fn open_stream(
     let mut input = open()?;
     let mut head = Vec::new();
     (&mut input).take(8).read_to_end(&mut head)?;
+    if let Some(codec) = compressed::detect(&head) {
+        input = compressed::decoder(codec, Box::new(Cursor::new(head).chain(input)));
+        head = Vec::new();
+        (&mut input).take(8).read_to_end(&mut head)?;
+    }
     if once && sniff(&head) == Container::Csv {
         return Ok(Stream::Csv(Box::new(Cursor::new(head).chain(input))));
     }
@@ -604,6 +612,9 @@ fn open_one(
                 .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
             ensure!(!meta.is_dir(), "is a directory, not a data file");
             if meta.is_file() {
+                if let Some(codec) = codec_of(path)? {
+                    return open_compressed(spec, csv_opts, path, codec, tables);
+                }
                 None
             } else {
                 Some(open_stream(spec, streams, || {
@@ -633,6 +644,55 @@ fn open_one(
         }
     };
     open_container(spec, csv_opts, bytes, container, tables, columnar)
+}
+
+/// The codec a regular file is compressed with, from its first bytes.
+fn codec_of(path: &Path) -> Result<Option<compressed::Codec>> {
+    let mut head = Vec::new();
+    open_file(path)?
+        .take(compressed::MAGIC_LEN as u64)
+        .read_to_end(&mut head)?;
+    Ok(compressed::detect(&head))
+}
+
+/// Opens a compressed file: inflated as a stream, and again from the top for each pass that
+/// reads it, never held. An NPY array or a text table; other formats compress their own pages.
+fn open_compressed(
+    spec: &InputSpec,
+    csv_opts: (&CsvOptions, bool),
+    path: &Path,
+    codec: compressed::Codec,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+) -> Result<Opened> {
+    let file = path.to_path_buf();
+    let reopen: csv::Reopen =
+        Arc::new(move || Ok(compressed::decoder(codec, Box::new(open_file(&file)?))));
+    let mut input = reopen()?;
+    let mut head = Vec::new();
+    (&mut input).take(8).read_to_end(&mut head)?;
+    match sniff(&head) {
+        Container::Npy => {
+            ensure!(
+                spec.key.is_none(),
+                "a KEY was given but the input is an NPY file, which holds one array"
+            );
+            let rest = Box::new(Cursor::new(head).chain(input));
+            Ok(Opened::Array(NpySource::open(rest, None)?))
+        }
+        Container::Csv => {
+            drop(input);
+            let bytes = CsvBytes::Reopen(reopen);
+            open_csv(spec, csv_opts.0, csv_opts.1, bytes, tables)
+        }
+        other => bail!(
+            "a {codec}-compressed {} file: decompress it first (the format compresses its own data)",
+            match other {
+                Container::Npz => "NPZ",
+                Container::Parquet => "Parquet",
+                _ => "Arrow",
+            }
+        ),
+    }
 }
 
 fn open_container(
@@ -731,6 +791,13 @@ fn csv_table(
             csv::Table::of_file(open_file(&p)?, layout, delimiter)?.reopen_with(Arc::new(
                 move || Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>),
             ))
+        }
+        CsvBytes::Reopen(reopen) => {
+            let layout = match count {
+                true => csv::scan_reopened(&mut *reopen()?, reopen()?, delimiter, header)?,
+                false => csv::scan_uncounted(&mut *reopen()?, None, delimiter, header)?,
+            };
+            csv::Table::new(reopen()?, layout, delimiter)?.reopen_with(reopen)
         }
         CsvBytes::Once(mut input) => {
             let mut head = Vec::new();
