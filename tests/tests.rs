@@ -9,6 +9,7 @@ mod by;
 mod columnar;
 mod conformance;
 mod csv_files;
+mod datasets;
 mod docs;
 mod errors;
 mod exact;

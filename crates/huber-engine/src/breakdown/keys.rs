@@ -76,6 +76,16 @@ impl KeyFields for KeySource {
     }
 }
 
+/// The keys of the files of a dataset, one after another.
+impl KeyFields for crate::input::keys::DatasetKeys {
+    fn kind(&self) -> KeyKind {
+        crate::input::keys::DatasetKeys::kind(self)
+    }
+    fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize> {
+        crate::input::keys::DatasetKeys::read_into(self, n, data, ends)
+    }
+}
+
 /// The keys of a column of a table (CSV, Parquet or Arrow), read in order.
 pub struct ColumnKeys<C> {
     column: C,
@@ -229,6 +239,7 @@ pub fn reader(column: KeyColumn, name: &str) -> Result<Box<dyn KeyReader>> {
         KeyColumn::Array(array) => Box::new(NpyKeys::new(array, name)?),
         KeyColumn::Text(text) => Box::new(CsvKeys::new(text, name)),
         KeyColumn::Columnar(column) => Box::new(ColumnKeys::new(column, name)),
+        KeyColumn::Dataset(keys) => Box::new(ColumnKeys::new(keys, name)),
     })
 }
 

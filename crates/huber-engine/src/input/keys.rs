@@ -4,10 +4,15 @@
 
 use anyhow::{Context, Result, bail};
 
+use std::collections::VecDeque;
+
+use anyhow::ensure;
+
 use super::columnar::keys::KeySource;
 use super::csv::{Layout, TextSource};
+use super::dataset::{self, Shard};
 use super::npy::NpySource;
-use super::{ColumnarTables, InputSpec, Opened, Opener, Source, Streams, open_one};
+use super::{ColumnarTables, InputSpec, Location, Opened, Opener, Source, Streams, open_one};
 
 /// What the keys are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub enum KeyColumn {
     Text(TextSource),
     /// A column of a Parquet or Arrow file.
     Columnar(KeySource),
+    /// A column or partition key of the files of a dataset, one after another.
+    Dataset(DatasetKeys),
 }
 
 /// A key input, opened.
@@ -52,6 +59,11 @@ impl Opener {
     }
 
     fn keys_of(&mut self, spec: &InputSpec, taken: bool) -> Result<KeyInput> {
+        if let Location::Path(path) = &spec.location
+            && let Some(shards) = dataset::expand(path)?
+        {
+            return self.dataset_keys(spec, shards, taken);
+        }
         let key = spec.key.as_deref();
         let csv = self.tables.iter().find(|(loc, _)| *loc == spec.location);
         if let Some((_, table)) = csv {
@@ -87,7 +99,211 @@ impl Opener {
                 shape: vec![table.rows()],
                 shared: false,
             },
+            Opened::Dataset(_) => bail!("internal error: a dataset opened as a file"),
         })
+    }
+
+    /// The keys of a dataset: a column of each file, or a partition key of the folders (the
+    /// same text for every row of a file).
+    fn dataset_keys(
+        &mut self,
+        spec: &InputSpec,
+        shards: Vec<Shard>,
+        taken: bool,
+    ) -> Result<KeyInput> {
+        let key = spec.key.as_deref();
+        let partition = key.filter(|k| shards[0].partitions.iter().any(|(p, _)| p == k));
+        let mut parts = VecDeque::with_capacity(shards.len());
+        let (mut rows, mut shared, mut kind) = (0usize, false, None);
+        for shard in &shards {
+            let sub = InputSpec {
+                location: Location::Path(shard.path.clone()),
+                key: match partition {
+                    Some(_) => None,
+                    None => spec.key.clone(),
+                },
+            };
+            let (part, input_shape, input_shared) = match partition {
+                Some(p) => self.partition_part(shard, p, &sub, taken),
+                None => self.column_part(&sub, taken),
+            }
+            .with_context(|| shard.name())?;
+            let part_kind = part.kind();
+            ensure!(
+                *kind.get_or_insert(part_kind) == part_kind,
+                "{}: its keys are {part_kind:?} but those of the first file, {}, are {:?}",
+                shard.name(),
+                shards[0].name(),
+                kind.unwrap_or(part_kind)
+            );
+            rows = rows.checked_add(input_shape).context("too many keys")?;
+            shared |= input_shared;
+            parts.push_back(part);
+        }
+        Ok(KeyInput {
+            column: KeyColumn::Dataset(DatasetKeys {
+                parts,
+                kind: kind.unwrap_or(KeyKind::Text),
+                scratch: (Vec::new(), Vec::new()),
+            }),
+            shape: vec![rows],
+            shared,
+        })
+    }
+
+    /// The keys of a column of one file of a dataset: its rows and whether an input reads it.
+    fn column_part(&mut self, sub: &InputSpec, taken: bool) -> Result<(KeyPart, usize, bool)> {
+        let input = self.keys_of(sub, taken)?;
+        ensure!(
+            input.shape.len() == 1,
+            "--by of a dataset needs table columns as keys"
+        );
+        let part = match input.column {
+            KeyColumn::Text(t) => KeyPart::Text(t),
+            KeyColumn::Columnar(c) => KeyPart::Columnar(c),
+            _ => bail!("--by of a dataset needs table columns as keys, not NPY arrays"),
+        };
+        Ok((part, input.shape[0], input.shared))
+    }
+
+    /// A partition key's value for every row of one file of a dataset. The rows of a CSV table
+    /// not counted before the run are those of its first column, read with the table.
+    fn partition_part(
+        &mut self,
+        shard: &Shard,
+        partition: &str,
+        sub: &InputSpec,
+        taken: bool,
+    ) -> Result<(KeyPart, usize, bool)> {
+        let value = shard.partitions.iter().rev().find(|(k, _)| k == partition);
+        let value = value
+            .map(|(_, v)| v.as_bytes().to_vec())
+            .unwrap_or_default();
+        let csv = self.tables.iter().find(|(loc, _)| *loc == sub.location);
+        if let Some((_, table)) = csv {
+            let rows = table.layout().rows;
+            if table.layout().open_ended {
+                let rows_of = table.text_reader(0)?;
+                return Ok((
+                    KeyPart::Relabel {
+                        rows: rows_of,
+                        value,
+                    },
+                    rows,
+                    true,
+                ));
+            }
+            return Ok((KeyPart::Constant { value, rows }, rows, false));
+        }
+        let columnar = self.columnar.iter().find(|(loc, _)| *loc == sub.location);
+        if let Some((_, table)) = columnar {
+            let rows = table.rows();
+            return Ok((KeyPart::Constant { value, rows }, rows, false));
+        }
+        // A file no input reads: only its rows are needed.
+        let streams = Streams {
+            users: 1,
+            once: false,
+            taken,
+            held: &mut self.streams,
+        };
+        let mut tables = Vec::new();
+        let mut columnar = ColumnarTables::new(self.threads);
+        let opened = open_one(sub, (&self.csv, true), streams, &mut tables, &mut columnar)?;
+        let rows = match opened {
+            Opened::Array(a) => a.shape().first().copied().unwrap_or(1),
+            Opened::Csv(t) => t.layout().rows,
+            Opened::Columnar(t) => t.rows(),
+            Opened::Dataset(_) => bail!("internal error: a dataset opened as a file"),
+        };
+        Ok((KeyPart::Constant { value, rows }, rows, false))
+    }
+}
+
+/// One file's keys in a dataset's.
+enum KeyPart {
+    Text(TextSource),
+    Columnar(KeySource),
+    /// The same key for each of `rows` rows.
+    Constant {
+        value: Vec<u8>,
+        rows: usize,
+    },
+    /// The same key for each row `rows` reads.
+    Relabel {
+        rows: TextSource,
+        value: Vec<u8>,
+    },
+}
+
+impl KeyPart {
+    fn kind(&self) -> KeyKind {
+        match self {
+            KeyPart::Columnar(c) => c.kind(),
+            _ => KeyKind::Text,
+        }
+    }
+}
+
+/// The keys of the files of a dataset, one file after another.
+pub struct DatasetKeys {
+    parts: VecDeque<KeyPart>,
+    kind: KeyKind,
+    /// Fields read and dropped (the rows of a [`KeyPart::Relabel`]).
+    scratch: (Vec<u8>, Vec<usize>),
+}
+
+impl DatasetKeys {
+    /// What the keys are.
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// Appends the next `n` keys to `data`, back to back, and where each ends to `ends`; fewer
+    /// only at the end of the last file. Returns how many.
+    pub fn read_into(
+        &mut self,
+        n: usize,
+        data: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Result<usize> {
+        let mut done = 0;
+        while done < n {
+            let Some(part) = self.parts.front_mut() else {
+                break;
+            };
+            let want = n - done;
+            let got = match part {
+                KeyPart::Text(t) => t.read_into(want, data, ends)?,
+                KeyPart::Columnar(c) => c.read_into(want, data, ends)?,
+                KeyPart::Constant { value, rows } => {
+                    let got = want.min(*rows);
+                    *rows -= got;
+                    push_copies(value, got, data, ends);
+                    got
+                }
+                KeyPart::Relabel { rows, value } => {
+                    let (d, e) = &mut self.scratch;
+                    d.clear();
+                    e.clear();
+                    let got = rows.read_into(want, d, e)?;
+                    push_copies(value, got, data, ends);
+                    got
+                }
+            };
+            done += got;
+            if got < want {
+                self.parts.pop_front();
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn push_copies(value: &[u8], n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) {
+    for _ in 0..n {
+        data.extend_from_slice(value);
+        ends.push(data.len());
     }
 }
 

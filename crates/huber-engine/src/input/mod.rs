@@ -4,6 +4,7 @@
 pub mod columnar;
 mod compressed;
 pub mod csv;
+mod dataset;
 pub mod decode;
 pub mod keys;
 mod mapped;
@@ -148,7 +149,9 @@ impl InputSpec {
     }
 
     /// Splits an argument into location and key. A path that exists as written is taken whole,
-    /// even if it holds a colon; otherwise the text after the last colon is the key.
+    /// even if it holds a colon; otherwise the longest part before a colon that names a file,
+    /// folder or glob matches is the path and the rest the key (which may hold colons), and
+    /// where none does, the text after the last colon is the key.
     pub fn parse(arg: &OsStr) -> Result<InputSpec, UsageError> {
         let bytes = arg.as_bytes();
         if bytes.is_empty() {
@@ -166,7 +169,17 @@ impl InputSpec {
                 key: None,
             });
         }
-        let Some(colon) = bytes.iter().rposition(|&c| c == b':') else {
+        // The longest prefix before a colon that names something is the path: a column
+        // `pred:xgb` of `a.csv` is `a.csv:pred:xgb`, unless a file `a.csv:pred` exists.
+        let colons = bytes.iter().enumerate().filter(|(_, c)| **c == b':');
+        let mut colons: Vec<usize> = colons.map(|(i, _)| i).collect();
+        colons.reverse();
+        let names_something = |i: usize| {
+            let path = Path::new(OsStr::from_bytes(&bytes[..i]));
+            path.exists() || (dataset::is_pattern(path) && dataset::matches_any(path))
+        };
+        let found = colons.iter().copied().find(|&i| names_something(i));
+        let Some(colon) = found.or(colons.first().copied()) else {
             return Ok(InputSpec {
                 location: Location::Path(arg.into()),
                 key: None,
@@ -478,6 +491,8 @@ enum Opened {
     Array(NpySource),
     Csv(Arc<csv::Table>),
     Columnar(Arc<columnar::Table>),
+    /// The files of a dataset, each opened.
+    Dataset(Vec<(dataset::Shard, Opened)>),
 }
 
 impl Opened {
@@ -487,8 +502,79 @@ impl Opened {
             Opened::Array(array) => Box::new(array),
             Opened::Csv(table) => Box::new(table.reader(spec.key.as_deref())?),
             Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
+            Opened::Dataset(shards) => {
+                let mut parts = Vec::with_capacity(shards.len());
+                for (shard, opened) in shards {
+                    let name = shard.name();
+                    let inner = opened.source(spec).with_context(|| name.clone())?;
+                    let named = Named {
+                        name: name.clone(),
+                        inner,
+                    };
+                    parts.push((name, Box::new(named) as Box<dyn Source>));
+                }
+                Box::new(dataset::Concat::new(parts)?)
+            }
         })
     }
+
+    /// What a dataset's files must agree on beyond their elements' type and shape: the format,
+    /// and a table's columns (names, and types for Parquet and Arrow).
+    fn schema(&self) -> String {
+        match self {
+            Opened::Array(_) => "an NPY array".to_string(),
+            Opened::Csv(t) => match &t.layout().names {
+                Some(names) => format!("a CSV table of columns [{}]", names.join(", ")),
+                None => format!("a CSV table of {} columns, no header", t.layout().ncols),
+            },
+            Opened::Columnar(t) => format!("a table of columns [{}]", t.describe_columns()),
+            Opened::Dataset(_) => "a dataset".to_string(),
+        }
+    }
+}
+
+/// Opens each file of a dataset as an input of its own, with the KEY of `spec`, so that the
+/// inputs naming the same dataset share each file's read; they must agree on their columns.
+fn open_dataset(
+    spec: &InputSpec,
+    shards: Vec<dataset::Shard>,
+    csv_opts: (&CsvOptions, bool),
+    streams: Streams<'_>,
+    tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
+) -> Result<Opened> {
+    if let Some(key) = &spec.key
+        && shards[0].partitions.iter().any(|(k, _)| k == key)
+    {
+        bail!(
+            "'{key}' is a partition key of the dataset (text): it can be a --by key, not numbers"
+        );
+    }
+    let mut opened: Vec<(dataset::Shard, Opened)> = Vec::with_capacity(shards.len());
+    for shard in shards {
+        let sub = InputSpec {
+            location: Location::Path(shard.path.clone()),
+            key: spec.key.clone(),
+        };
+        let s = Streams {
+            users: streams.users,
+            once: streams.once,
+            taken: false,
+            held: &mut *streams.held,
+        };
+        let one = open_one(&sub, csv_opts, s, tables, columnar).with_context(|| shard.name())?;
+        if let Some((first, first_opened)) = opened.first() {
+            let (a, b) = (first_opened.schema(), one.schema());
+            ensure!(
+                a == b,
+                "{}: {b}, but the first file of the dataset, {}, is {a}",
+                shard.name(),
+                first.name()
+            );
+        }
+        opened.push((shard, one));
+    }
+    Ok(Opened::Dataset(opened))
 }
 
 /// A stream (stdin or a pipe named by path), opened: an NPY source reading it directly when it is
@@ -608,6 +694,9 @@ fn open_one(
         Location::Array(array) => return Ok(Opened::Array(array.source()?)),
         Location::Stdin => Some(open_stream(spec, streams, || Ok(Box::new(io::stdin())))?),
         Location::Path(path) => {
+            if let Some(shards) = dataset::expand(path)? {
+                return open_dataset(spec, shards, csv_opts, streams, tables, columnar);
+            }
             let meta = std::fs::metadata(path)
                 .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
             ensure!(!meta.is_dir(), "is a directory, not a data file");

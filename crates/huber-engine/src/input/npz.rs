@@ -94,6 +94,16 @@ pub fn open_member(reader: Box<dyn ReadSeek>, key: Option<&str>) -> Result<Membe
 
 /// The member `key` names (with or without `.npy`), or the only one; the error lists the arrays.
 fn choose(names: &[String], key: Option<&str>) -> Result<String> {
+    // torch.save writes a zip of a pickle (`archive/data.pkl`) and raw storages.
+    let pickled = names
+        .iter()
+        .any(|n| n == "data.pkl" || n.ends_with("/data.pkl"));
+    if pickled && !names.iter().any(|n| n.ends_with(".npy")) {
+        bail!(
+            "a PyTorch file (torch.save), which holds pickled objects, not arrays: save the \
+             tensor with np.save(path, t.numpy()) (or t.detach().cpu().numpy())"
+        );
+    }
     let arrays = || {
         names
             .iter()

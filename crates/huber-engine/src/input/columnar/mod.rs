@@ -576,6 +576,15 @@ impl Table {
         })
     }
 
+    /// The columns' names and types, for a message and for the files of a dataset to agree on.
+    pub fn describe_columns(&self) -> String {
+        let fields = self.schema.fields().iter();
+        let described: Vec<_> = fields
+            .map(|f| format!("{}: {}", f.name(), f.data_type()))
+            .collect();
+        described.join(", ")
+    }
+
     /// The number of rows, as the file's metadata says.
     pub fn rows(&self) -> usize {
         self.rows

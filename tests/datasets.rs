@@ -1,0 +1,315 @@
+//! Datasets (a glob, a folder of shards, a hive-partitioned folder) and compressed files as one
+//! input, on the fixtures of `fixtures/datasets/` (written by pyarrow, polars, DuckDB, pandas
+//! as Dask does, and the gzip, zstd, bzip2, xz and lz4 tools; see its `generate.py`): each must
+//! give the bits of the one file it was split or compressed from.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::util::{Run, huber, repo_path};
+
+const DIR: &str = "fixtures/datasets";
+
+/// `huber -p INPUT:pred -t INPUT:target -f json ARGS…`, which must succeed.
+fn json(input: &str, extra: &[&str]) -> Value {
+    let run = pair(input, extra);
+    assert_eq!(run.status, Some(0), "{input}: {}", run.stderr);
+    serde_json::from_str(&run.out()).unwrap()
+}
+
+fn pair(input: &str, extra: &[&str]) -> Run {
+    let (p, t) = (format!("{input}:pred"), format!("{input}:target"));
+    let mut args = vec!["-p", &p, "-t", &t, "-f", "json"];
+    args.extend_from_slice(extra);
+    huber(&args, None)
+}
+
+/// The result of the one file the datasets were made from.
+fn reference(extra: &[&str]) -> Value {
+    json(&format!("{DIR}/all.parquet"), extra)
+}
+
+#[test]
+fn folders_and_globs_give_the_bits_of_the_one_file() {
+    let want = reference(&[]);
+    assert_eq!(want["count"], 240);
+    for input in [
+        "pyarrow",
+        "polars",
+        "hive",
+        "duckdb_hive",
+        "dask_csv",
+        "pyarrow/part-*.parquet",
+        "pyarrow/part-0000[0-3].parquet",
+        "dask_csv/*.part",
+        "*/data-?.parquet",
+    ] {
+        let got = json(&format!("{DIR}/{input}"), &[]);
+        assert_eq!(got, want, "{input}");
+    }
+    // With several passes (δ chosen from the data), and counted CSV shards (reduction none: the
+    // same elements in the same order; a hive folder holds them grouped by partition).
+    let auto = reference(&["-d", "auto"]);
+    assert_eq!(json(&format!("{DIR}/dask_csv"), &["-d", "auto"]), auto);
+    assert_eq!(json(&format!("{DIR}/polars"), &["-d", "auto"]), auto);
+    let none = reference(&["-r", "none"]);
+    assert_eq!(json(&format!("{DIR}/dask_csv"), &["-r", "none"]), none);
+    assert_eq!(json(&format!("{DIR}/polars"), &["-r", "none"]), none);
+}
+
+#[test]
+fn a_glob_is_expanded_by_huber_when_quoted() {
+    // The pattern reaches huber as written (no shell here), as a quoted one does.
+    let run = huber(
+        &[
+            "-p",
+            &format!("{DIR}/pyarrow/*.parquet:pred"),
+            "-t",
+            &format!("{DIR}/all.csv:target"),
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let one = huber(
+        &[
+            "-p",
+            &format!("{DIR}/all.parquet:pred"),
+            "-t",
+            &format!("{DIR}/all.csv:target"),
+        ],
+        None,
+    );
+    assert_eq!(run.stdout, one.stdout);
+}
+
+#[test]
+fn npy_shards_concatenate_along_the_first_axis() {
+    let npy = |p: &str| {
+        huber(
+            &["-p", p, "-t", &format!("{DIR}/npy_all.npy"), "-r", "none"],
+            None,
+        )
+    };
+    let shards = npy(&format!("{DIR}/npy"));
+    assert_eq!(shards.status, Some(0), "{}", shards.stderr);
+    let mut zeros = String::new();
+    for _ in 0..36 {
+        zeros.push_str("0.0\n");
+    }
+    assert_eq!(shards.out(), zeros);
+    let shape = huber(
+        &[
+            "-p",
+            &format!("{DIR}/npy/*.npy"),
+            "-t",
+            &format!("{DIR}/npy_all.npy"),
+            "-f",
+            "json",
+        ],
+        None,
+    );
+    let v: Value = serde_json::from_str(&shape.out()).unwrap();
+    assert_eq!(v["shape"], serde_json::json!([12, 3]));
+    assert_eq!(v["dtype"], "float32");
+}
+
+#[test]
+fn hive_partition_keys_are_by_keys() {
+    let strip = |mut v: Value| {
+        for g in v.as_array_mut().unwrap() {
+            g.as_object_mut().unwrap().remove("by");
+        }
+        v
+    };
+    let all = format!("{DIR}/all.csv");
+    let want = strip(json(&all, &["--by", &format!("{all}:store")]));
+    let keys: Vec<&str> = want
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["a", "b", "c d"]);
+    for input in ["hive", "duckdb_hive", "dask_csv", "pyarrow", "polars"] {
+        let d = format!("{DIR}/{input}");
+        let got = strip(json(&d, &["--by", &format!("{d}:store")]));
+        assert_eq!(got, want, "{input}");
+    }
+    // A partition key is text for --by, not numbers.
+    let run = huber(
+        &[
+            "-p",
+            &format!("{DIR}/hive:store"),
+            "-t",
+            &format!("{DIR}/hive:target"),
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(1));
+    assert!(run.stderr.contains("partition key"), "{}", run.stderr);
+}
+
+#[test]
+fn shards_that_differ_are_named() {
+    let run = pair(&format!("{DIR}/mismatch"), &[]);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr
+            .contains("mismatch/part-1.parquet: a table of columns [id: Int64")
+            && run.stderr.contains("the first file of the dataset"),
+        "{}",
+        run.stderr
+    );
+    let run = pair(&format!("{DIR}/mismatch_dtype"), &[]);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.contains("mismatch_dtype/part-1.parquet"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn an_empty_glob_names_the_pattern() {
+    let run = pair(&format!("{DIR}/pyarrow/nothing-*.parquet"), &[]);
+    assert_eq!(run.status, Some(1));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "huber: error: {DIR}/pyarrow/nothing-*.parquet:pred: no file matches the pattern \
+             (quote it or not: huber expands it)\n"
+        )
+    );
+}
+
+#[test]
+fn a_header_only_shard_counts_zero_rows() {
+    let header = format!("{DIR}/dask_csv/1.part");
+    for extra in [&[][..], &["-r", "none"][..], &["--nan", "error"][..]] {
+        let v = json(&header, extra);
+        assert_eq!(v["shape"], serde_json::json!([0]), "{extra:?}");
+        if extra.is_empty() {
+            assert_eq!(v["count"], 0);
+        }
+    }
+    let parquet = json(&format!("{DIR}/pyarrow/part-00001.parquet"), &[]);
+    assert_eq!(parquet["count"], 0);
+}
+
+#[test]
+fn every_codec_is_found_by_its_magic_bytes() {
+    let want = reference(&[]);
+    for name in [
+        "all.csv.gz",
+        "all.csv.zst",
+        "all.csv.bz2",
+        "all.csv.xz",
+        "all.csv.lz4",
+        "zstd_inside.csv",
+    ] {
+        let input = format!("{DIR}/compressed/{name}");
+        assert_eq!(json(&input, &[]), want, "{name}");
+        assert_eq!(json(&input, &["-d", "auto"]), reference(&["-d", "auto"]));
+    }
+    for ext in ["gz", "zst", "bz2", "xz", "lz4"] {
+        let npy = format!("{DIR}/compressed/all.npy.{ext}");
+        let run = huber(
+            &[
+                "-p",
+                &npy,
+                "-t",
+                &format!("{DIR}/all.csv:pred"),
+                "-f",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(run.status, Some(0), "{ext}: {}", run.stderr);
+        let v: Value = serde_json::from_str(&run.out()).unwrap();
+        assert_eq!(
+            (v["count"].clone(), v["value"].clone()),
+            (240.into(), 0.0.into())
+        );
+    }
+}
+
+#[test]
+fn compressed_stdin_is_inflated() {
+    let want = reference(&[]);
+    for name in ["all.csv.gz", "all.csv.zst", "all.csv.bz2", "all.csv.xz"] {
+        let bytes = fs::read(repo_path(&format!("{DIR}/compressed/{name}"))).unwrap();
+        let run = huber(
+            &["-p", "-:pred", "-t", "-:target", "-f", "json"],
+            Some(&bytes),
+        );
+        assert_eq!(run.status, Some(0), "{name}: {}", run.stderr);
+        let got: Value = serde_json::from_str(&run.out()).unwrap();
+        assert_eq!(got, want, "{name}");
+    }
+    let npy = fs::read(repo_path(&format!("{DIR}/compressed/all.npy.gz"))).unwrap();
+    let run = huber(
+        &["-p", "-", "-t", &format!("{DIR}/all.csv:pred")],
+        Some(&npy),
+    );
+    assert_eq!((run.status, run.out()), (Some(0), "0.0\n".to_string()));
+}
+
+#[test]
+fn bad_compressed_data_names_the_codec() {
+    for (name, reason) in [("corrupt.csv.gz", "gzip: "), ("truncated.csv.gz", "gzip: ")] {
+        let input = format!("{DIR}/compressed/{name}");
+        let run = pair(&input, &[]);
+        assert_eq!(run.status, Some(1), "{name}");
+        assert!(
+            run.stderr.starts_with(&format!("huber: error: {input}:"))
+                && run.stderr.contains(reason),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1);
+        assert!(run.stdout.is_empty());
+        let bytes = fs::read(repo_path(&input)).unwrap();
+        let run = huber(&["-p", "-:pred", "-t", "-:target"], Some(&bytes));
+        assert_eq!(run.status, Some(1));
+        assert!(run.stderr.contains(reason), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_torch_save_file_is_named() {
+    let run = huber(
+        &["-p", &format!("{DIR}/torch/model.pt"), "-t", "x.npy"],
+        None,
+    );
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.contains("a PyTorch file (torch.save)")
+            && run.stderr.contains("np.save(path, t.numpy())")
+            && !run.stderr.contains("data.pkl"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_key_may_hold_a_colon() {
+    let c = format!("{DIR}/colon.csv");
+    let run = huber(
+        &["-p", &format!("{c}:pred:xgb"), "-t", &format!("{c}:target")],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let by_number = huber(&["-p", &format!("{c}:2"), "-t", &format!("{c}:3")], None);
+    assert_eq!(run.stdout, by_number.stdout);
+    let run = huber(
+        &["-p", &format!("{c}:pred:lgb"), "-t", &format!("{c}:target")],
+        None,
+    );
+    assert!(
+        run.stderr.contains("no column named 'pred:lgb'"),
+        "{}",
+        run.stderr
+    );
+}
