@@ -270,12 +270,16 @@ impl Concat {
         })
     }
 
-    /// Finishes the current part and moves to the next.
+    /// Finishes the current part and moves to the next, and lets the one after it start
+    /// decoding.
     fn advance(&mut self) -> Result<()> {
         self.parts[self.current].source.finish()?;
         self.current += 1;
         if self.current < self.parts.len() {
             self.starts.push(self.read);
+        }
+        if let Some(next) = self.parts.get_mut(self.current + 1) {
+            next.source.prefetch();
         }
         Ok(())
     }
@@ -310,6 +314,11 @@ impl Source for Concat {
     }
 
     fn read_upto(&mut self, mut out: Buf<'_>) -> Result<usize> {
+        if self.read == 0
+            && let Some(next) = self.parts.get_mut(1)
+        {
+            next.source.prefetch();
+        }
         let mut done = 0;
         while done < out.len() && self.current < self.parts.len() {
             let part = &mut self.parts[self.current];

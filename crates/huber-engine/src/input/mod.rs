@@ -66,6 +66,9 @@ pub trait Source: Send {
     fn text(&self) -> Option<&dyn Text> {
         None
     }
+    /// Starts decoding ahead of the first read, where the reader decodes on threads of its own
+    /// (a Parquet file): a dataset calls it on its next file while the current one is read.
+    fn prefetch(&mut self) {}
 }
 
 /// The capabilities of a source parsed from a text table (a CSV column): elements that have
@@ -313,6 +316,10 @@ impl Source for Named {
 
     fn text(&self) -> Option<&dyn Text> {
         self.inner.text().map(|_| self as &dyn Text)
+    }
+
+    fn prefetch(&mut self) {
+        self.inner.prefetch();
     }
 }
 

@@ -640,6 +640,12 @@ impl Source for ColumnSource {
             Buf::F32(out) => self.read_as(out),
         }
     }
+    fn prefetch(&mut self) {
+        let mut shared = lock(&self.shared);
+        if shared.channels.is_empty() {
+            shared.start();
+        }
+    }
     /// Reads what is left, so rows beyond what the metadata says are found.
     fn finish(&mut self) -> Result<()> {
         ensure!(
