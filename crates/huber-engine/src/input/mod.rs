@@ -843,13 +843,26 @@ fn open_csv(
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
 ) -> Result<Opened> {
     let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
-        Location::Path(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) => b'\t',
+        Location::Path(p) if is_tsv(p) => b'\t',
         _ => b',',
     });
     let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
     let table = Arc::new(table);
     tables.push((spec.location.clone(), table.clone()));
     Ok(Opened::Csv(table))
+}
+
+/// Whether a file is named as TSV: `.tsv`, also before a compression's extension (`.tsv.gz`).
+fn is_tsv(path: &Path) -> bool {
+    let ext = |p: &Path| p.extension().map(|e| e.to_ascii_lowercase());
+    let compressed = ["gz", "zst", "zstd", "bz2", "xz", "lz4"];
+    match ext(path) {
+        Some(e) if e == "tsv" => true,
+        Some(e) if compressed.iter().any(|c| e == *c) => {
+            ext(Path::new(path.file_stem().unwrap_or_default())).is_some_and(|e| e == "tsv")
+        }
+        _ => false,
+    }
 }
 
 /// The table of `bytes`. Two passes: one counts the rows (the shape must be known before any

@@ -37,3 +37,43 @@ fn a_key_that_is_not_utf8_names_the_input() {
         "{e}"
     );
 }
+
+#[test]
+fn the_longest_prefix_that_exists_is_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.csv");
+    std::fs::write(&p, "pred:xgb\n1\n").unwrap();
+    let arg = format!("{}:pred:xgb", p.display());
+    let s = spec(&arg);
+    assert_eq!(
+        (s.location, s.key.as_deref()),
+        (Location::Path(p.clone()), Some("pred:xgb"))
+    );
+    // A file named like the path and the first part of the KEY wins: it is longer.
+    let longer = dir.path().join("a.csv:pred");
+    std::fs::write(&longer, "xgb\n1\n").unwrap();
+    let s = spec(&arg);
+    assert_eq!(
+        (s.location, s.key.as_deref()),
+        (Location::Path(longer.clone()), Some("xgb"))
+    );
+    std::fs::remove_file(&longer).unwrap();
+    // A glob that matches is a path too.
+    let pattern = format!("{}/*.csv:pred:xgb", dir.path().display());
+    let s = spec(&pattern);
+    assert_eq!(s.key.as_deref(), Some("pred:xgb"));
+}
+
+#[test]
+fn tsv_is_named_before_a_compression_extension() {
+    for (name, tsv) in [
+        ("a.tsv", true),
+        ("a.TSV.gz", true),
+        ("a.tsv.zst", true),
+        ("a.csv.gz", false),
+        ("a.gz", false),
+        ("tsv.gz", false),
+    ] {
+        assert_eq!(is_tsv(Path::new(name)), tsv, "{name}");
+    }
+}
