@@ -313,3 +313,29 @@ fn a_key_may_hold_a_colon() {
         run.stderr
     );
 }
+
+#[test]
+fn a_note_on_how_the_files_were_read_is_shown_once() {
+    let dir = crate::util::temp_dir();
+    crate::util::write(dir.path(), "a.csv", "0,1\n1,2\n3,4\n");
+    crate::util::write(dir.path(), "b.csv", "0,1\n5,6\n");
+    let d = dir.path().display().to_string();
+    let run = huber(&["-p", &format!("{d}:1"), "-t", &format!("{d}:2")], None);
+    assert_eq!(
+        (run.status, run.out()),
+        (Some(0), "0.5\n".to_string()),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("huber: note:").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("a.csv: the first line (0,1)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -468,7 +468,16 @@ impl Opener {
                 inner: source,
             }));
         }
+        // The files of a dataset read alike: a note on how one was read is shown for the first.
+        let mut said: Vec<&str> = Vec::new();
         for (location, table) in &tables {
+            let shard = !specs.iter().any(|s| s.location == *location);
+            if shard && let Some(note) = table.note() {
+                if said.contains(&note) {
+                    continue;
+                }
+                said.push(note);
+            }
             let keys = specs
                 .iter()
                 .filter(|s| s.location == *location)
