@@ -9,6 +9,8 @@
 mod feed;
 pub mod sinks;
 
+use std::sync::{Arc, Mutex};
+
 use anyhow::Result;
 use half::f16;
 use rayon::prelude::*;
@@ -180,7 +182,7 @@ impl Kernel<'_> {
 
 /// Runs kernels and sinks on a pool of threads.
 pub struct Engine {
-    pool: rayon::ThreadPool,
+    pool: Arc<rayon::ThreadPool>,
     nan: NanPolicy,
 }
 
@@ -188,12 +190,11 @@ pub struct Engine {
 /// guard pages and the signal stack that the standard library maps when the thread starts.
 const THREAD_SPACE: usize = 3 << 20;
 
-/// Checks that the address space for `threads` worker threads (0: one per core) is there, by
-/// mapping that much (untouched, so it costs no memory) and unmapping it. Without the check, a
-/// limit (`ulimit -v`) that lets the stacks be created but not a started thread's signal stack
-/// ends that thread with a panic of the standard library's instead of one clean error.
+/// Checks that the address space for `threads` worker threads is there, by mapping that much
+/// (untouched, so it costs no memory) and unmapping it. Without the check, a limit (`ulimit -v`)
+/// that lets the stacks be created but not a started thread's signal stack ends that thread with a
+/// panic of the standard library's instead of one clean error.
 fn reserve_stacks(threads: usize) -> Result<()> {
-    let threads = crate::threads_or_cores(threads);
     memmap2::MmapMut::map_anon(threads * THREAD_SPACE)
         .map(drop)
         .map_err(|e| {
@@ -202,20 +203,59 @@ fn reserve_stacks(threads: usize) -> Result<()> {
         })
 }
 
+/// The pools started so far, by thread count: a process that runs many small computations (the
+/// Python package, a metric updated per batch) starts its threads once, not once a run.
+static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+
+/// A pool of `threads` worker threads (0: one per core), started on first use.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    let threads = crate::threads_or_cores(threads);
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Ok(pool.clone());
+    }
+    reserve_stacks(threads)?;
+    // rayon's error repeats its I/O cause as its source: one line from its message alone.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or_default();
+            anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
+        })?;
+    let pool = Arc::new(pool);
+    pools.push((threads, pool.clone()));
+    Ok(pool)
+}
+
+thread_local! {
+    /// A pool whose one worker is this thread, for runs too small to share: work handed to it
+    /// runs here, with no hand-over to another thread (which costs more than such a run).
+    static HERE: Option<Arc<rayon::ThreadPool>> = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build()
+        .ok()
+        .map(Arc::new);
+}
+
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
     pub fn new(threads: usize, nan: NanPolicy) -> Result<Engine> {
-        reserve_stacks(threads)?;
-        // rayon's error repeats its I/O cause as its source: one line from its message alone.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| {
-                let reason = e.to_string();
-                let reason = reason.split(" (os error").next().unwrap_or_default();
-                anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
-            })?;
-        Ok(Engine { pool, nan })
+        Ok(Engine {
+            pool: pool(threads)?,
+            nan,
+        })
+    }
+
+    /// An engine that computes on the calling thread only: for runs of a few chunks, whose
+    /// results are the same bits on any number of threads.
+    pub fn here(nan: NanPolicy) -> Result<Engine> {
+        match HERE.with(|p| p.clone()) {
+            Some(pool) => Ok(Engine { pool, nan }),
+            None => Engine::new(1, nan),
+        }
     }
 
     /// Runs `kernel` over `shape` (from [`Inputs::shape`]) and hands every chunk to `sink`, in

@@ -33,6 +33,8 @@ pub struct MemoryArray {
     bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
     dtype: Dtype,
     shape: Vec<usize>,
+    /// What messages call the array (`pred`), if not `<array [shape]>`.
+    name: Option<Arc<str>>,
     /// Tells arrays apart: two inputs are one input only when they are the same array.
     id: usize,
 }
@@ -66,6 +68,7 @@ impl MemoryArray {
             bytes,
             dtype,
             shape: shape.to_vec(),
+            name: None,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
         })
     }
@@ -78,6 +81,21 @@ impl MemoryArray {
     /// An array of float32 values.
     pub fn from_f32(values: Vec<f32>, shape: &[usize]) -> Result<MemoryArray, huber_core::Error> {
         MemoryArray::new(Arc::new(Bytes(values)), Dtype::F32, shape)
+    }
+
+    /// The array, called `name` in messages (`pred: element 7 is NaN`) instead of
+    /// `<array [shape]>`.
+    pub fn named(mut self, name: &str) -> MemoryArray {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// What messages call the array.
+    pub fn name(&self) -> String {
+        match &self.name {
+            Some(name) => name.to_string(),
+            None => format!("<array {}>", crate::array::fmt_shape(&self.shape)),
+        }
     }
 
     /// The array's shape.
