@@ -197,6 +197,20 @@ def _labels(by: Any) -> tuple[Any, Any]:
     return codes.reshape(labels.shape).astype(np.int64), uniques
 
 
+def _label_key(label: Any) -> Any:
+    """A label as a group key: bools and integers as themselves, text as text, other labels
+    (floats, dates) as their text."""
+    if isinstance(label, (bool, np.bool_)):
+        return bool(label)
+    if isinstance(label, (int, np.integer)):
+        return int(label)
+    if isinstance(label, bytes):
+        return label.decode("utf-8", "backslashreplace")
+    if isinstance(label, (float, np.floating)):
+        return repr(float(label))
+    return str(label)
+
+
 def _run(
     pred: Any,
     target: Any,
@@ -241,7 +255,9 @@ def _run(
         _raise_from_engine(e)
     if transposed and kind_out == "elements":
         results = results.T
-    return kind_out, results, losses, notes, uniques
+    if kind_out == "groups" and uniques is not None:
+        results = [r.with_key("by", _label_key(uniques[r.key])) for r in results]
+    return kind_out, results, losses, notes, None
 
 
 class Result:
@@ -415,17 +431,10 @@ def _frame(columns: dict) -> Any:
         return columns
 
 
-def _keys(results: list, uniques: Any) -> list:
-    keys = [r.key for r in results]
-    if uniques is not None:
-        keys = [uniques[k] for k in keys]
-    return keys
-
-
 def _groups_table(records: list, uniques: Any, several: bool) -> Any:
     results = [Result(r) for r in records]
     dtype = results[0].dtype if results else np.dtype(np.float64)
-    columns = {"key": np.asarray(_keys(results, uniques))}
+    columns = {"key": np.asarray([r.key for r in results])}
     if several:
         columns["param"] = np.array([r._r.param[1] if r._r.param else np.nan for r in results])
     columns["value"] = np.array([r._r.value for r in results], dtype=dtype)
@@ -665,24 +674,7 @@ def evaluate(
         out = [Result(r, _worst_table(t, tuple(r.shape))) for r, t in results]
         return out if several else out[0]
     out = [Result(r) for r in results]
-    if kind_out == "groups":
-        if uniques is not None:
-            for r in out:
-                r.worst = None
-            return _GroupList(out, uniques)
-        return out
-    return out if several else out[0]
-
-
-class _GroupList(list):
-    """Per-group results whose keys were array labels: ``keys()`` gives the labels."""
-
-    def __init__(self, results: list, uniques: Any) -> None:
-        super().__init__(results)
-        self.labels = [uniques[r.key] for r in results]
-
-    def keys(self) -> list:
-        return self.labels
+    return out if several or kind_out == "groups" else out[0]
 
 
 def _shard(item: Any, i: int) -> tuple[str, list]:

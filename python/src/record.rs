@@ -109,6 +109,41 @@ impl Result {
         to_json(std::slice::from_ref(&self.summary))
     }
 
+    /// The same result over data of `shape` (of as many elements as the one it was counted
+    /// over): for results merged from blocks of an array cut along other axes than the first.
+    fn with_shape(&self, shape: Vec<usize>) -> PyResult<Result> {
+        let elements = |s: &[usize]| huber_core::summary::shape_len(s).ok();
+        if elements(&shape).is_none() || elements(&shape) != elements(&self.summary.shape) {
+            return Err(PyValueError::new_err(format!(
+                "with_shape: {shape:?} does not hold the {:?} elements of {:?}",
+                elements(&self.summary.shape),
+                self.summary.shape
+            )));
+        }
+        let mut summary = self.summary.clone();
+        summary.shape = shape;
+        Ok(Result { summary })
+    }
+
+    /// The same result as the result of group `key` (a bool, an integer or text) of the labels
+    /// `by`: for labels the package turned into codes.
+    fn with_key(&self, by: String, key: &Bound<'_, PyAny>) -> PyResult<Result> {
+        let key = if let Ok(b) = key.cast::<pyo3::types::PyBool>() {
+            GroupKey::Bool(b.is_true())
+        } else if let Ok(i) = key.extract::<i64>() {
+            GroupKey::Int(i)
+        } else if let Ok(t) = key.extract::<String>() {
+            GroupKey::Text(t)
+        } else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "a group key is a bool, an integer or a str",
+            ));
+        };
+        let mut summary = self.summary.clone();
+        summary.group = Some(huber_core::summary::Group { by, key });
+        Ok(Result { summary })
+    }
+
     fn __eq__(&self, other: &Result) -> bool {
         self.summary == other.summary
     }
