@@ -8,7 +8,7 @@ tree shape and worker count.
 
 >>> import dask.array as da, numpy as np, huber, huber.dask
 >>> x = np.linspace(-3, 3, 1001, dtype=np.float32)
->>> lazy = huber.dask.huber_loss(da.from_array(x, chunks=97), da.zeros(1001, np.float32, chunks=97))
+>>> lazy = huber.dask.huber_loss(da.from_array(x, chunks=97), da.zeros(1001, dtype=np.float32, chunks=97))
 >>> lazy.compute() == huber.evaluate(x, np.zeros(1001, np.float32))
 True
 
@@ -224,9 +224,13 @@ def _is_frame_part(x: Any) -> bool:
 
 
 def _named(kind: str, param: str | None):
-    def f(pred: Any, target: Any, value: Any = 1.0, **options: Any) -> Any:
-        if param is not None:
+    def f(pred: Any, target: Any, value: Any = None, **options: Any) -> Any:
+        if param is not None and value is not None:
+            if param in options:
+                raise TypeError(f"{kind}_loss() got {param} twice")
             options[param] = value
+        elif param is None and value is not None:
+            raise TypeError(f"{kind}_loss() takes no parameter")
         return loss(pred, target, loss=kind, **options)
 
     f.__name__ = f"{kind}_loss"
