@@ -4,7 +4,7 @@
 //! without the GIL, and turns the [`huber_engine::Outcome`] back into Python values.
 //!
 //! Nothing here installs a signal handler, writes to stdout or exits: a Ctrl-C is seen by Python
-//! and ends a long run between batches (see [`run::interruptible`]).
+//! and ends a long run between batches (see `run::interruptible`).
 
 use pyo3::prelude::*;
 

@@ -48,7 +48,7 @@ pub struct Summary {
 }
 
 /// `results` as `huber -f json` writes them: one object, or an array of them for several (a δ
-/// sweep, groups); what [`merge::parse`](crate::merge::parse) reads back.
+/// sweep, groups); what `merge::parse` reads back.
 pub fn to_json(results: &[Summary]) -> String {
     let mut buf = Vec::new();
     let mut json = serde_json::Serializer::with_formatter(&mut buf, number::Shortest);
