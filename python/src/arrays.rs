@@ -64,19 +64,21 @@ fn dtype_of(array: &Bound<'_, PyUntypedArray>) -> PyResult<Dtype> {
 /// An input: a numpy array (read in place) or the command line's INPUT text
 /// (`"preds.parquet:pred"`).
 pub fn input(value: &Bound<'_, PyAny>, name: &str) -> PyResult<InputSpec> {
-    if let Ok(text) = value.extract::<std::path::PathBuf>() {
+    // Arrays first: a failed extraction makes an exception object, which costs more than a
+    // small run.
+    let Ok(array) = value.cast::<PyUntypedArray>() else {
+        let text = value.extract::<std::path::PathBuf>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{name}: a numpy array or an input path, not {}",
+                value
+                    .get_type()
+                    .name()
+                    .map_or("?".into(), |n| n.to_string())
+            ))
+        })?;
         return InputSpec::parse(text.as_os_str())
             .map_err(|e| PyValueError::new_err(format!("{name}: {e}")));
-    }
-    let array = value.cast::<PyUntypedArray>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name}: a numpy array or an input path, not {}",
-            value
-                .get_type()
-                .name()
-                .map_or("?".into(), |n| n.to_string())
-        ))
-    })?;
+    };
     if !array.is_c_contiguous() {
         return Err(PyValueError::new_err(format!(
             "{name}: the array is not C-contiguous (internal: the package copies such arrays first)"

@@ -498,9 +498,11 @@ struct Compute<'a> {
 type Scratch<T> = (Vec<T>, Vec<u64>);
 
 impl Compute<'_> {
-    fn scratch<T: Element>(&self) -> Scratch<T> {
+    /// Room for the kernel's outputs over chunks of up to `len` elements (at most [`CHUNK`]: a
+    /// small run zeroes only what it uses).
+    fn scratch<T: Element>(&self, len: usize) -> Scratch<T> {
         let outputs = self.kernel.outputs();
-        (vec![T::ZERO; CHUNK * outputs], vec![0u64; outputs])
+        (vec![T::ZERO; len.min(CHUNK) * outputs], vec![0u64; outputs])
     }
 
     /// Runs the kernel and `sink` on each chunk of `b` in parallel; the parts in order.
@@ -508,7 +510,7 @@ impl Compute<'_> {
         let results: Vec<Result<S::Part>> = (0..b.len.div_ceil(CHUNK))
             .into_par_iter()
             .map_init(
-                || self.scratch(),
+                || self.scratch(b.len),
                 |scratch, i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
                     let weight = b.weight.as_ref().map(|w| &w[r.clone()]);
@@ -540,7 +542,12 @@ impl Compute<'_> {
             .into_par_iter()
             .with_min_len(chunks.div_ceil(4 * rayon::current_num_threads()))
             .map_init(
-                || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
+                || {
+                    (
+                        self.scratch(len),
+                        vec![vec![T::ZERO; len.min(CHUNK)]; at.len()],
+                    )
+                },
                 |(scratch, ins), i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(len);
                     for ((src, buf), map) in at.iter().zip(ins.iter_mut()).zip(&mapped) {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +11,6 @@ use anyhow::Result;
 
 use super::npy::NpySource;
 use crate::dtype::{Dtype, Kind};
-use crate::npy::header_bytes;
 
 /// An array in memory: its elements in C order as the dtype stores them (little or big endian),
 /// shared, never copied before it is read.
@@ -110,14 +109,15 @@ impl MemoryArray {
 
     /// A reader of the elements.
     pub(crate) fn source(&self) -> Result<NpySource> {
-        let descr = descr(self.dtype).unwrap_or_default();
-        let header = header_bytes(&descr, &self.shape);
-        let len = (header.len() + (*self.bytes).as_ref().len()) as u64;
         let data = Shared {
             bytes: self.bytes.clone(),
             at: 0,
         };
-        NpySource::open(Box::new(Cursor::new(header).chain(data)), Some(len))
+        Ok(NpySource::from_elements(
+            Box::new(data),
+            self.dtype,
+            &self.shape,
+        ))
     }
 }
 

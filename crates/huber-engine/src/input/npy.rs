@@ -75,6 +75,24 @@ impl NpySource {
         })
     }
 
+    /// A reader of C-ordered elements of `dtype` and `shape` that `reader` gives (no header):
+    /// an array in memory.
+    pub fn from_elements(reader: Box<dyn Read + Send>, dtype: Dtype, shape: &[usize]) -> NpySource {
+        let header = Header {
+            dtype,
+            fortran_order: false,
+            shape: shape.to_vec(),
+            data_offset: 0,
+        };
+        NpySource {
+            left: header.len(),
+            header,
+            data: Data::Stream(reader),
+            buf: Vec::new(),
+            drain: false,
+        }
+    }
+
     /// Opens an NPY file (a regular one, whose length is known), to be read by position.
     pub fn open_file(file: File) -> Result<NpySource> {
         let len = file.metadata()?.len();
