@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -107,14 +106,10 @@ impl MemoryArray {
         self.dtype
     }
 
-    /// A reader of the elements.
+    /// A reader of the elements, in place.
     pub(crate) fn source(&self) -> Result<NpySource> {
-        let data = Shared {
-            bytes: self.bytes.clone(),
-            at: 0,
-        };
-        Ok(NpySource::from_elements(
-            Box::new(data),
+        Ok(NpySource::from_memory(
+            self.bytes.clone(),
             self.dtype,
             &self.shape,
         ))
@@ -146,22 +141,6 @@ struct Bytes<T>(Vec<T>);
 impl<T: bytemuck::Pod> AsRef<[u8]> for Bytes<T> {
     fn as_ref(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
-    }
-}
-
-/// The array's bytes read in order, without a copy of the whole.
-struct Shared {
-    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
-    at: usize,
-}
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = &(*self.bytes).as_ref()[self.at..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.at += n;
-        Ok(n)
     }
 }
 
