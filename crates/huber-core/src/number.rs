@@ -64,3 +64,20 @@ fn shortest_f16(v: f16) -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+/// serde_json's number printing with huber's: serde_json has a shortest form of its own
+/// (`0.00001` where [`push`] writes `1e-5`); results print as every other output does. Use it
+/// with `serde_json::Serializer::with_formatter`.
+pub struct Shortest;
+
+impl serde_json::ser::Formatter for Shortest {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        x: f64,
+    ) -> std::io::Result<()> {
+        let mut buf = String::new();
+        push(&mut buf, x, Precision::F64);
+        out.write_all(buf.as_bytes())
+    }
+}

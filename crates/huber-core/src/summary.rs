@@ -47,6 +47,19 @@ pub struct Summary {
     pub group: Option<Group>,
 }
 
+/// `results` as `huber -f json` writes them: one object, or an array of them for several (a δ
+/// sweep, groups); what `merge::parse` reads back.
+pub fn to_json(results: &[Summary]) -> String {
+    let mut buf = Vec::new();
+    let mut json = serde_json::Serializer::with_formatter(&mut buf, number::Shortest);
+    match results {
+        [one] => one.serialize(&mut json),
+        _ => results.serialize(&mut json),
+    }
+    .expect("a result serialises: its numbers are finite or spelled as strings");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
 /// The group of a `--by` result: the key input as given and the group's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {

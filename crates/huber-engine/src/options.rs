@@ -186,6 +186,11 @@ pub trait Progress: Sync {
     fn advance(&self, done: u64);
     /// The pass ended.
     fn finish(&self);
+    /// Whether the caller wants the run to stop (a Ctrl-C seen by a caller that handles it):
+    /// asked before each batch; `true` ends the run with an error, and nothing is returned.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// Where element losses or gradients go as they are computed, in C order.

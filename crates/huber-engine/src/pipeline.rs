@@ -9,6 +9,8 @@
 mod feed;
 pub mod sinks;
 
+use std::sync::{Arc, Mutex};
+
 use anyhow::Result;
 use half::f16;
 use rayon::prelude::*;
@@ -180,7 +182,7 @@ impl Kernel<'_> {
 
 /// Runs kernels and sinks on a pool of threads.
 pub struct Engine {
-    pool: rayon::ThreadPool,
+    pool: Arc<rayon::ThreadPool>,
     nan: NanPolicy,
 }
 
@@ -188,12 +190,11 @@ pub struct Engine {
 /// guard pages and the signal stack that the standard library maps when the thread starts.
 const THREAD_SPACE: usize = 3 << 20;
 
-/// Checks that the address space for `threads` worker threads (0: one per core) is there, by
-/// mapping that much (untouched, so it costs no memory) and unmapping it. Without the check, a
-/// limit (`ulimit -v`) that lets the stacks be created but not a started thread's signal stack
-/// ends that thread with a panic of the standard library's instead of one clean error.
+/// Checks that the address space for `threads` worker threads is there, by mapping that much
+/// (untouched, so it costs no memory) and unmapping it. Without the check, a limit (`ulimit -v`)
+/// that lets the stacks be created but not a started thread's signal stack ends that thread with a
+/// panic of the standard library's instead of one clean error.
 fn reserve_stacks(threads: usize) -> Result<()> {
-    let threads = crate::threads_or_cores(threads);
     memmap2::MmapMut::map_anon(threads * THREAD_SPACE)
         .map(drop)
         .map_err(|e| {
@@ -202,20 +203,59 @@ fn reserve_stacks(threads: usize) -> Result<()> {
         })
 }
 
+/// The pools started so far, by thread count: a process that runs many small computations (the
+/// Python package, a metric updated per batch) starts its threads once, not once a run.
+static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+
+/// A pool of `threads` worker threads (0: one per core), started on first use.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    let threads = crate::threads_or_cores(threads);
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Ok(pool.clone());
+    }
+    reserve_stacks(threads)?;
+    // rayon's error repeats its I/O cause as its source: one line from its message alone.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or_default();
+            anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
+        })?;
+    let pool = Arc::new(pool);
+    pools.push((threads, pool.clone()));
+    Ok(pool)
+}
+
+thread_local! {
+    /// A pool whose one worker is this thread, for runs too small to share: work handed to it
+    /// runs here, with no hand-over to another thread (which costs more than such a run).
+    static HERE: Option<Arc<rayon::ThreadPool>> = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build()
+        .ok()
+        .map(Arc::new);
+}
+
 impl Engine {
     /// An engine with `threads` worker threads (0: one per core).
     pub fn new(threads: usize, nan: NanPolicy) -> Result<Engine> {
-        reserve_stacks(threads)?;
-        // rayon's error repeats its I/O cause as its source: one line from its message alone.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| {
-                let reason = e.to_string();
-                let reason = reason.split(" (os error").next().unwrap_or_default();
-                anyhow::anyhow!("cannot start {threads} worker threads: {reason}")
-            })?;
-        Ok(Engine { pool, nan })
+        Ok(Engine {
+            pool: pool(threads)?,
+            nan,
+        })
+    }
+
+    /// An engine that computes on the calling thread only: for runs of a few chunks, whose
+    /// results are the same bits on any number of threads.
+    pub fn here(nan: NanPolicy) -> Result<Engine> {
+        match HERE.with(|p| p.clone()) {
+            Some(pool) => Ok(Engine { pool, nan }),
+            None => Engine::new(1, nan),
+        }
     }
 
     /// Runs `kernel` over `shape` (from [`Inputs::shape`]) and hands every chunk to `sink`, in
@@ -458,9 +498,11 @@ struct Compute<'a> {
 type Scratch<T> = (Vec<T>, Vec<u64>);
 
 impl Compute<'_> {
-    fn scratch<T: Element>(&self) -> Scratch<T> {
+    /// Room for the kernel's outputs over chunks of up to `len` elements (at most [`CHUNK`]: a
+    /// small run zeroes only what it uses).
+    fn scratch<T: Element>(&self, len: usize) -> Scratch<T> {
         let outputs = self.kernel.outputs();
-        (vec![T::ZERO; CHUNK * outputs], vec![0u64; outputs])
+        (vec![T::ZERO; len.min(CHUNK) * outputs], vec![0u64; outputs])
     }
 
     /// Runs the kernel and `sink` on each chunk of `b` in parallel; the parts in order.
@@ -468,7 +510,7 @@ impl Compute<'_> {
         let results: Vec<Result<S::Part>> = (0..b.len.div_ceil(CHUNK))
             .into_par_iter()
             .map_init(
-                || self.scratch(),
+                || self.scratch(b.len),
                 |scratch, i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(b.len);
                     let weight = b.weight.as_ref().map(|w| &w[r.clone()]);
@@ -500,7 +542,12 @@ impl Compute<'_> {
             .into_par_iter()
             .with_min_len(chunks.div_ceil(4 * rayon::current_num_threads()))
             .map_init(
-                || (self.scratch(), vec![vec![T::ZERO; CHUNK]; at.len()]),
+                || {
+                    (
+                        self.scratch(len),
+                        vec![vec![T::ZERO; len.min(CHUNK)]; at.len()],
+                    )
+                },
                 |(scratch, ins), i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(len);
                     for ((src, buf), map) in at.iter().zip(ins.iter_mut()).zip(&mapped) {

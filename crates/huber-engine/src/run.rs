@@ -4,6 +4,7 @@
 //! none is given).
 
 use crate::error::Error;
+use crate::input::Location;
 use crate::options::{Hooks, Options};
 use crate::outcome::Outcome;
 use crate::pipeline::Engine;
@@ -24,6 +25,27 @@ use crate::plan::Plan;
 /// ```
 pub fn evaluate(options: &Options, hooks: Hooks<'_>) -> Result<Outcome, Error> {
     options.check()?;
-    let engine = Engine::new(options.threads, options.nan)?;
+    let engine = if small(options) {
+        Engine::here(options.nan)?
+    } else {
+        Engine::new(options.threads, options.nan)?
+    };
     Ok(Plan::new(options).run(&engine, hooks)?)
+}
+
+/// Runs of at most this many elements, all in memory, compute on the calling thread.
+const SMALL: usize = 1 << 15;
+
+/// Whether every input is an array in memory of at most [`SMALL`] elements, without
+/// broadcasting (which may make many elements of small arrays): a run that starts and ends in
+/// less time than handing it to a pool of threads takes.
+fn small(options: &Options) -> bool {
+    !options.broadcast
+        && options
+            .inputs()
+            .chain(options.by.as_ref())
+            .all(|spec| match &spec.location {
+                Location::Array(a) => a.shape().iter().product::<usize>() <= SMALL,
+                _ => false,
+            })
 }

@@ -11,17 +11,7 @@ use huber_core::number;
 use huber_core::summary::Summary;
 use huber_engine::Values;
 
-/// serde_json's number printing with huber's: serde_json has a shortest form of its own
-/// (`0.00001` where [`number::push`] writes `1e-5`); results print as every other output does.
-pub(super) struct Shortest;
-
-impl serde_json::ser::Formatter for Shortest {
-    fn write_f64<W: ?Sized + Write>(&mut self, out: &mut W, x: f64) -> io::Result<()> {
-        let mut buf = String::new();
-        number::push(&mut buf, x, Precision::F64);
-        out.write_all(buf.as_bytes())
-    }
-}
+pub(super) use huber_core::number::Shortest;
 
 fn shape_json(shape: &[usize]) -> String {
     format!(

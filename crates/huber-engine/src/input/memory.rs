@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::{Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +10,6 @@ use anyhow::Result;
 
 use super::npy::NpySource;
 use crate::dtype::{Dtype, Kind};
-use crate::npy::header_bytes;
 
 /// An array in memory: its elements in C order as the dtype stores them (little or big endian),
 /// shared, never copied before it is read.
@@ -33,6 +31,8 @@ pub struct MemoryArray {
     bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
     dtype: Dtype,
     shape: Vec<usize>,
+    /// What messages call the array (`pred`), if not `<array [shape]>`.
+    name: Option<Arc<str>>,
     /// Tells arrays apart: two inputs are one input only when they are the same array.
     id: usize,
 }
@@ -66,6 +66,7 @@ impl MemoryArray {
             bytes,
             dtype,
             shape: shape.to_vec(),
+            name: None,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
         })
     }
@@ -80,6 +81,21 @@ impl MemoryArray {
         MemoryArray::new(Arc::new(Bytes(values)), Dtype::F32, shape)
     }
 
+    /// The array, called `name` in messages (`pred: element 7 is NaN`) instead of
+    /// `<array [shape]>`.
+    pub fn named(mut self, name: &str) -> MemoryArray {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// What messages call the array.
+    pub fn name(&self) -> String {
+        match &self.name {
+            Some(name) => name.to_string(),
+            None => format!("<array {}>", crate::array::fmt_shape(&self.shape)),
+        }
+    }
+
     /// The array's shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape
@@ -90,16 +106,13 @@ impl MemoryArray {
         self.dtype
     }
 
-    /// A reader of the elements.
+    /// A reader of the elements, in place.
     pub(crate) fn source(&self) -> Result<NpySource> {
-        let descr = descr(self.dtype).unwrap_or_default();
-        let header = header_bytes(&descr, &self.shape);
-        let len = (header.len() + (*self.bytes).as_ref().len()) as u64;
-        let data = Shared {
-            bytes: self.bytes.clone(),
-            at: 0,
-        };
-        NpySource::open(Box::new(Cursor::new(header).chain(data)), Some(len))
+        Ok(NpySource::from_memory(
+            self.bytes.clone(),
+            self.dtype,
+            &self.shape,
+        ))
     }
 }
 
@@ -128,22 +141,6 @@ struct Bytes<T>(Vec<T>);
 impl<T: bytemuck::Pod> AsRef<[u8]> for Bytes<T> {
     fn as_ref(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
-    }
-}
-
-/// The array's bytes read in order, without a copy of the whole.
-struct Shared {
-    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
-    at: usize,
-}
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = &(*self.bytes).as_ref()[self.at..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.at += n;
-        Ok(n)
     }
 }
 

@@ -128,7 +128,7 @@ impl fmt::Display for Location {
         match self {
             Location::Stdin => f.write_str(crate::message::STDIN),
             Location::Path(p) => write!(f, "{}", p.display()),
-            Location::Array(a) => write!(f, "<array {}>", crate::array::fmt_shape(a.shape())),
+            Location::Array(a) => f.write_str(&a.name()),
         }
     }
 }

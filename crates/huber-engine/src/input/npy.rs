@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use anyhow::{Result, bail, ensure};
 use memmap2::Mmap;
@@ -28,10 +29,15 @@ pub struct NpySource {
     drain: bool,
 }
 
+/// Bytes in memory that several readers share: an array handed over by the caller.
+pub type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// Where the data comes from.
 enum Data {
     /// Read in order.
     Stream(Box<dyn Read + Send>),
+    /// In memory (`pos`: the next byte), read in place by position.
+    Memory { bytes: Shared, pos: usize },
     /// A regular file, read by position (`pos`: the next byte), in pieces on several threads.
     File { file: File, pos: u64 },
 }
@@ -73,6 +79,24 @@ impl NpySource {
             buf: Vec::new(),
             drain: false,
         })
+    }
+
+    /// A reader of the C-ordered elements of `dtype` and `shape` in `bytes` (no header): an
+    /// array in memory, read in place.
+    pub fn from_memory(bytes: Shared, dtype: Dtype, shape: &[usize]) -> NpySource {
+        let header = Header {
+            dtype,
+            fortran_order: false,
+            shape: shape.to_vec(),
+            data_offset: 0,
+        };
+        NpySource {
+            left: header.len(),
+            header,
+            data: Data::Memory { bytes, pos: 0 },
+            buf: Vec::new(),
+            drain: false,
+        }
     }
 
     /// Opens an NPY file (a regular one, whose length is known), to be read by position.
@@ -144,13 +168,17 @@ impl Source for NpySource {
         Ok(())
     }
     fn positional(&self) -> Option<Box<dyn ReadAt>> {
-        let Data::File { file, .. } = &self.data else {
-            return None;
-        };
-        Some(Box::new(NpyAt {
-            file: file.try_clone().ok()?,
-            header: self.header.clone(),
-        }))
+        match &self.data {
+            Data::File { file, .. } => Some(Box::new(NpyAt {
+                file: file.try_clone().ok()?,
+                header: self.header.clone(),
+            })),
+            Data::Memory { bytes, .. } => Some(Box::new(MemoryAt {
+                bytes: bytes.clone(),
+                header: self.header.clone(),
+            })),
+            Data::Stream(_) => None,
+        }
     }
     fn finish(&mut self) -> Result<()> {
         if let (true, Data::Stream(reader)) = (self.drain, &mut self.data) {
@@ -173,6 +201,13 @@ fn fill_data(data: &mut Data, header: &Header, left: usize, bytes: &mut [u8]) ->
             let filled = read_at(file, *pos, bytes)?;
             *pos += filled as u64;
             filled
+        }
+        Data::Memory { bytes: data, pos } => {
+            let rest = &(**data).as_ref()[*pos..];
+            let n = rest.len().min(bytes.len());
+            bytes[..n].copy_from_slice(&rest[..n]);
+            *pos += n;
+            n
         }
     };
     if filled < bytes.len() {
@@ -224,16 +259,72 @@ impl ReadAt for NpyAt {
     }
 }
 
+/// An array in memory's elements by index, read in place.
+struct MemoryAt {
+    bytes: Shared,
+    header: Header,
+}
+
+impl MemoryAt {
+    /// The bytes of elements `index..index + len`.
+    fn bytes(&self, index: usize, len: usize) -> Result<&[u8]> {
+        let size = self.header.dtype.size;
+        ensure!(
+            index + len <= self.header.len(),
+            "internal error: read past the end of the array"
+        );
+        Ok(&(*self.bytes).as_ref()[index * size..(index + len) * size])
+    }
+}
+
+impl ReadAt for MemoryAt {
+    fn read_at(&self, index: usize, mut out: Buf<'_>) -> Result<()> {
+        let dtype = self.header.dtype;
+        let bytes = self.bytes(index, out.len())?;
+        if dtype == out.native() {
+            out.bytes_mut().copy_from_slice(bytes);
+        } else {
+            decode(dtype, bytes, &mut out);
+        }
+        Ok(())
+    }
+    fn window(&self, index: usize, len: usize, native: Dtype) -> Option<Window> {
+        let bytes = self.bytes(index, len).ok()?;
+        let aligned = (bytes.as_ptr() as usize).is_multiple_of(native.size);
+        if self.header.dtype != native || len == 0 || !aligned {
+            return None;
+        }
+        let start = index * native.size;
+        Some(Window::Memory {
+            bytes: self.bytes.clone(),
+            start,
+            end: start + bytes.len(),
+        })
+    }
+}
+
 /// Elements of an NPY file mapped into memory: the file's cached pages, read in place. The pages
-/// are unmapped when it is dropped, so only the window being computed counts as resident.
-pub struct Window {
-    map: Mmap,
+/// are unmapped when it is dropped, so only the window being computed counts as resident. Or the
+/// elements of an array in memory, where they lie.
+pub enum Window {
+    /// Mapped pages of a file.
+    Mapped(Mmap),
+    /// Bytes `start..end` of an array in memory.
+    Memory {
+        bytes: Shared,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Window {
     /// The elements, if they are of type `T` and aligned for it.
     pub fn as_slice<T: bytemuck::Pod>(&self) -> Option<&[T]> {
-        bytemuck::try_cast_slice(&self.map).ok()
+        let bytes = match self {
+            Window::Mapped(map) => &map[..],
+            Window::Memory { bytes, start, end } => &(**bytes).as_ref()[*start..*end],
+        };
+        bytemuck::try_cast_slice(bytes).ok()
     }
 }
 
@@ -253,7 +344,7 @@ impl NpyAt {
             return None;
         }
         let map = super::mapped::map(&self.file, pos, bytes).ok()?;
-        Some(Window { map })
+        Some(Window::Mapped(map))
     }
 }
 

@@ -283,6 +283,10 @@ impl Ticks<'_> {
 
 impl Sink for Ticks<'_> {
     type Part = u64;
+    fn begin_batch(&mut self, _start: usize, _len: usize) -> Result<()> {
+        anyhow::ensure!(!self.progress.interrupted(), "interrupted");
+        Ok(())
+    }
     fn chunk<T: Element>(&self, c: &Chunk<'_, T>) -> Result<u64> {
         Ok(c.len() as u64)
     }

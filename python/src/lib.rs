@@ -1,0 +1,34 @@
+//! `huber._huber`: the engine of huber as a Python extension module. The Python package
+//! (`python/huber/`) wraps it in PyTorch-shaped functions, result objects and a metric; this
+//! module only turns Python values into [`huber_engine::Options`], runs [`huber_engine::evaluate`]
+//! without the GIL, and turns the [`huber_engine::Outcome`] back into Python values.
+//!
+//! Nothing here installs a signal handler, writes to stdout or exits: a Ctrl-C is seen by Python
+//! and ends a long run between batches (see `run::interruptible`).
+
+use pyo3::prelude::*;
+
+mod arrays;
+mod outcome;
+mod record;
+mod run;
+
+pyo3::create_exception!(
+    huber,
+    DataError,
+    pyo3::exceptions::PyValueError,
+    "Bad or unreadable data: a missing file, a bad format, a value that is not a number, a NaN \
+     under nan=\"error\". The message names the input and, for text, the line and column."
+);
+
+/// The extension module.
+#[pymodule]
+fn _huber(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<record::Result>()?;
+    m.add_function(wrap_pyfunction!(run::run, m)?)?;
+    m.add_function(wrap_pyfunction!(record::merge, m)?)?;
+    m.add_function(wrap_pyfunction!(record::parse, m)?)?;
+    m.add("DataError", m.py().get_type::<DataError>())?;
+    m.add("MAX_THREADS", huber_engine::MAX_THREADS)?;
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! One run of the engine from Python: arguments to [`Options`], [`evaluate`] without the GIL, the
+//! [`Outcome`](huber_engine::Outcome) back to Python values.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use huber_core::loss::{Loss, LossKind};
+use huber_core::reduce::Reduction;
+use huber_engine::{
+    CsvOptions, ErrorKind, HeaderMode, Hooks, Location, NanPolicy, Options, Outcome, Params,
+    Progress, evaluate,
+};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::arrays::input;
+use crate::outcome::to_python;
+
+/// Inputs up to this many bytes (arrays in memory) run on the calling thread; larger ones, and
+/// files, run on a thread of their own while the caller watches for Ctrl-C.
+const INLINE_BYTES: usize = 16 << 20;
+
+fn bad(message: impl Into<String>) -> PyErr {
+    PyValueError::new_err(message.into())
+}
+
+fn reduction(name: &str) -> PyResult<Reduction> {
+    Ok(match name {
+        "none" => Reduction::None,
+        "mean" => Reduction::Mean,
+        "sum" => Reduction::Sum,
+        "weighted-mean" | "weighted_mean" => Reduction::WeightedMean,
+        _ => {
+            return Err(bad(format!(
+                "reduction={name:?}: not one of 'none', 'mean', 'sum', 'weighted_mean'"
+            )));
+        }
+    })
+}
+
+fn nan_policy(name: &str) -> PyResult<NanPolicy> {
+    Ok(match name {
+        "propagate" => NanPolicy::Propagate,
+        "omit" => NanPolicy::Omit,
+        "error" | "raise" => NanPolicy::Error,
+        _ => {
+            return Err(bad(format!(
+                "nan={name:?}: not one of 'propagate', 'omit', 'raise'"
+            )));
+        }
+    })
+}
+
+fn loss_kind(name: &str) -> PyResult<LossKind> {
+    let name = name.strip_suffix("_loss").unwrap_or(name).replace('_', "-");
+    LossKind::from_name(&name).ok_or_else(|| {
+        let all: Vec<&str> = LossKind::ALL.iter().map(|k| k.name()).collect();
+        bad(format!("loss={name:?}: not one of {}", all.join(", ")))
+    })
+}
+
+/// The losses asked for: the kind and its parameter values (`None`: δ found from the residuals).
+fn params(kind: &str, values: Option<Vec<f64>>) -> PyResult<Params> {
+    let kind = loss_kind(kind)?;
+    let Some(values) = values else {
+        return Ok(Params::AutoDelta(kind));
+    };
+    if values.is_empty() {
+        return Err(bad("no parameter values: give at least one"));
+    }
+    let losses: Vec<Loss> = if kind.parameter().is_none() {
+        vec![kind.with_param(None).map_err(|e| bad(e.to_string()))?]
+    } else {
+        values
+            .into_iter()
+            .map(|v| kind.with_param(Some(v)).map_err(|e| bad(e.to_string())))
+            .collect::<PyResult<_>>()?
+    };
+    Ok(Params::Given(losses))
+}
+
+fn csv_options(delimiter: Option<&str>, header: Option<bool>) -> PyResult<CsvOptions> {
+    let delimiter = match delimiter {
+        None => None,
+        Some("\\t" | "tab") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => return Err(bad(format!("delimiter={d:?}: one ASCII character"))),
+    };
+    let header = match header {
+        None => HeaderMode::Detect,
+        Some(true) => HeaderMode::Present,
+        Some(false) => HeaderMode::Absent,
+    };
+    Ok(CsvOptions { delimiter, header })
+}
+
+/// Watches for a Ctrl-C seen by the caller: the run stops at its next batch.
+#[derive(Default)]
+struct Cancel(AtomicBool);
+
+impl Progress for Cancel {
+    fn start(&self, _total: Option<u64>) {}
+    fn advance(&self, _done: u64) {}
+    fn finish(&self) {}
+    fn interrupted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Bytes held by array inputs, and whether any input is read from a file.
+fn weight_of(options: &Options) -> (usize, bool) {
+    let mut bytes = 0;
+    let mut files = false;
+    for spec in options.inputs().chain(options.by.as_ref()) {
+        match &spec.location {
+            Location::Array(a) => {
+                bytes += a.shape().iter().product::<usize>() * a.dtype().size;
+            }
+            _ => files = true,
+        }
+    }
+    (bytes, files)
+}
+
+/// Runs `options` without the GIL. A large run goes on a thread of its own while this one checks
+/// for Ctrl-C every 50 ms; a Ctrl-C stops the run at its next batch and raises
+/// `KeyboardInterrupt`.
+fn interruptible(py: Python<'_>, options: Options) -> PyResult<Outcome> {
+    let (bytes, files) = weight_of(&options);
+    // Broadcasting may make many elements of small arrays.
+    let result = if bytes <= INLINE_BYTES && !files && !options.broadcast {
+        py.detach(|| evaluate(&options, Hooks::default()))
+    } else {
+        let cancel = Arc::new(Cancel::default());
+        let watched = cancel.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // `detach` moves a reference to another thread's view: the receiver behind a lock.
+        let rx = std::sync::Mutex::new(rx);
+        let worker = std::thread::Builder::new()
+            .name("huber".into())
+            .spawn(move || {
+                let hooks = Hooks {
+                    progress: Some(&*watched),
+                    elements: None,
+                };
+                let _ = tx.send(evaluate(&options, hooks));
+            })
+            .map_err(|e| PyErr::new::<pyo3::exceptions::PyOSError, _>(e.to_string()))?;
+        let mut interrupt = None;
+        let result = loop {
+            match py.detach(|| {
+                let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+                rx.recv_timeout(Duration::from_millis(50))
+            }) {
+                Ok(result) => break result,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if interrupt.is_none()
+                        && let Err(e) = py.check_signals()
+                    {
+                        cancel.0.store(true, Ordering::Relaxed);
+                        interrupt = Some(e);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(PyErr::new::<pyo3::exceptions::PyRuntimeError, _>(
+                        "the run's thread ended without a result",
+                    ));
+                }
+            }
+        };
+        let _ = py.detach(|| worker.join());
+        if let Some(e) = interrupt {
+            return Err(e);
+        }
+        result
+    };
+    result.map_err(|e| {
+        let message = format!("{e:?}");
+        match e.kind() {
+            ErrorKind::InvalidArgument => PyValueError::new_err(message),
+            _ if message == "interrupted" => PyKeyboardInterrupt::new_err(message),
+            _ => crate::DataError::new_err(message),
+        }
+    })
+}
+
+/// Runs one computation. Returns `(kind, results, losses, notes)`: see `outcome::to_python` for
+/// what `results` is for each kind. The Python package checks and documents the arguments.
+#[pyfunction]
+#[pyo3(signature = (pred, target, weight, loss, params, reduction, nan, grad, broadcast, threads, axis, by, top, delimiter, header))]
+#[allow(clippy::too_many_arguments)]
+pub fn run<'py>(
+    py: Python<'py>,
+    pred: &Bound<'py, PyAny>,
+    target: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+    loss: &str,
+    params: Option<Vec<f64>>,
+    reduction: &str,
+    nan: &str,
+    grad: bool,
+    broadcast: bool,
+    threads: usize,
+    axis: Option<Vec<i64>>,
+    by: Option<&Bound<'py, PyAny>>,
+    top: Option<usize>,
+    delimiter: Option<&str>,
+    header: Option<bool>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let pred = input(pred, "pred")?;
+    let target = input(target, "target")?;
+    let mut options = Options::new(pred, target);
+    options.weight = weight.map(|w| input(w, "weight")).transpose()?;
+    options.params = self::params(loss, params)?;
+    options.reduction = self::reduction(reduction)?;
+    options.nan = nan_policy(nan)?;
+    options.grad = grad;
+    options.broadcast = broadcast;
+    options.threads = threads;
+    options.axis = axis;
+    options.by = by.map(|b| input(b, "by")).transpose()?;
+    options.top = top;
+    options.csv = csv_options(delimiter, header)?;
+    options.check().map_err(|e| bad(e.to_string()))?;
+    let outcome = interruptible(py, options)?;
+    to_python(py, outcome)
+}

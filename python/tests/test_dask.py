@@ -1,0 +1,127 @@
+"""huber.dask on a LocalCluster of 2 worker processes: the bits of one in-process run for every
+partitioning and reduction tree."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+import huber
+
+dask = pytest.importorskip("dask", reason="the Dask tests need dask[distributed] (in .ci/test's venv)")
+import dask.array as da  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import huber.dask  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def random_chunks(rng, n, parts):
+    cuts = sorted(rng.sample(range(1, n), parts - 1)) if parts > 1 else []
+    bounds = [0, *cuts, n]
+    return tuple(b - a for a, b in zip(bounds, bounds[1:]))
+
+
+def test_one_hundred_partitionings_and_trees_give_one_state(client):
+    rng = random.Random(11)
+    data = np.random.default_rng(2)
+    p = data.normal(size=20_000).astype(np.float32)
+    t = data.normal(size=20_000).astype(np.float32)
+    p[::501] = np.nan
+    w = np.abs(data.normal(size=20_000)).astype(np.float32)
+    want = huber.evaluate(p, t, weight=w, delta=0.5, reduction="weighted_mean", nan="omit")
+    states = set()
+    for _ in range(100):
+        chunks = random_chunks(rng, len(p), rng.randint(1, 20))
+        got = huber.dask.huber_loss(
+            da.from_array(p, chunks=(chunks,)), da.from_array(t, chunks=(random_chunks(rng, len(p), 3),)),
+            0.5, weight=da.from_array(w, chunks=(chunks,)), reduction="weighted_mean", nan="omit",
+            split_every=rng.randint(2, 9),
+        ).compute()
+        assert got == want
+        states.add(json.dumps(got.state))
+    assert len(states) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_dimensional_blocks_several_deltas_and_groups(client, dtype):
+    data = np.random.default_rng(3)
+    p = data.normal(size=(300, 40)).astype(dtype)
+    t = data.normal(size=(300, 40)).astype(dtype)
+    keys = data.integers(0, 9, size=(300, 40))
+    for chunks in [(17, 7), (300, 40), (100, 3)]:
+        got = huber.dask.loss(da.from_array(p, chunks=chunks), da.from_array(t, chunks=(50, 40)), delta=[0.5, 1.0, 2.0], split_every=3).compute()
+        assert got == huber.evaluate(p, t, delta=[0.5, 1.0, 2.0])
+        assert got[0].shape == (300, 40)
+        groups = huber.dask.loss(da.from_array(p, chunks=chunks), da.from_array(t, chunks=chunks), by=da.from_array(keys, chunks=chunks)).compute()
+        assert [(g.key, g.state) for g in groups] == [(g.key, g.state) for g in huber.evaluate(p.ravel(), t.ravel(), by=keys.ravel())]
+
+
+def test_dataframes_from_parquet_shards(client, tmp_path):
+    data = np.random.default_rng(4)
+    frames = []
+    for i in range(8):
+        n = int(data.integers(0, 3000))
+        frame = pd.DataFrame({
+            "pred": data.normal(size=n).astype(np.float32),
+            "target": data.normal(size=n).astype(np.float32),
+            "store": data.choice(["north", "south", "east", None], size=n),
+        })
+        frame.to_parquet(tmp_path / f"part-{i}.parquet")
+        frames.append(frame)
+    whole = pd.concat(frames)
+    ddf = dd.read_parquet(str(tmp_path / "*.parquet"))
+    got = huber.dask.huber_loss(ddf["pred"], ddf["target"], 0.5, split_every=2).compute()
+    assert got == huber.evaluate(whole["pred"].to_numpy(), whole["target"].to_numpy(), delta=0.5)
+    groups = huber.dask.mse_loss(ddf["pred"], ddf["target"], by=ddf["store"]).compute()
+    known = whole[whole["store"].notna()]
+    want = huber.evaluate(known["pred"].to_numpy(), known["target"].to_numpy(), loss="mse", by=known["store"].to_numpy(dtype=object))
+    assert groups == want
+    assert [g.key for g in groups] == sorted(known["store"].unique())
+    pandas_means = known.assign(l=(known.pred - known.target) ** 2).groupby("store")["l"].mean()
+    assert np.allclose([g.value for g in groups], pandas_means.to_numpy(), rtol=1e-6)
+
+
+def test_unaligned_and_strided_partitions(client):
+    raw = np.zeros(8 * 5001, dtype=np.uint8)
+    p = raw[3:3 + 8 * 5000].view(np.float64)
+    p[:] = np.random.default_rng(5).normal(size=5000)
+    t = np.random.default_rng(6).normal(size=(5000, 2))[:, 1]  # strided
+    got = huber.dask.l1_loss(da.from_array(p, chunks=333), da.from_array(t, chunks=333)).compute()
+    assert got == huber.evaluate(p.copy(), t.copy(), loss="l1")
+
+
+def test_element_losses_are_a_dask_array(client):
+    p = np.random.default_rng(7).normal(size=(64, 9)).astype(np.float32)
+    lazy = huber.dask.huber_loss(da.from_array(p, chunks=(10, 4)), da.zeros((64, 9), dtype=np.float32, chunks=(64, 9)), reduction="none")
+    assert lazy.dtype == np.float32
+    assert lazy.compute().tobytes() == huber.huber_loss(p, np.zeros_like(p), reduction="none").tobytes()
+
+
+def test_shard_results_merge_on_the_command_line_in_any_order(cli, tmp_path):
+    data = np.random.default_rng(8)
+    p = data.normal(size=10_000)
+    t = data.normal(size=10_000)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "t.npy", t)
+    want = json.loads(cli("-p", tmp_path / "p.npy", "-t", tmp_path / "t.npy", "-d", "0.5", "-f", "json").stdout)
+    bounds = [0, 1234, 1235, 4000, 9999, 10_000]
+    names = []
+    for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        (tmp_path / f"s{i}.json").write_text(huber.evaluate(p[a:b], t[a:b], delta=0.5).to_json())
+        names.append(tmp_path / f"s{i}.json")
+    rng = random.Random(1)
+    for _ in range(5):
+        rng.shuffle(names)
+        merged = json.loads(cli("merge", "-f", "json", *names).stdout)
+        assert merged == want

@@ -1,0 +1,85 @@
+"""Results round-trip through JSON, pickle and `huber merge`; errors are Python exceptions."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import huber
+from conftest import ROOT
+
+RNG = np.random.default_rng(5)
+
+
+def test_python_results_merge_with_the_command_lines(cli, tmp_path):
+    p, t = RNG.normal(size=(2, 4000)).astype(np.float32)
+    np.save(tmp_path / "p1.npy", p[:1500])
+    np.save(tmp_path / "t1.npy", t[:1500])
+    cli("-p", tmp_path / "p1.npy", "-t", tmp_path / "t1.npy", "-d", "0.5,1", "-f", "json", "-o", tmp_path / "cli.json")
+    ours = huber.evaluate(p[1500:], t[1500:], delta=[0.5, 1.0])
+    (tmp_path / "py.json").write_text("[" + ",".join(r.to_json() for r in ours) + "]")
+    whole = huber.evaluate(p, t, delta=[0.5, 1.0])
+    # The command line merges Python's JSON ...
+    by_cli = json.loads(cli("merge", "-f", "json", tmp_path / "cli.json", tmp_path / "py.json").stdout)
+    assert [r["state"] for r in by_cli] == [r.state["state"] for r in whole]
+    # ... and Python merges the command line's, pickled results among them.
+    by_py = huber.merge([(tmp_path / "cli.json").read_text(), pickle.loads(pickle.dumps(ours))])
+    assert by_py == whole
+
+
+def test_grouped_results_merge():
+    p, t = RNG.normal(size=(2, 1000))
+    keys = RNG.integers(0, 7, size=1000)
+    whole = huber.evaluate(p, t, by=keys)
+    parts = [huber.evaluate(p[a:a + 250], t[a:a + 250], by=keys[a:a + 250]) for a in range(0, 1000, 250)]
+    merged = huber.merge(parts[::-1])
+    assert [(r.key, r.state) for r in merged] == [(r.key, r.state) for r in whole]
+
+
+def test_tampered_json_is_a_data_error():
+    r = huber.evaluate(np.ones(3), np.zeros(3))
+    bad = r.to_dict()
+    bad["count"] = 4
+    with pytest.raises(huber.DataError, match="count"):
+        huber.Result.from_json(json.dumps(bad))
+
+
+def test_bad_arguments_are_value_errors_that_name_the_argument():
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="delta"):
+        huber.huber_loss(x, x, delta=-1)
+    with pytest.raises(ValueError, match="reduction="):
+        huber.huber_loss(x, x, reduction="median")
+    with pytest.raises(ValueError, match="weight="):
+        huber.huber_loss(x, x, reduction="weighted_mean")
+    with pytest.raises(ValueError, match="nan="):
+        huber.huber_loss(x, x, nan="skip")
+    with pytest.raises(ValueError, match="threads="):
+        huber.huber_loss(x, x, threads=10**6)
+    with pytest.raises(ValueError, match="loss="):
+        huber.loss(x, x, "hinge")
+
+
+def test_bad_data_names_file_line_and_column(tmp_path):
+    csv = tmp_path / "eval.csv"
+    csv.write_text("pred,target\n1,2\n3,#DIV/0!\n")
+    with pytest.raises(huber.DataError) as e:
+        huber.evaluate(f"{csv}:pred", f"{csv}:target")
+    assert e.value.line == 3 and e.value.column == 2, str(e.value)
+    assert str(csv) in str(e.value)
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(huber.DataError, match="No such file"):
+        huber.evaluate(str(tmp_path / "missing.npy"), np.zeros(2))
+    with pytest.raises(huber.DataError, match="shapes differ: pred is"):
+        huber.huber_loss(np.zeros(3), np.zeros(2))
+    with pytest.raises(huber.DataError, match="NaN"):
+        huber.huber_loss(np.array([np.nan]), np.zeros(1), nan="raise")
+
+
+def test_files_of_every_format(tmp_path):
+    want = huber.evaluate(str(ROOT / "fixtures/breakdowns/pred.npy"), str(ROOT / "fixtures/breakdowns/target.npy"))
+    assert want.count > 0
+    csv = ROOT / "fixtures/breakdowns/sales.csv"
+    r = huber.evaluate(f"{csv}:pred", f"{csv}:target", delimiter=",", header=True)
+    assert r.count > 0 and r.dtype == np.float64

@@ -1,0 +1,87 @@
+"""The streaming metric: batch-split invariant, mergeable, picklable, and read by `huber merge`."""
+
+import copy
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import huber
+
+RNG = np.random.default_rng(3)
+
+
+def batches(p, t, cuts):
+    bounds = [0, *sorted(cuts), len(p)]
+    return [(p[a:b], t[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("loss,param", [("huber", 0.5), ("smooth_l1", 2.0), ("mse", None), ("log_cosh", None)])
+def test_any_batching_gives_the_bits_of_one_call(dtype, loss, param):
+    p = RNG.normal(size=5000).astype(dtype)
+    t = RNG.normal(size=5000).astype(dtype)
+    whole = huber.evaluate(p, t, loss=loss, delta=param, beta=param)
+    for trial in range(5):
+        cuts = RNG.integers(0, len(p), size=trial * 7)
+        m = huber.Metric(loss, param, beta=param)
+        for bp, bt in batches(p, t, cuts):
+            m.update(bp, bt)
+        assert m.compute().tobytes() == whole.value.tobytes()
+        assert m.result().state == whole.state
+
+
+def test_weighted_metric_and_nan_policy():
+    p, t, w = RNG.normal(size=(3, 1000))
+    p[::97] = np.nan
+    w = np.abs(w)
+    whole = huber.evaluate(p, t, weight=w, reduction="weighted_mean", nan="omit")
+    m = huber.Metric(reduction="mean_with_sample_weight", nan="omit")
+    for a in range(0, 1000, 123):
+        m.update(p[a:a + 123], t[a:a + 123], w[a:a + 123])
+    assert m.result() == whole
+    assert m.compute() == whole.value
+
+
+def test_merge_state_reset_copy_and_pickle():
+    p, t = RNG.normal(size=(2, 900)).astype(np.float32)
+    whole = huber.huber_loss(p, t, delta=[0.5, 1.0])
+    parts = [huber.Metric(delta=[0.5, 1.0]) for _ in range(3)]
+    for i, m in enumerate(parts):
+        m.update(p[i * 300:(i + 1) * 300], t[i * 300:(i + 1) * 300])
+    total = pickle.loads(pickle.dumps(parts[2]))
+    total.merge_state([copy.deepcopy(parts[0]), copy.copy(parts[1])])
+    assert total.compute().tobytes() == whole.tobytes()
+    restored = huber.Metric.from_json(total.to_json())
+    assert restored.compute().tobytes() == whole.tobytes()
+    total.reset()
+    assert np.isnan(total.compute()).all()
+    total.update(p, t)
+    assert total.compute().tobytes() == whole.tobytes()
+    with pytest.raises(ValueError, match="different"):
+        total.merge_state(huber.Metric("mse"))
+
+
+def test_metric_json_is_read_by_huber_merge(cli, tmp_path):
+    p, t = RNG.normal(size=(2, 1000))
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "t.npy", t)
+    m = huber.Metric(delta=0.5)
+    m.update(p[:400], t[:400])
+    (tmp_path / "a.json").write_text(m.to_json())
+    cli("-p", tmp_path / "p.npy", "-t", tmp_path / "t.npy", "-d", "0.5", "-f", "json", "-o", tmp_path / "whole.json")
+    b = huber.Metric(delta=0.5)
+    b.update(p[400:], t[400:])
+    (tmp_path / "b.json").write_text(b.to_json())
+    merged = cli("merge", "-f", "json", tmp_path / "a.json", tmp_path / "b.json").stdout
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert json.loads(merged)["state"] == whole["state"]
+    assert json.loads(merged)["value"] == whole["value"]
+
+
+def test_an_empty_metric():
+    m = huber.Metric()
+    assert m.result() is None and np.isnan(m.compute()) and m.to_json() == "null"
+    with pytest.raises(ValueError, match="auto"):
+        huber.Metric(delta="auto")
