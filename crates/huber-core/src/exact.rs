@@ -23,6 +23,14 @@
 //! accumulator (a few nanoseconds an element). Both paths are exact, so which one a block takes
 //! never shows in the state.
 //!
+//! # Many small sums
+//!
+//! The `--by` groups of a chunk are many small sums of values that arrive interleaved. A
+//! [`Grid`] made for the chunk (one pass over its magnitudes, as above) puts every value on one
+//! fixed-point grid on which any subset sums in an `i128`; each group then costs an integer
+//! addition a value, and its sum goes into its accumulator once ([`ExactSum::add_units`]). Up to
+//! four limbs are held inline, so a group's accumulator is one 48-byte value with no allocation.
+//!
 //! # Zeros, infinities, NaN
 //!
 //! An exact zero sum reads out as `+0.0`, also when only `-0.0` values were added (IEEE addition
@@ -785,13 +793,37 @@ impl ExactSum {
     /// Adds `units` units of `grid`, exactly: a sum made by [`Grid::units_f32`] or
     /// [`Grid::units_f64`].
     pub fn add_units(&mut self, units: i128, grid: Grid) {
+        if units == 0 {
+            return;
+        }
+        // Trailing zero bits dropped: a group's sum often lies on a coarser grid than the
+        // chunk's, and then takes fewer limbs.
+        let mag = units.unsigned_abs();
+        let tz = mag.trailing_zeros();
+        let (mag, pos) = (mag >> tz, grid.lo + tz);
+        let (idx, shift) = ((pos >> 5) as usize, pos & 31);
+        let low = mag << shift;
+        let high = mag.checked_shr(128 - shift).unwrap_or(0) as i64;
+        let digits = [
+            (low as u32) as i64,
+            ((low >> 32) as u32) as i64,
+            ((low >> 64) as u32) as i64,
+            ((low >> 96) as u32) as i64,
+            high,
+        ];
+        let n = (128 - mag.leading_zeros() + shift).div_ceil(32) as usize;
+        let base = self.base as usize;
+        if idx < base || idx + n > base + self.limbs.len() {
+            self.cover(idx, idx + n);
+        }
+        let at = idx - self.base as usize;
         let neg = units < 0;
-        let mut mag = units.unsigned_abs();
-        let mut pos = grid.lo;
-        while mag != 0 {
-            self.add_bits(mag as u64 & ((1 << 62) - 1), pos, neg);
-            mag >>= 62;
-            pos += 62;
+        for (limb, &d) in self.limbs[at..at + n].iter_mut().zip(&digits) {
+            *limb += if neg { -d } else { d };
+        }
+        self.pending += 1;
+        if self.pending >= PENDING_LIMIT {
+            self.normalize();
         }
     }
 }
@@ -2693,6 +2725,23 @@ mod tests {
             }
         }
         assert!(gridded > 200, "{gridded}");
+        // Sums of any size and sign at any position of the range.
+        for lo in [0u32, 1, 31, 32, 33, 925, 1074, 1950, 2046] {
+            for units in [
+                1i128,
+                -1,
+                3 << 40,
+                i128::MAX,
+                -i128::MAX,
+                rng.next() as i128 * -12345,
+            ] {
+                let mut s = ExactSum::default();
+                s.push_f64(1.0);
+                s.add_units(units, Grid { lo });
+                let want = (BigInt::from(units) << lo as usize) + (BigInt::from(1) << 1074usize);
+                assert_eq!(state_value(&s), want, "{units} at {lo}");
+            }
+        }
         assert_eq!(Grid::of_f64(&[1.0, f64::INFINITY]), None);
         assert_eq!(Grid::of_f32(&[f32::NAN]), None);
         assert_eq!(Grid::of_f64(&[1.0, p2(-80)]), None);
