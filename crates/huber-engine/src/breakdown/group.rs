@@ -471,6 +471,27 @@ impl GroupTable {
         &self.accs[id]
     }
 
+    /// Asks the CPU to bring group `id`'s accumulator and key into the cache: the read-out
+    /// visits groups in key order, which is random in memory, and with a million groups every
+    /// visit would wait for memory twice.
+    #[inline]
+    pub fn prefetch(&self, id: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let acc = self.accs.as_ptr().wrapping_add(id).cast::<i8>();
+            let at = self.keys.bounds.get(id).map_or(0, |&b| b as usize);
+            let key = self.keys.arena.as_ptr().wrapping_add(at).cast::<i8>();
+            // SAFETY: a prefetch is a hint: it never faults and reads nothing back.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(acc);
+                _mm_prefetch::<_MM_HINT_T0>(key);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
+    }
+
     /// The id of `key`, adding a group for it if it is new. Fails beyond [`MAX_GROUPS`] groups
     /// or [`MAX_KEY_BYTES`] bytes of keys, naming the limit.
     pub fn id(&mut self, key: &[u8]) -> Result<usize> {
