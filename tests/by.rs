@@ -126,6 +126,31 @@ fn text_output_tells_every_key_apart() {
     assert_eq!(lines, want);
 }
 
+/// With several δ each text line names the δ it is for (one δ: `key<TAB>value`, as before); a
+/// merge of such shards prints the same lines. An empty key is a group of its own, `""`.
+#[test]
+fn text_lines_of_several_deltas_name_their_delta() {
+    let dir = Dir::new();
+    dir.write("k.csv", "k,p,t\na,1,0\n,3,0\na,2,0\n");
+    let base = [
+        "-p", "k.csv:p", "-t", "k.csv:t", "--by", "k.csv:k", "-r", "sum",
+    ];
+    let run = |extra: &[&str]| {
+        let out = dir.run([&base[..], extra].concat(), None);
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        out.out()
+    };
+    assert_eq!(run(&["-d", "2"]), "\t4.0\na\t2.5\n");
+    let want = "delta=0.5\t\t1.375\ndelta=0.5\ta\t1.25\n\
+                delta=2.0\t\t4.0\ndelta=2.0\ta\t2.5\n";
+    assert_eq!(run(&["-d", "0.5,2"]), want);
+    let smooth = run(&["-l", "smooth-l1", "--beta", "1,2"]);
+    assert!(smooth.starts_with("beta=1.0\t\t"), "{smooth}");
+    dir.write("s.json", run(&["-d", "0.5,2", "-f", "json"]));
+    let merged = dir.run(["merge", "s.json"], None);
+    assert_eq!(merged.out(), want);
+}
+
 #[test]
 fn text_and_csv_outputs_escape_and_quote_keys() {
     let args = [

@@ -6,21 +6,16 @@
 use half::f16;
 use serde_json::Value;
 
+use huber_core::xorshift::Rng;
+
 use crate::util::{Dir, npy_bytes, number};
 
-/// xorshift64*: deterministic data.
-struct Rng(u64);
+/// The test generator's draws that these tests add: a uniform value in [0, 1).
+trait Unit {
+    fn unit(&mut self) -> f64;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+impl Unit for Rng {
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
@@ -296,4 +291,59 @@ fn values_on_rounding_boundaries_are_correctly_rounded() {
     let r = result(Dt::F64, &["-l", "l1"], &[f64::MAX, f64::MAX], None);
     assert_eq!(number(&r["value"]), f64::MAX);
     assert_eq!(number(&r["sum"]), f64::INFINITY);
+}
+
+/// `x` rounded to `dt`.
+fn in_dtype(dt: Dt, x: f64) -> f64 {
+    match dt {
+        Dt::F16 => f16::from_f64(x).to_f64(),
+        Dt::F32 => x as f32 as f64,
+        Dt::F64 => x,
+    }
+}
+
+/// The cases of `fixtures/exact/cases.json` (made by `fixtures/exact/generate.py` with
+/// `fractions.Fraction`): l1 against 0 of `pred`, with `weight`, in every reduction: huber's
+/// values are the exact ones rounded once, bit for bit.
+#[test]
+fn values_equal_fraction_exact_references() {
+    let text =
+        std::fs::read_to_string(crate::util::repo_path("fixtures/exact/cases.json")).unwrap();
+    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let floats = |v: &Value| -> Vec<f64> {
+        let all = v.as_array().unwrap().iter();
+        all.map(|x| x.as_str().unwrap().parse().unwrap()).collect()
+    };
+    let float = |v: &Value| -> f64 { v.as_str().unwrap().parse().unwrap() };
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let dt = match c["dtype"].as_str().unwrap() {
+            "float16" => Dt::F16,
+            "float32" => Dt::F32,
+            _ => Dt::F64,
+        };
+        let pred = floats(&c["pred"]);
+        let weight = (!c["weight"].is_null()).then(|| floats(&c["weight"]));
+        let mut checks = vec![("sum", "sum"), ("mean", "mean")];
+        if !c["weighted_mean"].is_null() {
+            checks.push(("weighted-mean", "weighted_mean"));
+        }
+        for (reduction, field) in checks {
+            let args = ["-l", "l1", "-r", reduction];
+            let r = result(dt, &args, &pred, weight.as_deref());
+            // Printed as the shortest text that reads back in the dtype.
+            let (got, want) = (in_dtype(dt, number(&r["value"])), float(&c[field]));
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{name}: {reduction} {got:e} ≠ {want:e}"
+            );
+            if reduction == "weighted-mean" {
+                let got = in_dtype(dt, number(&r["weight_sum"]));
+                let want = float(&c["weight_sum"]);
+                assert_eq!(got.to_bits(), want.to_bits(), "{name}: weight_sum");
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
             .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
             .expect("the merged shape's element count fits in 64 bits");
         assert!(r.count <= elements, "count {} > {elements}", r.count);
-        assert!(r.state.linear <= r.count);
+        assert!(r.state.linear() <= r.count);
     }
     let mut json = Vec::new();
     Format::Json

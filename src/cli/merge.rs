@@ -71,8 +71,9 @@ pub fn run(cfg: &MergeConfig) -> Result<()> {
     };
     // No result at all (every shard `[]`) is what `--by` writes for no elements: merged, the same.
     if merged.is_empty() || merged.iter().any(|s| s.group.is_some()) {
+        let several = merged.iter().any(|s| s.loss != merged[0].loss);
         let results = merged.into_iter().map(Ok);
-        super::output::groups::write(cfg.format, dest.writer(), results)?;
+        super::output::groups::write(cfg.format, dest.writer(), results, several)?;
     } else {
         cfg.format.writer().scalars(dest.writer(), &merged)?;
     }

@@ -35,7 +35,10 @@ pub fn run(config: &Config) -> Result<()> {
     match &outcome.results {
         Results::Scalars(results) => config.format.writer().scalars(writer, results)?,
         Results::Cells(cells) => axis::write(config.format, writer, cells)?,
-        Results::Groups(g) => groups::write(config.format, writer, g.iter().map(|r| Ok(r?)))?,
+        Results::Groups(g) => {
+            let several = outcome.losses.len() > 1;
+            groups::write(config.format, writer, g.iter().map(|r| Ok(r?)), several)?
+        }
         Results::Top(lists) => top::write(writer, config.format, lists, options.weight.is_some())?,
         Results::Elements { .. } => {}
     }

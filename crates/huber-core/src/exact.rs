@@ -23,6 +23,14 @@
 //! accumulator (a few nanoseconds an element). Both paths are exact, so which one a block takes
 //! never shows in the state.
 //!
+//! # Many small sums
+//!
+//! The `--by` groups of a chunk are many small sums of values that arrive interleaved. A
+//! [`Grid`] made for the chunk (one pass over its magnitudes, as above) puts every value on one
+//! fixed-point grid on which any subset sums in an `i128`; each group then costs an integer
+//! addition a value, and its sum goes into its accumulator once ([`ExactSum::add_units`]). Up to
+//! four limbs are held inline, so a group's accumulator is one 48-byte value with no allocation.
+//!
 //! # Zeros, infinities, NaN
 //!
 //! An exact zero sum reads out as `+0.0`, also when only `-0.0` values were added (IEEE addition
@@ -84,13 +92,92 @@ const MAX_TEXT_LEN: usize = 640;
 pub struct ExactSum {
     /// Carry-save limbs: the finite sum is Σ limbs[i] · 2^(32·(base + i) − 1074). Every limb but
     /// the last is in [0, 2^32) right after [`ExactSum::normalize`]; the last carries the sign.
-    limbs: Vec<i64>,
+    limbs: Limbs,
     /// Global index of `limbs[0]`.
-    base: u32,
+    base: u8,
     /// Digit additions since the last normalisation.
     pending: u32,
     /// NaN / +∞ / −∞ seen.
     flags: u8,
+}
+
+/// Limbs held in the accumulator itself: a typical sum (a group's, a cell's, a chunk's) needs
+/// 3 or 4, so it costs no allocation and no second cache line.
+const INLINE: usize = 4;
+
+/// The limbs of an [`ExactSum`]: up to [`INLINE`] in place, more on the heap.
+#[derive(Clone)]
+enum Limbs {
+    Inline { len: u8, digits: [i64; INLINE] },
+    Heap(Vec<i64>),
+}
+
+impl Default for Limbs {
+    fn default() -> Limbs {
+        Limbs::Inline {
+            len: 0,
+            digits: [0; INLINE],
+        }
+    }
+}
+
+impl Limbs {
+    /// `n` zero limbs.
+    fn zeros(n: usize) -> Limbs {
+        if n <= INLINE {
+            Limbs::Inline {
+                len: n as u8,
+                digits: [0; INLINE],
+            }
+        } else {
+            Limbs::Heap(vec![0; n])
+        }
+    }
+
+    /// Appends a limb, moving them to the heap when they no longer fit in place.
+    fn push(&mut self, limb: i64) {
+        match self {
+            Limbs::Inline { len, digits } if (*len as usize) < INLINE => {
+                digits[*len as usize] = limb;
+                *len += 1;
+            }
+            Limbs::Inline { digits, .. } => {
+                let mut heap = Vec::with_capacity(2 * INLINE);
+                heap.extend_from_slice(digits);
+                heap.push(limb);
+                *self = Limbs::Heap(heap);
+            }
+            Limbs::Heap(v) => v.push(limb),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Limbs::Inline { .. } => 0,
+            Limbs::Heap(v) => v.capacity() * std::mem::size_of::<i64>(),
+        }
+    }
+}
+
+impl std::ops::Deref for Limbs {
+    type Target = [i64];
+    #[inline(always)]
+    fn deref(&self) -> &[i64] {
+        match self {
+            Limbs::Inline { len, digits } => &digits[..*len as usize],
+            Limbs::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Limbs {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [i64] {
+        match self {
+            Limbs::Inline { len, digits } => &mut digits[..*len as usize],
+            Limbs::Heap(v) => v,
+        }
+    }
 }
 
 /// Why a text is not the canonical spelling of an [`ExactSum`].
@@ -432,12 +519,20 @@ impl ExactSum {
         }
     }
 
-    /// Widens the window of limbs to cover global indices `lo..hi` (with a limb to spare on
-    /// each side that grows, within `0..NLIMBS`).
+    /// Widens the window of limbs to cover global indices `lo..hi`: within the limbs held
+    /// inline, as far up as they reach; beyond, with a limb to spare on each side that grows
+    /// (within `0..NLIMBS`).
     #[cold]
     fn cover(&mut self, lo: usize, hi: usize) {
         let (old_lo, old_hi) = (self.base as usize, self.base as usize + self.limbs.len());
-        let (new_lo, new_hi) = if self.limbs.is_empty() {
+        let (inline_lo, inline_hi) = match self.limbs.is_empty() {
+            true => (lo, hi),
+            false => (lo.min(old_lo), hi.max(old_hi)),
+        };
+        let (new_lo, new_hi) = if inline_hi - inline_lo <= INLINE {
+            let top = (inline_lo + INLINE).min(NLIMBS);
+            (top - INLINE, top)
+        } else if self.limbs.is_empty() {
             (lo.saturating_sub(1), (hi + 1).min(NLIMBS))
         } else {
             (
@@ -453,10 +548,10 @@ impl ExactSum {
                 },
             )
         };
-        let mut limbs = vec![0i64; new_hi - new_lo];
+        let mut limbs = Limbs::zeros(new_hi - new_lo);
         limbs[old_lo.max(new_lo) - new_lo..][..self.limbs.len()].copy_from_slice(&self.limbs);
         self.limbs = limbs;
-        self.base = new_lo as u32;
+        self.base = new_lo as u8;
     }
 
     /// Propagates carries: every limb but the last into [0, 2^32), the last signed and below
@@ -519,27 +614,46 @@ impl ExactSum {
         self.normalize();
     }
 
-    /// The finite part as a sign and a magnitude in units of 2^-1074, 64-bit words from bit 0.
+    /// The finite part as a sign and a magnitude in units of 2^-1074, 64-bit words from bit 0:
+    /// one value, one spelling (for equality and hashing).
     fn magnitude(&self) -> (bool, Vec<u64>) {
-        let mut raw = [0i64; NLIMBS];
-        let base = self.base as usize;
-        raw[base..base + self.limbs.len()].copy_from_slice(&self.limbs);
-        let carried = |raw: &[i64; NLIMBS]| {
+        let (neg, words, unit) = self.magnitude_window();
+        if words.is_empty() {
+            return (false, words);
+        }
+        let below = ((unit + 1074) / 64) as usize;
+        let mut all = vec![0u64; below];
+        all.extend(words);
+        (neg, all)
+    }
+
+    /// The finite part as a sign, a magnitude in 64-bit words and the exponent of the words'
+    /// lowest bit: the words of the window's limbs only (the read-out of a sum costs its few
+    /// limbs, not the 72 of the whole range). The magnitude has no zero word on top.
+    fn magnitude_window(&self) -> (bool, Vec<u64>, i64) {
+        let (base, len) = (self.base as usize, self.limbs.len());
+        // From an even limb, so that words pair digits; two digits above the window take the
+        // carries out of its top limb (below 2^63 in magnitude).
+        let start = base & !1;
+        let end = (base + len + 3).min(NLIMBS);
+        let end = end + (end - start) % 2;
+        let carried = |negate: bool| {
             let mut digits = [0u32; NLIMBS];
             let mut carry = 0i128;
-            for (d, &limb) in digits.iter_mut().zip(raw) {
-                let t = limb as i128 + carry;
+            for (i, d) in digits[..end - start].iter_mut().enumerate() {
+                let limb = self.limbs.get((start + i).wrapping_sub(base)).copied();
+                let limb = limb.unwrap_or(0);
+                let t = if negate { -limb } else { limb } as i128 + carry;
                 *d = (t & 0xffff_ffff) as u32;
                 carry = t >> 32;
             }
             (carry < 0, digits)
         };
-        let (mut neg, mut digits) = carried(&raw);
+        let (mut neg, mut digits) = carried(false);
         if neg {
-            raw.iter_mut().for_each(|l| *l = -*l);
-            (_, digits) = carried(&raw);
+            (_, digits) = carried(true);
         }
-        let mut words: Vec<u64> = digits
+        let mut words: Vec<u64> = digits[..end - start]
             .chunks_exact(2)
             .map(|d| d[0] as u64 | (d[1] as u64) << 32)
             .collect();
@@ -547,7 +661,7 @@ impl ExactSum {
         if words.is_empty() {
             neg = false;
         }
-        (neg, words)
+        (neg, words, 32 * start as i64 - 1074)
     }
 
     fn class(&self) -> Class {
@@ -568,8 +682,8 @@ impl ExactSum {
             Class::Nan => f.nan,
             Class::Inf(neg) => f.inf(neg),
             Class::Finite => {
-                let (neg, mag) = self.magnitude();
-                round(neg, &mag, -1074, false, f)
+                let (neg, mag, unit) = self.magnitude_window();
+                round(neg, &mag, unit, false, f)
             }
         }
     }
@@ -582,9 +696,9 @@ impl ExactSum {
             Class::Nan => f.nan,
             Class::Inf(neg) => f.inf(neg),
             Class::Finite => {
-                let (neg, mag) = self.magnitude();
-                quick_div_count(neg, &mag, n, f)
-                    .unwrap_or_else(|| round_quotient(neg, &mag, &[n], -1074, f))
+                let (neg, mag, unit) = self.magnitude_window();
+                quick_div_count(neg, &mag, unit, n, f)
+                    .unwrap_or_else(|| round_quotient(neg, &mag, &[n], unit, f))
             }
         }
     }
@@ -593,16 +707,16 @@ impl ExactSum {
         let (a, b) = (self.class(), den.class());
         match (a, b) {
             (Class::Nan, _) | (_, Class::Nan) | (Class::Inf(_), Class::Inf(_)) => f.nan,
-            (Class::Inf(na), Class::Finite) => f.inf(na ^ den.magnitude().0),
-            (Class::Finite, Class::Inf(nb)) => f.zero(self.magnitude().0 ^ nb),
+            (Class::Inf(na), Class::Finite) => f.inf(na ^ den.magnitude_window().0),
+            (Class::Finite, Class::Inf(nb)) => f.zero(self.magnitude_window().0 ^ nb),
             (Class::Finite, Class::Finite) => {
-                let (na, ma) = self.magnitude();
-                let (nb, mb) = den.magnitude();
+                let (na, ma, ua) = self.magnitude_window();
+                let (nb, mb, ub) = den.magnitude_window();
                 match (ma.is_empty(), mb.is_empty()) {
                     (true, true) => f.nan,
                     (false, true) => f.inf(na),
                     (true, false) => f.zero(nb),
-                    (false, false) => round_quotient(na ^ nb, &ma, &mb, 0, f),
+                    (false, false) => round_quotient(na ^ nb, &ma, &mb, ua - ub, f),
                 }
             }
         }
@@ -673,8 +787,149 @@ impl ExactSum {
 
     /// Bytes of heap memory held (the limbs), for memory budgets of many sums.
     pub fn heap_bytes(&self) -> usize {
-        self.limbs.capacity() * std::mem::size_of::<i64>()
+        self.limbs.heap_bytes()
     }
+
+    /// Adds `units` units of `grid`, exactly: a sum made by [`Grid::units_f32`] or
+    /// [`Grid::units_f64`].
+    pub fn add_units(&mut self, units: i128, grid: Grid) {
+        if units == 0 {
+            return;
+        }
+        // Trailing zero bits dropped: a group's sum often lies on a coarser grid than the
+        // chunk's, and then takes fewer limbs.
+        let mag = units.unsigned_abs();
+        let tz = mag.trailing_zeros();
+        let (mag, pos) = (mag >> tz, grid.lo + tz);
+        let (idx, shift) = ((pos >> 5) as usize, pos & 31);
+        let low = mag << shift;
+        let high = mag.checked_shr(128 - shift).unwrap_or(0) as i64;
+        let digits = [
+            (low as u32) as i64,
+            ((low >> 32) as u32) as i64,
+            ((low >> 64) as u32) as i64,
+            ((low >> 96) as u32) as i64,
+            high,
+        ];
+        let n = (128 - mag.leading_zeros() + shift).div_ceil(32) as usize;
+        let base = self.base as usize;
+        if idx < base || idx + n > base + self.limbs.len() {
+            self.cover(idx, idx + n);
+        }
+        let at = idx - self.base as usize;
+        let neg = units < 0;
+        for (limb, &d) in self.limbs[at..at + n].iter_mut().zip(&digits) {
+            *limb += if neg { -d } else { d };
+        }
+        self.pending += 1;
+        if self.pending >= PENDING_LIMIT {
+            self.normalize();
+        }
+    }
+}
+
+/// Most values a [`Grid`] is made for: any subset of them sums in an `i128` of its units.
+pub const GRID_MAX_LEN: usize = 1 << 16;
+
+/// A fixed-point grid made for one slice of finite values (at most [`GRID_MAX_LEN`]): each of
+/// them is a whole number of the grid's units, and the sum of any subset of them, in units, fits
+/// an `i128`. Summing the many small subsets of a chunk that `--by` groups or `--axis` cells make
+/// costs then an integer addition a value, and each subset's sum goes into its [`ExactSum`] once
+/// ([`ExactSum::add_units`]), exactly: the state is the one adding the values one by one makes.
+///
+/// ```
+/// use huber_core::exact::{ExactSum, Grid};
+/// let xs = [1.0, 2f64.powi(-20), -3.5, 1e10];
+/// let grid = Grid::of_f64(&xs).unwrap();
+/// let units: i128 = xs.iter().map(|&x| grid.units_f64(x)).sum();
+/// let mut a = ExactSum::default();
+/// a.add_units(units, grid);
+/// let mut b = ExactSum::default();
+/// b.add_f64(&xs);
+/// assert_eq!(a, b);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// The unit is 2^(`lo` − 1074).
+    lo: u32,
+}
+
+impl Grid {
+    /// The grid of `xs`, or `None` when they hold ±∞ or NaN, are more than [`GRID_MAX_LEN`], or
+    /// span more binades than an `i128` sum of them allows: for 2^14 values, 60 binades of `f64`
+    /// or 89 of `f32`.
+    pub fn of_f64(xs: &[f64]) -> Option<Grid> {
+        let (max, min) = dispatched_range(xs);
+        if max >= 0x7ff0_0000_0000_0000 {
+            return None;
+        }
+        // Bit positions (in units of 2^-1074) of the lowest significand bit.
+        let position = |bits: u64| ((bits >> 52) as u32).max(1) - 1;
+        Grid::new(xs.len(), position(max), position(min), 53)
+    }
+
+    /// [`Grid::of_f64`] for `f32` values.
+    pub fn of_f32(xs: &[f32]) -> Option<Grid> {
+        let (max, min) = dispatched_range(xs);
+        if max >= 0x7f80_0000 {
+            return None;
+        }
+        let position = |bits: u64| ((bits >> 23) as u32).max(1) - 1 + F32_POSITION;
+        Grid::new(xs.len(), position(max), position(min), 24)
+    }
+
+    /// The grid of `len` values whose lowest significand bits lie at positions `lo..=top`, of
+    /// `digits`-bit significands: each is below 2^(top + digits − lo) units, so `len` of them sum
+    /// below 2^127 when `top + digits − lo + ⌈log2 len⌉ ≤ 127`.
+    fn new(len: usize, top: u32, lo: u32, digits: u32) -> Option<Grid> {
+        if len > GRID_MAX_LEN {
+            return None;
+        }
+        let log_len = usize::BITS - len.saturating_sub(1).leading_zeros();
+        (top - lo + digits + log_len <= 127).then_some(Grid { lo })
+    }
+
+    /// `x` in units of the grid, which must be one made for a slice holding `x` (or 0).
+    #[inline(always)]
+    pub fn units_f64(self, x: f64) -> i128 {
+        let bits = x.to_bits();
+        let exp = (bits >> 52) as u32 & 0x7ff;
+        let mant = bits & 0xf_ffff_ffff_ffff | u64::from(exp != 0) << 52;
+        // A zero's shift may wrap: it shifts nothing.
+        let v = (mant as i128).wrapping_shl((exp.max(1) - 1).wrapping_sub(self.lo));
+        let sign = (bits as i64 >> 63) as i128;
+        (v ^ sign) - sign
+    }
+
+    /// [`Grid::units_f64`] for `f32` values.
+    #[inline(always)]
+    pub fn units_f32(self, x: f32) -> i128 {
+        let bits = x.to_bits();
+        let exp = (bits >> 23) & 0xff;
+        let mant = bits & 0x7f_ffff | u32::from(exp != 0) << 23;
+        let shift = (exp.max(1) - 1 + F32_POSITION).wrapping_sub(self.lo);
+        let v = (mant as i128).wrapping_shl(shift);
+        let sign = (bits as i32 >> 31) as i128;
+        (v ^ sign) - sign
+    }
+}
+
+/// The accumulator position of `f32`'s unit 2^-149.
+const F32_POSITION: u32 = 925;
+
+/// [`Elem::range`] with the widest vector unit this CPU has.
+fn dispatched_range<T: Elem>(xs: &[T]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { T::range_avx512(xs) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { T::range_avx2(xs) };
+    }
+    T::range(xs)
 }
 
 /// The largest magnitude bit pattern of a block and the smallest nonzero one (0 when all are
@@ -1254,19 +1509,19 @@ fn trailing_zeros(words: &[u64]) -> u64 {
     }
 }
 
-/// ±`mag` · 2^-1074 ÷ `n` rounded to `f` through one IEEE division, when that is provably the
+/// ±`mag` · 2^`unit` ÷ `n` rounded to `f` through one IEEE division, when that is provably the
 /// correctly rounded quotient; `None` otherwise. It is when the sum is an `f64` (at most 53
 /// significant bits, well inside the normal range) and `n` ≤ 2^53, so that the `f64` quotient
 /// `q` is the exact one correctly rounded; for a narrower `f`, `q` must moreover lie in `f`'s
 /// normal range and not within one `f64` ulp of a midpoint between two values of `f`: then no
 /// midpoint lies between `q` and the exact quotient, and both round alike.
-fn quick_div_count(neg: bool, mag: &[u64], n: u64, f: &Format) -> Option<u64> {
+fn quick_div_count(neg: bool, mag: &[u64], unit: i64, n: u64, f: &Format) -> Option<u64> {
     let len = bit_len(mag);
     let tz = trailing_zeros(mag);
     if len == 0 || len - tz > 53 || n > 1 << 53 {
         return None;
     }
-    let e = tz as i64 - 1074;
+    let e = tz as i64 + unit;
     if !(-1000..=900).contains(&e) {
         return None;
     }
@@ -1473,7 +1728,7 @@ impl fmt::Display for ExactSum {
     /// no trailing zero digit, exponent without leading zeros, `p+0` for 0), followed by `;nan`,
     /// `;+inf`, `;-inf` for the flags that are set, in that order.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (neg, mag) = self.magnitude();
+        let (neg, mag, unit) = self.magnitude_window();
         let len = bit_len(&mag);
         if len == 0 {
             f.write_str("0")?;
@@ -1497,7 +1752,7 @@ impl fmt::Display for ExactSum {
             if !digits.is_empty() {
                 write!(f, ".{digits}")?;
             }
-            let exp = top as i64 - 1074;
+            let exp = top as i64 + unit;
             write!(
                 f,
                 "p{}{}",
@@ -1676,20 +1931,22 @@ mod tests {
         p2(e) as f32
     }
     use super::*;
+    use crate::xorshift::Rng;
     use num_bigint::BigInt;
     use proptest::prelude::*;
 
-    /// xorshift64*.
-    struct Rng(u64);
+    /// The draws these tests add to the shared test generator.
+    trait Draws {
+        /// A draw in `0..n`.
+        fn pick(&mut self, n: u64) -> u64;
+        /// A uniform value in [0, 1).
+        fn unit(&mut self) -> f64;
+        /// A standard normal value (Box–Muller).
+        fn normal(&mut self) -> f64;
+    }
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
+    impl Draws for Rng {
+        fn pick(&mut self, n: u64) -> u64 {
             self.next() % n
         }
         fn unit(&mut self) -> f64 {
@@ -1704,15 +1961,15 @@ mod tests {
     /// A value of one of many kinds: realistic losses, any bit pattern, subnormals, huge, tiny,
     /// negative, infinities and NaN (rarely), values that cancel.
     fn any_f64(rng: &mut Rng, specials: bool) -> f64 {
-        let sign = if rng.below(3) == 0 { -1.0 } else { 1.0 };
-        let x = match rng.below(10) {
+        let sign = if rng.pick(3) == 0 { -1.0 } else { 1.0 };
+        let x = match rng.pick(10) {
             0 => f64::from_bits(rng.next()),
             1 => f64::from_bits(rng.next() & 0x000f_ffff_ffff_ffff),
             2 => f64::MAX * rng.unit(),
-            3 => rng.unit() * p2(rng.below(2000) as i32 - 1000),
-            4 => p2(rng.below(2098) as i32 - 1074),
-            5 => [1.0, 1e308, 1e-308, 0.0, -0.0, f64::MIN_POSITIVE][rng.below(6) as usize],
-            6 if specials => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.below(3) as usize],
+            3 => rng.unit() * p2(rng.pick(2000) as i32 - 1000),
+            4 => p2(rng.pick(2098) as i32 - 1074),
+            5 => [1.0, 1e308, 1e-308, 0.0, -0.0, f64::MIN_POSITIVE][rng.pick(6) as usize],
+            6 if specials => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.pick(3) as usize],
             _ => huber(rng.normal()),
         };
         if x.is_nan() && !specials {
@@ -1725,14 +1982,14 @@ mod tests {
     }
 
     fn any_f32(rng: &mut Rng, specials: bool) -> f32 {
-        let sign = if rng.below(3) == 0 { -1.0 } else { 1.0 };
-        let x = match rng.below(10) {
+        let sign = if rng.pick(3) == 0 { -1.0 } else { 1.0 };
+        let x = match rng.pick(10) {
             0 => f32::from_bits(rng.next() as u32),
             1 => f32::from_bits(rng.next() as u32 & 0x007f_ffff),
             2 => f32::MAX * rng.unit() as f32,
-            3 => p2f(rng.below(277) as i32 - 149),
-            4 => [1.0, 1e38, 1e-38, 0.0, -0.0, p2f(100)][rng.below(6) as usize],
-            5 if specials => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][rng.below(3) as usize],
+            3 => p2f(rng.pick(277) as i32 - 149),
+            4 => [1.0, 1e38, 1e-38, 0.0, -0.0, p2f(100)][rng.pick(6) as usize],
+            5 if specials => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][rng.pick(3) as usize],
             _ => huber(rng.normal()) as f32,
         };
         if !specials && !x.is_finite() {
@@ -2069,7 +2326,7 @@ mod tests {
             let n = if round % 3 == 0 {
                 len as u64
             } else {
-                1 + rng.below(1 << 40)
+                1 + rng.pick(1 << 40)
             };
             let (rx, rw) = (Reference::of(&xs), Reference::of(&ws));
             let y64: Vec<f64> = ys.iter().map(|&y| y as f64).collect();
@@ -2092,13 +2349,13 @@ mod tests {
                 (2047, false),
                 (3000, true),
             ] {
-                let top = rng.below(600) as i32 - 300;
+                let top = rng.pick(600) as i32 - 300;
                 let xs: Vec<f64> = (0..len)
                     .map(|i| {
                         let e = if i % 7 == 0 {
                             top - span
                         } else {
-                            top - rng.below(span as u64 + 1) as i32
+                            top - rng.pick(span as u64 + 1) as i32
                         };
                         let m = if i % 3 == 0 {
                             (1u64 << 53) - 1
@@ -2106,20 +2363,20 @@ mod tests {
                             (1 << 52) | rng.next() >> 12
                         };
                         let x = m as f64 * p2(e - 52);
-                        let neg = neg && rng.below(4) != 0;
+                        let neg = neg && rng.pick(4) != 0;
                         if neg { -x } else { x }
                     })
                     .collect();
                 let s = sum64(&xs);
                 assert_eq!(state_value(&s), Reference::of(&xs).sum, "f64 span {span}");
-                let top = rng.below(200) as i32 - 100;
+                let top = rng.pick(200) as i32 - 100;
                 let ys: Vec<f32> = (0..len)
                     .map(|i| {
                         let e = (top
                             - if i % 5 == 0 {
                                 span
                             } else {
-                                rng.below(span as u64 + 1) as i32
+                                rng.pick(span as u64 + 1) as i32
                             })
                         .max(-149);
                         let m = if i % 3 == 0 {
@@ -2288,9 +2545,9 @@ mod tests {
         let mut rng = Rng(11);
         let alphabet = b"0x1.p+-;naif8F9ec";
         for _ in 0..200_000 {
-            let len = rng.below(14) as usize;
+            let len = rng.pick(14) as usize;
             let text: String = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
+                .map(|_| alphabet[rng.pick(alphabet.len() as u64) as usize] as char)
                 .collect();
             if let Ok(s) = text.parse::<ExactSum>() {
                 assert_eq!(s.to_string(), text);
@@ -2303,9 +2560,9 @@ mod tests {
             return ExactSum::default();
         }
         while parts.len() > 1 {
-            let i = rng.below(parts.len() as u64) as usize;
+            let i = rng.pick(parts.len() as u64) as usize;
             let a = parts.swap_remove(i);
-            let j = rng.below(parts.len() as u64) as usize;
+            let j = rng.pick(parts.len() as u64) as usize;
             parts[j].merge(&a);
         }
         parts.pop().unwrap()
@@ -2322,16 +2579,16 @@ mod tests {
         let mut rng = Rng(seed | 1);
         let mut xs = xs.to_vec();
         for i in (1..xs.len()).rev() {
-            xs.swap(i, rng.below(i as u64 + 1) as usize);
+            xs.swap(i, rng.pick(i as u64 + 1) as usize);
         }
         let mut parts = Vec::new();
         let mut rest = &xs[..];
         while !rest.is_empty() {
-            let cut = 1 + rng.below(rest.len() as u64) as usize;
+            let cut = 1 + rng.pick(rest.len() as u64) as usize;
             let (shard, tail) = rest.split_at(cut);
             let mut s = ExactSum::default();
-            for chunk in shard.chunks(1 + rng.below(5000) as usize) {
-                if rng.below(4) == 0 {
+            for chunk in shard.chunks(1 + rng.pick(5000) as usize) {
+                if rng.pick(4) == 0 {
                     chunk.iter().for_each(|&x| push(&mut s, x));
                 } else {
                     add(&mut s, chunk);
@@ -2348,7 +2605,7 @@ mod tests {
             let mut rng = Rng(seed | 1);
             (0..len)
                 .map(|_| {
-                    let sp = specials && rng.below(50) == 0;
+                    let sp = specials && rng.pick(50) == 0;
                     any_f64(&mut rng, sp)
                 })
                 .collect()
@@ -2360,7 +2617,7 @@ mod tests {
             let mut rng = Rng(seed | 1);
             (0..len)
                 .map(|_| {
-                    let sp = specials && rng.below(50) == 0;
+                    let sp = specials && rng.pick(50) == 0;
                     any_f32(&mut rng, sp)
                 })
                 .collect()
@@ -2421,6 +2678,78 @@ mod tests {
         }
     }
 
+    /// Values summed per group on a slice's grid, each group's `i128` of units added once, give
+    /// the state the values added one by one give; slices the grid cannot hold have none.
+    #[test]
+    fn grid_sums_per_group_are_exact() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut gridded = 0;
+        for round in 0..400 {
+            let len = 1 + rng.pick(if round % 4 == 0 { 1 << 14 } else { 300 }) as usize;
+            // Magnitudes over a random number of binades, so that some slices fit and some do not.
+            let span = rng.pick(120) as i32;
+            let top = rng.pick(1800) as i32 - 1000;
+            let xs: Vec<f64> = (0..len)
+                .map(|_| {
+                    let m = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                    let x = m * p2(top - rng.pick(span as u64 + 1) as i32);
+                    if rng.pick(3) == 0 { -x } else { x }
+                })
+                .collect();
+            let ys: Vec<f32> = xs.iter().map(|&x| (x * p2(-top)) as f32).collect();
+            let groups = 1 + rng.pick(7) as usize;
+            let of: Vec<usize> = (0..len).map(|_| rng.pick(groups as u64) as usize).collect();
+            let (g64, g32) = (Grid::of_f64(&xs), Grid::of_f32(&ys));
+            for g in 0..groups {
+                let (mut want64, mut got64) = (ExactSum::default(), ExactSum::default());
+                let (mut want32, mut got32) = (ExactSum::default(), ExactSum::default());
+                let (mut u64s, mut u32s) = (0i128, 0i128);
+                for (i, _) in of.iter().enumerate().filter(|&(_, &k)| k == g) {
+                    want64.push_f64(xs[i]);
+                    want32.push_f32(ys[i]);
+                    u64s += g64.map_or(0, |grid| grid.units_f64(xs[i]));
+                    u32s += g32.map_or(0, |grid| grid.units_f32(ys[i]));
+                }
+                if let Some(grid) = g64 {
+                    got64.add_units(u64s, grid);
+                    assert_eq!(got64.to_string(), want64.to_string(), "f64 span {span}");
+                    gridded += 1;
+                }
+                if let Some(grid) = g32 {
+                    got32.add_units(u32s, grid);
+                    assert_eq!(got32.to_string(), want32.to_string(), "f32 span {span}");
+                }
+            }
+            if span > 60 + 11 {
+                assert!(g64.is_none() || len < 1 << 14, "span {span}, {len} values");
+            }
+        }
+        assert!(gridded > 200, "{gridded}");
+        // Sums of any size and sign at any position of the range.
+        for lo in [0u32, 1, 31, 32, 33, 925, 1074, 1950, 2046] {
+            for units in [
+                1i128,
+                -1,
+                3 << 40,
+                i128::MAX,
+                -i128::MAX,
+                rng.next() as i128 * -12345,
+            ] {
+                let mut s = ExactSum::default();
+                s.push_f64(1.0);
+                s.add_units(units, Grid { lo });
+                let want = (BigInt::from(units) << lo as usize) + (BigInt::from(1) << 1074usize);
+                assert_eq!(state_value(&s), want, "{units} at {lo}");
+            }
+        }
+        assert_eq!(Grid::of_f64(&[1.0, f64::INFINITY]), None);
+        assert_eq!(Grid::of_f32(&[f32::NAN]), None);
+        assert_eq!(Grid::of_f64(&[1.0, p2(-80)]), None);
+        assert!(Grid::of_f64(&[1.0, p2(-70)]).is_some());
+        assert!(Grid::of_f64(&[0.0, -0.0]).is_some());
+        assert!(Grid::of_f64(&vec![1.0; GRID_MAX_LEN + 1]).is_none());
+    }
+
     /// The one-division mean, where it answers, is the exact quotient's rounding: on random sums
     /// and counts, and on quotients made to be (or come within an ulp of) midpoints of f32 and f16.
     #[test]
@@ -2428,32 +2757,32 @@ mod tests {
         let mut rng = Rng(0x5851_f42d_4c95_7f2d);
         let mut answered = 0;
         for i in 0..200_000 {
-            let n = match rng.below(4) {
-                0 => 1 + rng.below(16),
-                1 => 1 + rng.below(1 << 20),
-                2 => 1 + rng.below(1 << 53),
+            let n = match rng.pick(4) {
+                0 => 1 + rng.pick(16),
+                1 => 1 + rng.pick(1 << 20),
+                2 => 1 + rng.pick(1 << 53),
                 _ => 3,
             };
             let x = match i % 3 {
                 0 => {
                     // A random f64 with a random number of trailing zero bits.
-                    let m = (rng.next() >> 11 | 1 << 52) >> rng.below(53);
-                    m as f64 * p2(rng.below(400) as i32 - 200)
+                    let m = (rng.next() >> 11 | 1 << 52) >> rng.pick(53);
+                    m as f64 * p2(rng.pick(400) as i32 - 200)
                 }
                 1 => {
                     // n times a midpoint of f32 or f16, or next to one.
-                    let (p, e) = if rng.below(2) == 0 { (24, 30) } else { (11, 8) };
-                    let mid = ((1u64 << p) + rng.below(1 << p) * 2 + 1) as f64;
-                    let off = [0.0, 1.0, -1.0][rng.below(3) as usize] * p2(-40);
-                    (mid + off) * p2(rng.below(e) as i32 - p - e as i32 / 2) * n as f64
+                    let (p, e) = if rng.pick(2) == 0 { (24, 30) } else { (11, 8) };
+                    let mid = ((1u64 << p) + rng.pick(1 << p) * 2 + 1) as f64;
+                    let off = [0.0, 1.0, -1.0][rng.pick(3) as usize] * p2(-40);
+                    (mid + off) * p2(rng.pick(e) as i32 - p - e as i32 / 2) * n as f64
                 }
-                _ => rng.unit() * p2(rng.below(2000) as i32 - 1000),
+                _ => rng.unit() * p2(rng.pick(2000) as i32 - 1000),
             };
             let mut sum = ExactSum::default();
-            sum.push_f64(if rng.below(2) == 0 { x } else { -x });
+            sum.push_f64(if rng.pick(2) == 0 { x } else { -x });
             let (neg, mag) = sum.magnitude();
             for f in [&F64, &F32, &F16] {
-                if let Some(q) = quick_div_count(neg, &mag, n, f) {
+                if let Some(q) = quick_div_count(neg, &mag, -1074, n, f) {
                     answered += 1;
                     assert_eq!(q, round_quotient(neg, &mag, &[n], -1074, f), "{x:e} / {n}");
                 }

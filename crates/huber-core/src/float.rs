@@ -2,7 +2,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use crate::exact::ExactSum;
+use crate::exact::{ExactSum, Grid};
 
 /// `f32` or `f64`: what a loss kernel computes in.
 ///
@@ -58,11 +58,23 @@ pub trait Float:
     fn add_exact(xs: &[Self], sum: &mut ExactSum);
     /// Adds one value to an exact sum ([`ExactSum::push_f32`] or [`ExactSum::push_f64`]).
     fn push_exact(self, sum: &mut ExactSum);
+    /// The fixed-point grid of a slice ([`Grid::of_f32`] or [`Grid::of_f64`]).
+    fn grid(xs: &[Self]) -> Option<Grid>;
+    /// This value in units of `grid` ([`Grid::units_f32`] or [`Grid::units_f64`]).
+    fn units(self, grid: Grid) -> i128;
 }
 
 macro_rules! impl_float {
-    ($t:ty, $add:ident, $push:ident) => {
+    ($t:ty, $add:ident, $push:ident, $grid:ident, $units:ident) => {
         impl Float for $t {
+            #[inline]
+            fn grid(xs: &[Self]) -> Option<Grid> {
+                Grid::$grid(xs)
+            }
+            #[inline(always)]
+            fn units(self, grid: Grid) -> i128 {
+                grid.$units(self)
+            }
             #[inline]
             fn add_exact(xs: &[Self], sum: &mut ExactSum) {
                 sum.$add(xs);
@@ -115,8 +127,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, add_f32, push_f32);
-impl_float!(f64, add_f64, push_f64);
+impl_float!(f32, add_f32, push_f32, of_f32, units_f32);
+impl_float!(f64, add_f64, push_f64, of_f64, units_f64);
 
 /// Defines `fn $name`, which runs `$portable` (an `#[inline(always)]` function of the same
 /// signature) compiled for the widest vector unit this CPU has: AVX2 where present (found at

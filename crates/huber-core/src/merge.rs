@@ -117,7 +117,7 @@ pub fn merge(shards: &[(&str, Vec<Summary>)]) -> Result<Vec<Summary>> {
                 )
             })?);
             ensure!(
-                acc.count.checked_add(p.state.count).is_some(),
+                acc.count().checked_add(p.state.count()).is_some(),
                 "{}: field 'count': the merged count overflows 64 bits",
                 path
             );

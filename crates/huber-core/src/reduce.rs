@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::dtype::Precision;
-use crate::exact::ExactSum;
+use crate::exact::{ExactSum, Grid};
 use crate::float::Float;
 
 /// How element losses are combined.
@@ -51,14 +51,40 @@ impl fmt::Display for Reduction {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Accumulator {
     /// The exact sum of the element losses.
-    pub sum: ExactSum,
+    sum: ExactSum,
     /// How many element losses went into `sum`.
-    pub count: u64,
+    count: u64,
     /// How many of them had `|r| ≥ δ`.
-    pub linear: u64,
+    linear: u64,
 }
 
 impl Accumulator {
+    /// The accumulator of `count` element losses that sum to `sum`, `linear` of them in the
+    /// linear regime (a state read back from a record; the caller checks that it is one).
+    pub fn from_parts(sum: ExactSum, count: u64, linear: u64) -> Accumulator {
+        Accumulator { sum, count, linear }
+    }
+
+    /// The exact sum of the element losses.
+    pub fn sum(&self) -> &ExactSum {
+        &self.sum
+    }
+
+    /// The exact sum of the element losses, taken out of the accumulator.
+    pub fn into_sum(self) -> ExactSum {
+        self.sum
+    }
+
+    /// How many element losses went into the sum.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// How many of them had `|r| ≥ δ`.
+    pub fn linear(&self) -> u64 {
+        self.linear
+    }
+
     /// Adds a chunk of element losses.
     pub fn add<T: Float>(&mut self, losses: &[T], linear: u64) {
         T::add_exact(losses, &mut self.sum);
@@ -73,6 +99,14 @@ impl Accumulator {
         x.push_exact(&mut self.sum);
         self.count += 1;
         self.linear += u64::from(linear);
+    }
+
+    /// Adds `count` element losses, `linear` of them in the linear regime, that sum to `units`
+    /// units of `grid` (a sum of [`Float::units`] over a slice that `grid` was made for).
+    pub fn add_units(&mut self, units: i128, grid: Grid, count: u64, linear: u64) {
+        self.sum.add_units(units, grid);
+        self.count += count;
+        self.linear += linear;
     }
 
     /// Adds the element losses of a chunk that are not NaN (`--nan omit`); `linear` counts only

@@ -108,7 +108,7 @@ impl Summary {
             reduction,
             value: acc.value(reduction, precision),
             sum: acc.reduce(Reduction::Sum),
-            count: acc.count,
+            count: acc.count(),
             shape,
             precision,
             linear_fraction: loss.threshold().map(|_| acc.linear_fraction()),
@@ -247,6 +247,8 @@ impl From<Summary> for Record {
             Some(g) => (Some(g.by), Some(g.key)),
             None => (None, None),
         };
+        let linear = s.linear_fraction.map(|_| s.state.linear());
+        let weight_sum = s.weights.as_ref().map(|w| w.reduce(Reduction::Sum));
         Record {
             by,
             key,
@@ -261,13 +263,13 @@ impl From<Summary> for Record {
             dtype: s.precision.name().to_string(),
             linear_fraction: s.linear_fraction,
             state: Some(State {
-                sum: Some(s.state.sum),
-                linear: s.linear_fraction.map(|_| s.state.linear),
+                sum: Some(s.state.into_sum()),
+                linear,
                 unknown: Map::new(),
             }),
-            weight_sum: s.weights.as_ref().map(|w| w.reduce(Reduction::Sum)),
+            weight_sum,
             weight_state: s.weights.map(|w| State {
-                sum: Some(w.sum),
+                sum: Some(w.into_sum()),
                 linear: None,
                 unknown: Map::new(),
             }),
@@ -372,11 +374,11 @@ impl Record {
             )
         };
         let sum = checked_sum("state", s, count)?;
-        Ok(Accumulator {
+        Ok(Accumulator::from_parts(
             sum,
             count,
-            linear: linear(loss, s.linear, count)?,
-        })
+            linear(loss, s.linear, count)?,
+        ))
     }
 
     /// A weighted mean's Σw state, checked as the loss state is: present exactly for a weighted
@@ -399,12 +401,8 @@ impl Record {
             s.linear.is_none(),
             "field 'weight_state.linear': the weights' sum has no linear count"
         );
-        let sum = checked_sum("weight_state", s, state.count)?;
-        Ok(Some(Accumulator {
-            sum,
-            count: state.count,
-            linear: 0,
-        }))
+        let sum = checked_sum("weight_state", s, state.count())?;
+        Ok(Some(Accumulator::from_parts(sum, state.count(), 0)))
     }
 
     /// Checks the fields written for people (`value`, `sum`, `linear_fraction`) against the

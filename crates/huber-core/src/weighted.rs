@@ -36,7 +36,7 @@ impl WeightedMean {
     /// Σwℓ / Σw rounded once, directly from the two exact sums, to `precision` (and widened to
     /// `f64`, exactly).
     pub fn value_in(&self, precision: Precision) -> f64 {
-        let (num, den) = (&self.losses.sum, &self.weights.sum);
+        let (num, den) = (self.losses.sum(), self.weights.sum());
         match precision {
             Precision::F64 => num.ratio_f64(den),
             Precision::F32 => f64::from(num.ratio_f32(den)),
@@ -51,9 +51,9 @@ impl WeightedMean {
         let mut one = ExactSum::default();
         one.push_f64(1.0);
         if T::BITS == 32 {
-            T::from_f64(f64::from(one.ratio_f32(&self.weights.sum)))
+            T::from_f64(f64::from(one.ratio_f32(self.weights.sum())))
         } else {
-            T::from_f64(one.ratio_f64(&self.weights.sum))
+            T::from_f64(one.ratio_f64(self.weights.sum()))
         }
     }
 }

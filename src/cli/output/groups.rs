@@ -3,7 +3,8 @@
 //!
 //! - text: `key<TAB>value` per line; a key's control characters (a tab, a line break) are
 //!   escaped as in error messages (`\t`, `\n`) and its backslashes doubled, so that each result
-//!   stays one line and no two keys print alike.
+//!   stays one line and no two keys print alike. With several losses (a sweep of δ or β) each
+//!   line starts with the one it is for: `delta=0.5<TAB>key<TAB>value`.
 //! - JSON: an array of the usual result records, each with `by` and `key`, one per line.
 //! - CSV: the records' scalar fields with `key` first, text quoted as RFC 4180 wants it.
 
@@ -16,15 +17,18 @@ use serde_json::Value;
 use super::Format;
 use super::csv::{push_cell, push_text};
 use super::json::Shortest;
+use huber_core::dtype::Precision;
 use huber_core::number;
 use huber_core::summary::{GroupKey, Summary};
 use huber_engine::message::escape_controls;
 
-/// Writes grouped results in `format` (text, JSON or CSV).
+/// Writes grouped results in `format` (text, JSON or CSV); `several` says that they are for
+/// several losses (a sweep of δ or β), which text lines then name.
 pub fn write(
     format: Format,
     out: &mut dyn Write,
     results: impl Iterator<Item = Result<Summary>>,
+    several: bool,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(1 << 16);
     if format == Format::Json {
@@ -35,7 +39,7 @@ pub fn write(
         match format {
             Format::Json => json(&mut buf, &r, i)?,
             Format::Csv => csv(&mut buf, &r, i)?,
-            Format::Text | Format::Npy => text(&mut buf, &r),
+            Format::Text | Format::Npy => text(&mut buf, &r, several),
         }
         if buf.len() >= 1 << 16 {
             out.write_all(&buf)?;
@@ -49,8 +53,14 @@ pub fn write(
     Ok(())
 }
 
-fn text(buf: &mut Vec<u8>, r: &Summary) {
+fn text(buf: &mut Vec<u8>, r: &Summary, several: bool) {
     let mut line = String::new();
+    if let Some((param, value)) = r.loss.param().filter(|_| several) {
+        line.push_str(param.name());
+        line.push('=');
+        number::push(&mut line, value, Precision::F64);
+        line.push('\t');
+    }
     match r.group.as_ref().map(|g| &g.key) {
         Some(GroupKey::Text(s)) => line.push_str(&escape_key(s)),
         Some(GroupKey::Int(k)) => line.push_str(&k.to_string()),

@@ -117,7 +117,7 @@ impl<'a> Merged<'a> {
             .entry(group.key.clone())
             .or_insert_with(|| (group.clone(), Accumulator::default()));
         ensure!(
-            acc.count.checked_add(r.state.count).is_some(),
+            acc.count().checked_add(r.state.count()).is_some(),
             "{}: field 'count': the merged count of key {:?} overflows 64 bits",
             path,
             group.key

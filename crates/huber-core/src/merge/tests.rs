@@ -17,7 +17,7 @@ fn merges_sums_and_counts_exactly() {
     assert_eq!(m[0].value, 0.8f32 as f64);
     assert_eq!((m[0].count, m[0].shape.clone()), (5, vec![5, 2]));
     assert_eq!(m[0].linear_fraction, Some(0.2));
-    assert_eq!(m[0].state.linear, 1);
+    assert_eq!(m[0].state.linear(), 1);
 }
 
 #[test]

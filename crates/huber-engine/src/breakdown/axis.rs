@@ -291,7 +291,7 @@ impl AxisSink {
                     shape: sums.layout().kept_shape().to_vec(),
                     precision,
                     values: (0..n).map(|i| precision.round(value(i))).collect(),
-                    counts: (0..n).map(|i| sums.cell(i).count).collect(),
+                    counts: (0..n).map(|i| sums.cell(i).count()).collect(),
                     sums: (0..n)
                         .map(|i| sums.cell(i).reduce(Reduction::Sum))
                         .collect(),

@@ -47,6 +47,9 @@ impl Keys {
     }
 }
 
+/// How many groups ahead of the one read out the read-out asks for the next ones' memory.
+const PREFETCH_AHEAD: usize = 16;
+
 /// Keys asked for at a time from a reader.
 const KEYS_AHEAD: usize = 1 << 16;
 
@@ -199,7 +202,12 @@ impl GroupSink {
             .iter()
             .zip(&self.tables)
             .flat_map(move |(loss, table)| {
-                table.sorted().into_iter().map(move |id| {
+                let order = table.sorted();
+                (0..order.len()).map(move |i| {
+                    if let Some(&ahead) = order.get(i + PREFETCH_AHEAD) {
+                        table.prefetch(ahead);
+                    }
+                    let id = order[i];
                     let acc = table.accumulator(id);
                     let group = Group {
                         by: self.name.clone(),

@@ -14,10 +14,59 @@ pub mod keys;
 pub mod top;
 pub mod weighted;
 
+use huber_core::exact::Grid;
+
 use crate::float::Float;
 use crate::loss::Loss;
 use crate::pipeline::NanPolicy;
 use crate::reduce::Accumulator;
+
+/// A group's sum over one chunk in units of the chunk's [`Grid`], and its counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    units: i128,
+    count: u64,
+    linear: u64,
+}
+
+/// A chunk's sums per group, in the order of the chunk's groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupSums {
+    /// On the grid made for the chunk's losses.
+    Units(Grid, Vec<Tally>),
+    /// As exact sums (losses with ±∞ or NaN, or spanning too many binades for a grid).
+    Exact(Vec<Accumulator>),
+}
+
+impl GroupSums {
+    /// Adds group `k`'s sum to `acc`.
+    #[inline]
+    pub fn add_to(&self, k: usize, acc: &mut Accumulator) {
+        match self {
+            GroupSums::Units(grid, tallies) => {
+                let t = &tallies[k];
+                acc.add_units(t.units, *grid, t.count, t.linear);
+            }
+            GroupSums::Exact(accs) => acc.merge(&accs[k]),
+        }
+    }
+
+    /// The sums as accumulators.
+    #[cfg(test)]
+    pub fn accumulators(&self) -> Vec<Accumulator> {
+        let n = match self {
+            GroupSums::Units(_, t) => t.len(),
+            GroupSums::Exact(a) => a.len(),
+        };
+        (0..n)
+            .map(|k| {
+                let mut acc = Accumulator::default();
+                self.add_to(k, &mut acc);
+                acc
+            })
+            .collect()
+    }
+}
 
 /// One chunk of elements as a breakdown sees it, for one loss.
 #[derive(Debug, Clone, Copy)]
@@ -170,13 +219,18 @@ impl<'a, T: Float> Chunk<'a, T> {
     }
 
     /// Sums the chunk per group, where element `offset + i` belongs to key `(offset + i) /
-    /// repeat` and the chunk's `k`-th key to group `of_key[k]` (of `groups`): each element goes
-    /// straight into its group's exact sum, without being gathered first.
-    fn sums_by_key(&self, of_key: &[u32], groups: usize, repeat: usize) -> Vec<Accumulator> {
+    /// repeat` and the chunk's `k`-th key to group `of_key[k]` (of `groups`). Where the chunk's
+    /// losses have a [`Grid`] (finite, within some 60 binades), each goes into its group's
+    /// `i128` of grid units, an integer addition; otherwise each goes straight into its group's
+    /// exact sum. Either way a group's state is the one its elements added one by one make.
+    fn sums_by_key(&self, of_key: &[u32], groups: usize, repeat: usize) -> GroupSums {
         if groups <= 1 {
             let mut acc = Accumulator::default();
             self.add_run(&mut acc, 0..self.len());
-            return if groups == 0 { Vec::new() } else { vec![acc] };
+            return GroupSums::Exact(if groups == 0 { Vec::new() } else { vec![acc] });
+        }
+        if let Some(grid) = T::grid(self.losses) {
+            return GroupSums::Units(grid, self.tallies_by_key(grid, of_key, groups, repeat));
         }
         let mut accs = vec![Accumulator::default(); groups];
         if repeat == 1 {
@@ -190,7 +244,38 @@ impl<'a, T: Float> Chunk<'a, T> {
                 self.add_run(&mut accs[g as usize], run);
             }
         }
-        accs
+        GroupSums::Exact(accs)
+    }
+
+    /// [`Chunk::sums_by_key`] on `grid`, made for the chunk's losses (so none is NaN: every
+    /// element counts).
+    fn tallies_by_key(
+        &self,
+        grid: Grid,
+        of_key: &[u32],
+        groups: usize,
+        repeat: usize,
+    ) -> Vec<Tally> {
+        let mut tallies = vec![Tally::default(); groups];
+        if repeat == 1 {
+            for (&g, (i, &x)) in of_key.iter().zip(self.losses.iter().enumerate()) {
+                let t = &mut tallies[g as usize];
+                t.units += x.units(grid);
+                t.count += 1;
+                t.linear += u64::from(self.is_linear(i));
+            }
+        } else {
+            for (&g, run) in of_key.iter().zip(self.key_runs(repeat)) {
+                let t = &mut tallies[g as usize];
+                t.units += self.losses[run.clone()]
+                    .iter()
+                    .map(|&x| x.units(grid))
+                    .sum::<i128>();
+                t.count += run.len() as u64;
+                t.linear += self.linear_in(run);
+            }
+        }
+        tallies
     }
 
     /// The elements of each of the chunk's keys in turn, chunk-relative, where element
@@ -266,7 +351,7 @@ mod tests {
             let groups = *of_key.iter().max().unwrap() as usize + 1;
             for omit in [false, true] {
                 let c = data.chunk(offset, offset + n, omit);
-                let pushed = c.sums_by_key(of_key, groups, repeat);
+                let pushed = c.sums_by_key(of_key, groups, repeat).accumulators();
                 let gathered = gathered_sums(&c, of_key, groups, repeat);
                 prop_assert_eq!(pushed, gathered);
             }
@@ -277,11 +362,11 @@ mod tests {
     fn a_group_with_an_infinite_loss_is_summed_as_it_is() {
         let data = Data::new(vec![1.0, f32::INFINITY, 2.0, 3.0], vec![0.0; 4], None);
         let c = data.chunk(0, 4, false);
-        let sums = c.sums_by_key(&[0, 1, 0, 1], 2, 1);
-        assert_eq!(sums[1].sum.to_f64(), f64::INFINITY);
-        assert_eq!((sums[1].count, sums[1].linear), (2, 2));
+        let sums = c.sums_by_key(&[0, 1, 0, 1], 2, 1).accumulators();
+        assert_eq!(sums[1].sum().to_f64(), f64::INFINITY);
+        assert_eq!((sums[1].count(), sums[1].linear()), (2, 2));
         // Huber δ = 1 of 1 and 2: 0.5 + 1.5.
-        assert_eq!(sums[0].sum.to_f64(), 2.0);
+        assert_eq!(sums[0].sum().to_f64(), 2.0);
     }
 
     #[test]

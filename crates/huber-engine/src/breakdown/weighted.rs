@@ -7,6 +7,8 @@ use crate::array::Element;
 use crate::float::Float;
 use crate::loss::Loss;
 use crate::pipeline::Sink;
+use huber_core::exact::ExactSum;
+use huber_core::reduce::Accumulator;
 pub use huber_core::weighted::WeightedMean;
 
 use super::Chunk;
@@ -18,9 +20,10 @@ pub fn partial<T: Float>(c: &Chunk<'_, T>) -> WeightedMean {
     c.add_run(&mut part.losses, 0..c.len());
     let Some(w) = c.weight else {
         // Weights of 1: their sum is the count, exactly (a count below 2^53 is an f64).
-        let n = part.losses.count;
-        part.weights.sum.push_f64(n as f64);
-        part.weights.count = n;
+        let n = part.losses.count();
+        let mut ones = ExactSum::default();
+        ones.push_f64(n as f64);
+        part.weights = Accumulator::from_parts(ones, n, 0);
         return part;
     };
     if c.omit_nan && c.losses.iter().any(|x| x.is_nan()) {

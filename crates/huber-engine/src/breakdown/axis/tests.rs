@@ -107,11 +107,11 @@ fn check(shape: &[usize], axes: &[usize], data: &Data, sizes: &[usize], omit: bo
         c.add_gathered(&mut want, &positions, &mut Vec::new());
         let got = sums.cell(cell);
         assert_eq!(
-            (got.count, got.linear),
-            (want.count, want.linear),
+            (got.count(), got.linear()),
+            (want.count(), want.linear()),
             "cell {cell}"
         );
-        assert_eq!(got.sum, want.sum, "cell {cell}");
+        assert_eq!(got.sum(), want.sum(), "cell {cell}");
     }
 }
 
@@ -140,7 +140,7 @@ fn chunk_cut_inside_a_run_gives_the_same_cells() {
     let p = whole.partial(&data.chunk(0, 15, false));
     whole.combine(p);
     for (a, b) in cut.cells().iter().zip(whole.cells()) {
-        assert_eq!(a.count, 5);
+        assert_eq!(a.count(), 5);
         let mean = |x: &crate::reduce::Accumulator| x.reduce(crate::reduce::Reduction::Mean);
         assert!((mean(a) - mean(b)).abs() <= mean(b) * 1e-15);
     }

@@ -19,7 +19,7 @@ fn divides_by_the_weights_sum() {
     let w = run(&data, &[2], false);
     assert_eq!(w.value(), 5.5 / 3.0);
     assert_eq!(w.weight_sum(), 3.0);
-    assert_eq!(w.losses.count, 3);
+    assert_eq!(w.losses.count(), 3);
     assert_eq!(w.gradient_scale::<f32>(), (1.0f64 / 3.0) as f32);
 }
 
