@@ -12,6 +12,7 @@ mod csv_files;
 mod docs;
 mod errors;
 mod exact;
+mod jsonl_files;
 mod shell;
 mod top;
 mod variants;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 
 use super::columnar::keys::KeySource;
 use super::csv::{Layout, TextSource};
+use super::jsonl::JsonKeys;
 use super::npy::NpySource;
 use super::{ColumnarTables, InputSpec, Opened, Opener, Source, Streams, open_one};
 
@@ -28,6 +29,8 @@ pub enum KeyColumn {
     Text(TextSource),
     /// A column of a Parquet or Arrow file.
     Columnar(KeySource),
+    /// A field of a JSON Lines table, as text.
+    Json(JsonKeys),
 }
 
 /// A key input, opened.
@@ -66,6 +69,14 @@ impl Opener {
                 shared: true,
             });
         }
+        let json = self.json.iter().find(|(loc, _)| *loc == spec.location);
+        if let Some((_, table)) = json {
+            return Ok(KeyInput {
+                column: KeyColumn::Json(table.key_reader(key)?),
+                shape: vec![table.rows()],
+                shared: true,
+            });
+        }
         let streams = Streams {
             users: 1,
             once: false,
@@ -84,6 +95,11 @@ impl Opener {
             Opened::Csv(table) => text_keys(&table, key, false)?,
             Opened::Columnar(table) => KeyInput {
                 column: KeyColumn::Columnar(table.key_reader(key)?),
+                shape: vec![table.rows()],
+                shared: false,
+            },
+            Opened::Json(table) => KeyInput {
+                column: KeyColumn::Json(table.key_reader(key)?),
                 shape: vec![table.rows()],
                 shared: false,
             },

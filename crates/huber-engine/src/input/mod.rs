@@ -4,6 +4,7 @@
 pub mod columnar;
 pub mod csv;
 pub mod decode;
+pub mod jsonl;
 pub mod keys;
 mod mapped;
 mod memory;
@@ -80,6 +81,17 @@ pub trait Text {
     /// same file share: then inputs are read one after another, because a pool thread waiting
     /// for that lock could not help with the parse.
     fn parses_on_pool(&self) -> bool;
+    /// Whether the table has a column (CSV) or may have a field (JSON Lines) named `key`.
+    fn has_field(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+    /// The text of column `key` in the rows of elements `indices` (flat, C order, ascending),
+    /// found by reading the input again: `None` where it cannot be read again.
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        let _ = (key, indices);
+        None
+    }
 }
 
 /// Reads elements by their flat C-order index (see [`Source::positional`]).
@@ -220,6 +232,8 @@ pub(crate) enum Container {
     Parquet,
     /// Arrow IPC, file or stream.
     Arrow,
+    /// JSON Lines (NDJSON).
+    Jsonl,
 }
 
 pub(crate) fn sniff(head: &[u8]) -> Container {
@@ -231,6 +245,9 @@ pub(crate) fn sniff(head: &[u8]) -> Container {
         Container::Parquet
     } else if head.starts_with(columnar::ARROW_MAGIC) || head.starts_with(&columnar::CONTINUATION) {
         Container::Arrow
+    } else if head.trim_ascii_start().starts_with(b"{") {
+        // No CSV starts so: a header name or a number does not begin with a brace.
+        Container::Jsonl
     } else {
         Container::Csv
     }
@@ -254,6 +271,7 @@ pub(crate) fn by_extension(path: &Path) -> Option<Container> {
         "csv" | "tsv" | "txt" => Some(Container::Csv),
         "parquet" => Some(Container::Parquet),
         "arrow" | "feather" | "ipc" | "arrows" => Some(Container::Arrow),
+        "jsonl" | "ndjson" => Some(Container::Jsonl),
         _ => None,
     }
 }
@@ -275,7 +293,7 @@ impl Source for Named {
     }
 
     fn read(&mut self, out: Buf<'_>) -> Result<()> {
-        self.inner.read(out).with_context(|| self.name.clone())
+        self.inner.read(out).map_err(|e| self.named(e))
     }
 
     fn open_ended(&self) -> bool {
@@ -283,7 +301,7 @@ impl Source for Named {
     }
 
     fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
-        self.inner.read_upto(out).with_context(|| self.name.clone())
+        self.inner.read_upto(out).map_err(|e| self.named(e))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -299,6 +317,17 @@ impl Source for Named {
 
     fn text(&self) -> Option<&dyn Text> {
         self.inner.text().map(|_| self as &dyn Text)
+    }
+}
+
+impl<S> Named<S> {
+    /// `e` with the input's name, unless it names the input it is about already (a bad value
+    /// in another column of the same table, found while this one was read).
+    fn named(&self, e: anyhow::Error) -> anyhow::Error {
+        match e.downcast_ref::<csv::Owner>() {
+            Some(_) => e,
+            None => e.context(self.name.clone()),
+        }
     }
 }
 
@@ -319,6 +348,15 @@ impl Text for Named {
 
     fn parses_on_pool(&self) -> bool {
         self.inner.text().is_some_and(|t| t.parses_on_pool())
+    }
+
+    fn has_field(&self, key: &str) -> bool {
+        self.inner.text().is_some_and(|t| t.has_field(key))
+    }
+
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        let fields = self.inner.text()?.fields(key, indices)?;
+        Some(fields.with_context(|| self.name.clone()))
     }
 }
 
@@ -367,6 +405,8 @@ pub struct Opener {
     tables: Vec<(Location, Arc<csv::Table>)>,
     /// The Parquet and Arrow files that the last [`Opener::open`] opened.
     columnar: Vec<(Location, Arc<columnar::Table>)>,
+    /// The JSON Lines tables that the last [`Opener::open`] opened.
+    json: Vec<(Location, Arc<jsonl::Table>)>,
 }
 
 impl Opener {
@@ -382,6 +422,7 @@ impl Opener {
             threads: 0,
             tables: Vec::new(),
             columnar: Vec::new(),
+            json: Vec::new(),
         }
     }
 
@@ -465,6 +506,7 @@ impl Opener {
         }
         self.tables = tables;
         self.columnar = columnar.tables;
+        self.json = columnar.json;
         Ok(out)
     }
 }
@@ -475,6 +517,7 @@ enum Opened {
     Array(NpySource),
     Csv(Arc<csv::Table>),
     Columnar(Arc<columnar::Table>),
+    Json(Arc<jsonl::Table>),
 }
 
 impl Opened {
@@ -482,8 +525,9 @@ impl Opened {
     fn source(self, spec: &InputSpec) -> Result<Box<dyn Source>> {
         Ok(match self {
             Opened::Array(array) => Box::new(array),
-            Opened::Csv(table) => Box::new(table.reader(spec.key.as_deref())?),
+            Opened::Csv(table) => Box::new(table.reader_as(spec.key.as_deref(), spec.to_string())?),
             Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
+            Opened::Json(table) => Box::new(table.reader(spec.key.as_deref(), spec.to_string())?),
         })
     }
 }
@@ -493,6 +537,7 @@ impl Opened {
 enum Stream {
     Npy(NpySource),
     Csv(Box<dyn Read + Send>),
+    Json(Box<dyn Read + Send>),
     Bytes(Arc<[u8]>),
 }
 
@@ -571,6 +616,9 @@ fn open_stream(
     if once && sniff(&head) == Container::Csv {
         return Ok(Stream::Csv(Box::new(Cursor::new(head).chain(input))));
     }
+    if once && sniff(&head) == Container::Jsonl {
+        return Ok(Stream::Json(Box::new(Cursor::new(head).chain(input))));
+    }
     if users == 1 && sniff(&head) == Container::Npy {
         ensure!(
             spec.key.is_none(),
@@ -579,7 +627,7 @@ fn open_stream(
         let rest = Box::new(Cursor::new(head).chain(input));
         return Ok(Stream::Npy(NpySource::open(rest, None)?));
     }
-    let text = sniff(&head) == Container::Csv;
+    let text = matches!(sniff(&head), Container::Csv | Container::Jsonl);
     let all: Arc<[u8]> = hold(head, &mut input, text)?.into();
     held.push((spec.location.clone(), all.clone()));
     Ok(Stream::Bytes(all))
@@ -595,6 +643,9 @@ fn open_one(
     // Another column of a CSV table opened already: the table is read once for all of them.
     if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
         return Ok(Opened::Csv(t.clone()));
+    }
+    if let Some((_, t)) = columnar.json.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Opened::Json(t.clone()));
     }
     let stream = match &spec.location {
         Location::Array(array) => return Ok(Opened::Array(array.source()?)),
@@ -617,6 +668,7 @@ fn open_one(
         (Some(Stream::Csv(input)), _) => {
             return open_csv(spec, csv_opts.0, false, CsvBytes::Once(input), tables);
         }
+        (Some(Stream::Json(input)), _) => return columnar.open_json_stream(spec, input),
         (Some(Stream::Bytes(data)), _) => {
             let c = sniff(&data);
             (Bytes::Shared(data), c)
@@ -648,6 +700,7 @@ fn open_container(
         Container::Npz => open_npz(spec, bytes).map(Opened::Array),
         Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, CsvBytes::Again(bytes), tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
+        Container::Jsonl => columnar.open_json(spec, bytes, csv_opts.1),
     }
 }
 
@@ -691,7 +744,7 @@ fn open_csv(
         _ => b',',
     });
     let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
-    let table = Arc::new(table);
+    let table = Arc::new(table.missing(csv::Missing::new(&csv_opts.na)));
     tables.push((spec.location.clone(), table.clone()));
     Ok(Opened::Csv(table))
 }
@@ -741,10 +794,12 @@ fn csv_table(
     })
 }
 
-/// The columnar files opened so far, so that inputs naming the same file share one read of it.
+/// The columnar files (and JSON Lines tables) opened so far, so that inputs naming the same
+/// file share one read of it.
 struct ColumnarTables {
     threads: usize,
     tables: Vec<(Location, Arc<columnar::Table>)>,
+    json: Vec<(Location, Arc<jsonl::Table>)>,
 }
 
 impl ColumnarTables {
@@ -752,7 +807,58 @@ impl ColumnarTables {
         ColumnarTables {
             threads,
             tables: Vec::new(),
+            json: Vec::new(),
         }
+    }
+
+    /// A JSON Lines table of bytes that can be read again: its rows counted first if `count`
+    /// says so, else bounded by its length.
+    fn open_json(&mut self, spec: &InputSpec, bytes: Bytes, count: bool) -> Result<Opened> {
+        if let Some((_, t)) = self.json.iter().find(|(loc, _)| *loc == spec.location) {
+            return Ok(Opened::Json(t.clone()));
+        }
+        let table = match bytes {
+            Bytes::Shared(b) => {
+                let rows = match count {
+                    true => {
+                        jsonl::Rows::Counted(jsonl::count_stream(Box::new(Cursor::new(b.clone())))?)
+                    }
+                    false => jsonl::Rows::Length(Some(b.len() as u64)),
+                };
+                let again = b.clone();
+                jsonl::Table::stream(Box::new(Cursor::new(b)), rows)?.reopen_with(Arc::new(
+                    move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+                ))
+            }
+            Bytes::File(p) => {
+                let file = open_file(&p)?;
+                let rows = match count {
+                    true => jsonl::Rows::Counted(jsonl::count_file(open_file(&p)?)?),
+                    false => jsonl::Rows::Length(Some(file.metadata()?.len())),
+                };
+                let path = p.clone();
+                jsonl::Table::file(file, rows)?.reopen_with(Arc::new(move || {
+                    Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>)
+                }))
+            }
+        };
+        Ok(self.add_json(spec, table))
+    }
+
+    /// A JSON Lines table of a stream, parsed as it arrives.
+    fn open_json_stream(
+        &mut self,
+        spec: &InputSpec,
+        input: Box<dyn Read + Send>,
+    ) -> Result<Opened> {
+        let table = jsonl::Table::stream(input, jsonl::Rows::Length(None))?;
+        Ok(self.add_json(spec, table))
+    }
+
+    fn add_json(&mut self, spec: &InputSpec, table: jsonl::Table) -> Opened {
+        let table = Arc::new(table);
+        self.json.push((spec.location.clone(), table.clone()));
+        Opened::Json(table)
     }
 
     fn open(&mut self, spec: &InputSpec, bytes: Bytes, container: Container) -> Result<Opened> {
