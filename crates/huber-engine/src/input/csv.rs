@@ -122,6 +122,30 @@ impl Layout {
         }
     }
 
+    /// The columns a KEY selects: the column it names whole, if one does (a header name may hold
+    /// commas); else, read from the left, the longest run of its comma-separated parts that
+    /// names a column, then the next (`p0,p1,p2`: three columns, shape `(rows, 3)`).
+    pub fn columns(&self, key: &str) -> Result<Vec<usize>> {
+        if !key.contains(',') || matches!(self.named(key), Ok(Some(_))) {
+            return Ok(vec![self.column(key)?]);
+        }
+        let parts: Vec<&str> = key.split(',').collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < parts.len() {
+            let longest = (i + 1..=parts.len())
+                .rev()
+                .find(|&j| j == i + 1 || matches!(self.named(&parts[i..j].join(",")), Ok(Some(_))));
+            let j = longest.unwrap_or(i + 1);
+            out.push(
+                self.column(&parts[i..j].join(","))
+                    .with_context(|| format!("in the list of columns '{}'", clip(key)))?,
+            );
+            i = j;
+        }
+        Ok(out)
+    }
+
     /// A note for a key that is a number and also the header name of another column: it was read
     /// as the name, and `#N` picks the number.
     pub fn key_note(&self, key: &str) -> Option<String> {
@@ -394,12 +418,25 @@ fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Re
 }
 
 /// Which values of each record a reader wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Select {
     /// One column.
     Column(usize),
     /// Every column, row after row.
     All,
+    /// These columns, in this order, row after row (`t.csv:p0,p1,p2`).
+    Several(Vec<usize>),
+}
+
+impl Select {
+    /// The row and column of element `index` of a reader of `ncols` columns.
+    fn cell(&self, index: usize, ncols: usize) -> (usize, usize) {
+        match self {
+            Select::Column(c) => (index, *c),
+            Select::All => (index / ncols, index % ncols),
+            Select::Several(cs) => (index / cs.len(), cs[index % cs.len()]),
+        }
+    }
 }
 
 /// The parsing state shared by all readers of one table.
@@ -570,20 +607,22 @@ impl Shared {
 
     /// What the readers want of each record: per column, whether its numbers are wanted; per
     /// number reader, its column (`None`: all); per text reader, its column.
-    fn columns(&self) -> (Vec<bool>, Vec<Option<usize>>, Vec<usize>) {
+    fn columns(&self) -> (Vec<bool>, Vec<record::Pick>, Vec<usize>) {
         let mut want = vec![false; self.ncols];
-        let selects: Vec<Option<usize>> = self
+        let selects: Vec<record::Pick> = self
             .selects
             .iter()
             .map(|s| match s {
-                Select::Column(c) => Some(*c),
-                Select::All => None,
+                Select::Column(c) => record::Pick::One(*c),
+                Select::All => record::Pick::All,
+                Select::Several(cs) => record::Pick::Several(cs.clone()),
             })
             .collect();
-        for s in &selects {
+        for s in &self.selects {
             match s {
-                Some(c) => want[*c] = true,
-                None => want.fill(true),
+                Select::Column(c) => want[*c] = true,
+                Select::All => want.fill(true),
+                Select::Several(cs) => cs.iter().for_each(|&c| want[c] = true),
             }
         }
         let texts = self.texts.iter().map(|(c, _)| *c).collect();
@@ -597,7 +636,12 @@ impl Shared {
             let mut readers = self.selects.iter().zip(&self.names);
             readers.find(|(s, _)| **s == want).map(|(_, n)| n.as_str())
         };
-        of(Select::Column(c)).or_else(|| of(Select::All))
+        let several = self.selects.iter().zip(&self.names);
+        let mut several =
+            several.filter(|(s, _)| matches!(s, Select::Several(cs) if cs.contains(&c)));
+        of(Select::Column(c))
+            .or_else(|| several.next().map(|(_, n)| n.as_str()))
+            .or_else(|| of(Select::All))
     }
 
     /// Queues the pieces of a block for their readers, in order; the first error wins.
@@ -725,15 +769,18 @@ impl Table {
     /// reported as that input's, whichever reader found it.
     pub fn reader_as(&self, key: Option<&str>, name: String) -> Result<CsvSource> {
         let (select, shape) = match key {
-            Some(k) => (
-                Select::Column(self.layout.column(k)?),
-                vec![self.layout.rows],
-            ),
+            Some(k) => match self.layout.columns(k)? {
+                cs if cs.len() == 1 => (Select::Column(cs[0]), vec![self.layout.rows]),
+                cs => (
+                    Select::Several(cs.clone()),
+                    vec![self.layout.rows, cs.len()],
+                ),
+            },
             None if self.layout.ncols == 1 => (Select::All, vec![self.layout.rows]),
             None => (Select::All, vec![self.layout.rows, self.layout.ncols]),
         };
         let mut shared = lock(&self.shared);
-        shared.selects.push(select);
+        shared.selects.push(select.clone());
         shared.names.push(name);
         shared.queues.push(Queue::new());
         let locator = self.reopen.clone().map(|reopen| Locator {
@@ -842,10 +889,7 @@ struct Locator {
 impl Locator {
     /// The line and column of element `index`, found by reading the table again up to it.
     fn locate(&self, index: usize) -> Result<Position> {
-        let (row, col) = match self.select {
-            Select::Column(c) => (index, c),
-            Select::All => (index / self.layout.ncols, index % self.layout.ncols),
-        };
+        let (row, col) = self.select.cell(index, self.layout.ncols);
         let mut r = Blocks::stream((self.reopen)()?);
         r.ahead(self.layout.data_start)?;
         r.advance(self.layout.data_start);
@@ -904,10 +948,7 @@ impl Locator {
         indices: &[usize],
         each: impl Fn(&[u8], u64) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let row_of = |i: usize| match self.select {
-            Select::Column(_) => i,
-            Select::All => i / self.layout.ncols,
-        };
+        let row_of = |i: usize| self.select.cell(i, self.layout.ncols).0;
         let mut r = Blocks::stream((self.reopen)()?);
         r.ahead(self.layout.data_start)?;
         r.advance(self.layout.data_start);

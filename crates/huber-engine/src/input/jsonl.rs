@@ -68,7 +68,11 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
         error: None,
     };
     let mut row = Row::new(fields);
-    for line in piece.split(|&c| c == b'\n') {
+    let mut start = 0;
+    while start < piece.len() {
+        let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |k| start + k);
+        let line = &piece[start..end];
+        start = end + 1;
         let at = out.lines;
         out.lines += 1;
         if is_blank(line) {
@@ -89,8 +93,6 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
             }
         }
     }
-    // The split sees an empty line after the piece's last line end.
-    out.lines -= 1;
     out
 }
 

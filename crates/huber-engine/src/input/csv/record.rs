@@ -98,6 +98,14 @@ pub(super) struct Parsed {
     pub column: Option<usize>,
 }
 
+/// The values of a record one reader takes.
+pub(super) enum Pick {
+    One(usize),
+    All,
+    /// These columns, in this order.
+    Several(Vec<usize>),
+}
+
 /// How the records of one table are read.
 pub(super) struct Plan<'a> {
     pub ncols: usize,
@@ -106,8 +114,8 @@ pub(super) struct Plan<'a> {
     pub missing: &'a Missing,
     /// Per column, whether some reader wants its numbers.
     pub want: &'a [bool],
-    /// Per reader, its column (`None`: all columns).
-    pub selects: &'a [Option<usize>],
+    /// Per reader, the values of a record it takes.
+    pub selects: &'a [Pick],
     /// Per text reader, its column.
     pub texts: &'a [usize],
 }
@@ -165,8 +173,9 @@ pub(super) fn parse_piece(
         out.rows += 1;
         for (v, sel) in out.values.iter_mut().zip(plan.selects) {
             match sel {
-                Some(c) => v.push(row[*c]),
-                None => v.extend_from_slice(&row),
+                Pick::One(c) => v.push(row[*c]),
+                Pick::All => v.extend_from_slice(&row),
+                Pick::Several(cs) => v.extend(cs.iter().map(|&c| row[c])),
             }
         }
     }

@@ -316,6 +316,15 @@ fn token_len(s: &[u8]) -> usize {
 #[inline]
 fn string_end(s: &[u8], i: usize) -> Result<usize, Bad> {
     let mut j = i + 1;
+    // Names and ids are short: a byte loop ends them sooner than a vector search starts.
+    let short = s.len().min(j + 24);
+    while j < short {
+        match s[j] {
+            b'"' => return Ok(j + 1),
+            b'\\' => break,
+            _ => j += 1,
+        }
+    }
     loop {
         match memchr::memchr2(b'"', b'\\', &s[j..]) {
             Some(k) if s[j + k] == b'"' => return Ok(j + k + 1),
