@@ -129,3 +129,30 @@ fn elements_and_top_rows_name_their_lines() {
         error.stderr
     );
 }
+
+/// Several fields as one `(N, k)` input: `pred,out.p` against `target,out.t` (the same values,
+/// the second pair nested) gives per column (`--axis 0`) the mean of one pair, twice.
+#[test]
+fn several_fields_are_one_input_of_shape_n_by_k() {
+    let f = "fixtures/jsonl/polars.ndjson";
+    let one = util::huber(
+        &[
+            "-p",
+            &format!("{f}:pred"),
+            "-t",
+            &format!("{f}:target"),
+            "--nan",
+            "omit",
+        ],
+        None,
+    )
+    .ok("one pair")
+    .out();
+    let (p, t) = (format!("{f}:pred,out.p"), format!("{f}:target,out.t"));
+    let args = ["-p", &p, "-t", &t, "--nan", "omit", "--axis", "0"];
+    let both = util::huber(&args, None).ok("two pairs").out();
+    assert_eq!(both, format!("{one}{one}"));
+    let json = util::huber(&["-p", &p, "-t", &t, "-f", "json"], None).ok("json");
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["shape"], serde_json::json!([300, 2]));
+}

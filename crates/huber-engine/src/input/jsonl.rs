@@ -41,8 +41,9 @@ struct Shared {
     open_ended: bool,
     /// The selected fields: the KEY, and what it is read as. Readers of one KEY share a slot.
     slots: Vec<(String, Kind)>,
-    /// Per number reader: its slot, its input's name and the values parsed but not handed out.
-    numbers: Vec<(usize, String, VecDeque<f64>)>,
+    /// Per number reader: its slots (several for `a,b,c`, read row after row), its input's
+    /// name and the values parsed but not handed out.
+    numbers: Vec<(Vec<usize>, String, VecDeque<f64>)>,
     /// Per text reader: its slot, and the texts parsed but not handed out (bytes, lengths).
     texts: Vec<(usize, VecDeque<u8>, VecDeque<usize>)>,
 }
@@ -160,7 +161,7 @@ impl Shared {
                         clip(&self.slots[s].0),
                         bad.message
                     );
-                    match self.numbers.iter().find(|(slot, _, _)| *slot == s) {
+                    match self.numbers.iter().find(|(slots, _, _)| slots.contains(&s)) {
                         Some((_, name, _)) if !name.is_empty() => {
                             error.context(Owner(name.clone()))
                         }
@@ -176,8 +177,15 @@ impl Shared {
         );
         self.rows_left -= piece.rows;
         self.line += piece.lines;
-        for (slot, _, queue) in &mut self.numbers {
-            queue.extend(&piece.values[*slot]);
+        for (slots, _, queue) in &mut self.numbers {
+            match slots[..] {
+                [slot] => queue.extend(&piece.values[slot]),
+                _ => {
+                    for row in 0..piece.rows {
+                        queue.extend(slots.iter().map(|&s| piece.values[s][row]));
+                    }
+                }
+            }
         }
         for (slot, data, lens) in &mut self.texts {
             data.extend(&piece.texts[*slot].0);
@@ -276,23 +284,34 @@ impl Table {
         self.rows
     }
 
-    /// A reader of the field `key` as numbers, for the input `name` (`f.jsonl:target`).
+    /// A reader of the field `key` as numbers, for the input `name` (`f.jsonl:target`); a
+    /// KEY of several fields (`p0,p1,p2`) reads them as one `(rows, k)` array.
     pub fn reader(&self, key: Option<&str>, name: String) -> Result<JsonSource> {
         let Some(key) = key else {
             bail!("a JSON Lines input needs a field: give it as PATH:FIELD (a.b for a nested one)");
         };
+        let keys: Vec<&str> = key.split(',').collect();
+        ensure!(
+            keys.iter().all(|k| !k.is_empty()),
+            "'{}' names an empty field",
+            clip(key)
+        );
         let mut shared = lock(&self.shared);
-        let slot = shared.slot(key, Kind::Number);
-        shared.numbers.push((slot, name, VecDeque::new()));
+        let slots: Vec<usize> = keys.iter().map(|k| shared.slot(k, Kind::Number)).collect();
+        let shape = match keys.len() {
+            1 => vec![self.rows],
+            k => vec![self.rows, k],
+        };
+        shared.numbers.push((slots, name, VecDeque::new()));
         Ok(JsonSource {
             shared: self.shared.clone(),
             index: shared.numbers.len() - 1,
-            shape: vec![self.rows],
+            shape,
             open_ended: self.open_ended,
             read: 0,
             locator: self.reopen.clone().map(|reopen| Locator {
                 reopen,
-                key: key.to_string(),
+                keys: keys.iter().map(|k| k.to_string()).collect(),
             }),
         })
     }
@@ -441,7 +460,8 @@ impl Text for JsonSource {
 /// What it takes to find the line of a row again.
 struct Locator {
     reopen: Reopen,
-    key: String,
+    /// The fields read, one per element of a row.
+    keys: Vec<String>,
 }
 
 impl Locator {
@@ -472,8 +492,10 @@ impl Locator {
     }
 
     fn locate(&self, index: usize) -> Result<Position> {
-        let (mut left, mut found) = (index, None);
-        let fields = Fields::new(&[(self.key.clone(), Kind::Number)]);
+        let k = self.keys.len();
+        let key = &self.keys[index % k];
+        let (mut left, mut found) = (index / k, None);
+        let fields = Fields::new(&[(key.clone(), Kind::Number)]);
         self.rows(|line, bytes| {
             if left > 0 {
                 left -= 1;
@@ -486,20 +508,22 @@ impl Locator {
         })?;
         let (line, nan) = found.context("the file has fewer rows than when it was counted")?;
         Ok(Position {
-            text: format!("line {line}, field '{}'", clip(&self.key)),
+            text: format!("line {line}, field '{}'", clip(key)),
             nan,
         })
     }
 
     fn lines(&self, indices: &[usize]) -> Result<Vec<u64>> {
-        self.rows_of(indices, |line, _| line)
+        let rows: Vec<usize> = indices.iter().map(|i| i / self.keys.len()).collect();
+        self.rows_of(&rows, |line, _| line)
     }
 
     /// The text of field `key` in the rows `indices` (ascending): a string's contents, a
     /// number's text; an error if none of them has the field.
     fn fields(&self, key: &str, indices: &[usize]) -> Result<Vec<String>> {
         let fields = Fields::new(&[(key.to_string(), Kind::Text)]);
-        let texts = self.rows_of(indices, |_, bytes| {
+        let rows: Vec<usize> = indices.iter().map(|i| i / self.keys.len()).collect();
+        let texts = self.rows_of(&rows, |_, bytes| {
             let mut row = Row::new(&fields);
             match scan::line(bytes, &fields, &mut row) {
                 Ok(()) => Some(String::from_utf8_lossy(&row.texts[0]).into_owned()),
