@@ -175,11 +175,19 @@ pub(super) fn parse_piece(
             match sel {
                 Pick::One(c) => v.push(row[*c]),
                 Pick::All => v.extend_from_slice(&row),
-                Pick::Several(cs) => v.extend(cs.iter().map(|&c| row[c])),
+                Pick::Several(cs) => push_several(v, cs, &row),
             }
         }
     }
     out
+}
+
+/// The values of columns `cs` of `row`, in that order: out of line, so that the loop over the
+/// records of one-column readers stays as small as it was.
+#[inline(never)]
+#[cold]
+fn push_several(v: &mut Vec<f64>, cs: &[usize], row: &[f64]) {
+    v.extend(cs.iter().map(|&c| row[c]));
 }
 
 /// The common record, fast: returns where the next record starts, or `None` for anything the
