@@ -67,7 +67,7 @@ pub struct CsvOptions {
     /// Header handling.
     pub header: HeaderMode,
     /// Spellings of a missing value besides the empty field and pandas' defaults
-    /// ([`Missing`]): `--na`. None of them may be a number.
+    /// (`Missing`): `--na`. None of them may be a number.
     pub na: Vec<String>,
 }
 
