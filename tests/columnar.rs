@@ -369,3 +369,27 @@ fn hostile_files_fail_in_64_mib() {
         );
     }
 }
+
+/// Decimal columns (fixtures/decimal: DuckDB's DECIMAL(10,2) with NULLs; pyarrow's
+/// decimal128(38,30) and decimal256(50,40) with more digits than a float64 holds) read as float64,
+/// each value correctly rounded: the mean Python computes from the exact decimals.
+#[test]
+fn decimal_columns_read_as_correctly_rounded_float64() {
+    let text = std::fs::read_to_string(crate::util::repo_path("fixtures/decimal/references.json"))
+        .unwrap();
+    let refs: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (file, want) in refs.as_object().unwrap() {
+        let f = format!("fixtures/decimal/{file}");
+        let (p, t) = (format!("{f}:pred"), format!("{f}:target"));
+        let run =
+            crate::util::huber(&["-p", &p, "-t", &t, "--nan", "omit", "-f", "json"], None).ok(file);
+        let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(json["dtype"], "float64", "{file}");
+        let want: f64 = want.as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            json["value"].as_f64().unwrap().to_bits(),
+            want.to_bits(),
+            "{file}"
+        );
+    }
+}

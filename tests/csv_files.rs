@@ -231,3 +231,41 @@ fn one_pass_reductions_report_the_rows_of_the_table() {
         }
     }
 }
+
+/// Several columns as one `(N, k)` input (`-p f.csv:p0,p1,p2`): the mean over all N·k elements
+/// and, with `--axis 0`, one mean per output, as numpy computes them from the frame; a header
+/// name holding a comma (`p,odd`) is taken whole before the KEY is split at its commas.
+#[test]
+fn several_columns_are_one_input_of_shape_n_by_k() {
+    let text = std::fs::read_to_string(util::root().join(DIR).join("multi_output.json")).unwrap();
+    let want: Value = serde_json::from_str(&text).unwrap();
+    let f = format!("{DIR}/{}", want["file"].as_str().unwrap());
+    let (p, t) = (format!("{f}:p0,p1,p2"), format!("{f}:t0,t1,t2"));
+    let out = util::huber(&["-p", &p, "-t", &t, "-f", "json"], None).ok("mean");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["shape"], serde_json::json!([50, 3]));
+    let mean = want["mean"].as_str().unwrap().parse::<f64>().unwrap();
+    assert_eq!(json["value"].as_f64().unwrap().to_bits(), mean.to_bits());
+    let out = util::huber(&["-p", &p, "-t", &t, "--axis", "0"], None).ok("axis");
+    let got: Vec<f64> = out.out().lines().map(|l| l.parse().unwrap()).collect();
+    let per: Vec<f64> = want["per_output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got, per);
+    // `p,odd` is one column (a copy of p2): the same as p0,p1,p2.
+    let odd = format!("{f}:p0,p1,p,odd");
+    let out = util::huber(&["-p", &odd, "-t", &t, "--axis", "0"], None).ok("odd");
+    assert_eq!(out.out().lines().count(), 3);
+    let again: Vec<f64> = out.out().lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(again, per);
+    let bad = util::huber(&["-p", &format!("{f}:p0,nope"), "-t", &t], None);
+    assert_eq!(bad.status, Some(1));
+    assert!(
+        bad.stderr.contains("no column named 'nope'"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -13,6 +13,7 @@ mod datasets;
 mod docs;
 mod errors;
 mod exact;
+mod jsonl_files;
 mod shell;
 mod top;
 mod variants;

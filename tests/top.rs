@@ -215,3 +215,67 @@ fn a_broadcast_csv_input_gives_the_line_of_its_row() {
         "i0,i1,flat,line,pred,target,loss\n0,1,1,4,-4.0,0.0,4.0\n1,1,4,4,-4.0,0.0,4.0\n0,2,2,5,2.0,0.0,2.0\n1,2,5,5,2.0,0.0,2.0\n"
     );
 }
+
+/// `--id COLUMN` lists the column's value in each listed row, from the inputs' CSV or JSON Lines
+/// table (the ids of both fixtures are `img` and the row's index), quoted where CSV needs it.
+#[test]
+fn id_lists_a_column_of_the_same_table() {
+    for file in [
+        "fixtures/csv/pandas_default.csv",
+        "fixtures/jsonl/polars.ndjson",
+    ] {
+        let (p, t) = (format!("{file}:pred"), format!("{file}:target"));
+        let args = [
+            "-p", &p, "-t", &t, "--nan", "omit", "--top", "5", "--id", "id", "-f", "json",
+        ];
+        let out = json(&args);
+        let top = out["top"].as_array().unwrap();
+        assert_eq!(top.len(), 5);
+        for row in top {
+            let want = format!("img{:04}", row["flat"].as_u64().unwrap());
+            assert_eq!(row["id"], want.as_str(), "{file}");
+        }
+        let args = [
+            "-p", &p, "-t", &t, "--nan", "omit", "--top", "5", "--id", "id",
+        ];
+        let text = huber(&args, None).ok("--top --id").out();
+        assert!(
+            text.starts_with("index\tline\tid\tpred\ttarget\tloss\n"),
+            "{text}"
+        );
+        for row in text.lines().skip(1) {
+            let cells: Vec<&str> = row.split('\t').collect();
+            assert_eq!(
+                cells[2],
+                format!("img{:04}", cells[0].parse::<u64>().unwrap())
+            );
+        }
+    }
+    // A text id with a line break is quoted in CSV, escaped in text.
+    let f = "fixtures/csv/pandas_default.csv";
+    let (p, t) = (format!("{f}:pred"), format!("{f}:target"));
+    let args = [
+        "-p", &p, "-t", &t, "--nan", "omit", "--top", "3", "--id", "store",
+    ];
+    let csv = huber(&[&args[..], &["-f", "csv"]].concat(), None)
+        .ok("csv")
+        .out();
+    assert!(csv.contains(",\"x\r\ny\","), "{csv}");
+    let text = huber(&args, None).ok("text").out();
+    assert!(text.contains("\tx\\r\\ny\t"), "{text}");
+}
+
+#[test]
+fn id_without_a_table_that_holds_it_is_refused() {
+    let f = "fixtures/csv/pandas_default.csv";
+    let (p, t) = (format!("{f}:pred"), format!("{f}:target"));
+    let run = huber(&["-p", &p, "-t", &t, "--top", "2", "--id", "nope"], None);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("--id nope: no input"), "{}", run.stderr);
+    let run = huber(&["-p", &p, "-t", &t, "--id", "id"], None);
+    assert_eq!(run.status, Some(2), "{}", run.stderr);
+    let npy = "fixtures/example/pred.npy";
+    let run = huber(&["-p", npy, "-t", npy, "--top", "2", "--id", "id"], None);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}

@@ -93,7 +93,11 @@ fn csv_options(delimiter: Option<&str>, header: Option<bool>) -> PyResult<CsvOpt
         Some(true) => HeaderMode::Present,
         Some(false) => HeaderMode::Absent,
     };
-    Ok(CsvOptions { delimiter, header })
+    Ok(CsvOptions {
+        delimiter,
+        header,
+        ..CsvOptions::default()
+    })
 }
 
 /// Watches for a Ctrl-C seen by the caller: the run stops at its next batch.

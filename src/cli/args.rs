@@ -93,6 +93,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// A CSV field VALUE is a missing value too (repeatable), besides an empty field and
+    /// pandas' defaults (NA, N/A, NULL, #N/A, None, …); not a number.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub na: Vec<String>,
+
     /// Worker threads, at most 1024 [default: one per core]; results are identical for every
     /// count.
     #[arg(short = 'j', long, value_name = "N")]
@@ -122,6 +127,11 @@ pub struct RunArgs {
     /// (text, CSV), or added to the result (JSON). At most 1000000.
     #[arg(long, value_name = "K")]
     pub top: Option<usize>,
+
+    /// With --top: list the value of COLUMN of the inputs' CSV or JSON Lines table beside each
+    /// row (an id, a file name).
+    #[arg(long, value_name = "COLUMN", requires = "top")]
+    pub id: Option<String>,
 }
 
 /// `--loss`: the losses of [`LossKind`], as the command line spells them.
@@ -228,7 +238,8 @@ impl RunArgs {
     pub fn into_config(self) -> Result<Config, UsageError> {
         let kind = LossKind::from(self.loss);
         let params = params(kind, self.delta.as_deref(), self.beta.as_deref())?;
-        let csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
+        let mut csv = csv_options(self.header, self.no_header, self.delimiter.as_deref())?;
+        csv.na = parse_na(self.na)?;
         let axis = self.axis.as_deref().map(parse_axes).transpose()?;
         let format = Format::resolve(self.format, self.output.as_deref())?;
         let spec = |s: Option<OsString>| InputSpec::parse(&s.unwrap_or_default());
@@ -246,6 +257,7 @@ impl RunArgs {
             axis,
             by: self.by.map(|b| InputSpec::parse(&b)).transpose()?,
             top: self.top,
+            top_id: self.id,
             histogram: self.plot.is_some(),
         };
         options.check()?;
@@ -321,7 +333,31 @@ fn csv_options(
         _ => HeaderMode::Detect,
     };
     let delimiter = delimiter.map(parse_delimiter).transpose()?;
-    Ok(CsvOptions { delimiter, header })
+    Ok(CsvOptions {
+        delimiter,
+        header,
+        na: Vec::new(),
+    })
+}
+
+/// Checks `--na`: a number stays a number (the parser's fast path does not look words up), and
+/// an empty value or one with a line break could not be a field of its own.
+fn parse_na(values: Vec<String>) -> Result<Vec<String>, UsageError> {
+    for v in &values {
+        let bad = if v.trim().is_empty() {
+            Some("is empty (an empty field is a missing value already)")
+        } else if v.trim().parse::<f64>().is_ok() {
+            Some("is a number; --na takes words only (NaN is one already)")
+        } else if v.contains(['\n', '\r', '"']) {
+            Some("holds a line break or a quote")
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            return Err(UsageError::invalid_argument(format!("--na {v:?} {why}")));
+        }
+    }
+    Ok(values)
 }
 
 /// Parses `0.5,1,2` (spaces allowed around values).

@@ -56,6 +56,9 @@ pub struct Options {
     pub by: Option<InputSpec>,
     /// List the K elements with the largest loss beside the results.
     pub top: Option<usize>,
+    /// A column of the inputs' table (CSV or JSON Lines) whose value is listed beside each
+    /// `top` element (`--id`).
+    pub top_id: Option<String>,
     /// Also make a histogram of the residuals with the losses' thresholds marked.
     pub histogram: bool,
 }
@@ -78,6 +81,7 @@ impl Options {
             axis: None,
             by: None,
             top: None,
+            top_id: None,
             histogram: false,
         }
     }
@@ -155,7 +159,12 @@ impl Options {
     /// `top`: K from 1 to [`MAX_TOP`], beside a whole-input mean or sum.
     fn check_top(&self) -> Result<(), huber_core::Error> {
         let Some(k) = self.top else {
-            return Ok(());
+            return match self.top_id {
+                Some(_) => Err(huber_core::Error::invalid_argument(
+                    "--id names the column listed beside the rows of --top: give --top K too",
+                )),
+                None => Ok(()),
+            };
         };
         let refusal = if k == 0 {
             "--top 0 lists nothing: give K of at least 1".to_string()

@@ -55,6 +55,8 @@ pub struct TopList {
     pub worst: Vec<Worst>,
     /// The line of each listed element's record, for an input that has lines (a CSV file).
     pub lines: Option<Vec<u64>>,
+    /// The value of the `--id` column in each listed element's row.
+    pub ids: Option<Vec<String>>,
 }
 
 /// The per-group results of a run, made one at a time as they are listed (a million groups are

@@ -116,7 +116,7 @@ impl Plan<'_> {
             specs: c.inputs().collect(),
             // Streams that can be read only once are held in memory when there are passes to
             // read them again.
-            opener: Opener::new(c.csv, self.passes.len() > 1)
+            opener: Opener::new(c.csv.clone(), self.passes.len() > 1)
                 .with_threads(c.threads)
                 .count_rows(!self.shape_at_end())
                 // `--nan error` names the line of the element, read again from held bytes.
@@ -262,6 +262,7 @@ impl Runner<'_, '_> {
                     losses: &self.losses,
                     reduction,
                     k,
+                    id: self.config.top_id.as_deref(),
                 };
                 let mut watch = watch;
                 run.lists(&mut inputs, &mut watch).map(Results::Top)

@@ -54,6 +54,9 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
     if first.lines.is_some() {
         names.push("line".into());
     }
+    if first.ids.is_some() {
+        names.push("id".into());
+    }
     names.extend(["pred", "target"].map(String::from));
     if weighted {
         names.push("weight".into());
@@ -75,6 +78,9 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
             if let Some(lines) = &listing.lines {
                 cells.push(lines[rank].to_string());
             }
+            if let Some(ids) = &listing.ids {
+                cells.push(cell(&ids[rank], sep));
+            }
             let weight = weighted.then_some(w.weight.unwrap_or(f64::NAN));
             let numbers = [Some(w.pred), Some(w.target), weight, Some(w.loss)];
             cells.extend(
@@ -88,6 +94,21 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
         }
     }
     out.write_all(buf.as_bytes())
+}
+
+/// An id as a cell: quoted as RFC 4180 says where it holds the separator, a quote or a line
+/// break (CSV), or with its tabs and line breaks escaped (text, one row a line).
+fn cell(id: &str, sep: char) -> String {
+    if sep == ',' {
+        if id.contains([',', '"', '\n', '\r']) {
+            return format!("\"{}\"", id.replace('"', "\"\""));
+        }
+        return id.to_string();
+    }
+    id.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 fn shortest(x: f64, p: Precision) -> String {
@@ -136,6 +157,9 @@ fn entries(listing: &TopList) -> Vec<Value> {
         e.insert("flat".into(), Value::from(w.index));
         if let Some(lines) = &listing.lines {
             e.insert("line".into(), Value::from(lines[rank]));
+        }
+        if let Some(ids) = &listing.ids {
+            e.insert("id".into(), Value::from(ids[rank].as_str()));
         }
         e.insert("pred".into(), number(w.pred));
         e.insert("target".into(), number(w.target));

@@ -13,6 +13,7 @@ use crate::dtype::{Dtype, Kind};
 use crate::input::Source;
 use crate::input::columnar::keys::KeySource;
 use crate::input::csv::TextSource;
+use crate::input::jsonl::JsonKeys;
 use crate::input::keys::KeyColumn;
 use crate::input::npy::NpySource;
 
@@ -83,6 +84,16 @@ impl KeyFields for crate::input::keys::DatasetKeys {
     }
     fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize> {
         crate::input::keys::DatasetKeys::read_into(self, n, data, ends)
+    }
+}
+
+/// A JSON Lines field: a string's contents, or a number's or bool's text, compared byte for byte.
+impl KeyFields for JsonKeys {
+    fn kind(&self) -> KeyKind {
+        KeyKind::Text
+    }
+    fn read_into(&mut self, n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<usize> {
+        JsonKeys::read_into(self, n, data, ends)
     }
 }
 
@@ -240,6 +251,7 @@ pub fn reader(column: KeyColumn, name: &str) -> Result<Box<dyn KeyReader>> {
         KeyColumn::Text(text) => Box::new(CsvKeys::new(text, name)),
         KeyColumn::Columnar(column) => Box::new(ColumnKeys::new(column, name)),
         KeyColumn::Dataset(keys) => Box::new(ColumnKeys::new(keys, name)),
+        KeyColumn::Json(column) => Box::new(ColumnKeys::new(column, name)),
     })
 }
 

@@ -9,7 +9,7 @@
 //! fields are stepped over, whatever they hold. Memory stays bounded by the block size and the
 //! longest record allowed ([`MAX_LINE`]).
 
-mod blocks;
+pub(crate) mod blocks;
 mod count;
 mod frame;
 pub(crate) use frame::too_long;
@@ -28,8 +28,9 @@ use super::{Buf, Position, Source, Text};
 use crate::dtype::Dtype;
 use blocks::Blocks;
 use frame::{count_lines, is_blank, record_end, skipped};
-pub use number::parse_number;
+pub use number::{Missing, parse_number};
 use number::{clip, field_value};
+pub(crate) use number::{decimal, number};
 
 /// The longest record accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;
@@ -59,12 +60,15 @@ pub enum HeaderMode {
 }
 
 /// How CSV input is read: the options of the command line that concern it, in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CsvOptions {
     /// The field delimiter; `None` picks tab for `.tsv` and comma otherwise.
     pub delimiter: Option<u8>,
     /// Header handling.
     pub header: HeaderMode,
+    /// Spellings of a missing value besides the empty field and pandas' defaults
+    /// (`Missing`): `--na`. None of them may be a number.
+    pub na: Vec<String>,
 }
 
 /// What a first pass over a table finds: its header and the number of data rows.
@@ -116,6 +120,30 @@ impl Layout {
                 ),
             },
         }
+    }
+
+    /// The columns a KEY selects: the column it names whole, if one does (a header name may hold
+    /// commas); else, read from the left, the longest run of its comma-separated parts that
+    /// names a column, then the next (`p0,p1,p2`: three columns, shape `(rows, 3)`).
+    pub fn columns(&self, key: &str) -> Result<Vec<usize>> {
+        if !key.contains(',') || matches!(self.named(key), Ok(Some(_))) {
+            return Ok(vec![self.column(key)?]);
+        }
+        let parts: Vec<&str> = key.split(',').collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < parts.len() {
+            let longest = (i + 1..=parts.len())
+                .rev()
+                .find(|&j| j == i + 1 || matches!(self.named(&parts[i..j].join(",")), Ok(Some(_))));
+            let j = longest.unwrap_or(i + 1);
+            out.push(
+                self.column(&parts[i..j].join(","))
+                    .with_context(|| format!("in the list of columns '{}'", clip(key)))?,
+            );
+            i = j;
+        }
+        Ok(out)
     }
 
     /// A note for a key that is a number and also the header name of another column: it was read
@@ -401,12 +429,25 @@ fn count_rows(blocks: &mut Blocks, line: u64, delimiter: u8, ncols: usize) -> Re
 }
 
 /// Which values of each record a reader wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Select {
     /// One column.
     Column(usize),
     /// Every column, row after row.
     All,
+    /// These columns, in this order, row after row (`t.csv:p0,p1,p2`).
+    Several(Vec<usize>),
+}
+
+impl Select {
+    /// The row and column of element `index` of a reader of `ncols` columns.
+    fn cell(&self, index: usize, ncols: usize) -> (usize, usize) {
+        match self {
+            Select::Column(c) => (index, *c),
+            Select::All => (index / ncols, index % ncols),
+            Select::Several(cs) => (index / cs.len(), cs[index % cs.len()]),
+        }
+    }
 }
 
 /// The parsing state shared by all readers of one table.
@@ -421,7 +462,10 @@ struct Shared {
     open_ended: bool,
     ncols: usize,
     delimiter: u8,
+    missing: Arc<Missing>,
     selects: Vec<Select>,
+    /// Per number reader, its input's name, for the errors found in its column.
+    names: Vec<String>,
     queues: Vec<Queue<Vec<f64>>>,
     /// Per text reader, its column and the fields parsed but not yet handed out.
     texts: Vec<(usize, Queue<record::Texts>)>,
@@ -550,6 +594,7 @@ impl Shared {
         let plan = record::Plan {
             ncols: self.ncols,
             delimiter: self.delimiter,
+            missing: &self.missing,
             want: &want,
             selects: &selects,
             texts: &texts,
@@ -573,31 +618,52 @@ impl Shared {
 
     /// What the readers want of each record: per column, whether its numbers are wanted; per
     /// number reader, its column (`None`: all); per text reader, its column.
-    fn columns(&self) -> (Vec<bool>, Vec<Option<usize>>, Vec<usize>) {
+    fn columns(&self) -> (Vec<bool>, Vec<record::Pick>, Vec<usize>) {
         let mut want = vec![false; self.ncols];
-        let selects: Vec<Option<usize>> = self
+        let selects: Vec<record::Pick> = self
             .selects
             .iter()
             .map(|s| match s {
-                Select::Column(c) => Some(*c),
-                Select::All => None,
+                Select::Column(c) => record::Pick::One(*c),
+                Select::All => record::Pick::All,
+                Select::Several(cs) => record::Pick::Several(cs.clone()),
             })
             .collect();
-        for s in &selects {
+        for s in &self.selects {
             match s {
-                Some(c) => want[*c] = true,
-                None => want.fill(true),
+                Select::Column(c) => want[*c] = true,
+                Select::All => want.fill(true),
+                Select::Several(cs) => cs.iter().for_each(|&c| want[c] = true),
             }
         }
         let texts = self.texts.iter().map(|(c, _)| *c).collect();
         (want, selects, texts)
     }
 
+    /// The name of the input that reads column `c`: the first reader of it alone, else the
+    /// first reader of every column.
+    fn owner(&self, c: usize) -> Option<&str> {
+        let of = |want: Select| {
+            let mut readers = self.selects.iter().zip(&self.names);
+            readers.find(|(s, _)| **s == want).map(|(_, n)| n.as_str())
+        };
+        let several = self.selects.iter().zip(&self.names);
+        let mut several =
+            several.filter(|(s, _)| matches!(s, Select::Several(cs) if cs.contains(&c)));
+        of(Select::Column(c))
+            .or_else(|| several.next().map(|(_, n)| n.as_str()))
+            .or_else(|| of(Select::All))
+    }
+
     /// Queues the pieces of a block for their readers, in order; the first error wins.
     fn queue(&mut self, parsed: Vec<record::Parsed>) -> Result<()> {
         for piece in parsed {
             if let Some((at, msg)) = piece.error {
-                bail!("line {}{msg}", self.line + at);
+                let error = anyhow::anyhow!("line {}{msg}", self.line + at);
+                return Err(match piece.column.and_then(|c| self.owner(c)) {
+                    Some(name) if !name.is_empty() => error.context(Owner(name.to_string())),
+                    _ => error,
+                });
             }
             ensure!(
                 piece.rows <= self.rows_left,
@@ -622,6 +688,18 @@ impl Shared {
 
 /// Opens a table's input again from the top: to name the line of a row after the fact.
 pub type Reopen = Arc<dyn Fn() -> Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// The input whose column held a bad value, as the context of the error: the input that read
+/// it is not always the one that names it (`-p a.csv:pred -t a.csv:target` parses both columns
+/// when pred is read).
+#[derive(Debug)]
+pub struct Owner(pub String);
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Readers of the columns of one table, which is parsed once for all of them.
 pub struct Table {
@@ -656,7 +734,9 @@ impl Table {
             open_ended: layout.open_ended,
             ncols: layout.ncols,
             delimiter,
+            missing: Arc::new(Missing::default()),
             selects: Vec::new(),
+            names: Vec::new(),
             queues: Vec::new(),
             texts: Vec::new(),
         };
@@ -666,6 +746,12 @@ impl Table {
             delimiter,
             reopen: None,
         }
+    }
+
+    /// Reads `missing`'s spellings as missing values (by default only pandas' own).
+    pub fn missing(self, missing: Missing) -> Table {
+        lock(&self.shared).missing = Arc::new(missing);
+        self
     }
 
     /// Lets the readers name the line of an element (see [`Text::locate`]) by reading the
@@ -687,21 +773,32 @@ impl Table {
 
     /// A reader of column `key` (name or 1-based number), or of every column without a key.
     pub fn reader(&self, key: Option<&str>) -> Result<CsvSource> {
+        self.reader_as(key, String::new())
+    }
+
+    /// [`Table::reader`] for the input `name` (`a.csv:target`): a bad value in its column is
+    /// reported as that input's, whichever reader found it.
+    pub fn reader_as(&self, key: Option<&str>, name: String) -> Result<CsvSource> {
         let (select, shape) = match key {
-            Some(k) => (
-                Select::Column(self.layout.column(k)?),
-                vec![self.layout.rows],
-            ),
+            Some(k) => match self.layout.columns(k)? {
+                cs if cs.len() == 1 => (Select::Column(cs[0]), vec![self.layout.rows]),
+                cs => (
+                    Select::Several(cs.clone()),
+                    vec![self.layout.rows, cs.len()],
+                ),
+            },
             None if self.layout.ncols == 1 => (Select::All, vec![self.layout.rows]),
             None => (Select::All, vec![self.layout.rows, self.layout.ncols]),
         };
         let mut shared = lock(&self.shared);
-        shared.selects.push(select);
+        shared.selects.push(select.clone());
+        shared.names.push(name);
         shared.queues.push(Queue::new());
         let locator = self.reopen.clone().map(|reopen| Locator {
             reopen,
             layout: self.layout.clone(),
             delimiter: self.delimiter,
+            missing: shared.missing.clone(),
             select,
         });
         Ok(CsvSource {
@@ -796,16 +893,14 @@ struct Locator {
     reopen: Reopen,
     layout: Arc<Layout>,
     delimiter: u8,
+    missing: Arc<Missing>,
     select: Select,
 }
 
 impl Locator {
     /// The line and column of element `index`, found by reading the table again up to it.
     fn locate(&self, index: usize) -> Result<Position> {
-        let (row, col) = match self.select {
-            Select::Column(c) => (index, c),
-            Select::All => (index / self.layout.ncols, index % self.layout.ncols),
-        };
+        let (row, col) = self.select.cell(index, self.layout.ncols);
         let mut r = Blocks::stream((self.reopen)()?);
         r.ahead(self.layout.data_start)?;
         r.advance(self.layout.data_start);
@@ -821,7 +916,7 @@ impl Locator {
                             .map_err(|(_, msg)| anyhow::anyhow!("{msg}"))?;
                         let nan = fields
                             .get(col)
-                            .is_some_and(|f| field_value(f).is_ok_and(f64::is_nan));
+                            .is_some_and(|f| self.missing.value(f).is_ok_and(f64::is_nan));
                         found = Some((line + record::field_line(raw, col, self.delimiter), nan));
                         return Ok(None);
                     }
@@ -844,10 +939,27 @@ impl Locator {
     /// The lines on which the records of elements `indices` (ascending) start, found by reading
     /// the table again up to the last of them.
     fn lines(&self, indices: &[usize]) -> Result<Vec<u64>> {
-        let row_of = |i: usize| match self.select {
-            Select::Column(_) => i,
-            Select::All => i / self.layout.ncols,
-        };
+        self.rows_of(indices, |_, line| Ok(line))
+    }
+
+    /// The text of column `column` in the rows of elements `indices` (ascending).
+    fn fields(&self, column: usize, indices: &[usize]) -> Result<Vec<String>> {
+        self.rows_of(indices, |raw, _| {
+            let fields = record::tokenize_all(raw, self.delimiter)
+                .map_err(|(_, msg)| anyhow::anyhow!("{msg}"))?;
+            let field = fields.get(column).map(Vec::as_slice).unwrap_or_default();
+            Ok(String::from_utf8_lossy(field).into_owned())
+        })
+    }
+
+    /// `each` of the record (its bytes, and the line it starts on) of every element of
+    /// `indices` (ascending), found by reading the table again up to the last of them.
+    fn rows_of<T>(
+        &self,
+        indices: &[usize],
+        each: impl Fn(&[u8], u64) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let row_of = |i: usize| self.select.cell(i, self.layout.ncols).0;
         let mut r = Blocks::stream((self.reopen)()?);
         r.ahead(self.layout.data_start)?;
         r.advance(self.layout.data_start);
@@ -859,7 +971,7 @@ impl Locator {
                 let (end, next) = record_end(block, i, false).context("unterminated quote")?;
                 if !skipped(&block[i..end], self.delimiter, self.layout.ncols) {
                     while lines.len() < indices.len() && row_of(indices[lines.len()]) == row {
-                        lines.push(line);
+                        lines.push(each(&block[i..end], line)?);
                     }
                     row += 1;
                 }
@@ -922,6 +1034,20 @@ impl Text for CsvSource {
     }
     fn parses_on_pool(&self) -> bool {
         true
+    }
+    fn has_field(&self, key: &str) -> bool {
+        self.locator
+            .as_ref()
+            .is_some_and(|l| l.layout.column(key).is_ok())
+    }
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        let locator = self.locator.as_ref()?;
+        Some(
+            locator
+                .layout
+                .column(key)
+                .and_then(|c| locator.fields(c, indices)),
+        )
     }
 }
 

@@ -11,6 +11,7 @@ use anyhow::ensure;
 use super::columnar::keys::KeySource;
 use super::csv::{Layout, TextSource};
 use super::dataset::{self, Shard};
+use super::jsonl::JsonKeys;
 use super::npy::NpySource;
 use super::{ColumnarTables, InputSpec, Location, Opened, Opener, Source, Streams, open_one};
 
@@ -35,6 +36,8 @@ pub enum KeyColumn {
     Columnar(KeySource),
     /// A column or partition key of the files of a dataset, one after another.
     Dataset(DatasetKeys),
+    /// A field of a JSON Lines table, as text.
+    Json(JsonKeys),
 }
 
 /// A key input, opened.
@@ -78,6 +81,14 @@ impl Opener {
                 shared: true,
             });
         }
+        let json = self.json.iter().find(|(loc, _)| *loc == spec.location);
+        if let Some((_, table)) = json {
+            return Ok(KeyInput {
+                column: KeyColumn::Json(table.key_reader(key)?),
+                shape: vec![table.rows()],
+                shared: true,
+            });
+        }
         let streams = Streams {
             users: 1,
             once: false,
@@ -100,6 +111,11 @@ impl Opener {
                 shared: false,
             },
             Opened::Dataset(_) => bail!("internal error: a dataset opened as a file"),
+            Opened::Json(table) => KeyInput {
+                column: KeyColumn::Json(table.key_reader(key)?),
+                shape: vec![table.rows()],
+                shared: false,
+            },
         })
     }
 
@@ -214,6 +230,7 @@ impl Opener {
             Opened::Array(a) => a.shape().first().copied().unwrap_or(1),
             Opened::Csv(t) => t.layout().rows,
             Opened::Columnar(t) => t.rows(),
+            Opened::Json(t) => t.rows(),
             Opened::Dataset(_) => bail!("internal error: a dataset opened as a file"),
         };
         Ok((KeyPart::Constant { value, rows }, rows, false))

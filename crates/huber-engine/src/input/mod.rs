@@ -6,6 +6,7 @@ mod compressed;
 pub mod csv;
 mod dataset;
 pub mod decode;
+pub mod jsonl;
 pub mod keys;
 mod mapped;
 mod memory;
@@ -85,6 +86,17 @@ pub trait Text {
     /// same file share: then inputs are read one after another, because a pool thread waiting
     /// for that lock could not help with the parse.
     fn parses_on_pool(&self) -> bool;
+    /// Whether the table has a column (CSV) or may have a field (JSON Lines) named `key`.
+    fn has_field(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+    /// The text of column `key` in the rows of elements `indices` (flat, C order, ascending),
+    /// found by reading the input again: `None` where it cannot be read again.
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        let _ = (key, indices);
+        None
+    }
 }
 
 /// Reads elements by their flat C-order index (see [`Source::positional`]).
@@ -237,6 +249,8 @@ pub(crate) enum Container {
     Parquet,
     /// Arrow IPC, file or stream.
     Arrow,
+    /// JSON Lines (NDJSON).
+    Jsonl,
 }
 
 pub(crate) fn sniff(head: &[u8]) -> Container {
@@ -248,6 +262,9 @@ pub(crate) fn sniff(head: &[u8]) -> Container {
         Container::Parquet
     } else if head.starts_with(columnar::ARROW_MAGIC) || head.starts_with(&columnar::CONTINUATION) {
         Container::Arrow
+    } else if head.trim_ascii_start().starts_with(b"{") {
+        // No CSV starts so: a header name or a number does not begin with a brace.
+        Container::Jsonl
     } else {
         Container::Csv
     }
@@ -271,6 +288,7 @@ pub(crate) fn by_extension(path: &Path) -> Option<Container> {
         "csv" | "tsv" | "txt" => Some(Container::Csv),
         "parquet" => Some(Container::Parquet),
         "arrow" | "feather" | "ipc" | "arrows" => Some(Container::Arrow),
+        "jsonl" | "ndjson" => Some(Container::Jsonl),
         _ => None,
     }
 }
@@ -292,7 +310,7 @@ impl Source for Named {
     }
 
     fn read(&mut self, out: Buf<'_>) -> Result<()> {
-        self.inner.read(out).with_context(|| self.name.clone())
+        self.inner.read(out).map_err(|e| self.named(e))
     }
 
     fn open_ended(&self) -> bool {
@@ -300,7 +318,7 @@ impl Source for Named {
     }
 
     fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
-        self.inner.read_upto(out).with_context(|| self.name.clone())
+        self.inner.read_upto(out).map_err(|e| self.named(e))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -323,6 +341,17 @@ impl Source for Named {
     }
 }
 
+impl<S> Named<S> {
+    /// `e` with the input's name, unless it names the input it is about already (a bad value
+    /// in another column of the same table, found while this one was read).
+    fn named(&self, e: anyhow::Error) -> anyhow::Error {
+        match e.downcast_ref::<csv::Owner>() {
+            Some(_) => e,
+            None => e.context(self.name.clone()),
+        }
+    }
+}
+
 /// Only reached through [`Named::text`], which checks that the inner source is text.
 impl Text for Named {
     fn locate(&self, index: usize) -> Option<Position> {
@@ -340,6 +369,15 @@ impl Text for Named {
 
     fn parses_on_pool(&self) -> bool {
         self.inner.text().is_some_and(|t| t.parses_on_pool())
+    }
+
+    fn has_field(&self, key: &str) -> bool {
+        self.inner.text().is_some_and(|t| t.has_field(key))
+    }
+
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        let fields = self.inner.text()?.fields(key, indices)?;
+        Some(fields.with_context(|| self.name.clone()))
     }
 }
 
@@ -390,6 +428,8 @@ pub struct Opener {
     tables: Vec<(Location, Arc<csv::Table>)>,
     /// The Parquet and Arrow files that the last [`Opener::open`] opened.
     columnar: Vec<(Location, Arc<columnar::Table>)>,
+    /// The JSON Lines tables that the last [`Opener::open`] opened.
+    json: Vec<(Location, Arc<jsonl::Table>)>,
 }
 
 impl Opener {
@@ -405,6 +445,7 @@ impl Opener {
             threads: 0,
             tables: Vec::new(),
             columnar: Vec::new(),
+            json: Vec::new(),
         }
     }
 
@@ -497,6 +538,7 @@ impl Opener {
         }
         self.tables = tables;
         self.columnar = columnar.tables;
+        self.json = columnar.json;
         Ok(out)
     }
 }
@@ -509,6 +551,7 @@ enum Opened {
     Columnar(Arc<columnar::Table>),
     /// The files of a dataset, each opened.
     Dataset(Vec<(dataset::Shard, Opened)>),
+    Json(Arc<jsonl::Table>),
 }
 
 impl Opened {
@@ -516,7 +559,7 @@ impl Opened {
     fn source(self, spec: &InputSpec) -> Result<Box<dyn Source>> {
         Ok(match self {
             Opened::Array(array) => Box::new(array),
-            Opened::Csv(table) => Box::new(table.reader(spec.key.as_deref())?),
+            Opened::Csv(table) => Box::new(table.reader_as(spec.key.as_deref(), spec.to_string())?),
             Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
             Opened::Dataset(shards) => {
                 let mut parts = Vec::with_capacity(shards.len());
@@ -531,6 +574,7 @@ impl Opened {
                 }
                 Box::new(dataset::Concat::new(parts)?)
             }
+            Opened::Json(table) => Box::new(table.reader(spec.key.as_deref(), spec.to_string())?),
         })
     }
 
@@ -545,6 +589,7 @@ impl Opened {
             },
             Opened::Columnar(t) => format!("a table of columns [{}]", t.describe_columns()),
             Opened::Dataset(_) => "a dataset".to_string(),
+            Opened::Json(_) => "a JSON Lines table".to_string(),
         }
     }
 }
@@ -598,6 +643,7 @@ fn open_dataset(
 enum Stream {
     Npy(NpySource),
     Csv(Box<dyn Read + Send>),
+    Json(Box<dyn Read + Send>),
     Bytes(Arc<[u8]>),
 }
 
@@ -681,6 +727,9 @@ fn open_stream(
     if once && sniff(&head) == Container::Csv {
         return Ok(Stream::Csv(Box::new(Cursor::new(head).chain(input))));
     }
+    if once && sniff(&head) == Container::Jsonl {
+        return Ok(Stream::Json(Box::new(Cursor::new(head).chain(input))));
+    }
     if users == 1 && sniff(&head) == Container::Npy {
         ensure!(
             spec.key.is_none(),
@@ -689,7 +738,7 @@ fn open_stream(
         let rest = Box::new(Cursor::new(head).chain(input));
         return Ok(Stream::Npy(NpySource::open(rest, None)?));
     }
-    let text = sniff(&head) == Container::Csv;
+    let text = matches!(sniff(&head), Container::Csv | Container::Jsonl);
     let all: Arc<[u8]> = hold(head, &mut input, text)?.into();
     held.push((spec.location.clone(), all.clone()));
     Ok(Stream::Bytes(all))
@@ -705,6 +754,9 @@ fn open_one(
     // Another column of a CSV table opened already: the table is read once for all of them.
     if let Some((_, t)) = tables.iter().find(|(loc, _)| *loc == spec.location) {
         return Ok(Opened::Csv(t.clone()));
+    }
+    if let Some((_, t)) = columnar.json.iter().find(|(loc, _)| *loc == spec.location) {
+        return Ok(Opened::Json(t.clone()));
     }
     let stream = match &spec.location {
         Location::Array(array) => return Ok(Opened::Array(array.source()?)),
@@ -733,6 +785,7 @@ fn open_one(
         (Some(Stream::Csv(input)), _) => {
             return open_csv(spec, csv_opts.0, false, CsvBytes::Once(input), tables);
         }
+        (Some(Stream::Json(input)), _) => return columnar.open_json_stream(spec, input),
         (Some(Stream::Bytes(data)), _) => {
             let c = sniff(&data);
             (Bytes::Shared(data), c)
@@ -813,6 +866,7 @@ fn open_container(
         Container::Npz => open_npz(spec, bytes).map(Opened::Array),
         Container::Csv => open_csv(spec, csv_opts.0, csv_opts.1, CsvBytes::Again(bytes), tables),
         Container::Parquet | Container::Arrow => columnar.open(spec, bytes, container),
+        Container::Jsonl => columnar.open_json(spec, bytes, csv_opts.1),
     }
 }
 
@@ -856,7 +910,7 @@ fn open_csv(
         _ => b',',
     });
     let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
-    let table = Arc::new(table);
+    let table = Arc::new(table.missing(csv::Missing::new(&csv_opts.na)));
     tables.push((spec.location.clone(), table.clone()));
     Ok(Opened::Csv(table))
 }
@@ -926,10 +980,12 @@ fn csv_table(
     })
 }
 
-/// The columnar files opened so far, so that inputs naming the same file share one read of it.
+/// The columnar files (and JSON Lines tables) opened so far, so that inputs naming the same
+/// file share one read of it.
 struct ColumnarTables {
     threads: usize,
     tables: Vec<(Location, Arc<columnar::Table>)>,
+    json: Vec<(Location, Arc<jsonl::Table>)>,
 }
 
 impl ColumnarTables {
@@ -937,7 +993,58 @@ impl ColumnarTables {
         ColumnarTables {
             threads,
             tables: Vec::new(),
+            json: Vec::new(),
         }
+    }
+
+    /// A JSON Lines table of bytes that can be read again: its rows counted first if `count`
+    /// says so, else bounded by its length.
+    fn open_json(&mut self, spec: &InputSpec, bytes: Bytes, count: bool) -> Result<Opened> {
+        if let Some((_, t)) = self.json.iter().find(|(loc, _)| *loc == spec.location) {
+            return Ok(Opened::Json(t.clone()));
+        }
+        let table = match bytes {
+            Bytes::Shared(b) => {
+                let rows = match count {
+                    true => {
+                        jsonl::Rows::Counted(jsonl::count_stream(Box::new(Cursor::new(b.clone())))?)
+                    }
+                    false => jsonl::Rows::Length(Some(b.len() as u64)),
+                };
+                let again = b.clone();
+                jsonl::Table::stream(Box::new(Cursor::new(b)), rows)?.reopen_with(Arc::new(
+                    move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+                ))
+            }
+            Bytes::File(p) => {
+                let file = open_file(&p)?;
+                let rows = match count {
+                    true => jsonl::Rows::Counted(jsonl::count_file(open_file(&p)?)?),
+                    false => jsonl::Rows::Length(Some(file.metadata()?.len())),
+                };
+                let path = p.clone();
+                jsonl::Table::file(file, rows)?.reopen_with(Arc::new(move || {
+                    Ok(Box::new(open_file(&path)?) as Box<dyn Read + Send>)
+                }))
+            }
+        };
+        Ok(self.add_json(spec, table))
+    }
+
+    /// A JSON Lines table of a stream, parsed as it arrives.
+    fn open_json_stream(
+        &mut self,
+        spec: &InputSpec,
+        input: Box<dyn Read + Send>,
+    ) -> Result<Opened> {
+        let table = jsonl::Table::stream(input, jsonl::Rows::Length(None))?;
+        Ok(self.add_json(spec, table))
+    }
+
+    fn add_json(&mut self, spec: &InputSpec, table: jsonl::Table) -> Opened {
+        let table = Arc::new(table);
+        self.json.push((spec.location.clone(), table.clone()));
+        Opened::Json(table)
     }
 
     fn open(&mut self, spec: &InputSpec, bytes: Bytes, container: Container) -> Result<Opened> {

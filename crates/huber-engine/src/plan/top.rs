@@ -2,7 +2,7 @@
 //! along, then, for CSV inputs, a short read of the file again to find the lines of the rows
 //! listed.
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use super::with_position;
 use crate::breakdown::top::{Top, Worst};
@@ -18,6 +18,8 @@ pub(super) struct Run<'a> {
     pub losses: &'a [Loss],
     pub reduction: Reduction,
     pub k: usize,
+    /// The column listed beside each element (`--id`).
+    pub id: Option<&'a str>,
 }
 
 impl Run<'_> {
@@ -40,14 +42,51 @@ impl Run<'_> {
             .map(|(result, list)| {
                 let worst = list.worst().to_vec();
                 let lines = lines(inputs, self.shape, &worst)?;
+                let ids = match self.id {
+                    Some(key) => Some(ids(inputs, self.shape, &worst, key)?),
+                    None => None,
+                };
                 Ok(TopList {
                     result,
                     worst,
                     lines,
+                    ids,
                 })
             })
             .collect()
     }
+}
+
+/// The values of column `key` in the rows of the `worst` elements, from the first input whose
+/// table (CSV or JSON Lines) has that column, in the order [`lines`] takes them.
+fn ids(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst], key: &str) -> Result<Vec<String>> {
+    let (whole, broadcast): (Vec<_>, Vec<_>) = inputs.sources().partition(|s| s.shape() == shape);
+    for source in whole.into_iter().chain(broadcast) {
+        let Some(text) = source.text().filter(|t| t.has_field(key)) else {
+            continue;
+        };
+        let mine: Vec<usize> = worst
+            .iter()
+            .map(|w| index_in(w.index, shape, source.shape()))
+            .collect();
+        let mut order: Vec<usize> = (0..worst.len()).collect();
+        order.sort_unstable_by_key(|&r| mine[r]);
+        let indices: Vec<usize> = order.iter().map(|&r| mine[r]).collect();
+        let Some(found) = text.fields(key, &indices) else {
+            continue;
+        };
+        let mut ids = vec![String::new(); worst.len()];
+        for (&rank, id) in order
+            .iter()
+            .zip(found.with_context(|| format!("--id {key}"))?)
+        {
+            ids[rank] = id;
+        }
+        return Ok(ids);
+    }
+    bail!(
+        "--id {key}: no input is a CSV or JSON Lines table with that column (that can be read again: not standard input)"
+    )
 }
 
 /// The lines of the `worst` elements' records in the first input that has lines (a CSV file):

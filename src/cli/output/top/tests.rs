@@ -35,6 +35,7 @@ fn a_table_names_its_columns_and_prints_in_the_result_type() {
         result: r.clone(),
         worst: list.to_vec(),
         lines: Some(vec![9, 4]),
+        ids: None,
     }];
     assert_eq!(
         written(Format::Text, &one, true),
@@ -47,6 +48,7 @@ fn a_table_names_its_columns_and_prints_in_the_result_type() {
         result: flat.clone(),
         worst: vec![worst(3, 1.5, None)],
         lines: None,
+        ids: None,
     }];
     assert_eq!(
         written(Format::Csv, &one, false),
@@ -66,11 +68,13 @@ fn several_deltas_give_one_list_each() {
             result: a.clone(),
             worst: la.to_vec(),
             lines: None,
+            ids: None,
         },
         TopList {
             result: b.clone(),
             worst: lb.to_vec(),
             lines: None,
+            ids: None,
         },
     ];
     assert_eq!(
@@ -90,6 +94,7 @@ fn json_adds_the_list_to_the_result() {
         result: r.clone(),
         worst: list.to_vec(),
         lines: None,
+        ids: None,
     }];
     let text = written(Format::Json, &one, false);
     let json: Value = serde_json::from_str(&text).unwrap();

@@ -20,8 +20,9 @@ use std::thread::JoinHandle;
 use anyhow::{Result, bail, ensure};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    ArrowDictionaryKeyType, ArrowPrimitiveType, Float16Type, Float32Type, Float64Type, Int8Type,
-    Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    ArrowDictionaryKeyType, ArrowPrimitiveType, Decimal128Type, Decimal256Type, Float16Type,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch};
 use arrow_buffer::{ArrowNativeType, NullBuffer};
@@ -231,6 +232,8 @@ fn dtype_of(t: &DataType) -> Option<Dtype> {
         DataType::Float16 => (Kind::Float, 2),
         DataType::Float32 => (Kind::Float, 4),
         DataType::Float64 => (Kind::Float, 8),
+        // Decimals (DuckDB writes money so) are read as float64, correctly rounded.
+        DataType::Decimal128(..) | DataType::Decimal256(..) => (Kind::Float, 8),
         DataType::Dictionary(_, values) => return dtype_of(values),
         _ => return None,
     };
@@ -776,6 +779,23 @@ fn primitive_any<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Res
         DataType::UInt16 => primitive::<UInt16Type, T>(array, offset, out),
         DataType::UInt32 => primitive::<UInt32Type, T>(array, offset, out),
         DataType::UInt64 => primitive::<UInt64Type, T>(array, offset, out),
+        DataType::Decimal128(_, scale) => {
+            let values = array.as_primitive::<Decimal128Type>().values();
+            let values = &values[offset..offset + out.len()];
+            fill(
+                out,
+                values.iter().map(|&v| decimal(v, *scale, || v.to_string())),
+            )
+        }
+        DataType::Decimal256(_, scale) => {
+            let values = array.as_primitive::<Decimal256Type>().values();
+            let values = &values[offset..offset + out.len()];
+            let value = |v: &arrow_buffer::i256| match v.to_i128() {
+                Some(small) => decimal(small, *scale, || small.to_string()),
+                None => decimal(i128::MAX, *scale, || v.to_string()),
+            };
+            fill(out, values.iter().map(value))
+        }
         DataType::Boolean => {
             let mut ok = true;
             let b = array.as_boolean();
@@ -788,6 +808,32 @@ fn primitive_any<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Res
         }
         other => bail!("internal error: a column of type {other} reached the reader"),
     })
+}
+
+/// Writes `values` into `out`; `false` if one does not convert to `T`.
+fn fill<T: Out>(out: &mut [T], values: impl Iterator<Item = f64>) -> bool {
+    let mut ok = true;
+    for (o, v) in out.iter_mut().zip(values) {
+        match T::from_f64(v) {
+            Some(x) => *o = x,
+            None => ok = false,
+        }
+    }
+    ok
+}
+
+/// The decimal `v · 10^-scale` as the nearest `f64` (ties to even): one IEEE division or
+/// multiplication of two exact values where both are exact (|v| ≤ 2^53, |scale| ≤ 22), else the
+/// number parser on its digits (`text`, which may stand for a value too wide for `v`).
+fn decimal(v: i128, scale: i8, text: impl Fn() -> String) -> f64 {
+    const EXACT: u128 = 1 << 53;
+    let pow = |k: i8| 10f64.powi(i32::from(k));
+    match scale {
+        0..=22 if v.unsigned_abs() <= EXACT => v as f64 / pow(scale),
+        -22..=-1 if v.unsigned_abs() <= EXACT => v as f64 * pow(-scale),
+        _ => crate::input::csv::number(format!("{}e{}", text(), -i32::from(scale)).as_bytes())
+            .unwrap_or(f64::NAN),
+    }
 }
 
 fn primitive<P: ArrowPrimitiveType, T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> bool

@@ -68,3 +68,26 @@ fn no_decoding_thread_outlives_its_table() {
         "a decoding thread still runs after its table was dropped"
     );
 }
+
+/// A decimal is the float64 nearest its exact value: by one exact division where both parts are
+/// exact, else by the number parser on its digits.
+#[test]
+fn decimals_round_to_the_nearest_float64() {
+    let parse = |s: &str| s.parse::<f64>().unwrap();
+    let cases: [(i128, i8, &str); 6] = [
+        (12345, 2, "123.45"),
+        (-1, 30, "-1e-30"),
+        (9_007_199_254_740_993, 0, "9007199254740993"),
+        (
+            123_456_789_012_345_678_901_234_567,
+            27,
+            "0.123456789012345678901234567",
+        ),
+        (7, -3, "7e3"),
+        (i128::MAX, 38, "1.70141183460469231731687303715884105727"),
+    ];
+    for (v, scale, text) in cases {
+        let got = decimal(v, scale, || v.to_string());
+        assert_eq!(got.to_bits(), parse(text).to_bits(), "{v}e-{scale}");
+    }
+}

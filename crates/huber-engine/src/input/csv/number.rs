@@ -9,7 +9,7 @@ pub fn parse_number(field: &str) -> Option<f64> {
 }
 
 /// A whole byte string as a number (no spaces around it).
-pub(super) fn number(s: &[u8]) -> Option<f64> {
+pub(crate) fn number(s: &[u8]) -> Option<f64> {
     // fast-float2 reads "inf", "infinity" and "nan" in any case with a sign, and no hex or
     // underscores; it must consume the whole field.
     match fast_float2::parse_partial::<f64, _>(s) {
@@ -54,6 +54,45 @@ pub(super) fn field_value(field: &[u8]) -> Result<f64, String> {
         return Ok(f64::NAN);
     }
     number(s).ok_or_else(|| describe(s))
+}
+
+/// The spellings of a missing value that pandas' `read_csv` takes by default (its
+/// `STR_NA_VALUES`, pandas 2 and 3; the empty field is missing anyway). Those that are numbers
+/// to the number parser already (`NaN`, `nan`, `-NaN`, `-nan`) are NaN either way.
+pub const PANDAS_NA: [&str; 18] = [
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// The words that mean a missing value in a text table: pandas' defaults ([`PANDAS_NA`]) and
+/// those given with `--na`. Looked up only for a field that is not a number, so that the
+/// numbers' fast path does not pay for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Missing {
+    extra: Vec<Vec<u8>>,
+}
+
+impl Missing {
+    /// pandas' defaults and `extra` (each compared after the spaces around a field are taken
+    /// off, as numbers are).
+    pub fn new(extra: &[String]) -> Missing {
+        Missing {
+            extra: extra.iter().map(|s| trim(s.as_bytes()).to_vec()).collect(),
+        }
+    }
+
+    /// Whether `field` (without spaces and quotes around it) spells a missing value.
+    pub fn holds(&self, field: &[u8]) -> bool {
+        PANDAS_NA.iter().any(|w| w.as_bytes() == field) || self.extra.iter().any(|w| w == field)
+    }
+
+    /// [`field_value`] with these spellings read as missing values (NaN).
+    pub(super) fn value(&self, field: &[u8]) -> Result<f64, String> {
+        field_value(field).or_else(|why| match self.holds(unquote(field)) {
+            true => Ok(f64::NAN),
+            false => Err(why),
+        })
+    }
 }
 
 /// A wanted field parsed straight from the raw bytes at the start of `s`, up to the delimiter
@@ -125,7 +164,7 @@ const EXACT: u64 = 1 << 53;
 /// - anything else (more digits, large exponents) goes to `fast_float2` with exactly the bytes
 ///   scanned here.
 #[inline(always)]
-fn decimal(s: &[u8]) -> Option<(f64, usize)> {
+pub(crate) fn decimal(s: &[u8]) -> Option<(f64, usize)> {
     // Signs vary from field to field: taken without a branch.
     let first = s.first().copied().unwrap_or(0);
     let neg = first == b'-';

@@ -9,7 +9,7 @@
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
 use super::frame::{UNCLOSED, count_lines, record_end, skipped};
-use super::number::{fast_number, field_value};
+use super::number::{Missing, fast_number};
 
 /// The fields of one text column in a piece, unquoted and unescaped but otherwise byte for
 /// byte: their bytes back to back and where each ends (a piece is far shorter than 4 GiB).
@@ -94,16 +94,28 @@ pub(super) struct Parsed {
     pub rows: usize,
     /// The line (from the piece's start) and text of the first error.
     pub error: Option<(u64, String)>,
+    /// The column whose value the error is about, if it is about one.
+    pub column: Option<usize>,
+}
+
+/// The values of a record one reader takes.
+pub(super) enum Pick {
+    One(usize),
+    All,
+    /// These columns, in this order.
+    Several(Vec<usize>),
 }
 
 /// How the records of one table are read.
 pub(super) struct Plan<'a> {
     pub ncols: usize,
     pub delimiter: u8,
+    /// Words that spell a missing value.
+    pub missing: &'a Missing,
     /// Per column, whether some reader wants its numbers.
     pub want: &'a [bool],
-    /// Per reader, its column (`None`: all columns).
-    pub selects: &'a [Option<usize>],
+    /// Per reader, the values of a record it takes.
+    pub selects: &'a [Pick],
     /// Per text reader, its column.
     pub texts: &'a [usize],
 }
@@ -123,6 +135,7 @@ pub(super) fn parse_piece(
         lines: 0,
         rows: 0,
         error: None,
+        column: None,
     };
     let mut row = vec![f64::NAN; plan.ncols];
     let mut spans = vec![(0, 0); plan.ncols];
@@ -152,6 +165,7 @@ pub(super) fn parse_piece(
                 }
                 Err((at, msg)) => {
                     out.error = Some((out.lines + at, msg));
+                    out.column = slow.failed;
                     return out;
                 }
             }
@@ -159,12 +173,21 @@ pub(super) fn parse_piece(
         out.rows += 1;
         for (v, sel) in out.values.iter_mut().zip(plan.selects) {
             match sel {
-                Some(c) => v.push(row[*c]),
-                None => v.extend_from_slice(&row),
+                Pick::One(c) => v.push(row[*c]),
+                Pick::All => v.extend_from_slice(&row),
+                Pick::Several(cs) => push_several(v, cs, &row),
             }
         }
     }
     out
+}
+
+/// The values of columns `cs` of `row`, in that order: out of line, so that the loop over the
+/// records of one-column readers stays as small as it was.
+#[inline(never)]
+#[cold]
+fn push_several(v: &mut Vec<f64>, cs: &[usize], row: &[f64]) {
+    v.extend(cs.iter().map(|&c| row[c]));
 }
 
 /// The common record, fast: returns where the next record starts, or `None` for anything the
@@ -263,6 +286,8 @@ pub(super) struct Tokenizer {
     reader: Option<Reader>,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// The column of the value that was not a number, after such an error.
+    failed: Option<usize>,
 }
 
 impl Tokenizer {
@@ -300,9 +325,10 @@ impl Tokenizer {
             if !w {
                 continue;
             }
-            match field_value(self.field(c)) {
+            match plan.missing.value(self.field(c)) {
                 Ok(x) => row[c] = x,
                 Err(why) => {
+                    self.failed = Some(c);
                     let at = field_line(raw, c, plan.delimiter);
                     return Err((at, format!(", column {}: {why}", c + 1)));
                 }

@@ -1,0 +1,147 @@
+use std::io::Cursor;
+
+use super::scan::{self, Fields, Kind, Row};
+use super::{Rows, Table, count_stream};
+use crate::input::{Buf, Source};
+
+fn row(line: &str, keys: &[&str]) -> Result<Vec<f64>, String> {
+    let keys: Vec<(String, Kind)> = keys.iter().map(|k| (k.to_string(), Kind::Number)).collect();
+    let fields = Fields::new(&keys);
+    let mut row = Row::new(&fields);
+    scan::line(line.as_bytes(), &fields, &mut row).map_err(|b| b.message)?;
+    Ok(row.values)
+}
+
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan())
+}
+
+#[test]
+fn selected_fields_are_read_and_others_stepped_over() {
+    // Skipped: strings that hold a brace, an escaped quote and an escaped backslash.
+    let line = " {\"skip\": {\"a\": [1, \"}\", {\"b\": \"\\\"\"}]}, \"p\": -1.5e-3, \"t\": 2 , \"s\": \"x\\\\\"} ";
+    assert!(same(
+        &row(line, &["p", "t", "missing"]).unwrap(),
+        &[-1.5e-3, 2.0, f64::NAN]
+    ));
+    let nested = r#"{"out": {"p": 0.25, "q": {"r": 7}}, "out.p": 9}"#;
+    // A top-level field named "out.p" wins over the path.
+    assert!(same(
+        &row(nested, &["out.p", "out.q.r"]).unwrap(),
+        &[9.0, 7.0]
+    ));
+    let path_only = r#"{"out": {"p": 0.25}}"#;
+    assert!(same(&row(path_only, &["out.p"]).unwrap(), &[0.25]));
+    let literals = r#"{"a": null, "b": true, "c": false, "d": NaN, "e": -Infinity, "\u0066": 3}"#;
+    let got = row(literals, &["a", "b", "c", "d", "e", "f"]).unwrap();
+    assert!(same(
+        &got,
+        &[f64::NAN, 1.0, 0.0, f64::NAN, f64::NEG_INFINITY, 3.0]
+    ));
+    // The last of a duplicated field counts, as in Python's json.
+    assert!(same(&row(r#"{"p": 1, "p": 2}"#, &["p"]).unwrap(), &[2.0]));
+}
+
+#[test]
+fn numbers_read_as_the_csv_parser_reads_them() {
+    for text in [
+        "0.1",
+        "-0.30000000000000004",
+        "1e308",
+        "2.2250738585072014e-308",
+        "123456789012345678901234567890",
+        "5e-324",
+    ] {
+        let got = row(&format!(r#"{{"p": {text}}}"#), &["p"]).unwrap();
+        assert_eq!(
+            got[0].to_bits(),
+            crate::input::csv::parse_number(text).unwrap().to_bits(),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_lines_say_why() {
+    let cases = [
+        (r#"{"p": "1.5"}"#, "a string (\"1.5\"), not a number"),
+        (r#"{"p": [1]}"#, "an array, not a number"),
+        (r#"{"p": {"q": 1}}"#, "an object, not a number"),
+        (r#"{"p": 1x}"#, "'1x' is not a number"),
+        (r#"[1, 2]"#, "not a JSON object"),
+        (r#"{"p": 1} {"p": 2}"#, "more after the object's end"),
+        (r#"{"p": 1"#, "',' or '}' was expected"),
+        (r#"{"q": "open}"#, "a string is not closed"),
+        (r#"{"q": [1, {"r": 2"#, "not closed"),
+        (r#"{p: 1}"#, "a field name was expected"),
+    ];
+    for (line, want) in cases {
+        let err = row(line, &["p"]).unwrap_err();
+        assert!(err.contains(want), "{line}: {err}");
+    }
+}
+
+#[test]
+fn strings_unescape_as_json_says() {
+    let got = scan::unescape(br#"a\"b\\c\/d\n\u00fc\ud83d\ude00\t"#).unwrap();
+    assert_eq!(String::from_utf8(got).unwrap(), "a\"b\\c/d\nü😀\t");
+    assert!(scan::unescape(br"\x").is_err());
+}
+
+/// A table read through 64-byte blocks: lines cross block ends, blank lines are skipped, readers
+/// of two fields and a key reader share one parse.
+#[test]
+fn tables_read_in_blocks_share_one_parse() {
+    let mut text = String::new();
+    let mut want = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let pad = "x".repeat(i % 90);
+        text.push_str(&format!(
+            "{{\"id\": \"k{}\", \"pad\": \"{pad}\", \"p\": {i}.5, \"t\": {}}}\r\n",
+            i % 3,
+            -(i as i64)
+        ));
+        if i % 17 == 0 {
+            text.push_str("  \n");
+        }
+        want.0.push(i as f64 + 0.5);
+        want.1.push(-(i as f64));
+    }
+    let bytes = text.into_bytes();
+    let rows = count_stream(Box::new(Cursor::new(bytes.clone()))).unwrap();
+    assert_eq!(rows, 200);
+    for rows in [
+        Rows::Counted(rows),
+        Rows::Length(Some(bytes.len() as u64)),
+        Rows::Length(None),
+    ] {
+        let table = Table::stream(Box::new(Cursor::new(bytes.clone())), rows).unwrap();
+        let mut p = table.reader(Some("p"), "f:p".into()).unwrap();
+        let mut t = table.reader(Some("t"), "f:t".into()).unwrap();
+        let mut keys = table.key_reader(Some("id")).unwrap();
+        let (mut gp, mut gt) = (vec![0.0; 256], vec![0.0; 256]);
+        let n = p.read_upto(Buf::F64(&mut gp)).unwrap();
+        let m = t.read_upto(Buf::F64(&mut gt)).unwrap();
+        assert_eq!((n, m), (200, 200));
+        assert_eq!((&gp[..n], &gt[..m]), (&want.0[..], &want.1[..]));
+        let (mut data, mut ends) = (Vec::new(), Vec::new());
+        assert_eq!(keys.read_into(300, &mut data, &mut ends).unwrap(), 200);
+        assert_eq!(&data[..ends[3]], b"k0k1k2k0");
+    }
+}
+
+#[test]
+fn a_bad_value_names_the_input_and_line() {
+    let text = b"{\"p\": 1, \"t\": 2}\n\n{\"p\": 1, \"t\": \"n/a\"}\n".to_vec();
+    let table = Table::stream(Box::new(Cursor::new(text)), Rows::Length(None)).unwrap();
+    let mut p = table.reader(Some("p"), "f:p".into()).unwrap();
+    let _t = table.reader(Some("t"), "f:t".into()).unwrap();
+    let err = p.read_upto(Buf::F64(&mut [0.0; 4])).unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "f:t: line 3, field 't': a string (\"n/a\"), not a number"
+    );
+}
