@@ -739,6 +739,7 @@ def _shard(item: Any, i: int) -> tuple[str, list]:
         text = item.decode() if isinstance(item, bytes) else item
         return f"result {i + 1}", _huber.parse(text, f"result {i + 1}")
     if isinstance(item, Metric):
+        item._fold()
         return f"metric {i + 1}", list(item._records or [])
     items = list(item)
     if not all(isinstance(r, Result) for r in items):

@@ -54,6 +54,9 @@ class Metric:
         self.nan = nan
         self.threads = threads
         self._records: list | None = None
+        # Batches not merged yet: merged 256 at a time (one merge of many costs less than many
+        # merges of two).
+        self._pending: list = []
 
     def update(self, pred: Any, target: Any, weight: Any = None) -> None:
         """Adds a batch."""
@@ -70,13 +73,21 @@ class Metric:
         self._absorb(records)
 
     def _absorb(self, records: list) -> None:
-        if self._records is None:
-            self._records = records
+        self._pending.append(records)
+        if len(self._pending) >= 256:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Merges the pending batches into the state."""
+        if not self._pending:
             return
         from . import _raise_from_engine
 
+        shards = [("metric", self._records)] if self._records is not None else []
+        shards += [(f"batch {i + 1}", r) for i, r in enumerate(self._pending)]
+        self._pending = []
         try:
-            self._records = _huber.merge([("metric", self._records), ("batch", records)])
+            self._records = _huber.merge(shards) if len(shards) > 1 else shards[0][1]
         except ValueError as e:
             _raise_from_engine(e)
 
@@ -88,6 +99,7 @@ class Metric:
                 raise TypeError(f"merge_state takes Metrics, not {type(o).__name__}")
             if (o.loss, o._params, o.reduction) != (self.loss, self._params, self.reduction):
                 raise ValueError("merge_state: the metrics compute different losses or reductions")
+            o._fold()
             if o._records is not None:
                 self._absorb(o._records)
 
@@ -96,6 +108,7 @@ class Metric:
         update."""
         from . import Result
 
+        self._fold()
         if self._records is None:
             return None
         results = [Result(r) for r in self._records]
@@ -104,6 +117,7 @@ class Metric:
     def compute(self) -> Any:
         """The value: a numpy scalar of the result dtype (an array for several parameter values);
         NaN before any update, as a mean of nothing."""
+        self._fold()
         if self._records is None:
             nan = np.float64("nan")
             return np.full(len(self._params), nan) if self._several else nan
@@ -115,6 +129,7 @@ class Metric:
     def reset(self) -> None:
         """Forgets every batch."""
         self._records = None
+        self._pending = []
 
     @property
     def state(self) -> dict | None:
@@ -127,6 +142,7 @@ class Metric:
 
     def to_json(self) -> str:
         """The accumulated result as ``huber -f json`` writes it ("null" before any update)."""
+        self._fold()
         if self._records is None:
             return "null"
         texts = [r.to_json() for r in self._records]
@@ -148,6 +164,7 @@ class Metric:
         return m
 
     def __getstate__(self) -> dict:
+        self._fold()
         state = dict(self.__dict__)
         state["_records"] = None if self._records is None else [r.to_json() for r in self._records]
         return state
@@ -155,8 +172,10 @@ class Metric:
     def __setstate__(self, state: dict) -> None:
         texts = state.pop("_records")
         self.__dict__.update(state)
+        self._pending = []
         self._records = None if texts is None else [_huber.parse(t, "pickled metric")[0] for t in texts]
 
     def __repr__(self) -> str:
+        self._fold()
         count = 0 if self._records is None else self._records[0].count
         return f"Metric({self.loss}, {self.reduction}: {count} elements)"

@@ -1,9 +1,9 @@
 //! One run of the engine from Python: arguments to [`Options`], [`evaluate`] without the GIL, the
 //! [`Outcome`](huber_engine::Outcome) back to Python values.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use huber_core::loss::{Loss, LossKind};
 use huber_core::reduce::Reduction;
@@ -11,15 +11,15 @@ use huber_engine::{
     CsvOptions, ErrorKind, HeaderMode, Hooks, Location, NanPolicy, Options, Outcome, Params,
     Progress, evaluate,
 };
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::arrays::input;
 use crate::outcome::to_python;
 
-/// Inputs up to this many bytes (arrays in memory) run on the calling thread; larger ones, and
-/// files, run on a thread of their own while the caller watches for Ctrl-C.
+/// Runs over arrays in memory of up to this many bytes are not watched for Ctrl-C (they end in
+/// milliseconds); larger ones, files and broadcasts are.
 const INLINE_BYTES: usize = 16 << 20;
 
 fn bad(message: impl Into<String>) -> PyErr {
@@ -100,16 +100,43 @@ fn csv_options(delimiter: Option<&str>, header: Option<bool>) -> PyResult<CsvOpt
     })
 }
 
-/// Watches for a Ctrl-C seen by the caller: the run stops at its next batch.
-#[derive(Default)]
-struct Cancel(AtomicBool);
+/// Watches for a Ctrl-C between batches: at most every 50 ms it takes the GIL for a moment and
+/// lets Python run its signal handlers (on the main thread; elsewhere there are none to run). An
+/// exception they raise (`KeyboardInterrupt`) stops the run and is raised to the caller.
+struct Interrupts {
+    start: Instant,
+    /// Milliseconds from `start` of the last check.
+    checked: AtomicU64,
+    raised: Mutex<Option<PyErr>>,
+}
 
-impl Progress for Cancel {
+impl Interrupts {
+    fn new() -> Interrupts {
+        Interrupts {
+            start: Instant::now(),
+            checked: AtomicU64::new(0),
+            raised: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Interrupts {
     fn start(&self, _total: Option<u64>) {}
     fn advance(&self, _done: u64) {}
     fn finish(&self) {}
     fn interrupted(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        let now = self.start.elapsed().as_millis() as u64;
+        if now < self.checked.load(Ordering::Relaxed) + 50 {
+            return false;
+        }
+        self.checked.store(now, Ordering::Relaxed);
+        let mut raised = self.raised.lock().unwrap_or_else(|e| e.into_inner());
+        if raised.is_none()
+            && let Err(e) = Python::attach(|py| py.check_signals())
+        {
+            *raised = Some(e);
+        }
+        raised.is_some()
     }
 }
 
@@ -128,63 +155,31 @@ fn weight_of(options: &Options) -> (usize, bool) {
     (bytes, files)
 }
 
-/// Runs `options` without the GIL. A large run goes on a thread of its own while this one checks
-/// for Ctrl-C every 50 ms; a Ctrl-C stops the run at its next batch and raises
-/// `KeyboardInterrupt`.
+/// Runs `options` without the GIL, on this thread (and the engine's pool). A run that is not
+/// small is watched for Ctrl-C between batches: it stops and raises `KeyboardInterrupt`.
 fn interruptible(py: Python<'_>, options: Options) -> PyResult<Outcome> {
     let (bytes, files) = weight_of(&options);
-    // Broadcasting may make many elements of small arrays.
-    let result = if bytes <= INLINE_BYTES && !files && !options.broadcast {
-        py.detach(|| evaluate(&options, Hooks::default()))
-    } else {
-        let cancel = Arc::new(Cancel::default());
-        let watched = cancel.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        // `detach` moves a reference to another thread's view: the receiver behind a lock.
-        let rx = std::sync::Mutex::new(rx);
-        let worker = std::thread::Builder::new()
-            .name("huber".into())
-            .spawn(move || {
-                let hooks = Hooks {
-                    progress: Some(&*watched),
-                    elements: None,
-                };
-                let _ = tx.send(evaluate(&options, hooks));
-            })
-            .map_err(|e| PyErr::new::<pyo3::exceptions::PyOSError, _>(e.to_string()))?;
-        let mut interrupt = None;
-        let result = loop {
-            match py.detach(|| {
-                let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
-                rx.recv_timeout(Duration::from_millis(50))
-            }) {
-                Ok(result) => break result,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if interrupt.is_none()
-                        && let Err(e) = py.check_signals()
-                    {
-                        cancel.0.store(true, Ordering::Relaxed);
-                        interrupt = Some(e);
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(PyErr::new::<pyo3::exceptions::PyRuntimeError, _>(
-                        "the run's thread ended without a result",
-                    ));
-                }
-            }
+    let watch = files || options.broadcast || bytes > INLINE_BYTES;
+    let interrupts = Interrupts::new();
+    let result = py.detach(|| {
+        let hooks = Hooks {
+            progress: watch.then_some(&interrupts as &dyn Progress),
+            elements: None,
         };
-        let _ = py.detach(|| worker.join());
-        if let Some(e) = interrupt {
-            return Err(e);
-        }
-        result
-    };
+        evaluate(&options, hooks)
+    });
+    if let Some(e) = interrupts
+        .raised
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
     result.map_err(|e| {
         let message = format!("{e:?}");
         match e.kind() {
             ErrorKind::InvalidArgument => PyValueError::new_err(message),
-            _ if message == "interrupted" => PyKeyboardInterrupt::new_err(message),
             _ => crate::DataError::new_err(message),
         }
     })
