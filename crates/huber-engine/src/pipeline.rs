@@ -545,13 +545,17 @@ impl Compute<'_> {
                 || {
                     (
                         self.scratch(len),
-                        vec![vec![T::ZERO; len.min(CHUNK)]; at.len()],
+                        // Filled only for inputs not taken in place: allocated on first use.
+                        vec![Vec::new(); at.len()],
                     )
                 },
                 |(scratch, ins), i| {
                     let r = i * CHUNK..((i + 1) * CHUNK).min(len);
                     for ((src, buf), map) in at.iter().zip(ins.iter_mut()).zip(&mapped) {
                         if map.is_none() {
+                            if buf.len() < r.len() {
+                                buf.resize(len.min(CHUNK), T::ZERO);
+                            }
                             src.read_at(start + r.start, T::buf(&mut buf[..r.len()]))?;
                         }
                     }
