@@ -676,7 +676,11 @@ fn empty_reduced_axes_give_empty_cells_as_numpy_does() {
     let huge = npy_file(dir.path(), "h.npy", Dtype::F32, &[1 << 40, 0, 3], &[]);
     let run = huber(&strings(&["-p", &huge, "-t", &huge, "--axis", "1"]), None);
     assert_eq!(run.status, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("would keep 3298534883328 cells"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("would keep 3298534883328 cells"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
