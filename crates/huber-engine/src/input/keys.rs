@@ -71,6 +71,8 @@ impl Opener {
             once: false,
             taken,
             held: &mut self.streams,
+            csv: &self.csv,
+            keys: spec.key.as_deref().into_iter().collect(),
         };
         let mut tables = Vec::new();
         let mut columnar = ColumnarTables::new(self.threads);
