@@ -676,7 +676,11 @@ fn empty_reduced_axes_give_empty_cells_as_numpy_does() {
     let huge = npy_file(dir.path(), "h.npy", Dtype::F32, &[1 << 40, 0, 3], &[]);
     let run = huber(&strings(&["-p", &huge, "-t", &huge, "--axis", "1"]), None);
     assert_eq!(run.status, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("have no element"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("would keep 3298534883328 cells"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -695,4 +699,39 @@ fn per_cell_results_are_not_merged() {
         "{}",
         merged.stderr
     );
+}
+
+#[test]
+fn more_kept_cells_than_the_bound_are_refused_before_reading_on_every_path() {
+    // 4194305 rows of one byte, reduced over their axis of length 1: one cell over the bound.
+    let dir = temp_dir();
+    let rows = 4_194_305;
+    let over = npy_bytes("|u1", &[rows, 1], &vec![0; rows]);
+    let path = write(dir.path(), "over.npy", &over);
+    let path = path.to_str().unwrap();
+    for (args, stdin) in [
+        (vec!["-p", path, "-t", path, "--axis", "1"], None),
+        (
+            vec!["-p", "-", "-t", path, "--axis", "-1", "-f", "json"],
+            Some(&over[..]),
+        ),
+        (
+            vec![
+                "-p", path, "-t", "-", "--axis", "1", "-r", "sum", "-o", "x.npy",
+            ],
+            Some(&over[..]),
+        ),
+    ] {
+        let run = huber(&args, stdin);
+        assert_eq!(run.status, Some(1), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr
+                .contains("would keep 4194305 cells, more than the 4194304"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    assert!(!dir.path().join("x.npy").exists() && !Path::new("x.npy").exists());
 }

@@ -934,3 +934,47 @@ fn endless_devices_fail_at_once() {
         assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
     }
 }
+
+/// An endless CSV stream whose first record lacks a column the inputs name fails at once, before
+/// anything is held (`yes a | huber -p -:p -t -:t --by -`), whichever of the inputs names it.
+#[test]
+fn endless_streams_without_the_columns_fail_at_once() {
+    let runs: [(&str, &[&str], &str); 3] = [
+        (
+            "yes a",
+            &["-p", "-:p", "-t", "-:t", "--by", "-"],
+            "no column named 'p'",
+        ),
+        (
+            "echo p,t; yes 1,0",
+            &["-p", "-:p", "-t", "-:x", "--top", "5"],
+            "no column named 'x'",
+        ),
+        (
+            "echo p,t; yes 1,0",
+            &["-p", "-:p", "-t", "-:t", "--by", "-:k"],
+            "no column named 'k'",
+        ),
+    ];
+    for (feed, args, words) in runs {
+        let mut feeder = Command::new("sh")
+            .args(["-c", feed])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let out = limited()
+            .args(args)
+            .stdin(feeder.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        let elapsed = start.elapsed();
+        let _ = feeder.kill();
+        let _ = feeder.wait();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(text.contains(words), "{args:?}: {text}");
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(elapsed < Duration::from_secs(1), "{args:?}: {elapsed:?}");
+    }
+}

@@ -663,3 +663,105 @@ fn an_empty_grouped_shard_merges() {
     let alone = dir.run(["merge", "empty.json", "empty.json", "-f", "json"], None);
     assert_eq!((alone.status, alone.out().trim()), (Some(0), "[]"));
 }
+
+/// A grouped result of more than 16 MiB of JSON (a 100,000-group one is 22 MB, once refused as
+/// "more than 16 MiB"; here 2,000 groups of 10 KB keys, which a debug build runs in seconds)
+/// merges, from files and as a stream on stdin (results concatenated), to one run over both.
+#[test]
+fn large_grouped_shards_merge_from_files_and_streams() {
+    let dir = Dir::new();
+    let mut table = String::from("k,p,t\n");
+    for i in 0..2_000 {
+        let key = format!("{i:05}").repeat(2_000);
+        table.push_str(&format!("{key},{}.5,{}\n", i % 7, i % 3));
+    }
+    dir.write("a.csv", &table);
+    dir.write("both.csv", format!("{table}{}", &table[6..]));
+    let args = |f: &str| {
+        let cols = ["p", "t", "k"].map(|c| format!("{f}:{c}"));
+        [
+            "-p", &cols[0], "-t", &cols[1], "--by", &cols[2], "-f", "json",
+        ]
+        .map(String::from)
+    };
+    let shard = dir.run(args("a.csv"), None);
+    assert_eq!(shard.status, Some(0), "{}", shard.stderr);
+    assert!(shard.stdout.len() > 16 << 20, "{}", shard.stdout.len());
+    dir.write("a.json", &shard.stdout);
+    let one = dir.run(args("both.csv"), None);
+    assert_eq!(one.status, Some(0), "{}", one.stderr);
+    // The same records but for the key input's name (a.csv:k against both.csv:k).
+    let one = String::from_utf8(one.stdout)
+        .unwrap()
+        .replace("both.csv:k", "a.csv:k");
+    let merged = dir.run(["merge", "a.json", "a.json", "-f", "json"], None);
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    assert!(merged.out() == one, "merged files differ from one run");
+    let mut stream = shard.stdout.clone();
+    stream.extend_from_slice(&shard.stdout);
+    let piped = dir.run(["merge", "-", "-f", "json"], Some(&stream));
+    assert_eq!(piped.status, Some(0), "{}", piped.stderr);
+    assert!(
+        piped.out() == one,
+        "a stream of two results differs from one run"
+    );
+}
+
+/// `huber merge -` reads results concatenated or one per line (NDJSON), as `parallel huber …
+/// -f json ::: parts/* | huber merge -` writes them; anything else in the stream is refused by
+/// value and result, and an endless string stops at the result length limit.
+#[test]
+fn merge_reads_a_stream_of_results() {
+    let dir = Dir::new();
+    dir.write("a.csv", "p,t\n1,0\n2,0\n");
+    dir.write("b.csv", "p,t\n4,0\n");
+    dir.write("ab.csv", "p,t\n1,0\n2,0\n4,0\n");
+    let run = |f: &str| {
+        let out = dir.run(
+            [
+                "-p",
+                &format!("{f}:p"),
+                "-t",
+                &format!("{f}:t"),
+                "-f",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+    let (a, b, ab) = (run("a.csv"), run("b.csv"), run("ab.csv"));
+    let trimmed = |v: &[u8]| String::from_utf8(v.to_vec()).unwrap().trim().to_string();
+    for stream in [
+        format!("{}{}", trimmed(&a), trimmed(&b)),
+        format!("{}\n{}\n", trimmed(&a), trimmed(&b)),
+        format!("\n {}\r\n\t{}", trimmed(&b), trimmed(&a)),
+        format!("[]\n{}\n[]{}", trimmed(&a), trimmed(&b)),
+    ] {
+        let out = dir.run(["merge", "-", "-f", "json"], Some(stream.as_bytes()));
+        assert_eq!(out.status, Some(0), "{stream:?}: {}", out.stderr);
+        assert_eq!(trimmed(&out.stdout), trimmed(&ab), "{stream:?}");
+    }
+    for (stream, words) in [
+        (String::new(), "<stdin>: holds no result"),
+        (format!("{}\nnot json", trimmed(&a)), "not valid JSON"),
+        (format!("{}\n3", trimmed(&a)), "a JSON object or array"),
+        (
+            format!("{}\n[{}]", trimmed(&a), "{\"loss\":\"l1\"}"),
+            "result 1",
+        ),
+    ] {
+        let out = dir.run(["merge", "-"], Some(stream.as_bytes()));
+        assert_eq!(out.status, Some(1), "{stream:?}");
+        assert!(out.stderr.contains(words), "{stream:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    // A string one byte over the limit of a result never ends in memory.
+    let mut endless = b"[\"".to_vec();
+    endless.resize(8 << 20 | 1, b'a');
+    let out = dir.run(["merge", "-"], Some(&endless));
+    assert_eq!(out.status, Some(1));
+    assert!(out.stderr.contains("longer than 8 MiB"), "{}", out.stderr);
+}

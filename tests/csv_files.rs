@@ -269,3 +269,82 @@ fn several_columns_are_one_input_of_shape_n_by_k() {
         bad.stderr
     );
 }
+
+/// A table whose third line is a record of `len` bytes (without its line end): `k,p,t` with a
+/// long key, quoted or not, and lines ended by `eol`.
+fn long_record_table(len: usize, quoted: bool, eol: &str) -> String {
+    let key = if quoted {
+        format!("\"{}\"", "y".repeat(len - 6))
+    } else {
+        "y".repeat(len - 4)
+    };
+    ["k,p,t", "a,1,0", &format!("{key},1,0"), "b,2,0", ""].join(eol)
+}
+
+/// One limit for a record (1 MiB without its line end) on every path: counted first or read
+/// once, numbers or `--by` keys (of the same table or a file of their own), a file or a pipe,
+/// quoted or not, LF or CRLF; a record one byte longer is refused on each, naming its line.
+#[test]
+fn the_record_limit_holds_on_every_path() {
+    let dir = util::Dir::new();
+    let max = 1 << 20;
+    for (quoted, eol) in [(false, "\n"), (true, "\n"), (false, "\r\n"), (true, "\r")] {
+        for len in [max, max + 1] {
+            dir.write("t.csv", long_record_table(len, quoted, eol));
+            dir.write("k.csv", long_record_table(len, quoted, eol));
+            for extra in [
+                &["-r", "none", "-f", "csv"][..],
+                &[],
+                &["-r", "sum"],
+                &["--top", "1"],
+                &["--by", "t.csv:k"],
+                &["--by", "k.csv:k"],
+            ] {
+                for pipe in [false, true] {
+                    check_long_record(&dir, len, pipe, extra, &format!("quoted {quoted}, {eol:?}"));
+                }
+            }
+        }
+    }
+}
+
+/// Runs huber over `t.csv` (or it piped) with `extra`, expecting success for a record of the
+/// limit and the limit's message for one over it.
+fn check_long_record(dir: &util::Dir, len: usize, pipe: bool, extra: &[&str], what: &str) {
+    let (p, t) = if pipe {
+        ("-:p", "-:t")
+    } else {
+        ("t.csv:p", "t.csv:t")
+    };
+    let mut args = vec!["-p".to_string(), p.into(), "-t".into(), t.into()];
+    // Keys of the piped table come from stdin too.
+    args.extend(extra.iter().map(|a| match (pipe, *a) {
+        (true, "t.csv:k") => "-:k".to_string(),
+        (_, a) => a.to_string(),
+    }));
+    let stdin = pipe.then(|| dir.read("t.csv"));
+    let out = dir.run(&args, stdin.as_deref());
+    let what = format!("{len} bytes, {what}, {args:?}");
+    if len == 1 << 20 {
+        assert_eq!(out.status, Some(0), "{what}: {}", out.stderr);
+    } else {
+        assert_eq!(out.status, Some(1), "{what}");
+        let words = "line 3: a record is longer than 1 MiB";
+        assert!(out.stderr.contains(words), "{what}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn a_header_over_the_record_limit_is_refused() {
+    let dir = util::Dir::new();
+    let max = 1 << 20;
+    // The header is a record too.
+    for (len, status) in [(max, Some(0)), (max + 1, Some(1))] {
+        let header = format!("p,t,{}\n1,0,x\n", "h".repeat(len - 4));
+        dir.write("h.csv", &header);
+        let out = dir.run(["-p", "h.csv:p", "-t", "h.csv:t"], None);
+        assert_eq!(out.status, status, "header of {len}: {}", out.stderr);
+        let out = dir.run(["-p", "-:p", "-t", "-:t"], Some(header.as_bytes()));
+        assert_eq!(out.status, status, "piped header of {len}: {}", out.stderr);
+    }
+}

@@ -5,7 +5,7 @@
 #![no_main]
 
 use huber::cli::output::Format;
-use huber_core::merge::combine;
+use huber_core::merge::{combine, merge, read_results};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,6 +19,25 @@ fuzz_target!(|data: &[u8]| {
     let Ok(merged) = combine(&named) else {
         return;
     };
+    // `huber merge -`: the same shards one after another on a stream, merged as they come, give
+    // the same bits as the shards given one by one.
+    let stream = shards.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
+    let mut folded: Option<Vec<huber_core::summary::Summary>> = None;
+    let read = read_results(stream.as_bytes(), |k, results| {
+        let name = format!("shard{k}.json");
+        folded = Some(match folded.take() {
+            None => merge(&[(name.as_str(), results)])?,
+            Some(sofar) => merge(&[("so far", sofar), (name.as_str(), results)])?,
+        });
+        Ok(())
+    });
+    assert_eq!(read.ok(), Some(shards.len()), "the stream holds every shard");
+    let folded = folded.expect("at least one shard");
+    assert_eq!(folded.len(), merged.len());
+    for (a, b) in merged.iter().zip(&folded) {
+        assert!(a.value.to_bits() == b.value.to_bits() || (a.value.is_nan() && b.value.is_nan()));
+        assert_eq!((a.count, &a.shape, &a.state), (b.count, &b.shape, &b.state));
+    }
     for r in &merged {
         let elements = r
             .shape

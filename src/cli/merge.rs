@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use clap::Args;
 use huber_core::Error as UsageError;
+use huber_core::merge::{Kinds, merge, read_results};
+use huber_core::summary::Summary;
 use huber_engine::message::{STDIN, io_reason};
 
 use super::output::{Destination, Format};
@@ -54,17 +56,37 @@ impl MergeArgs {
     }
 }
 
-/// Merges the shard results named by `cfg` and writes the combined result.
+/// Merges the shard results named by `cfg` and writes the combined result. Each input holds
+/// one result value or several (concatenated, or one per line): each value is a shard, folded
+/// into the merge as it is read, so memory holds the merged results and one shard's.
 pub fn run(cfg: &MergeConfig) -> Result<()> {
-    let mut shards = Vec::new();
+    let mut merged: Option<(String, Vec<Summary>)> = None;
     for path in &cfg.files {
-        shards.push((name(path), read(path)?));
+        let values = read(path, |k, results| {
+            let name = match k {
+                1 => name(path),
+                k => format!("{} (result value {k})", name(path)),
+            };
+            let (first, next) = match merged.take() {
+                None => {
+                    let m = merge(&[(name.as_str(), results)])?;
+                    (name, m)
+                }
+                Some((first, sofar)) => {
+                    let m = merge(&[(first.as_str(), sofar), (name.as_str(), results)])?;
+                    (first, m)
+                }
+            };
+            let mut kinds = Kinds::default();
+            for r in &next {
+                kinds.add(r).map_err(|e| e.context("the merged results"))?;
+            }
+            merged = Some((first, next));
+            Ok(())
+        })?;
+        ensure!(values > 0, "{}: holds no result", name(path));
     }
-    let named: Vec<(&str, &str)> = shards
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let merged = huber_core::merge::combine(&named)?;
+    let merged = merged.map(|(_, m)| m).unwrap_or_default();
     let mut dest = match &cfg.output {
         Some(path) => Destination::file(path)?,
         None => Destination::stdout(),
@@ -89,11 +111,12 @@ fn name(path: &Path) -> String {
     }
 }
 
-/// The most bytes a shard result may hold: far more than huber writes for a sweep of thousands
-/// of δ, and little enough that `huber merge /dev/zero` fails instead of filling memory.
-const MAX_SHARD_BYTES: u64 = 16 << 20;
-
-fn read(path: &Path) -> Result<String> {
+/// Reads the result values of `path` (`-`: stdin), calling `each` with each one's checked
+/// results; returns how many values it held.
+fn read(
+    path: &Path,
+    each: impl FnMut(usize, Vec<Summary>) -> huber_core::Result<()>,
+) -> Result<usize> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -103,35 +126,5 @@ fn read(path: &Path) -> Result<String> {
                 .with_context(|| name(path))?,
         )
     };
-    let (bytes, more) = read_capped(reader, MAX_SHARD_BYTES as usize)
-        .map_err(|e| anyhow::anyhow!("cannot read: {}", io_reason(&e)))
-        .with_context(|| name(path))?;
-    ensure!(
-        !more,
-        "{}: more than {} MiB: not a result written by huber -f json",
-        name(path),
-        MAX_SHARD_BYTES >> 20
-    );
-    String::from_utf8(bytes).with_context(|| format!("{}: not valid UTF-8", name(path)))
-}
-
-/// Reads at most `cap` bytes of `r`, and whether more followed. The vector grows by exactly what
-/// arrives (large blocks grow in place), so that a stream that never ends costs `cap`, not the
-/// twice `cap` a doubling vector could reach.
-fn read_capped(mut r: impl Read, cap: usize) -> std::io::Result<(Vec<u8>, bool)> {
-    let mut bytes = Vec::new();
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => return Ok((bytes, false)),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if bytes.len() + n > cap {
-            return Ok((bytes, true));
-        }
-        bytes.try_reserve_exact(n).map_err(std::io::Error::other)?;
-        bytes.extend_from_slice(&buf[..n]);
-    }
+    Ok(read_results(reader, each).map_err(|e| e.context(name(path)))?)
 }

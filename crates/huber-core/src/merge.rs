@@ -187,6 +187,9 @@ fn join_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 }
 
 mod grouped;
+mod stream;
+
+pub use stream::{Kinds, MAX_RESULT_BYTES, MAX_RESULTS_PER_KIND, read_results};
 
 #[cfg(test)]
 mod tests;

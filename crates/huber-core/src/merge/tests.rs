@@ -231,3 +231,59 @@ fn a_grouped_weighted_mean_is_refused() {
         .to_string();
     assert!(e.contains("a grouped weighted mean"), "{e}");
 }
+
+#[test]
+fn results_of_one_kind_are_bounded_by_the_group_limit() {
+    let a = parse(A).unwrap().remove(0);
+    let mut other = a.clone();
+    other.reduction = Reduction::Sum;
+    let mut kinds = Kinds::default();
+    for _ in 0..MAX_RESULTS_PER_KIND {
+        kinds.add(&a).unwrap();
+    }
+    // Another kind has a count of its own; one more of the first is one too many.
+    kinds.add(&other).unwrap();
+    let err = kinds.add(&a).unwrap_err().to_string();
+    assert!(
+        err.contains("more than 4194304 results of huber mean"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stream_of_values_is_read_value_by_value() {
+    let text = format!("{A}{B}\n[{A},{B}]\n[]\n");
+    let mut seen = Vec::new();
+    let n = read_results(text.as_bytes(), |k, r| {
+        seen.push((k, r.len()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((n, seen), (4, vec![(1, 1), (2, 1), (3, 2), (4, 0)]));
+    let err = read_results(format!("{A} x").as_bytes(), |_, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    let err = read_results(format!("[{A}, 7]").as_bytes(), |_, _| Ok(())).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("result 2: expected a result object"),
+        "{err}"
+    );
+    let mut long = format!("[{A}, \"").into_bytes();
+    // Over by more than the 64 KiB read ahead of the result before it.
+    long.resize(
+        long.len() + (MAX_RESULT_BYTES as usize) + (64 << 10) + 1,
+        b'a',
+    );
+    let err = read_results(&long[..], |_, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("longer than 8 MiB"), "{err}");
+    // The limit is per result: many results of a value may take more than it in all.
+    let many = format!(
+        "[{}]",
+        vec![A; (MAX_RESULT_BYTES as usize) / A.len() + 2].join(",")
+    );
+    let n = read_results(many.as_bytes(), |_, r| {
+        assert!(r.len() as u64 * A.len() as u64 > MAX_RESULT_BYTES);
+        Ok(())
+    });
+    assert_eq!(n.unwrap(), 1);
+}

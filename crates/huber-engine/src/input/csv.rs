@@ -245,7 +245,7 @@ fn first_record(r: &mut dyn Read, delimiter: u8) -> Result<First> {
             }
             bail!("line {line}{}", frame::UNCLOSED);
         };
-        ensure!(next - i <= MAX_LINE, "line {line}{}", frame::too_long());
+        ensure!(end - i <= MAX_LINE, "line {line}{}", frame::too_long());
         let next_line = line + count_lines(&head[i..next]);
         if is_blank(&head[i..end], delimiter) {
             (i, line) = (next, next_line);

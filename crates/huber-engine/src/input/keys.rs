@@ -94,6 +94,8 @@ impl Opener {
             once: false,
             taken,
             held: &mut self.streams,
+            csv: &self.csv,
+            keys: spec.key.as_deref().into_iter().collect(),
         };
         let mut tables = Vec::new();
         let mut columnar = ColumnarTables::new(self.threads);
@@ -222,6 +224,8 @@ impl Opener {
             once: false,
             taken,
             held: &mut self.streams,
+            csv: &self.csv,
+            keys: Vec::new(),
         };
         let mut tables = Vec::new();
         let mut columnar = ColumnarTables::new(self.threads);

@@ -6,6 +6,7 @@ mod compressed;
 pub mod csv;
 mod dataset;
 pub mod decode;
+mod held;
 pub mod jsonl;
 pub mod keys;
 mod mapped;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail, ensure};
 
 pub use self::csv::{CsvOptions, HeaderMode};
+use self::held::{Held, hold};
 pub use self::memory::MemoryArray;
 use self::npy::NpySource;
 pub use self::npy::Window;
@@ -395,7 +397,7 @@ impl ReadAt for Named<Box<dyn ReadAt>> {
 /// Bytes read once and shared by every input that names them (stdin, or a CSV file read for
 /// several columns).
 enum Bytes {
-    Shared(Arc<[u8]>),
+    Shared(Held),
     File(PathBuf),
 }
 
@@ -416,7 +418,7 @@ enum CsvBytes {
 /// than once: then such streams are read into memory once and served from there every time.
 pub struct Opener {
     csv: CsvOptions,
-    streams: Vec<(Location, Arc<[u8]>)>,
+    streams: Vec<(Location, Held)>,
     again: bool,
     /// Whether CSV tables are counted before they are read (see [`Opener::count_rows`]).
     count: bool,
@@ -493,6 +495,12 @@ impl Opener {
                 once: self.stream_csv && !self.count,
                 taken: false,
                 held: &mut self.streams,
+                csv: &self.csv,
+                keys: specs
+                    .iter()
+                    .filter(|s| s.location == spec.location)
+                    .filter_map(|s| s.key.as_deref())
+                    .collect(),
             };
             let opened = open_one(
                 spec,
@@ -622,6 +630,8 @@ fn open_dataset(
             once: streams.once,
             taken: false,
             held: &mut *streams.held,
+            csv: streams.csv,
+            keys: streams.keys.clone(),
         };
         let one = open_one(&sub, csv_opts, s, tables, columnar).with_context(|| shard.name())?;
         if let Some((first, first_opened)) = opened.first() {
@@ -644,40 +654,7 @@ enum Stream {
     Npy(NpySource),
     Csv(Box<dyn Read + Send>),
     Json(Box<dyn Read + Send>),
-    Bytes(Arc<[u8]>),
-}
-
-/// Reads a stream to its end into memory, to be read again. A text stream is refused as soon as
-/// it holds more bytes without a line end than a record may have ([`csv::MAX_LINE`]): an endless
-/// stream of zeros fails at once, instead of filling memory before anything is checked.
-fn hold(head: Vec<u8>, input: &mut dyn Read, text: bool) -> Result<Vec<u8>> {
-    let mut all = head;
-    // Bytes since the last line end, and line ends so far.
-    let (mut run, mut lines) = (all.len(), 0);
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => return Ok(all),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let got = &buf[..n];
-        if text {
-            match memchr::memrchr2(b'\n', b'\r', got) {
-                Some(i) => run = n - 1 - i,
-                None => run += n,
-            }
-            lines += memchr::memchr_iter(b'\n', got).count();
-            ensure!(
-                run <= csv::MAX_LINE,
-                "line {}{}",
-                lines + 1,
-                csv::too_long()
-            );
-        }
-        all.extend_from_slice(got);
-    }
+    Bytes(Held),
 }
 
 /// How the streams of one opening are read.
@@ -688,8 +665,12 @@ struct Streams<'a> {
     once: bool,
     /// Whether another reader took the stream already: then it can be read only if held.
     taken: bool,
-    /// The streams held in memory so far.
-    held: &'a mut Vec<(Location, Arc<[u8]>)>,
+    /// The streams held so far.
+    held: &'a mut Vec<(Location, Held)>,
+    /// How a CSV stream's first record is read, and the columns its inputs name, checked before
+    /// the stream is held.
+    csv: &'a CsvOptions,
+    keys: Vec<&'a str>,
 }
 
 /// Opens a stream that can be read only once. The only reader of an NPY stream streams it, and
@@ -705,6 +686,8 @@ fn open_stream(
         once,
         taken,
         held,
+        csv: csv_opts,
+        keys,
     } = streams;
     if let Some((_, b)) = held.iter().find(|(loc, _)| *loc == spec.location) {
         return Ok(Stream::Bytes(b.clone()));
@@ -738,10 +721,39 @@ fn open_stream(
         let rest = Box::new(Cursor::new(head).chain(input));
         return Ok(Stream::Npy(NpySource::open(rest, None)?));
     }
-    let text = matches!(sniff(&head), Container::Csv | Container::Jsonl);
-    let all: Arc<[u8]> = hold(head, &mut input, text)?.into();
+    let container = sniff(&head);
+    let text = matches!(container, Container::Csv | Container::Jsonl);
+    if container == Container::Csv {
+        // A column that the first record shows is not there fails before anything is held.
+        (&mut input).take(csv::HEAD_BYTES).read_to_end(&mut head)?;
+        check_head(spec, csv_opts, &keys, &head)?;
+    }
+    let all = hold(head, &mut input, text)?;
     held.push((spec.location.clone(), all.clone()));
     Ok(Stream::Bytes(all))
+}
+
+/// Reads the first record of a CSV stream's `head` as its table will, and finds the columns
+/// `keys` in it.
+fn check_head(spec: &InputSpec, opts: &CsvOptions, keys: &[&str], head: &[u8]) -> Result<()> {
+    let layout = csv::scan_uncounted(
+        &mut Cursor::new(head),
+        None,
+        delimiter_of(spec, opts),
+        opts.header,
+    )?;
+    for key in keys {
+        layout.column(key)?;
+    }
+    Ok(())
+}
+
+/// The delimiter of `spec`'s table: as given, else tab for `.tsv` and comma otherwise.
+fn delimiter_of(spec: &InputSpec, opts: &CsvOptions) -> u8 {
+    opts.delimiter.unwrap_or(match &spec.location {
+        Location::Path(p) if is_tsv(p) => b'\t',
+        _ => b',',
+    })
 }
 
 fn open_one(
@@ -787,7 +799,7 @@ fn open_one(
         }
         (Some(Stream::Json(input)), _) => return columnar.open_json_stream(spec, input),
         (Some(Stream::Bytes(data)), _) => {
-            let c = sniff(&data);
+            let c = sniff(&data.head(8)?);
             (Bytes::Shared(data), c)
         }
         (None, Location::Path(path)) => {
@@ -876,17 +888,14 @@ fn open_npy(spec: &InputSpec, bytes: Bytes) -> Result<NpySource> {
         "a KEY was given but the input is an NPY file, which holds one array"
     );
     Ok(match bytes {
-        Bytes::Shared(b) => {
-            let n = b.len() as u64;
-            NpySource::open(Box::new(Cursor::new(b)), Some(n))?
-        }
+        Bytes::Shared(b) => NpySource::open(Box::new(b.reader()), Some(b.len()))?,
         Bytes::File(p) => NpySource::open_file(open_file(&p)?)?,
     })
 }
 
 fn open_npz(spec: &InputSpec, bytes: Bytes) -> Result<NpySource> {
     let reader: Box<dyn npz::ReadSeek> = match bytes {
-        Bytes::Shared(b) => Box::new(Cursor::new(b)),
+        Bytes::Shared(b) => Box::new(b.reader()),
         Bytes::File(p) => Box::new(open_file(&p)?),
     };
     let member = npz::open_member(reader, spec.key.as_deref())?;
@@ -905,10 +914,7 @@ fn open_csv(
     bytes: CsvBytes,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
 ) -> Result<Opened> {
-    let delimiter = csv_opts.delimiter.unwrap_or(match &spec.location {
-        Location::Path(p) if is_tsv(p) => b'\t',
-        _ => b',',
-    });
+    let delimiter = delimiter_of(spec, csv_opts);
     let table = csv_table(bytes, delimiter, csv_opts.header, count)?;
     let table = Arc::new(table.missing(csv::Missing::new(&csv_opts.na)));
     tables.push((spec.location.clone(), table.clone()));
@@ -940,14 +946,14 @@ fn csv_table(
 ) -> Result<csv::Table> {
     Ok(match bytes {
         CsvBytes::Again(Bytes::Shared(b)) => {
-            let mut r = Cursor::new(&b[..]);
+            let mut r = b.reader();
             let layout = match count {
                 true => csv::scan(&mut r, delimiter, header)?,
-                false => csv::scan_uncounted(&mut r, Some(b.len() as u64), delimiter, header)?,
+                false => csv::scan_uncounted(&mut r, Some(b.len()), delimiter, header)?,
             };
             let again = b.clone();
-            csv::Table::new(Box::new(Cursor::new(b)), layout, delimiter)?.reopen_with(Arc::new(
-                move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
+            csv::Table::new(Box::new(b.reader()), layout, delimiter)?.reopen_with(Arc::new(
+                move || Ok(Box::new(again.reader()) as Box<dyn Read + Send>),
             ))
         }
         CsvBytes::Again(Bytes::File(p)) => {
@@ -1006,15 +1012,13 @@ impl ColumnarTables {
         let table = match bytes {
             Bytes::Shared(b) => {
                 let rows = match count {
-                    true => {
-                        jsonl::Rows::Counted(jsonl::count_stream(Box::new(Cursor::new(b.clone())))?)
-                    }
-                    false => jsonl::Rows::Length(Some(b.len() as u64)),
+                    true => jsonl::Rows::Counted(jsonl::count_stream(Box::new(b.reader()))?),
+                    false => jsonl::Rows::Length(Some(b.len())),
                 };
                 let again = b.clone();
-                jsonl::Table::stream(Box::new(Cursor::new(b)), rows)?.reopen_with(Arc::new(
-                    move || Ok(Box::new(Cursor::new(again.clone())) as Box<dyn Read + Send>),
-                ))
+                jsonl::Table::stream(Box::new(b.reader()), rows)?.reopen_with(Arc::new(move || {
+                    Ok(Box::new(again.reader()) as Box<dyn Read + Send>)
+                }))
             }
             Bytes::File(p) => {
                 let file = open_file(&p)?;
@@ -1052,16 +1056,14 @@ impl ColumnarTables {
             return Ok(Opened::Columnar(t.clone()));
         }
         let store = match bytes {
-            Bytes::Shared(b) => columnar::Store::mem(b),
+            Bytes::Shared(b) => store(b),
             Bytes::File(p) => {
                 let mut f = open_file(&p)?;
                 if f.metadata()?.is_file() {
                     columnar::Store::file(f)?
                 } else {
-                    // A pipe cannot be read by position: hold it in memory.
-                    let mut all = Vec::new();
-                    f.read_to_end(&mut all)?;
-                    columnar::Store::mem(all.into())
+                    // A pipe cannot be read by position: hold it.
+                    store(hold(Vec::new(), &mut f, false)?)
                 }
             }
         };
@@ -1072,6 +1074,14 @@ impl ColumnarTables {
         })?);
         self.tables.push((spec.location.clone(), table.clone()));
         Ok(Opened::Columnar(table))
+    }
+}
+
+/// The columnar store of held bytes.
+fn store(held: Held) -> columnar::Store {
+    match held {
+        Held::Mem(b) => columnar::Store::mem(b),
+        Held::File(f, len) => columnar::Store::File(f, len),
     }
 }
 

@@ -246,7 +246,7 @@ fn count_records(piece: &[u8], delimiter: u8, ncols: usize) -> Count {
             out.error = Some((out.lines, UNCLOSED.into()));
             return out;
         };
-        if next - i > MAX_LINE {
+        if end - i > MAX_LINE {
             out.error = Some((out.lines, too_long()));
             return out;
         }

@@ -8,7 +8,8 @@
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-use super::frame::{UNCLOSED, count_lines, record_end, skipped};
+use super::MAX_LINE;
+use super::frame::{UNCLOSED, count_lines, record_end, skipped, too_long};
 use super::number::{Missing, fast_number};
 
 /// The fields of one text column in a piece, unquoted and unescaped but otherwise byte for
@@ -149,6 +150,14 @@ pub(super) fn parse_piece(
             fast_record(piece, i, plan.delimiter, plan.want, &mut row, &mut spans)
         };
         if let Some(next) = fast {
+            // The fast path's records end in one line end; one over the limit with it is
+            // measured without it.
+            if next - i > MAX_LINE
+                && record_end(piece, i, false).is_some_and(|(e, _)| e - i > MAX_LINE)
+            {
+                out.error = Some((out.lines, too_long()));
+                return out;
+            }
             out.lines += 1;
             i = next;
             for (t, &c) in out.texts.iter_mut().zip(plan.texts) {
@@ -303,6 +312,9 @@ impl Tokenizer {
         texts: &mut [Texts],
     ) -> Result<(usize, u64, bool), (u64, String)> {
         let (end, next) = record_end(s, i, false).ok_or((0, UNCLOSED.to_string()))?;
+        if end - i > MAX_LINE {
+            return Err((0, too_long()));
+        }
         let raw = &s[i..end];
         let lines = count_lines(&s[i..next]);
         if skipped(raw, plan.delimiter, plan.ncols) {

@@ -120,10 +120,11 @@ fn quoted_pieces_by_hand() {
 
 #[test]
 fn quoted_records_over_max_line_are_refused() {
-    for len in [MAX_LINE - 128, MAX_LINE, MAX_LINE + 1, MAX_LINE + 5] {
-        // A record of `len` bytes with its line end, after a first line of 6.
+    for len in [MAX_LINE - 129, MAX_LINE, MAX_LINE + 1, MAX_LINE + 5] {
+        // A record of `len` bytes and its line end, after a first line of 6: the limit is on
+        // the record without its line end, as on every other path.
         let mut piece = b"\"a\",1\n\"b\",".to_vec();
-        piece.resize(6 + len - 1, b'2');
+        piece.resize(6 + len, b'2');
         piece.extend_from_slice(b"\n\"c\",3\n");
         let c = count_piece(&piece, true, b',', 2);
         let want = count_records(&piece, b',', 2);
@@ -131,9 +132,9 @@ fn quoted_records_over_max_line_are_refused() {
         let error = (len > MAX_LINE).then_some(1);
         assert_eq!(c.error.map(|(line, _)| line), error);
         // A record well under the limit stays on the bitmask count.
-        assert_eq!(scan_quoted(&piece, true).is_some(), len <= MAX_LINE - 128);
+        assert_eq!(scan_quoted(&piece, true).is_some(), len < MAX_LINE - 128);
         // The same record last, without a line end.
-        piece.truncate(6 + len - 1);
+        piece.truncate(6 + len);
         let c = count_piece(&piece, true, b',', 2);
         assert!(same(&c, &count_records(&piece, b',', 2)), "{}", show(&c));
     }
