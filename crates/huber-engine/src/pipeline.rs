@@ -230,10 +230,12 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 }
 
 thread_local! {
-    /// A pool whose one worker is this thread, for runs too small to share: work handed to it
-    /// runs here, with no hand-over to another thread (which costs more than such a run).
+    /// A pool of one worker per core whose first worker is this thread: work handed to it starts
+    /// here, with no hand-over to another thread and back (which costs more than a small run),
+    /// and the other workers take what they steal. Started on a thread's first run over arrays
+    /// in memory (a Python caller's), kept for its next ones.
     static HERE: Option<Arc<rayon::ThreadPool>> = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(crate::threads_or_cores(0))
         .use_current_thread()
         .build()
         .ok()
@@ -249,12 +251,13 @@ impl Engine {
         })
     }
 
-    /// An engine that computes on the calling thread only: for runs of a few chunks, whose
-    /// results are the same bits on any number of threads.
+    /// An engine whose pool this thread works in (one worker per core): for runs over arrays in
+    /// memory, many of them small (batches of a metric), which start and end on this thread
+    /// without waiting for another to wake. Results are the same bits on any pool.
     pub fn here(nan: NanPolicy) -> Result<Engine> {
         match HERE.with(|p| p.clone()) {
             Some(pool) => Ok(Engine { pool, nan }),
-            None => Engine::new(1, nan),
+            None => Engine::new(0, nan),
         }
     }
 

@@ -25,12 +25,23 @@ use crate::plan::Plan;
 /// ```
 pub fn evaluate(options: &Options, hooks: Hooks<'_>) -> Result<Outcome, Error> {
     options.check()?;
-    let engine = if small(options) {
+    let engine = if in_memory(options) && (options.threads == 0 || small(options)) {
         Engine::here(options.nan)?
     } else {
         Engine::new(options.threads, options.nan)?
     };
     Ok(Plan::new(options).run(&engine, hooks)?)
+}
+
+/// Whether every input is an array in memory, without broadcasting (which may make many elements
+/// of small arrays): a run of the Python package, which computes in a pool the calling thread
+/// works in.
+fn in_memory(options: &Options) -> bool {
+    !options.broadcast
+        && options
+            .inputs()
+            .chain(options.by.as_ref())
+            .all(|spec| matches!(spec.location, Location::Array(_)))
 }
 
 /// Runs of at most this many elements, all in memory, compute on the calling thread.
