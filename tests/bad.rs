@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_huber");
@@ -977,4 +978,34 @@ fn endless_streams_without_the_columns_fail_at_once() {
         assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
         assert!(elapsed < Duration::from_secs(1), "{args:?}: {elapsed:?}");
     }
+}
+
+/// Keras-shaped predictions `(N, 1)` against targets `(N,)`: refused with a hint that leads to one
+/// shape, never to `--broadcast` (which would pair all N² combinations); other shapes that differ
+/// keep the hint to broadcast.
+#[test]
+fn same_elements_in_other_shapes_are_not_sent_to_broadcast() {
+    let dir = util::Dir::new();
+    let data: Vec<u8> = [1.0f64, 2.0, 3.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    dir.write("col.npy", util::npy_bytes("<f8", &[3, 1], &data));
+    dir.write("flat.npy", util::npy_bytes("<f8", &[3], &data));
+    dir.write("row.npy", util::npy_bytes("<f8", &[1, 3], &data));
+    let out = dir.run(["-p", "col.npy", "-t", "flat.npy"], None);
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("reshape(-1)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("use --broadcast"), "{}", out.stderr);
+    let out = dir.run(["-p", "col.npy", "-t", "row.npy"], None);
+    assert!(out.stderr.contains("reshape(-1)"), "{}", out.stderr);
+    let other = util::npy_bytes("<f8", &[2], &data[..16]);
+    dir.write("two.npy", other);
+    let out = dir.run(["-p", "col.npy", "-t", "two.npy"], None);
+    assert!(
+        out.stderr
+            .contains("use --broadcast for NumPy broadcasting"),
+        "{}",
+        out.stderr
+    );
 }

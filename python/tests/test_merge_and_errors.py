@@ -73,6 +73,12 @@ def test_bad_data_names_file_line_and_column(tmp_path):
         huber.evaluate(str(tmp_path / "missing.npy"), np.zeros(2))
     with pytest.raises(huber.DataError, match="shapes differ: pred is"):
         huber.huber_loss(np.zeros(3), np.zeros(2))
+    # Keras-shaped predictions (N, 1) against targets (N,): the hint leads to one shape, never to
+    # the N² pairs that broadcasting would make.
+    with pytest.raises(huber.DataError, match=r"reshape\(-1\)\); broadcast=True would pair every element"):
+        huber.huber_loss(np.zeros((5, 1)), np.zeros(5))
+    with pytest.raises(huber.DataError, match="use broadcast=True for NumPy broadcasting"):
+        huber.huber_loss(np.zeros((5, 2)), np.zeros(5))
     with pytest.raises(huber.DataError, match="NaN"):
         huber.huber_loss(np.array([np.nan]), np.zeros(1), nan="raise")
 

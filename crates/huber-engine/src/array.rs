@@ -208,10 +208,21 @@ pub fn common_shape(shapes: &[&[usize]], broadcast: bool) -> Result<Vec<usize>> 
         parts.join(", ")
     };
     if !broadcast {
+        let squeezed =
+            |s: &[usize]| -> Vec<usize> { s.iter().copied().filter(|&d| d != 1).collect() };
         ensure!(
             shapes.iter().all(|s| *s == shapes[0]),
-            "shapes differ: {} (use --broadcast for NumPy broadcasting)",
-            describe()
+            "shapes differ: {} ({})",
+            describe(),
+            if shapes.iter().all(|s| squeezed(s) == squeezed(shapes[0])) {
+                // (N, 1) against (N,), as Keras models predict: broadcasting would pair every
+                // element of one with every element of the other.
+                "they hold the same elements in the same order: give them one shape (numpy's \
+                 squeeze or reshape(-1)); --broadcast would pair every element of one with every \
+                 element of the other"
+            } else {
+                "use --broadcast for NumPy broadcasting"
+            }
         );
         return Ok(shapes[0].to_vec());
     }
