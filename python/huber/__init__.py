@@ -153,6 +153,11 @@ def _params(kind: str, delta: Any, beta: Any) -> list[float] | None:
     return [float(v) for v in np.asarray(given, dtype=np.float64).ravel()]
 
 
+def _several(delta: Any, beta: Any) -> bool:
+    """Whether several parameter values are given (one result each)."""
+    return any(v is not None and not isinstance(v, str) and np.ndim(v) > 0 for v in (delta, beta))
+
+
 def _kind(name: str) -> str:
     kind = name[: -len("_loss")] if name.endswith("_loss") else name
     kind = kind.replace("-", "_")
@@ -516,8 +521,7 @@ def loss(
         fast = _fast(pred, target, loss, delta, reduction, nan)
         if fast is not _SLOW:
             return fast
-    several = delta is not None and not isinstance(delta, str) and np.ndim(delta) > 0
-    several = several or (beta is not None and np.ndim(beta) > 0)
+    several = _several(delta, beta)
     kind_out, results, _, _, uniques = _run(
         pred, target, loss=loss, delta=delta, beta=beta, weight=weight, reduction=reduction,
         nan=nan, broadcast=broadcast, threads=threads, axis=axis, by=by, top=top,
@@ -713,8 +717,7 @@ def evaluate(
     >>> [float(x.value) for x in r]
     [1.3333333333333333, 2.0]
     """
-    several = delta is not None and not isinstance(delta, str) and np.ndim(delta) > 0
-    several = several or (beta is not None and np.ndim(beta) > 0)
+    several = _several(delta, beta)
     kind_out, results, _, _, uniques = _run(
         pred, target, loss=loss, delta=delta, beta=beta, weight=weight, reduction=reduction,
         nan=nan, broadcast=broadcast, threads=threads, axis=axis, by=by, top=top,

@@ -39,15 +39,13 @@ class Metric:
         nan: str = "propagate",
         threads: int = 0,
     ) -> None:
-        from . import _kind, _params, _reduction
+        from . import _kind, _params, _reduction, _several
 
         self.loss = _kind(loss)
         self._params = _params(self.loss, delta, beta)
         if self._params is None:
             raise ValueError("delta='auto' needs all the data at once: give a number to a Metric")
-        self._several = any(
-            v is not None and not isinstance(v, str) and np.ndim(v) > 0 for v in (delta, beta)
-        )
+        self._several = _several(delta, beta)
         self.reduction = _reduction(reduction)
         if self.reduction == "none":
             raise ValueError("a Metric reduces: reduction='mean', 'sum' or 'weighted_mean'")

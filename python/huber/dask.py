@@ -29,10 +29,6 @@ import huber
 __all__ = ["loss", "huber_loss", "smooth_l1_loss", "mse_loss", "l1_loss", "log_cosh_loss", "pseudo_huber_loss"]
 
 
-def _several(delta: Any, beta: Any) -> bool:
-    return any(v is not None and not isinstance(v, str) and np.ndim(v) > 0 for v in (delta, beta))
-
-
 def _state(pred: Any, target: Any, weight: Any, by: Any, opts: dict) -> list:
     """One partition's results: a list of huber.Result (one per δ, or per δ and group)."""
     pred = np.ravel(pred)
@@ -213,7 +209,7 @@ def loss(
     if isinstance(delta, str):
         raise ValueError("delta='auto' needs the residuals' median first: give a number over Dask")
     opts = {"loss": loss, "delta": delta, "beta": beta, "reduction": reduction, "nan": nan}
-    several = _several(delta, beta)
+    several = huber._several(delta, beta)
     if _is_frame_part(pred):
         return _frames(pred, target, weight, by, opts, split_every, several)
     return _arrays(pred, target, weight, by, opts, split_every, several)
