@@ -559,15 +559,12 @@ def _fast(pred: np.ndarray, target: np.ndarray, loss: str, delta: Any, reduction
     else:
         return _SLOW
     try:
-        kind_out, results, _, _ = _huber.run(
-            pred, target, None, kind, params, red, nan, False, False, 0, None, None, None, None, None
-        )
+        out = _huber.reduce(pred, target, kind, params[0], red, nan)
     except (ValueError, TypeError) as e:
         _raise_from_engine(e)
-    if kind_out == "elements":
-        return results
-    r = results[0]
-    return _SCALARS[r.dtype](r.value)
+    if type(out) is tuple:
+        return _SCALARS[out[0]](out[1])
+    return out
 
 
 def huber_loss(

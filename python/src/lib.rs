@@ -26,6 +26,7 @@ pyo3::create_exception!(
 fn _huber(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::Result>()?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
+    m.add_function(wrap_pyfunction!(run::reduce, m)?)?;
     m.add_function(wrap_pyfunction!(record::merge, m)?)?;
     m.add_function(wrap_pyfunction!(record::parse, m)?)?;
     m.add("DataError", m.py().get_type::<DataError>())?;

@@ -226,3 +226,37 @@ pub fn run<'py>(
     let outcome = interruptible(py, options)?;
     to_python(py, outcome)
 }
+
+/// The common call, with the fewest steps: one loss of two arrays, no weights or breakdowns.
+/// Returns `(dtype name, value)` for a reduction, or the element array for `"none"`.
+#[pyfunction]
+pub fn reduce<'py>(
+    py: Python<'py>,
+    pred: &Bound<'py, PyAny>,
+    target: &Bound<'py, PyAny>,
+    loss: &str,
+    param: f64,
+    reduction: &str,
+    nan: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut options = Options::new(input(pred, "pred")?, input(target, "target")?);
+    options.params = self::params(loss, Some(vec![param]))?;
+    options.reduction = self::reduction(reduction)?;
+    options.nan = nan_policy(nan)?;
+    options.check().map_err(|e| bad(e.to_string()))?;
+    match interruptible(py, options)?.results {
+        huber_engine::Results::Scalars(s) => {
+            let s = &s[0];
+            (s.precision.name(), s.value)
+                .into_pyobject(py)
+                .map(|t| t.into_any())
+        }
+        huber_engine::Results::Elements {
+            shape,
+            values: Some(values),
+        } => crate::arrays::to_numpy(py, values, &shape),
+        _ => Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "internal error: a reduction of two arrays gave no value",
+        )),
+    }
+}
