@@ -234,7 +234,7 @@ def _run(
     top: int | None = None,
     delimiter: str | None = None,
     header: bool | None = None,
-) -> tuple[str, Any, list, list, Any]:
+) -> tuple[str, Any]:
     kind = _kind(loss)
     params = _params(kind, delta, beta)
     red = _reduction(reduction)
@@ -252,7 +252,7 @@ def _run(
         pred, target = pred.T, target.T
         weight = None if weight is None else weight.T
     try:
-        kind_out, results, losses, notes = _huber.run(
+        kind_out, results, _, _ = _huber.run(
             pred, target, weight, kind, params, red, _nan(nan), grad, broadcast, threads,
             _axis(axis), by, top, delimiter, header,
         )
@@ -262,7 +262,7 @@ def _run(
         results = results.T
     if kind_out == "groups" and uniques is not None:
         results = [r.with_key("by", _label_key(uniques[r.key])) for r in results]
-    return kind_out, results, losses, notes, None
+    return kind_out, results
 
 
 class Result:
@@ -436,7 +436,7 @@ def _frame(columns: dict) -> Any:
         return columns
 
 
-def _groups_table(records: list, uniques: Any, several: bool) -> Any:
+def _groups_table(records: list, several: bool) -> Any:
     results = [Result(r) for r in records]
     dtype = results[0].dtype if results else np.dtype(np.float64)
     columns = {"key": np.asarray([r.key for r in results])}
@@ -454,7 +454,7 @@ def _worst_table(table: dict, shape: tuple) -> Any:
     return _frame(columns)
 
 
-def _values(kind_out: str, results: Any, uniques: Any, several: bool) -> Any:
+def _values(kind_out: str, results: Any, several: bool) -> Any:
     """The functions' return value for each kind of outcome."""
     if kind_out == "elements":
         return results
@@ -465,7 +465,7 @@ def _values(kind_out: str, results: Any, uniques: Any, several: bool) -> Any:
         cells = [Cells(c) for c in results]
         return np.stack([c.values for c in cells]) if several else cells[0].values
     if kind_out == "groups":
-        return _groups_table(results, uniques, several)
+        return _groups_table(results, several)
     tables = [_worst_table(t, tuple(r.shape)) for r, t in results]
     return tables if several else tables[0]
 
@@ -522,11 +522,11 @@ def loss(
         if fast is not _SLOW:
             return fast
     several = _several(delta, beta)
-    kind_out, results, _, _, uniques = _run(
+    kind_out, results = _run(
         pred, target, loss=loss, delta=delta, beta=beta, weight=weight, reduction=reduction,
         nan=nan, broadcast=broadcast, threads=threads, axis=axis, by=by, top=top,
     )
-    return _values(kind_out, results, uniques, several)
+    return _values(kind_out, results, several)
 
 
 _SLOW = object()
@@ -676,7 +676,7 @@ def grad(
     >>> huber.grad(np.array([0.0, 2.0]), np.array([0.5, 0.0]), reduction="sum")
     array([-0.5,  1. ])
     """
-    kind_out, results, _, _, _ = _run(
+    kind_out, results = _run(
         pred, target, loss=loss, delta=delta, beta=beta, weight=weight, reduction=reduction,
         nan=nan, grad=True, broadcast=broadcast, threads=threads,
     )
@@ -715,7 +715,7 @@ def evaluate(
     [1.3333333333333333, 2.0]
     """
     several = _several(delta, beta)
-    kind_out, results, _, _, uniques = _run(
+    kind_out, results = _run(
         pred, target, loss=loss, delta=delta, beta=beta, weight=weight, reduction=reduction,
         nan=nan, broadcast=broadcast, threads=threads, axis=axis, by=by, top=top,
         delimiter=delimiter, header=header,
