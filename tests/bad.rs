@@ -981,8 +981,8 @@ fn endless_streams_without_the_columns_fail_at_once() {
 }
 
 /// Keras-shaped predictions `(N, 1)` against targets `(N,)`: refused with a hint that leads to one
-/// shape, never to `--broadcast` (which would pair all N² combinations); other shapes that differ
-/// keep the hint to broadcast.
+/// shape (`--squeeze`), never to `--broadcast` (which would pair all N² combinations); other
+/// shapes that differ keep the hint to broadcast.
 #[test]
 fn same_elements_in_other_shapes_are_not_sent_to_broadcast() {
     let dir = util::Dir::new();
@@ -995,10 +995,18 @@ fn same_elements_in_other_shapes_are_not_sent_to_broadcast() {
     dir.write("row.npy", util::npy_bytes("<f8", &[1, 3], &data));
     let out = dir.run(["-p", "col.npy", "-t", "flat.npy"], None);
     assert_eq!(out.status, Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("reshape(-1)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--squeeze pairs them"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("use --broadcast"), "{}", out.stderr);
     let out = dir.run(["-p", "col.npy", "-t", "row.npy"], None);
-    assert!(out.stderr.contains("reshape(-1)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--squeeze pairs them"),
+        "{}",
+        out.stderr
+    );
     let other = util::npy_bytes("<f8", &[2], &data[..16]);
     dir.write("two.npy", other);
     let out = dir.run(["-p", "col.npy", "-t", "two.npy"], None);
@@ -1008,4 +1016,62 @@ fn same_elements_in_other_shapes_are_not_sent_to_broadcast() {
         "{}",
         out.stderr
     );
+}
+
+/// `--squeeze` pairs `(N, 1)`, `(1, N)` and `(N,)` element by element: the same result as the
+/// flat inputs, for every reduction, and `-r none` writes the squeezed shape. `--broadcast` of
+/// the same inputs warns that it makes N² elements; one that grows nothing says nothing.
+#[test]
+fn squeeze_pairs_elements_one_to_one_and_broadcast_warns_when_it_grows() {
+    let dir = util::Dir::new();
+    let bytes = |v: &[f64]| -> Vec<u8> { v.iter().flat_map(|v| v.to_le_bytes()).collect() };
+    let (pred, target) = (bytes(&[1.0, 2.0, 3.0, 7.5]), bytes(&[0.5, 2.0, -1.0, 7.0]));
+    dir.write("col.npy", util::npy_bytes("<f8", &[4, 1], &pred));
+    dir.write("row.npy", util::npy_bytes("<f8", &[1, 4], &target));
+    dir.write("p.npy", util::npy_bytes("<f8", &[4], &pred));
+    dir.write("t.npy", util::npy_bytes("<f8", &[4], &target));
+    dir.write("w.npy", util::npy_bytes("<f8", &[4, 1, 1], &target));
+    dir.write("s.npy", util::npy_bytes("<f8", &[], &pred[..8]));
+    let run = |args: &str| dir.run(args.split(' '), None);
+    let pairs = [
+        ("-p p.npy -t t.npy", "-p col.npy -t row.npy --squeeze"),
+        (
+            "-p p.npy -t t.npy -w t.npy",
+            "-p col.npy -t t.npy -w w.npy --squeeze",
+        ),
+    ];
+    for (flat, squeezed) in pairs {
+        let extras = [
+            "-r mean",
+            "-r sum",
+            "-r none",
+            "--top 2",
+            "-r weighted-mean",
+        ];
+        for extra in extras {
+            if extra == "-r weighted-mean" && !flat.contains("-w") {
+                continue;
+            }
+            let want = run(&format!("{flat} {extra}"));
+            let got = run(&format!("{squeezed} {extra}"));
+            assert_eq!(want.status, Some(0), "{flat} {extra}: {}", want.stderr);
+            assert_eq!(
+                got.stdout, want.stdout,
+                "{squeezed} {extra}: {}",
+                got.stderr
+            );
+            assert_eq!(got.stderr, "", "{squeezed} {extra}");
+        }
+    }
+    run("-p col.npy -t t.npy --squeeze -r none -o out.npy");
+    assert!(dir.read("out.npy").windows(6).any(|w| w == b"(4,), "));
+    let grown = run("-p col.npy -t t.npy --broadcast");
+    assert_eq!(grown.status, Some(0), "{}", grown.stderr);
+    let note = "note: --broadcast pairs inputs of shapes (4, 1), (4,) into (4, 4): 16 elements, \
+                more than any input holds (4); if they hold the same elements in the same \
+                order, --squeeze pairs them one to one";
+    assert!(grown.stderr.contains(note), "{}", grown.stderr);
+    assert_eq!(run("-p col.npy -t t.npy --broadcast -q").stderr, "");
+    let plain = run("-p p.npy -t s.npy --broadcast");
+    assert_eq!(plain.stderr, "", "broadcasting a scalar grows nothing");
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -81,6 +82,8 @@ _FLAGS = [
     (re.compile(r"--(weight|threads|axis|by|top|delimiter)\b"), lambda m: f"{m.group(1)}="),
     (re.compile(r"--grad\b"), "grad()"),
     (re.compile(r"--broadcast\b"), "broadcast=True"),
+    (re.compile(r"--squeeze pairs them one to one \(numpy's squeeze\)"), "np.squeeze (a view) pairs them one to one"),
+    (re.compile(r"--squeeze pairs"), "np.squeeze pairs"),
     (re.compile(r"-d auto\b"), "delta='auto'"),
 ]
 
@@ -252,12 +255,16 @@ def _run(
         pred, target = pred.T, target.T
         weight = None if weight is None else weight.T
     try:
-        kind_out, results, _, _ = _huber.run(
+        kind_out, results, _, notes = _huber.run(
             pred, target, weight, kind, params, red, _nan(nan), grad, broadcast, threads,
             _axis(axis), by, top, delimiter, header,
         )
     except (ValueError, TypeError) as e:
         _raise_from_engine(e)
+    for note in notes:
+        if note.startswith("--broadcast"):
+            # As PyTorch warns when broadcasting is likely to lead to a wrong result.
+            warnings.warn(_pythonic(note), UserWarning, stacklevel=3)
     if transposed and kind_out == "elements":
         results = results.T
     if kind_out == "groups" and uniques is not None:

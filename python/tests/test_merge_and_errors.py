@@ -75,8 +75,11 @@ def test_bad_data_names_file_line_and_column(tmp_path):
         huber.huber_loss(np.zeros(3), np.zeros(2))
     # Keras-shaped predictions (N, 1) against targets (N,): the hint leads to one shape, never to
     # the N² pairs that broadcasting would make.
-    with pytest.raises(huber.DataError, match=r"reshape\(-1\)\); broadcast=True would pair every element"):
+    with pytest.raises(huber.DataError, match=r"np.squeeze \(a view\) pairs them one to one; broadcast=True would pair every element"):
         huber.huber_loss(np.zeros((5, 1)), np.zeros(5))
+    # Asked for, broadcasting (N, 1) against (N,) warns as PyTorch does: N² pairs.
+    with pytest.warns(UserWarning, match=r"broadcast=True pairs inputs of shapes \(5, 1\), \(5,\) into \(5, 5\): 25 elements"):
+        huber.huber_loss(np.zeros((5, 1)), np.zeros(5), broadcast=True)
     with pytest.raises(huber.DataError, match="use broadcast=True for NumPy broadcasting"):
         huber.huber_loss(np.zeros((5, 2)), np.zeros(5))
     with pytest.raises(huber.DataError, match="NaN"):

@@ -73,6 +73,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub broadcast: bool,
 
+    /// Drop every axis of length 1 from pred, target, weight and --by keys first (numpy's
+    /// squeeze), so that (N, 1) predictions pair with (N,) targets element by element.
+    #[arg(long)]
+    pub squeeze: bool,
+
     /// Output format [default: from the --output extension, else text].
     #[arg(short = 'f', long, value_enum)]
     pub format: Option<Format>,
@@ -252,6 +257,7 @@ impl RunArgs {
             grad: self.grad,
             nan: self.nan.into(),
             broadcast: self.broadcast,
+            squeeze: self.squeeze,
             csv,
             threads: self.threads.unwrap_or(0),
             axis,

@@ -217,8 +217,8 @@ pub fn common_shape(shapes: &[&[usize]], broadcast: bool) -> Result<Vec<usize>> 
             if shapes.iter().all(|s| squeezed(s) == squeezed(shapes[0])) {
                 // (N, 1) against (N,), as Keras models predict: broadcasting would pair every
                 // element of one with every element of the other.
-                "they hold the same elements in the same order: give them one shape (numpy's \
-                 squeeze or reshape(-1)); --broadcast would pair every element of one with every \
+                "they hold the same elements in the same order: --squeeze pairs them one to one \
+                 (numpy's squeeze); --broadcast would pair every element of one with every \
                  element of the other"
             } else {
                 "use --broadcast for NumPy broadcasting"

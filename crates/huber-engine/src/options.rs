@@ -45,6 +45,9 @@ pub struct Options {
     pub nan: NanPolicy,
     /// NumPy broadcasting between pred, target and weight instead of one shape.
     pub broadcast: bool,
+    /// Drop every axis of length 1 from pred, target, weight and the `--by` keys first (numpy's
+    /// `squeeze`), so that `(N, 1)` predictions pair with `(N,)` targets element by element.
+    pub squeeze: bool,
     /// How CSV text is read: delimiter and header.
     pub csv: CsvOptions,
     /// Worker threads, at most [`MAX_THREADS`] (0: one per core). Results are identical for
@@ -76,6 +79,7 @@ impl Options {
             grad: false,
             nan: NanPolicy::Propagate,
             broadcast: false,
+            squeeze: false,
             csv: CsvOptions::default(),
             threads: 0,
             axis: None,

@@ -93,7 +93,7 @@ impl Plan<'_> {
     /// Whether the run needs the shape of its inputs only at its end, so that a CSV table can be
     /// read in one pass, without counting its rows first: one pass that reduces (to one
     /// result, or one per group), over columns of one and the same table, with no broadcasting
-    /// (which matches shapes first). A progress bar then counts elements without a total.
+    /// (which matches shapes first) or squeezing. A progress bar then counts elements without a total.
     fn shape_at_end(&self) -> bool {
         let c = self.config;
         let reduces = matches!(
@@ -104,7 +104,7 @@ impl Plan<'_> {
             .inputs()
             .chain(c.by.as_ref())
             .all(|s| s.location == c.pred.location && s.key.is_some());
-        reduces && columns_of_pred && !c.broadcast
+        reduces && columns_of_pred && !c.broadcast && !c.squeeze
     }
 
     /// Runs the passes on `engine` and returns what the main pass found.
@@ -118,6 +118,7 @@ impl Plan<'_> {
             // read them again.
             opener: Opener::new(c.csv.clone(), self.passes.len() > 1)
                 .with_threads(c.threads)
+                .squeeze(c.squeeze)
                 .count_rows(!self.shape_at_end())
                 // `--nan error` names the line of the element, read again from held bytes.
                 .stream_csv(c.nan != NanPolicy::Error),
@@ -242,6 +243,9 @@ impl Runner<'_, '_> {
     fn main(&mut self, main: Main) -> Result<Results> {
         let mut sources = self.opener.open(&self.specs)?;
         let (mut inputs, shape) = self.inputs(&mut sources)?;
+        if let Some(note) = broadcast_note(&inputs, &shape) {
+            self.opener.note(note);
+        }
         let mut histogram = self
             .config
             .histogram
@@ -405,6 +409,28 @@ impl ElementSink for Collect {
     fn end(&mut self) -> Result<()> {
         Ok(())
     }
+}
+
+/// A warning when broadcasting makes more elements than any input holds: `(N, 1)` against
+/// `(N,)` pairs every element of one with every element of the other, which is seldom what
+/// was meant (PyTorch warns there too).
+fn broadcast_note(inputs: &Inputs<'_>, shape: &[usize]) -> Option<String> {
+    let count = |s: &[usize]| s.iter().product::<usize>();
+    let most = inputs.sources().map(|s| count(s.shape())).max()?;
+    let shapes: Vec<String> = inputs
+        .sources()
+        .map(|s| crate::array::fmt_shape(s.shape()))
+        .collect();
+    (count(shape) > most).then(|| {
+        format!(
+            "--broadcast pairs inputs of shapes {} into {}: {} elements, more than any input \
+             holds ({most}); if they hold the same elements in the same order, --squeeze pairs \
+             them one to one",
+            shapes.join(", "),
+            crate::array::fmt_shape(shape),
+            count(shape),
+        )
+    })
 }
 
 /// Borrows the opened sources as pred, target and weight, and finds the shape to compute over.

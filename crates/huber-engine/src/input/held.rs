@@ -13,7 +13,7 @@ use anyhow::{Context, Result, ensure};
 use super::csv;
 
 /// The most bytes of a held stream kept in memory; the rest goes to a temporary file.
-pub const HOLD_IN_MEMORY: usize = 64 << 20;
+pub const HOLD_IN_MEMORY: usize = 32 << 20;
 /// The most bytes of a held stream written to the temporary file: far more than any input huber
 /// is meant for, and a bound on the disk an endless stream can take.
 pub const MAX_SPILL: u64 = 64 << 30;

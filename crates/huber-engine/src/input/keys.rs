@@ -57,8 +57,13 @@ impl Opener {
     /// bytes. `taken` says whether an input names the same file or stream, so that a stream
     /// read once already is refused rather than read again.
     pub fn open_keys(&mut self, spec: &InputSpec, taken: bool) -> Result<KeyInput> {
-        self.keys_of(spec, taken)
-            .with_context(|| format!("--by {spec}"))
+        let mut keys = self
+            .keys_of(spec, taken)
+            .with_context(|| format!("--by {spec}"))?;
+        if self.squeeze {
+            keys.shape = super::squeezed(&keys.shape);
+        }
+        Ok(keys)
     }
 
     fn keys_of(&mut self, spec: &InputSpec, taken: bool) -> Result<KeyInput> {

@@ -354,6 +354,61 @@ impl<S> Named<S> {
     }
 }
 
+/// A source read with its axes of length 1 dropped: the same elements in the same order.
+struct Squeezed {
+    inner: Box<dyn Source>,
+    shape: Vec<usize>,
+}
+
+impl Squeezed {
+    fn new(inner: Box<dyn Source>) -> Squeezed {
+        Squeezed {
+            shape: squeezed(inner.shape()),
+            inner,
+        }
+    }
+}
+
+/// `shape` without its axes of length 1 (numpy's `squeeze`).
+pub(crate) fn squeezed(shape: &[usize]) -> Vec<usize> {
+    shape.iter().copied().filter(|&d| d != 1).collect()
+}
+
+impl Source for Squeezed {
+    fn shape(&self) -> &[usize] {
+        // An open-ended source's shape grows as it is read: the plan counts tables first when
+        // it squeezes, so none is.
+        match self.inner.open_ended() {
+            true => self.inner.shape(),
+            false => &self.shape,
+        }
+    }
+    fn dtype(&self) -> Dtype {
+        self.inner.dtype()
+    }
+    fn read(&mut self, out: Buf<'_>) -> Result<()> {
+        self.inner.read(out)
+    }
+    fn open_ended(&self) -> bool {
+        self.inner.open_ended()
+    }
+    fn read_upto(&mut self, out: Buf<'_>) -> Result<usize> {
+        self.inner.read_upto(out)
+    }
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+    fn positional(&self) -> Option<Box<dyn ReadAt>> {
+        self.inner.positional()
+    }
+    fn text(&self) -> Option<&dyn Text> {
+        self.inner.text()
+    }
+    fn prefetch(&mut self) {
+        self.inner.prefetch();
+    }
+}
+
 /// Only reached through [`Named::text`], which checks that the inner source is text.
 impl Text for Named {
     fn locate(&self, index: usize) -> Option<Position> {
@@ -426,6 +481,8 @@ pub struct Opener {
     stream_csv: bool,
     notes: Vec<String>,
     threads: usize,
+    /// Whether every input's axes of length 1 are dropped (see [`Opener::squeeze`]).
+    squeeze: bool,
     /// The CSV tables that the last [`Opener::open`] opened.
     tables: Vec<(Location, Arc<csv::Table>)>,
     /// The Parquet and Arrow files that the last [`Opener::open`] opened.
@@ -445,6 +502,7 @@ impl Opener {
             stream_csv: false,
             notes: Vec::new(),
             threads: 0,
+            squeeze: false,
             tables: Vec::new(),
             columnar: Vec::new(),
             json: Vec::new(),
@@ -465,6 +523,13 @@ impl Opener {
         self
     }
 
+    /// Whether the sources opened have their axes of length 1 dropped (numpy's `squeeze`):
+    /// their elements are read in the same order, with the squeezed shape.
+    pub fn squeeze(mut self, squeeze: bool) -> Opener {
+        self.squeeze = squeeze;
+        self
+    }
+
     /// Whether a CSV table on stdin or a pipe, in a run that does not count rows first, is
     /// parsed as it arrives rather than held in memory. Then its lines can not be read again
     /// to name where an element is (as `--nan error` does).
@@ -477,6 +542,13 @@ impl Opener {
     /// for the user to see when the run succeeds.
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Adds a note of the run's own for the user (each note once).
+    pub fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
     }
 
     /// Opens `specs`, in order.
@@ -512,10 +584,14 @@ impl Opener {
             let source = opened
                 .and_then(|opened| opened.source(spec))
                 .with_context(|| spec.to_string())?;
-            out.push(Box::new(Named {
+            let named: Box<dyn Source> = Box::new(Named {
                 name: spec.to_string(),
                 inner: source,
-            }));
+            });
+            out.push(match self.squeeze {
+                true => Box::new(Squeezed::new(named)),
+                false => named,
+            });
         }
         // The files of a dataset read alike: a note on how one was read is shown for the first.
         let mut said: Vec<&str> = Vec::new();
