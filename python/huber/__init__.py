@@ -120,6 +120,17 @@ def _input(x: Any) -> Any:
     return a
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first caller outside this package, for warnings."""
+    import sys
+
+    here = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _fortran(*arrays: Any) -> bool:
     """Whether every array is a Fortran-ordered (not C-ordered) array of one shape: read as their
     transposes, which are C-ordered views, and no copy is made."""
@@ -264,7 +275,7 @@ def _run(
     for note in notes:
         if note.startswith("--broadcast"):
             # As PyTorch warns when broadcasting is likely to lead to a wrong result.
-            warnings.warn(_pythonic(note), UserWarning, stacklevel=3)
+            warnings.warn(_pythonic(note), UserWarning, stacklevel=_caller_level())
     if transposed and kind_out == "elements":
         results = results.T
     if kind_out == "groups" and uniques is not None:
@@ -746,8 +757,7 @@ def _shard(item: Any, i: int) -> tuple[str, list]:
         text = item.decode() if isinstance(item, bytes) else item
         return f"result {i + 1}", _huber.parse(text, f"result {i + 1}")
     if isinstance(item, Metric):
-        item._fold()
-        return f"metric {i + 1}", list(item._records or [])
+        return f"metric {i + 1}", list(item._records() or [])
     items = list(item)
     if not all(isinstance(r, Result) for r in items):
         raise TypeError(f"merge: item {i + 1} is not a Result, a list of them, or JSON text")

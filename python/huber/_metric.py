@@ -51,41 +51,27 @@ class Metric:
             raise ValueError("a Metric reduces: reduction='mean', 'sum' or 'weighted_mean'")
         self.nan = nan
         self.threads = threads
-        self._records: list | None = None
-        # Batches not merged yet: merged 256 at a time (one merge of many costs less than many
-        # merges of two).
-        self._pending: list = []
+        # The exact results of the batches, merged in Rust.
+        self._acc = self._accumulator()
+
+    def _accumulator(self) -> Any:
+        return _huber.Accumulator(self.loss, self._params, self.reduction, self.nan, self.threads)
 
     def update(self, pred: Any, target: Any, weight: Any = None) -> None:
         """Adds a batch."""
         from . import _input, _raise_from_engine
 
         try:
-            _, records, _, _ = _huber.run(
-                _input(pred), _input(target), None if weight is None else _input(weight),
-                self.loss, self._params, self.reduction, self.nan, False, False, self.threads,
-                None, None, None, None, None,
-            )
+            self._acc.update(_input(pred), _input(target), None if weight is None else _input(weight))
         except (ValueError, TypeError) as e:
             _raise_from_engine(e)
-        self._absorb(records)
 
-    def _absorb(self, records: list) -> None:
-        self._pending.append(records)
-        if len(self._pending) >= 256:
-            self._fold()
-
-    def _fold(self) -> None:
-        """Merges the pending batches into the state."""
-        if not self._pending:
-            return
+    def _records(self) -> list | None:
+        """The merged results, or None before any update."""
         from . import _raise_from_engine
 
-        shards = [("metric", self._records)] if self._records is not None else []
-        shards += [(f"batch {i + 1}", r) for i, r in enumerate(self._pending)]
-        self._pending = []
         try:
-            self._records = _huber.merge(shards) if len(shards) > 1 else shards[0][1]
+            return self._acc.results()
         except ValueError as e:
             _raise_from_engine(e)
 
@@ -97,53 +83,51 @@ class Metric:
                 raise TypeError(f"merge_state takes Metrics, not {type(o).__name__}")
             if (o.loss, o._params, o.reduction) != (self.loss, self._params, self.reduction):
                 raise ValueError("merge_state: the metrics compute different losses or reductions")
-            o._fold()
-            if o._records is not None:
-                self._absorb(o._records)
+            records = o._records()
+            if records is not None:
+                self._acc.add(records)
 
     def result(self) -> Any:
         """The :class:`huber.Result` (a list for several parameter values), or None before any
         update."""
         from . import Result
 
-        self._fold()
-        if self._records is None:
+        records = self._records()
+        if records is None:
             return None
-        results = [Result(r) for r in self._records]
+        results = [Result(r) for r in records]
         return results if self._several else results[0]
 
     def compute(self) -> Any:
         """The value: a numpy scalar of the result dtype (an array for several parameter values);
         NaN before any update, as a mean of nothing."""
-        self._fold()
-        if self._records is None:
+        records = self._records()
+        if records is None:
             nan = np.float64("nan")
             return np.full(len(self._params), nan) if self._several else nan
         from . import Result
 
-        values = [Result(r).value for r in self._records]
+        values = [Result(r).value for r in records]
         return np.array(values, dtype=values[0].dtype) if self._several else values[0]
 
     def reset(self) -> None:
         """Forgets every batch."""
-        self._records = None
-        self._pending = []
+        self._acc.reset()
 
     @property
     def state(self) -> dict | None:
         """The exact state: the result's JSON as a dict (None before any update)."""
         import json
 
-        if self._records is None:
-            return None
-        return json.loads(self.to_json())
+        text = self.to_json()
+        return None if text == "null" else json.loads(text)
 
     def to_json(self) -> str:
         """The accumulated result as ``huber -f json`` writes it ("null" before any update)."""
-        self._fold()
-        if self._records is None:
+        records = self._records()
+        if records is None:
             return "null"
-        texts = [r.to_json() for r in self._records]
+        texts = [r.to_json() for r in records]
         return texts[0] if len(texts) == 1 and not self._several else "[" + ",".join(texts) + "]"
 
     @classmethod
@@ -158,22 +142,21 @@ class Metric:
         delta = param if several else (param[0] if param else None)
         key = "beta" if first.param and first.param[0] == "beta" else "delta"
         m = cls(first.loss, **{key: delta}, reduction=first.reduction, **options)
-        m._records = records
+        m._acc.add(records)
         return m
 
     def __getstate__(self) -> dict:
-        self._fold()
-        state = dict(self.__dict__)
-        state["_records"] = None if self._records is None else [r.to_json() for r in self._records]
+        state = {k: v for k, v in self.__dict__.items() if k != "_acc"}
+        records = self._records()
+        state["records"] = None if records is None else [r.to_json() for r in records]
         return state
 
     def __setstate__(self, state: dict) -> None:
-        texts = state.pop("_records")
+        texts = state.pop("records")
         self.__dict__.update(state)
-        self._pending = []
-        self._records = None if texts is None else [_huber.parse(t, "pickled metric")[0] for t in texts]
+        self._acc = self._accumulator()
+        if texts is not None:
+            self._acc.add([_huber.parse(t, "pickled metric")[0] for t in texts])
 
     def __repr__(self) -> str:
-        self._fold()
-        count = 0 if self._records is None else self._records[0].count
-        return f"Metric({self.loss}, {self.reduction}: {count} elements)"
+        return f"Metric({self.loss}, {self.reduction}: {self._acc.count()} elements)"

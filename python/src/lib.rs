@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod arrays;
+mod metric;
 mod outcome;
 mod record;
 mod run;
@@ -25,6 +26,7 @@ pyo3::create_exception!(
 #[pymodule]
 fn _huber(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::Result>()?;
+    m.add_class::<metric::Accumulator>()?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
     m.add_function(wrap_pyfunction!(run::reduce, m)?)?;
     m.add_function(wrap_pyfunction!(record::merge, m)?)?;

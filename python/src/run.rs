@@ -26,7 +26,7 @@ fn bad(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())
 }
 
-fn reduction(name: &str) -> PyResult<Reduction> {
+pub(crate) fn reduction(name: &str) -> PyResult<Reduction> {
     Ok(match name {
         "none" => Reduction::None,
         "mean" => Reduction::Mean,
@@ -40,7 +40,7 @@ fn reduction(name: &str) -> PyResult<Reduction> {
     })
 }
 
-fn nan_policy(name: &str) -> PyResult<NanPolicy> {
+pub(crate) fn nan_policy(name: &str) -> PyResult<NanPolicy> {
     Ok(match name {
         "propagate" => NanPolicy::Propagate,
         "omit" => NanPolicy::Omit,
@@ -62,7 +62,7 @@ fn loss_kind(name: &str) -> PyResult<LossKind> {
 }
 
 /// The losses asked for: the kind and its parameter values (`None`: δ found from the residuals).
-fn params(kind: &str, values: Option<Vec<f64>>) -> PyResult<Params> {
+pub(crate) fn params(kind: &str, values: Option<Vec<f64>>) -> PyResult<Params> {
     let kind = loss_kind(kind)?;
     let Some(values) = values else {
         return Ok(Params::AutoDelta(kind));
@@ -157,7 +157,7 @@ fn weight_of(options: &Options) -> (usize, bool) {
 
 /// Runs `options` without the GIL, on this thread (and the engine's pool). A run that is not
 /// small is watched for Ctrl-C between batches: it stops and raises `KeyboardInterrupt`.
-fn interruptible(py: Python<'_>, options: Options) -> PyResult<Outcome> {
+pub(crate) fn interruptible(py: Python<'_>, options: Options) -> PyResult<Outcome> {
     let (bytes, files) = weight_of(&options);
     let watch = files || options.broadcast || bytes > INLINE_BYTES;
     let interrupts = Interrupts::new();

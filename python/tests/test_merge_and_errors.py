@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -78,8 +79,12 @@ def test_bad_data_names_file_line_and_column(tmp_path):
     with pytest.raises(huber.DataError, match=r"np.squeeze \(a view\) pairs them one to one; broadcast=True would pair every element"):
         huber.huber_loss(np.zeros((5, 1)), np.zeros(5))
     # Asked for, broadcasting (N, 1) against (N,) warns as PyTorch does: N² pairs.
-    with pytest.warns(UserWarning, match=r"broadcast=True pairs inputs of shapes \(5, 1\), \(5,\) into \(5, 5\): 25 elements"):
+    with pytest.warns(UserWarning, match=r"broadcast=True pairs inputs of shapes \(5, 1\), \(5,\) into \(5, 5\): 25 elements") as seen:
         huber.huber_loss(np.zeros((5, 1)), np.zeros(5), broadcast=True)
+    assert seen[0].filename == __file__  # the warning points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huber.huber_loss(np.zeros((5, 3)), np.zeros(3), broadcast=True)  # grows nothing: silent
     with pytest.raises(huber.DataError, match="use broadcast=True for NumPy broadcasting"):
         huber.huber_loss(np.zeros((5, 2)), np.zeros(5))
     with pytest.raises(huber.DataError, match="NaN"):

@@ -9,6 +9,8 @@ import pytest
 
 import huber
 
+# Long runs are made by broadcasting two small arrays into a large outer product, on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:broadcast=True pairs inputs")
 
 def test_other_threads_run_meanwhile():
     p = np.random.default_rng(0).normal(size=(2000, 1)).astype(np.float32)
