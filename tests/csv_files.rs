@@ -270,6 +270,42 @@ fn several_columns_are_one_input_of_shape_n_by_k() {
     );
 }
 
+/// Several columns of a table on standard input give what they give from the file, on every
+/// path: read as it arrives (a mean, `-r none` in every format), and held to be read again
+/// (`--nan error`, `--top`, `-d auto`), whose first record is checked before it is held.
+#[test]
+fn several_columns_of_stdin_are_the_file_s() {
+    let f = format!("{DIR}/multi_output.csv");
+    let table = std::fs::read(util::root().join(&f)).unwrap();
+    let (p, t) = (format!("{f}:p0,p1,p2"), format!("{f}:t0,t1,t2"));
+    for extra in [
+        &[][..],
+        &["-r", "none", "-f", "npy"],
+        &["-r", "none", "-f", "csv"],
+        &["-r", "none", "-f", "json"],
+        &["-r", "none", "--nan", "error"],
+        &["--top", "2"],
+        &["-d", "auto"],
+        &["--axis", "0"],
+    ] {
+        let file = util::huber(&[&["-p", &p, "-t", &t][..], extra].concat(), None);
+        assert_eq!(file.status, Some(0), "{extra:?}: {}", file.stderr);
+        let args = [&["-p", "-:p0,p1,p2", "-t", "-:t0,t1,t2"][..], extra].concat();
+        let piped = util::huber(&args, Some(&table));
+        assert_eq!(piped.stdout, file.stdout, "{extra:?}: {}", piped.stderr);
+    }
+    let bad = util::huber(
+        &["-p", "-:p0,nope", "-t", "-:t0,t1", "--top", "1"],
+        Some(&table),
+    );
+    assert_eq!(bad.status, Some(1));
+    assert!(
+        bad.stderr.contains("no column named 'nope'"),
+        "{}",
+        bad.stderr
+    );
+}
+
 /// A table whose third line is a record of `len` bytes (without its line end): `k,p,t` with a
 /// long key, quoted or not, and lines ended by `eol`.
 fn long_record_table(len: usize, quoted: bool, eol: &str) -> String {

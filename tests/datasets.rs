@@ -83,6 +83,32 @@ fn a_glob_is_expanded_by_huber_when_quoted() {
     assert_eq!(run.stdout, one.stdout);
 }
 
+/// A glob over a folder that holds a file whose name is not UTF-8, and hidden files: no panic
+/// (the glob crate's own leading-dot check unwraps names as UTF-8), the hidden files are not
+/// matched by `*` as in the shell, and a pattern that spells the leading dot matches them.
+#[test]
+fn a_glob_skips_hidden_names_and_bears_names_that_are_not_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = crate::util::Dir::new();
+    dir.write("a.csv", "p,t\n1,0\n");
+    dir.write(".b.csv", "p,t\n100,0\n");
+    let odd = dir
+        .path("a.csv")
+        .with_file_name(OsStr::from_bytes(b"\xfe.csv.txt"));
+    fs::write(odd, "x").unwrap();
+    for (pattern, want) in [("*.csv", "0.5"), ("[a.]*.csv", "0.5"), (".*.csv", "99.5")] {
+        let (p, t) = (format!("{pattern}:p"), format!("{pattern}:t"));
+        let run = dir.run(["-p", &p, "-t", &t], None);
+        assert_eq!(run.status, Some(0), "{pattern}: {}", run.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout).trim(),
+            want,
+            "{pattern}"
+        );
+    }
+}
+
 #[test]
 fn npy_shards_concatenate_along_the_first_axis() {
     let npy = |p: &str| {

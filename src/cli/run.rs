@@ -24,6 +24,7 @@ pub fn run(config: &Config) -> Result<()> {
     let mut elements = Elements {
         writer: config.format.writer(),
         dest: &mut dest,
+        begun: None,
     };
     let hooks = Hooks {
         progress: progress.as_ref().map(|p| p as &dyn huber_engine::Progress),
@@ -97,16 +98,38 @@ fn check_stdin(config: &Config) -> Result<()> {
 struct Elements<'a> {
     writer: Box<dyn Writer>,
     dest: &'a mut Destination,
+    /// The shape and type `begin` was given.
+    begun: Option<(Vec<usize>, Precision)>,
 }
 
 impl ElementSink for Elements<'_> {
     fn begin(&mut self, shape: &[usize], precision: Precision) -> Result<()> {
+        self.begun = Some((shape.to_vec(), precision));
         Ok(self.writer.begin(self.dest.writer(), shape, precision)?)
     }
     fn values(&mut self, values: Values<'_>) -> Result<()> {
         Ok(self.writer.values(self.dest.writer(), values)?)
     }
-    fn end(&mut self) -> Result<()> {
+    fn end(&mut self, shape: &[usize]) -> Result<()> {
+        if let Some((begun, precision)) = &self.begun
+            && begun != shape
+            && let Some(header) = self.writer.restart(shape, *precision)
+        {
+            // The output spools to a file (or memory) until the run succeeds: its start can be
+            // written again, in place.
+            let written = self
+                .writer
+                .restart(begun, *precision)
+                .map_or(0, |h| h.len());
+            anyhow::ensure!(
+                header.len() == written,
+                "internal error: the output's header for shape {shape:?} has another length"
+            );
+            self.dest.rewrite_start(&header)?;
+        }
         Ok(self.writer.end(self.dest.writer())?)
+    }
+    fn shape_at_end(&self) -> bool {
+        self.writer.shape_at_end()
     }
 }

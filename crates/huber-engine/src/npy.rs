@@ -326,19 +326,32 @@ impl Lexer<'_> {
     }
 }
 
+/// Digits numpy leaves room for in the first axis of a header it writes (`np.save`'s
+/// `GROWTH_AXIS_MAX_DIGITS`), so that the array can grow along it and its header be rewritten in
+/// place.
+const GROWTH_AXIS_DIGITS: usize = 21;
+
 /// Writes the NPY preamble and header for a C-ordered little-endian array (format 1.0 where the
-/// header fits, else 2.0), padded so the data starts on a 64-byte boundary as numpy does.
+/// header fits, else 2.0) byte for byte as `np.save` does: room for a first axis of up to 21
+/// digits, then spaces and a line end so the data starts on a 64-byte boundary. The header's
+/// length so depends on the first axis's length only beyond 21 digits: a header written for a
+/// provisional first axis can be rewritten in place once the array's length is known.
 pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
     let dims = fmt_shape(shape);
-    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
-    let (version, prefix) = if dict.len() + 11 + 64 < 65536 {
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
+    if let Some(first) = shape.first() {
+        let room = GROWTH_AXIS_DIGITS.saturating_sub(first.to_string().len());
+        dict.extend(std::iter::repeat_n(' ', room));
+    }
+    let line = dict.len() + 1;
+    let (version, prefix) = if line + 64 <= 65535 {
         (1u8, 10)
     } else {
         (2u8, 12)
     };
-    let total = (prefix + dict.len() + 1).div_ceil(64) * 64;
-    let hlen = total - prefix;
-    let mut out = Vec::with_capacity(total);
+    let pad = 64 - (prefix + line) % 64;
+    let hlen = line + pad;
+    let mut out = Vec::with_capacity(prefix + hlen);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[version, 0]);
     if version == 1 {
@@ -347,7 +360,7 @@ pub fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
         out.extend_from_slice(&(hlen as u32).to_le_bytes());
     }
     out.extend_from_slice(dict.as_bytes());
-    out.resize(total - 1, b' ');
+    out.resize(prefix + hlen - 1, b' ');
     out.push(b'\n');
     out
 }

@@ -212,8 +212,16 @@ pub trait ElementSink: Send {
     fn begin(&mut self, shape: &[usize], precision: Precision) -> anyhow::Result<()>;
     /// The next values, in C order.
     fn values(&mut self, values: Values<'_>) -> anyhow::Result<()>;
-    /// The array is complete.
-    fn end(&mut self) -> anyhow::Result<()>;
+    /// The array is complete; `shape` is its shape, which is the one [`begin`](Self::begin)
+    /// was given unless the sink takes the shape at the end.
+    fn end(&mut self, shape: &[usize]) -> anyhow::Result<()>;
+    /// Whether [`begin`](Self::begin) may be given a provisional shape whose first axis is not
+    /// known yet (0), the array's shape coming to [`end`](Self::end): then a table read as it
+    /// arrives (standard input) is not held and counted first. A sink that needs the shape
+    /// before the first value (JSON nests by it) says no, the default.
+    fn shape_at_end(&self) -> bool {
+        false
+    }
 }
 
 /// Hooks into a run: a progress observer, and where element losses go.

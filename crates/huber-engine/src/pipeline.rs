@@ -399,7 +399,8 @@ impl Engine {
     }
 
     /// Computes the element losses over `shape` and passes them, in C order, to `emit` on a
-    /// thread of its own.
+    /// thread of its own. Returns the shape computed over: `shape`, or for open-ended inputs
+    /// `shape` with its first axis as long as they turned out (see [`Engine::run`]).
     pub fn elementwise(
         &self,
         inputs: &mut Inputs<'_>,
@@ -407,13 +408,11 @@ impl Engine {
         loss: Loss,
         watch: &mut impl Sink,
         emit: Emit<'_>,
-    ) -> Result<()> {
+    ) -> Result<Vec<usize>> {
         let precision = inputs.precision();
-        inputs.check_counted()?;
         write_behind(emit, precision, |forward| {
             let mut sink = (forward, watch);
             self.run(inputs, shape, Kernel::Losses(&[loss]), &mut sink)
-                .map(drop)
         })
     }
 

@@ -94,12 +94,15 @@ impl Plan<'_> {
     /// read in one pass, without counting its rows first: one pass that reduces (to one
     /// result, or one per group), over columns of one and the same table, with no broadcasting
     /// (which matches shapes first) or squeezing. A progress bar then counts elements without a total.
-    fn shape_at_end(&self) -> bool {
+    ///
+    /// Element losses (`-r none`) are streamed so too when their sink takes the shape at its
+    /// end (`late`, see [`ElementSink::shape_at_end`]).
+    fn shape_at_end(&self, late: bool) -> bool {
         let c = self.config;
         let reduces = matches!(
             self.passes[..],
             [Pass::Main(Main::Reduce(_) | Main::Grouped(_))]
-        );
+        ) || (late && self.passes[..] == [Pass::Main(Main::Elementwise)]);
         let columns_of_pred = c
             .inputs()
             .chain(c.by.as_ref())
@@ -111,6 +114,7 @@ impl Plan<'_> {
     pub fn run(&self, engine: &Engine, hooks: Hooks<'_>) -> Result<Outcome> {
         let c = self.config;
         let Hooks { progress, elements } = hooks;
+        let late = elements.as_ref().is_some_and(|e| e.shape_at_end());
         let mut run = Runner {
             config: c,
             specs: c.inputs().collect(),
@@ -119,7 +123,7 @@ impl Plan<'_> {
             opener: Opener::new(c.csv.clone(), self.passes.len() > 1)
                 .with_threads(c.threads)
                 .squeeze(c.squeeze)
-                .count_rows(!self.shape_at_end())
+                .count_rows(!self.shape_at_end(late))
                 // `--nan error` names the line of the element, read again from held bytes.
                 .stream_csv(c.nan != NanPolicy::Error),
             engine,
@@ -337,7 +341,7 @@ impl Runner<'_, '_> {
         };
         sink.begin(&written, precision)?;
         let mut emit = |v: crate::array::Values<'_>| sink.values(v);
-        match main {
+        let ran = match main {
             Main::Gradient(reduction) => {
                 let count = self.kept.unwrap_or(shape.iter().product::<usize>() as u64);
                 let scale = match reduction {
@@ -346,16 +350,17 @@ impl Runner<'_, '_> {
                     Reduction::Sum | Reduction::None => 1.0,
                 };
                 self.engine
-                    .gradient(inputs, shape, loss, scale, &mut watch, &mut emit)?
+                    .gradient(inputs, shape, loss, scale, &mut watch, &mut emit)?;
+                written
             }
             _ => self
                 .engine
                 .elementwise(inputs, shape, loss, &mut watch, &mut emit)?,
-        }
+        };
         drop(watch);
-        sink.end()?;
+        sink.end(&ran)?;
         Ok(Results::Elements {
-            shape: written,
+            shape: ran,
             values: collected.0,
         })
     }
@@ -406,7 +411,7 @@ impl ElementSink for Collect {
         }
         Ok(())
     }
-    fn end(&mut self) -> Result<()> {
+    fn end(&mut self, _shape: &[usize]) -> Result<()> {
         Ok(())
     }
 }

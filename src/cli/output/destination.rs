@@ -145,6 +145,22 @@ impl Destination {
         self
     }
 
+    /// Writes `bytes` over the start of what was written (a header known only at the end, as
+    /// long as the one written first), then goes on at the end.
+    pub fn rewrite_start(&mut self, bytes: &[u8]) -> io::Result<()> {
+        fn at_start(w: &mut (impl Write + Seek), bytes: &[u8]) -> io::Result<()> {
+            let end = w.stream_position()?;
+            w.seek(SeekFrom::Start(0))?;
+            w.write_all(bytes)?;
+            w.seek(SeekFrom::Start(end)).map(drop)
+        }
+        let r = match &mut self.sink {
+            Sink::Spool { spool, .. } => at_start(spool, bytes),
+            Sink::File { tmp, .. } => at_start(tmp, bytes),
+        };
+        r.map_err(|e| annotate(&self.label, e))
+    }
+
     /// Shows the output: copies the spool out, or renames the temporary file into place.
     pub fn commit(self) -> Result<()> {
         let label = self.label;
@@ -267,6 +283,12 @@ impl Write for PendingFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file_mut().flush()
+    }
+}
+
+impl Seek for PendingFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.file_mut().seek(pos)
     }
 }
 

@@ -107,6 +107,11 @@ impl Writer for Json {
         };
         out.write_all(format!("{close}}}\n").as_bytes())
     }
+
+    /// The array nests by its shape, which comes first.
+    fn shape_at_end(&self) -> bool {
+        false
+    }
 }
 
 /// The most empty lists the JSON of an empty array may hold (about 400 MB of `[],`): an NPY

@@ -90,4 +90,15 @@ pub trait Writer: Send {
     fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()>;
     /// Finishes the array.
     fn end(&mut self, out: &mut dyn Write) -> io::Result<()>;
+    /// Whether `begin` may be given a provisional shape whose first axis is not known yet, the
+    /// array's own coming to [`restart`](Self::restart) at its end (see
+    /// `huber_engine::ElementSink::shape_at_end`): yes unless the format nests by the shape.
+    fn shape_at_end(&self) -> bool {
+        true
+    }
+    /// What to write over the start of the output once the array's `shape` is known: what
+    /// `begin` writes for that shape, when that is more than nothing (a header).
+    fn restart(&self, _shape: &[usize], _precision: Precision) -> Option<Vec<u8>> {
+        None
+    }
 }

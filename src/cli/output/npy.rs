@@ -52,6 +52,12 @@ impl Writer for Npy {
         out.write_all(&header_bytes(descr(precision), shape))
     }
 
+    /// The header for the array's shape: as long as any other for a first axis of up to 21
+    /// digits (numpy leaves that room), so it is written over the provisional one in place.
+    fn restart(&self, shape: &[usize], precision: Precision) -> Option<Vec<u8>> {
+        Some(header_bytes(descr(precision), shape))
+    }
+
     fn values(&mut self, out: &mut dyn Write, values: Values<'_>) -> io::Result<()> {
         if cfg!(target_endian = "little") {
             // Little-endian in memory already: the bytes go out as they are.

@@ -41,15 +41,35 @@ pub(crate) fn matches_any(pattern: &Path) -> bool {
     let Some(text) = pattern.to_str() else {
         return false;
     };
-    glob::glob_with(text, OPTIONS).is_ok_and(|mut m| m.any(|p| p.is_ok()))
+    glob::glob_with(text, OPTIONS).is_ok_and(|mut m| m.any(|p| p.is_ok_and(|p| shown(pattern, &p))))
 }
 
-/// As in the shell, `*` matches neither a leading `.` nor a `/`.
+/// `*` matches no `/`. A leading `.` is left to [`hidden`]: the glob crate's own check
+/// (`require_literal_leading_dot`) panics on a file name that is not UTF-8 in a folder it reads.
 const OPTIONS: glob::MatchOptions = glob::MatchOptions {
     case_sensitive: true,
     require_literal_separator: true,
-    require_literal_leading_dot: true,
+    require_literal_leading_dot: false,
 };
+
+/// How many leading components of `pattern` are literal (no glob syntax): its folders that are
+/// not partitions of the dataset.
+fn literal_prefix(pattern: &Path) -> usize {
+    pattern
+        .components()
+        .take_while(|c| !is_pattern(Path::new(c.as_os_str())))
+        .count()
+}
+
+/// Whether a match of `pattern` is kept: as in the shell, `*`, `?` and `[…]` match no leading
+/// `.`, so a match with a hidden name after the pattern's literal folders is dropped, unless
+/// the pattern spells a leading `.` there itself (`preds/.*.csv`).
+fn shown(pattern: &Path, path: &Path) -> bool {
+    let dot =
+        |c: Component<'_>| matches!(c, Component::Normal(n) if n.as_bytes().starts_with(b"."));
+    let base = literal_prefix(pattern);
+    pattern.components().skip(base).any(dot) || !path.components().skip(base).any(dot)
+}
 
 /// The shards of `path` if it names a dataset (a folder, or a glob pattern that is not a path
 /// as written), in path order; `None` for any other path. A pattern that matches nothing and a
@@ -142,14 +162,13 @@ fn glob(pattern: &Path) -> Result<Vec<Shard>> {
     let text = pattern.to_str().context("the pattern is not valid UTF-8")?;
     let matches = glob::glob_with(text, OPTIONS).map_err(|e| anyhow!("bad pattern: {e}"))?;
     // The folders above the first component with glob syntax are not partitions of the dataset.
-    let base = pattern
-        .components()
-        .take_while(|c| !is_pattern(Path::new(c.as_os_str())))
-        .count();
+    let base = literal_prefix(pattern);
     let mut paths = Vec::new();
     for m in matches {
         let path = m.map_err(|e| anyhow!("{}: {}", e.path().display(), e.error()))?;
-        paths.push(path);
+        if shown(pattern, &path) {
+            paths.push(path);
+        }
     }
     paths.sort();
     let mut shards = Vec::new();

@@ -819,7 +819,7 @@ fn check_head(spec: &InputSpec, opts: &CsvOptions, keys: &[&str], head: &[u8]) -
         opts.header,
     )?;
     for key in keys {
-        layout.column(key)?;
+        layout.columns(key)?;
     }
     Ok(())
 }

@@ -36,6 +36,37 @@ fn refuses_by_name() {
     assert!(parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}").is_err());
 }
 
+/// Headers as `np.save` writes them (numpy 2.4: `np.save(f, np.zeros(shape, np.float32))`),
+/// byte for byte, and a first axis of any length up to 21 digits keeps the header's length.
+#[test]
+fn written_headers_are_numpys() {
+    let numpy = |shape: &str, pad: usize| -> Vec<u8> {
+        let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut out = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        out.extend_from_slice(dict.as_bytes());
+        out.extend(std::iter::repeat_n(b' ', pad));
+        out.push(b'\n');
+        out
+    };
+    assert_eq!(header_bytes("<f4", &[5]), numpy("(5,)", 60));
+    assert_eq!(header_bytes("<f4", &[0]), numpy("(0,)", 60));
+    assert_eq!(
+        header_bytes("<f4", &[123456789, 3]),
+        numpy("(123456789, 3)", 50)
+    );
+    assert_eq!(header_bytes("<f4", &[]), numpy("()", 62));
+    for n in [0, 9, 10, 123_456_789, usize::MAX] {
+        assert_eq!(header_bytes("<f8", &[n, 7]).len(), 128, "{n}");
+    }
+    // A dict whose line ends on the 64-byte boundary gets a whole line of padding, as numpy's.
+    for ndim in 0..40 {
+        let h = header_bytes("<f4", &vec![3; ndim]);
+        assert_eq!(h.len() % 64, 0);
+        assert_eq!(h[h.len() - 1], b'\n');
+        assert_eq!(h[h.len() - 2], b' ', "{ndim}");
+    }
+}
+
 #[test]
 fn written_headers_read_back() {
     let h = header_bytes("<f4", &[2, 3]);

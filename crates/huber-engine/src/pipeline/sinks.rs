@@ -153,11 +153,11 @@ impl Sink for Forward {
 /// Runs `produce` with a [`Forward`] sink for results of type `precision`, handing what it
 /// sends to `emit` on a thread of its own, so that formatting and writing the output overlap
 /// reading and computing. At most two steps of chunks wait in between.
-pub fn write_behind(
+pub fn write_behind<R>(
     emit: Emit<'_>,
     precision: Precision,
-    produce: impl FnOnce(Forward) -> Result<()>,
-) -> Result<()> {
+    produce: impl FnOnce(Forward) -> Result<R>,
+) -> Result<R> {
     let depth = 2 * STEP_AT * BATCH / CHUNK;
     let spare = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
