@@ -156,3 +156,44 @@ fn several_fields_are_one_input_of_shape_n_by_k() {
     let json: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["shape"], serde_json::json!([300, 2]));
 }
+
+/// `--by` a field of a JSON Lines dataset (a folder of shards, a glob, and the field of another
+/// dataset than the inputs'): the groups of the one file the shards were cut from, bit for bit.
+#[test]
+fn a_json_lines_dataset_is_grouped_by_its_field() {
+    let text = std::fs::read_to_string(util::root().join(DIR).join("polars.ndjson")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = util::Dir::new();
+    std::fs::create_dir(dir.path("shards")).unwrap();
+    for (i, part) in lines.chunks(110).enumerate() {
+        let body: String = part.iter().map(|l| format!("{l}\n")).collect();
+        dir.write(&format!("shards/part-{i}.jsonl"), body);
+    }
+    dir.write("one.jsonl", &text);
+    let grouped = |input: &str, by: &str| {
+        let (p, t, k) = (
+            format!("{input}:pred"),
+            format!("{input}:target"),
+            format!("{by}:store"),
+        );
+        let run = dir.run(["-p", &p, "-t", &t, "--by", &k, "-f", "json"], None);
+        assert_eq!(run.status, Some(0), "{input} --by {by}: {}", run.stderr);
+        // Each group names the --by input; the rest must be the one file's, bit for bit.
+        let mut groups: Value = serde_json::from_slice(&run.stdout).unwrap();
+        for g in groups.as_array_mut().unwrap() {
+            g.as_object_mut().unwrap().remove("by");
+        }
+        groups
+    };
+    let want = grouped("one.jsonl", "one.jsonl");
+    assert_eq!(want.as_array().unwrap().len(), 4);
+    assert!(want.to_string().contains("Zürich"));
+    for (input, by) in [
+        ("shards", "shards"),
+        ("shards/part-*.jsonl", "shards/part-*.jsonl"),
+        ("one.jsonl", "shards"),
+        ("shards", "one.jsonl"),
+    ] {
+        assert_eq!(grouped(input, by), want, "{input} --by {by}");
+    }
+}

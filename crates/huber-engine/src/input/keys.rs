@@ -184,6 +184,7 @@ impl Opener {
         let part = match input.column {
             KeyColumn::Text(t) => KeyPart::Text(t),
             KeyColumn::Columnar(c) => KeyPart::Columnar(c),
+            KeyColumn::Json(j) => KeyPart::Json(j),
             _ => bail!("--by of a dataset needs table columns as keys, not NPY arrays"),
         };
         Ok((part, input.shape[0], input.shared))
@@ -250,6 +251,7 @@ impl Opener {
 enum KeyPart {
     Text(TextSource),
     Columnar(KeySource),
+    Json(JsonKeys),
     /// The same key for each of `rows` rows.
     Constant {
         value: Vec<u8>,
@@ -302,6 +304,7 @@ impl DatasetKeys {
             let got = match part {
                 KeyPart::Text(t) => t.read_into(want, data, ends)?,
                 KeyPart::Columnar(c) => c.read_into(want, data, ends)?,
+                KeyPart::Json(j) => j.read_into(want, data, ends)?,
                 KeyPart::Constant { value, rows } => {
                     let got = want.min(*rows);
                     *rows -= got;
