@@ -1,5 +1,24 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    keep_large_buffers();
     huber::run_command_line()
 }
+
+/// glibc's malloc gives each large buffer (from 128 KiB at first) pages of their own from `mmap`
+/// and returns them to the system when it is freed, so each page that a Parquet reader
+/// decompresses and decodes into costs a page fault and the kernel's zeroing, again for every
+/// row group: a sixth of a run over Parquet shards (`perf record`). Freed buffers kept in the
+/// heap are reused instead: 15% faster on a glob of 8 Parquet shards, the same peak RSS.
+/// Only the command line sets this: a library has no business tuning its host's allocator.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_buffers() {
+    // SAFETY: `mallopt` sets parameters of the allocator; this runs first, on the only thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_buffers() {}
