@@ -14,9 +14,14 @@ fn main() -> ExitCode {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_large_buffers() {
     // SAFETY: `mallopt` sets parameters of the allocator; this runs first, on the only thread.
+    // An older glibc caps the threshold at 32 MiB (and refuses more); setting the trim threshold
+    // after a refusal would pin the threshold at its start instead of letting glibc raise it.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        let kept = libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20) == 1
+            || libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 1;
+        if kept {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        }
     }
 }
 

@@ -124,7 +124,7 @@ def _caller_level() -> int:
     """The ``stacklevel`` of the first caller outside this package, for warnings."""
     import sys
 
-    here = os.path.dirname(__file__)
+    here = os.path.dirname(__file__) + os.sep
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(here):
         frame, level = frame.f_back, level + 1

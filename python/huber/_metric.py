@@ -152,7 +152,11 @@ class Metric:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        texts = state.pop("records")
+        texts = state.pop("records", None)
+        if "_records" in state:  # pickled by 0.1.0's metric, which held its results in Python
+            old = state.pop("_records")
+            state.pop("_pending", None)
+            texts = old
         self.__dict__.update(state)
         self._acc = self._accumulator()
         if texts is not None:

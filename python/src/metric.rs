@@ -28,7 +28,24 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// Holds the results of a batch: refused, with nothing else touched, when they cannot be
+    /// merged with the earlier ones (another dtype, weights where there were none).
     fn absorb(&mut self, results: Vec<Summary>) -> PyResult<()> {
+        let earlier = self.merged.as_ref().or(self.pending.first());
+        if let (Some(a), Some(b)) = (earlier.and_then(|r| r.first()), results.first()) {
+            if a.precision != b.precision {
+                return Err(PyValueError::new_err(format!(
+                    "this batch's result is {} but the metric's earlier batches' are {}: a \
+                     metric keeps one dtype (convert the batch, or use one metric per dtype)",
+                    b.precision, a.precision
+                )));
+            }
+            if a.weights.is_some() != b.weights.is_some() {
+                return Err(PyValueError::new_err(
+                    "a weighted mean needs weights with every batch",
+                ));
+            }
+        }
         self.pending.push(results);
         if self.pending.len() >= FOLD_AT {
             self.fold()?;
@@ -36,7 +53,7 @@ impl Accumulator {
         Ok(())
     }
 
-    /// Merges the pending batches into the state.
+    /// Merges the pending batches into the state; on failure the state is left as it was.
     fn fold(&mut self) -> PyResult<()> {
         if self.pending.is_empty() {
             return Ok(());
@@ -45,14 +62,39 @@ impl Accumulator {
             .map(|i| format!("batch {i}"))
             .collect();
         let mut shards: Vec<(&str, Vec<Summary>)> = Vec::with_capacity(names.len() + 1);
-        shards.extend(self.merged.take().map(|m| ("metric", m)));
-        shards.extend(names.iter().map(String::as_str).zip(self.pending.drain(..)));
+        shards.extend(self.merged.clone().map(|m| ("metric", m)));
+        shards.extend(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(self.pending.iter().cloned()),
+        );
         let merged = match shards.len() {
             1 => Ok(shards.pop().map(|(_, r)| r).unwrap_or_default()),
             _ => huber_core::merge::merge(&shards),
         };
-        self.merged = Some(merged.map_err(|e| PyValueError::new_err(e.to_string()))?);
+        self.merged = Some(merged.map_err(|e| crate::DataError::new_err(e.to_string()))?);
+        self.pending.clear();
         Ok(())
+    }
+
+    /// The options of a batch's run.
+    fn options(
+        &self,
+        pred: &Bound<'_, PyAny>,
+        target: &Bound<'_, PyAny>,
+        weight: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Options> {
+        let mut options = Options::new(input(pred, "pred")?, input(target, "target")?);
+        options.weight = weight.map(|w| input(w, "weight")).transpose()?;
+        options.params = self.params.clone();
+        options.reduction = self.reduction;
+        options.nan = self.nan;
+        options.threads = self.threads;
+        options
+            .check()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(options)
     }
 }
 
@@ -76,26 +118,18 @@ impl Accumulator {
         })
     }
 
-    /// Computes a batch and adds its results.
+    /// Computes a batch and adds its results. The metric is not borrowed while the engine runs
+    /// (without the GIL), so other threads may read it meanwhile.
     #[pyo3(signature = (pred, target, weight=None))]
     fn update(
-        &mut self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         pred: &Bound<'_, PyAny>,
         target: &Bound<'_, PyAny>,
         weight: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let mut options = Options::new(input(pred, "pred")?, input(target, "target")?);
-        options.weight = weight.map(|w| input(w, "weight")).transpose()?;
-        options.params = self.params.clone();
-        options.reduction = self.reduction;
-        options.nan = self.nan;
-        options.threads = self.threads;
-        options
-            .check()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        match interruptible(py, options)?.results {
-            Results::Scalars(results) => self.absorb(results),
+        let options = slf.borrow().options(pred, target, weight)?;
+        match interruptible(slf.py(), options)?.results {
+            Results::Scalars(results) => slf.borrow_mut().absorb(results),
             _ => Err(PyRuntimeError::new_err(
                 "internal error: a metric's batch gave no scalar results",
             )),

@@ -85,3 +85,46 @@ def test_an_empty_metric():
     assert m.result() is None and np.isnan(m.compute()) and m.to_json() == "null"
     with pytest.raises(ValueError, match="auto"):
         huber.Metric(delta="auto")
+
+
+def test_a_batch_that_cannot_merge_is_refused_and_the_state_kept():
+    m = huber.Metric(delta=1.0)
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    m.update(x, np.zeros(7, np.float32))
+    want = m.compute()
+    assert want.dtype == np.float32
+    with pytest.raises(ValueError, match="a metric keeps one dtype"):
+        m.update(x.astype(np.float64), np.zeros(7))
+    assert m.compute() == want and m.compute() == want
+    w = huber.Metric(delta=1.0, reduction="weighted_mean")
+    w.update(x, np.zeros(7, np.float32), np.ones(7, np.float32))
+    other = huber.Metric(delta=1.0)
+    other.update(x.astype(np.float64), np.zeros(7))
+    with pytest.raises(ValueError, match="a metric keeps one dtype"):
+        m.merge_state(other)
+    assert m.compute() == want
+
+
+def test_other_threads_read_a_metric_while_it_updates():
+    import threading
+
+    m = huber.Metric(delta=1.0)
+    big = np.random.default_rng(3).normal(size=4_000_000).astype(np.float32)
+    zeros = np.zeros_like(big)
+    seen, errors = [], []
+
+    def read():
+        for _ in range(200):
+            try:
+                seen.append(repr(m))
+                m.compute()
+            except Exception as e:  # noqa: BLE001 - any error is the failure
+                errors.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for _ in range(5):
+        m.update(big, zeros)
+    reader.join()
+    assert errors == []
+    assert m.compute() == huber.huber_loss(np.tile(big, 5), np.tile(zeros, 5))

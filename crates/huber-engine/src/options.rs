@@ -216,9 +216,9 @@ pub trait ElementSink: Send {
     /// was given unless the sink takes the shape at the end.
     fn end(&mut self, shape: &[usize]) -> anyhow::Result<()>;
     /// Whether [`begin`](Self::begin) may be given a provisional shape whose first axis is not
-    /// known yet (0), the array's shape coming to [`end`](Self::end): then a table read as it
-    /// arrives (standard input) is not held and counted first. A sink that needs the shape
-    /// before the first value (JSON nests by it) says no, the default.
+    /// known yet (a bound, not the length), the array's shape coming to [`end`](Self::end):
+    /// then a table read as it arrives (standard input) is not held and counted first. A sink
+    /// that needs the shape before the first value (JSON nests by it) says no, the default.
     fn shape_at_end(&self) -> bool {
         false
     }

@@ -422,16 +422,20 @@ impl ElementSink for Collect {
 fn broadcast_note(inputs: &Inputs<'_>, shape: &[usize]) -> Option<String> {
     let count = |s: &[usize]| s.iter().product::<usize>();
     let most = inputs.sources().map(|s| count(s.shape())).max()?;
-    let shapes: Vec<String> = inputs
-        .sources()
-        .map(|s| crate::array::fmt_shape(s.shape()))
-        .collect();
+    let shapes: Vec<&[usize]> = inputs.sources().map(|s| s.shape()).collect();
+    let squeezed: Vec<Vec<usize>> = shapes.iter().map(|s| crate::input::squeezed(s)).collect();
+    let hint = match squeezed.iter().all(|s| *s == squeezed[0]) {
+        true => {
+            "; if they hold the same elements in the same order, --squeeze pairs them one to one"
+        }
+        false => "",
+    };
+    let shown: Vec<String> = shapes.iter().map(|s| crate::array::fmt_shape(s)).collect();
     (count(shape) > most).then(|| {
         format!(
             "--broadcast pairs inputs of shapes {} into {}: {} elements, more than any input \
-             holds ({most}); if they hold the same elements in the same order, --squeeze pairs \
-             them one to one",
-            shapes.join(", "),
+             holds ({most}){hint}",
+            shown.join(", "),
             crate::array::fmt_shape(shape),
             count(shape),
         )

@@ -44,7 +44,7 @@ pub(crate) fn matches_any(pattern: &Path) -> bool {
     glob::glob_with(text, OPTIONS).is_ok_and(|mut m| m.any(|p| p.is_ok_and(|p| shown(pattern, &p))))
 }
 
-/// `*` matches no `/`. A leading `.` is left to [`hidden`]: the glob crate's own check
+/// `*` matches no `/`. A leading `.` is left to [`shown`]: the glob crate's own check
 /// (`require_literal_leading_dot`) panics on a file name that is not UTF-8 in a folder it reads.
 const OPTIONS: glob::MatchOptions = glob::MatchOptions {
     case_sensitive: true,
@@ -165,9 +165,13 @@ fn glob(pattern: &Path) -> Result<Vec<Shard>> {
     let base = literal_prefix(pattern);
     let mut paths = Vec::new();
     for m in matches {
-        let path = m.map_err(|e| anyhow!("{}: {}", e.path().display(), e.error()))?;
-        if shown(pattern, &path) {
-            paths.push(path);
+        // A hidden folder the pattern's `*` walked into is none of its business, readable or not.
+        match m {
+            Ok(path) if shown(pattern, &path) => paths.push(path),
+            Err(e) if shown(pattern, e.path()) => {
+                bail!("{}: {}", e.path().display(), e.error())
+            }
+            _ => {}
         }
     }
     paths.sort();
