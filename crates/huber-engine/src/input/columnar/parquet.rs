@@ -223,13 +223,17 @@ struct Compact<R> {
 }
 
 impl<R: Read> Compact<R> {
-    /// Field 2 of the `PageHeader` struct: `uncompressed_page_size`.
+    /// Field 2 of the `PageHeader` struct, `uncompressed_page_size`, from a header read to its
+    /// end: a header that is cut short or malformed anywhere is refused here, in time bounded by
+    /// its 1 MiB, before the decoder reads it (a fuzzed header whose later field the decoder
+    /// stumbled on once took it seconds of reads at the end of the file).
     fn page_size(&mut self) -> Result<i64> {
         let mut last = 0i64;
+        let mut size = None;
         loop {
             let b = self.byte()?;
             if b == 0 {
-                bail!("it has no uncompressed size");
+                return size.context("it has no uncompressed size");
             }
             let (kind, delta) = (b & 0x0f, i64::from(b >> 4));
             let id = if delta == 0 {
@@ -239,7 +243,8 @@ impl<R: Read> Compact<R> {
             };
             last = id;
             if id == 2 && kind == 5 {
-                return self.zigzag();
+                size = Some(self.zigzag()?);
+                continue;
             }
             self.skip(kind, 0)?;
         }

@@ -91,3 +91,25 @@ fn decimals_round_to_the_nearest_float64() {
         assert_eq!(got.to_bits(), parse(text).to_bits(), "{v}e-{scale}");
     }
 }
+
+/// A page header cut short by the end of the file, after the field huber checks (found by the
+/// `parquet` fuzz target): the decoder read at the end of the file for seconds before it failed;
+/// the whole header is read first now, and the file is refused at once.
+#[test]
+fn a_page_header_cut_short_is_refused_at_once() {
+    let bytes = include_bytes!("testdata/page-header-cut-short.parquet");
+    let start = std::time::Instant::now();
+    let table = parquet::open(Store::mem(Arc::from(&bytes[..])), 2).unwrap();
+    let mut source = table.reader(Some("x")).unwrap();
+    let mut buf = vec![0.0f64; 4];
+    let e = source.read(Buf::F64(&mut buf)).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the file ends inside it"),
+        "{e:#}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
