@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowDictionaryKeyType, ArrowPrimitiveType, Decimal128Type, Decimal256Type, Float16Type,
@@ -142,6 +142,50 @@ pub struct Column {
     pub path: Vec<String>,
     /// Index of the top-level field.
     pub root: usize,
+}
+
+/// The columns `key` selects, each with its element type: the column it names whole, if one
+/// does (a name may hold commas), else, read from the left, the longest run of its
+/// comma-separated parts that names a column, then the next (`p0,p1,p2`: three columns, shape
+/// `(rows, 3)`), as a CSV KEY is read.
+pub fn find_columns(schema: &Schema, key: Option<&str>) -> Result<Vec<(Column, Dtype)>> {
+    let names = |k: &str| find_field(schema, Some(k)).is_ok();
+    let Some(key) = key.filter(|k| k.contains(',') && !names(k)) else {
+        return Ok(vec![find_column(schema, key)?]);
+    };
+    let parts: Vec<&str> = key.split(',').collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let j = (i + 2..=parts.len())
+            .rev()
+            .find(|&j| names(&parts[i..j].join(",")))
+            .unwrap_or(i + 1);
+        out.push(
+            find_column(schema, Some(&parts[i..j].join(",")))
+                .with_context(|| format!("in the list of columns '{}'", clip(key)))?,
+        );
+        i = j;
+    }
+    Ok(out)
+}
+
+/// The element type of columns read as one input: theirs if they agree, else the widest float
+/// among them, integers and bools counting as float64 (SPEC §3).
+fn common_dtype(dtypes: &[Dtype]) -> Dtype {
+    if dtypes.windows(2).all(|w| w[0] == w[1]) {
+        return dtypes[0];
+    }
+    let floats = dtypes.iter().all(|d| d.kind == Kind::Float);
+    let size = match floats {
+        true => dtypes.iter().map(|d| d.size).max().unwrap_or(8),
+        false => 8,
+    };
+    Dtype {
+        kind: Kind::Float,
+        size,
+        big_endian: false,
+    }
 }
 
 /// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, and
@@ -568,14 +612,25 @@ impl Table {
         }
     }
 
-    /// A reader of the column `key` names (see [`find_column`]).
+    /// A reader of the column `key` names, or of the columns it lists (see [`find_columns`]) as
+    /// one `(rows, k)` array, row after row.
     pub fn reader(&self, key: Option<&str>) -> Result<ColumnSource> {
-        let (column, dtype) = find_column(&self.schema, key)?;
+        let picked = find_columns(&self.schema, key)?;
+        let dtypes: Vec<Dtype> = picked.iter().map(|(_, d)| *d).collect();
+        let mut parts = Vec::with_capacity(picked.len());
+        for (column, _) in picked {
+            parts.push(self.add(column)?);
+        }
+        let shape = match parts.len() {
+            1 => vec![self.rows],
+            k => vec![self.rows, k],
+        };
         Ok(ColumnSource {
             shared: self.shared.clone(),
-            index: self.add(column)?,
-            shape: vec![self.rows],
-            dtype,
+            parts,
+            shape,
+            dtype: common_dtype(&dtypes),
+            read: 0,
         })
     }
 
@@ -611,23 +666,52 @@ fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One column of a columnar file, streamed.
+/// One column of a columnar file, or several read as the columns of one array, streamed.
 pub struct ColumnSource {
     shared: Arc<Mutex<Shared>>,
-    index: usize,
+    /// The readers' indices in the shared table, one per column, in the array's column order.
+    parts: Vec<usize>,
     shape: Vec<usize>,
     dtype: Dtype,
+    /// The elements read so far (a read may end inside a row).
+    read: usize,
 }
 
 impl ColumnSource {
     fn read_as<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
-        let mut done = 0;
-        lock(&self.shared).take(self.index, out.len(), |array, offset, n| {
-            convert(array, offset, &mut out[done..done + n])?;
-            done += n;
-            Ok(())
-        })
+        let mut shared = lock(&self.shared);
+        let width = self.parts.len();
+        if width == 1 {
+            take_into(&mut shared, self.parts[0], out)?;
+        } else {
+            // Each column's values for the rows this read covers (the first and last maybe in
+            // part), then laid out row after row.
+            let (first, end) = (self.read, self.read + out.len());
+            let mut column = Vec::new();
+            for (c, &index) in self.parts.iter().enumerate() {
+                let taken = |e: usize| e / width + usize::from(e % width > c);
+                let (from, to) = (taken(first), taken(end));
+                column.clear();
+                column.resize(to - from, T::NAN);
+                take_into(&mut shared, index, &mut column)?;
+                for (row, &v) in (from..to).zip(&column) {
+                    out[row * width + c - first] = v;
+                }
+            }
+        }
+        self.read += out.len();
+        Ok(())
     }
+}
+
+/// The next `out.len()` values of reader `index`.
+fn take_into<T: Out>(shared: &mut Shared, index: usize, out: &mut [T]) -> Result<()> {
+    let mut done = 0;
+    shared.take(index, out.len(), |array, offset, n| {
+        convert(array, offset, &mut out[done..done + n])?;
+        done += n;
+        Ok(())
+    })
 }
 
 impl Source for ColumnSource {

@@ -91,3 +91,60 @@ fn decimals_round_to_the_nearest_float64() {
         assert_eq!(got.to_bits(), parse(text).to_bits(), "{v}e-{scale}");
     }
 }
+
+/// Columns `a`, `b`, `c` holding `i`, `1000 + i`, `2000 + i` in row `i`, in pieces of 7, 5 and
+/// 11 rows.
+struct Ragged;
+
+impl Decoder for Ragged {
+    fn units(&self) -> usize {
+        3
+    }
+    fn rows(&self, unit: usize) -> u64 {
+        [7, 5, 11][unit]
+    }
+    fn unit_name(&self) -> Option<&'static str> {
+        Some("row group")
+    }
+    fn parallel(&self) -> bool {
+        true
+    }
+    fn decode(
+        &self,
+        unit: usize,
+        columns: &[Column],
+        emit: &mut dyn FnMut(Vec<ArrayRef>) -> bool,
+    ) -> Result<()> {
+        let first = [0, 7, 12][unit];
+        let rows = first..first + [7, 5, 11][unit];
+        let arrays = columns.iter().map(|c| {
+            let base = 1000.0 * f64::from(c.path[0].as_bytes()[0] - b'a');
+            let values: Vec<f64> = rows.clone().map(|i| base + i as f64).collect();
+            Arc::new(Float64Array::from(values)) as ArrayRef
+        });
+        emit(arrays.collect());
+        Ok(())
+    }
+}
+
+/// Several columns are read row after row, whatever the reads' sizes (ending inside rows) and
+/// the pieces' (ending inside reads).
+#[test]
+fn several_columns_interleave_across_reads_and_pieces() {
+    let field = |n| Field::new(n, DataType::Float64, true);
+    let schema = Arc::new(Schema::new(vec![field("a"), field("b"), field("c")]));
+    let table = Table::new(Arc::new(Ragged), schema, 23, 2);
+    let mut src = table.reader(Some("c,a,b")).unwrap();
+    assert_eq!(src.shape(), [23, 3]);
+    let mut got = Vec::new();
+    for n in [1, 2, 4, 5, 13, 3, 30, 11] {
+        let mut out = vec![0.0; n];
+        src.read(Buf::F64(&mut out)).unwrap();
+        got.extend(out);
+    }
+    let want: Vec<f64> = (0..23)
+        .flat_map(|i| [2000.0 + i as f64, i as f64, 1000.0 + i as f64])
+        .collect();
+    assert_eq!(got, want);
+    src.finish().unwrap();
+}
