@@ -142,6 +142,17 @@ pub struct Column {
     pub path: Vec<String>,
     /// Index of the top-level field.
     pub root: usize,
+    /// Values per row: 1, or `k` for a fixed-size list of `k` (read as `k` columns).
+    pub width: usize,
+}
+
+impl Column {
+    /// Rows per decoded piece: [`PIECE_ROWS`], fewer for a wide list, so that a piece holds
+    /// about as many values as one of a plain column.
+    pub fn piece_rows(columns: &[Column]) -> usize {
+        let widest = columns.iter().map(|c| c.width).max().unwrap_or(1);
+        (PIECE_ROWS / widest.max(1)).max(1)
+    }
 }
 
 /// The columns `key` selects, each with its element type: the column it names whole, if one
@@ -188,17 +199,36 @@ fn common_dtype(dtypes: &[Dtype]) -> Dtype {
     }
 }
 
-/// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, and
-/// the element type reported for it.
+/// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, or
+/// fixed-size lists of them, and the element type reported for it.
 pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<(Column, Dtype)> {
-    let (column, field) = find_field(schema, key)?;
-    let dtype = dtype_of(field.data_type()).ok_or_else(|| {
+    let (mut column, field) = find_field(schema, key)?;
+    let name = || clip(&column.path.join("."));
+    let (t, width) = match field.data_type() {
+        DataType::FixedSizeList(child, k) => (child.data_type(), usize::try_from(*k).unwrap_or(0)),
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::ListView(_)
+        | DataType::LargeListView(_) => bail!(
+            "column '{}' is a list of any length ({}); huber reads fixed-size lists (Arrow's FixedSizeList, polars' Array) as (rows, k) arrays: cast it to one, as polars' .cast(pl.Array(pl.Float64, k)) does",
+            name(),
+            field.data_type()
+        ),
+        t => (t, 1),
+    };
+    ensure!(
+        width > 0,
+        "column '{}' is a fixed-size list of 0 values; huber reads lists of 1 or more",
+        name()
+    );
+    let dtype = dtype_of(t).ok_or_else(|| {
         anyhow::anyhow!(
-            "column '{}' has type {}; huber reads float, integer and bool columns",
-            clip(&column.path.join(".")),
+            "column '{}' has type {}; huber reads float, integer and bool columns and fixed-size lists of them",
+            name(),
             field.data_type()
         )
     })?;
+    column.width = width;
     Ok((column, dtype))
 }
 
@@ -206,7 +236,11 @@ pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<(Column, Dtype)
 /// dotted path (`a.b`). Without a key the file must hold exactly one column.
 pub fn find_field<'s>(schema: &'s Schema, key: Option<&str>) -> Result<(Column, &'s Field)> {
     let fields = schema.fields();
-    let column = |path, root| Column { path, root };
+    let column = |path, root| Column {
+        path,
+        root,
+        width: 1,
+    };
     let Some(key) = key else {
         ensure!(
             fields.len() == 1,
@@ -397,7 +431,7 @@ impl Shared {
         } else {
             1
         };
-        let row_bytes = 8 * self.columns.len().max(1);
+        let row_bytes = 8 * self.columns.iter().map(|c| c.width).sum::<usize>().max(1);
         let depth = (QUEUE_BYTES / threads / (PIECE_ROWS * row_bytes)).max(2);
         for first in 0..threads {
             let (tx, rx) = sync_channel(depth);
@@ -440,10 +474,11 @@ impl Shared {
             }
             let offset = self.offsets[index];
             let array = &self.queues[index][0];
-            let run = (array.len() - offset).min(n - done);
+            let len = values(array.as_ref());
+            let run = (len - offset).min(n - done);
             each(array.as_ref(), offset, run)?;
             done += run;
-            if offset + run == array.len() {
+            if offset + run == len {
                 self.queues[index].pop_front();
                 self.offsets[index] = 0;
             } else {
@@ -619,11 +654,12 @@ impl Table {
         let dtypes: Vec<Dtype> = picked.iter().map(|(_, d)| *d).collect();
         let mut parts = Vec::with_capacity(picked.len());
         for (column, _) in picked {
-            parts.push(self.add(column)?);
+            let width = column.width;
+            parts.push((self.add(column)?, width));
         }
-        let shape = match parts.len() {
-            1 => vec![self.rows],
-            k => vec![self.rows, k],
+        let shape = match parts[..] {
+            [(_, 1)] => vec![self.rows],
+            _ => vec![self.rows, parts.iter().map(|&(_, w)| w).sum()],
         };
         Ok(ColumnSource {
             shared: self.shared.clone(),
@@ -669,8 +705,9 @@ fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 /// One column of a columnar file, or several read as the columns of one array, streamed.
 pub struct ColumnSource {
     shared: Arc<Mutex<Shared>>,
-    /// The readers' indices in the shared table, one per column, in the array's column order.
-    parts: Vec<usize>,
+    /// The readers' indices in the shared table and their widths (1, or a fixed-size list's
+    /// length), one per column, in the array's column order.
+    parts: Vec<(usize, usize)>,
     shape: Vec<usize>,
     dtype: Dtype,
     /// The elements read so far (a read may end inside a row).
@@ -680,23 +717,26 @@ pub struct ColumnSource {
 impl ColumnSource {
     fn read_as<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
         let mut shared = lock(&self.shared);
-        let width = self.parts.len();
-        if width == 1 {
-            take_into(&mut shared, self.parts[0], out)?;
+        if let [(index, _)] = self.parts[..] {
+            take_into(&mut shared, index, out)?;
         } else {
             // Each column's values for the rows this read covers (the first and last maybe in
-            // part), then laid out row after row.
+            // part), then laid out row after row: column `c` holds `w` values of each row of
+            // `width`, from `before` on.
+            let width: usize = self.parts.iter().map(|&(_, w)| w).sum();
             let (first, end) = (self.read, self.read + out.len());
             let mut column = Vec::new();
-            for (c, &index) in self.parts.iter().enumerate() {
-                let taken = |e: usize| e / width + usize::from(e % width > c);
+            let mut before = 0;
+            for &(index, w) in &self.parts {
+                let taken = |e: usize| e / width * w + (e % width).saturating_sub(before).min(w);
                 let (from, to) = (taken(first), taken(end));
                 column.clear();
                 column.resize(to - from, T::NAN);
                 take_into(&mut shared, index, &mut column)?;
-                for (row, &v) in (from..to).zip(&column) {
-                    out[row * width + c - first] = v;
+                for (t, &v) in (from..to).zip(&column) {
+                    out[t / w * width + before + t % w - first] = v;
                 }
+                before += w;
             }
         }
         self.read += out.len();
@@ -816,8 +856,29 @@ value! {
     u64 => |x| T::from_u64(x),
 }
 
-/// Converts `out.len()` values of `array` from `offset` on; nulls become NaN.
+/// The values `array` holds: its length, times `k` for a fixed-size list of `k`.
+fn values(array: &dyn Array) -> usize {
+    match array.data_type() {
+        DataType::FixedSizeList(_, k) => array.len() * usize::try_from(*k).unwrap_or(0),
+        _ => array.len(),
+    }
+}
+
+/// Converts `out.len()` values of `array` from `offset` on (values of a fixed-size list, row
+/// after row); nulls become NaN, and a null list's values too.
 fn convert<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Result<()> {
+    if let Some(list) = array.as_fixed_size_list_opt() {
+        convert(list.values().as_ref(), offset, out)?;
+        let k = usize::try_from(list.value_length()).unwrap_or(1).max(1);
+        if list.null_count() > 0 {
+            for (t, o) in out.iter_mut().enumerate() {
+                if list.is_null((offset + t) / k) {
+                    *o = T::NAN;
+                }
+            }
+        }
+        return Ok(());
+    }
     let ok = match array.data_type() {
         DataType::Dictionary(key, _) => match key.as_ref() {
             DataType::Int8 => dictionary::<Int8Type, T>(array, offset, out)?,

@@ -18,8 +18,7 @@ use anyhow::{Context, Result, bail, ensure};
 use arrow_array::ArrayRef;
 
 use super::{
-    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PIECE_ROWS, PosReader, Store, Table,
-    emit_columns, one_line,
+    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PosReader, Store, Table, emit_columns, one_line,
 };
 
 /// The largest page read, uncompressed. Writers aim at 1 MiB (pyarrow, polars, Spark, DuckDB);
@@ -109,8 +108,9 @@ impl ParquetDecoder {
         let rg = &self.meta.metadata().row_groups()[unit];
         let mut leaves = Vec::new();
         for column in columns {
-            let found =
-                (0..descr.num_columns()).filter(|&i| descr.column(i).path().parts() == column.path);
+            // A list's values are a leaf below it (`p.list.element`).
+            let found = (0..descr.num_columns())
+                .filter(|&i| descr.column(i).path().parts().starts_with(&column.path));
             for leaf in found {
                 let (start, len) = rg.column(leaf).byte_range();
                 ensure!(
@@ -155,7 +155,7 @@ impl Decoder for ParquetDecoder {
         )
         .with_projection(mask)
         .with_row_groups(vec![unit])
-        .with_batch_size(PIECE_ROWS)
+        .with_batch_size(Column::piece_rows(columns))
         .build()
         .map_err(parquet_error)?;
         for batch in reader {
