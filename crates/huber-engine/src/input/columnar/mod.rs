@@ -3,6 +3,7 @@
 //! the column readers in row order, so memory stays bounded whatever the file size and the values
 //! are the same whatever the thread count.
 
+mod ids;
 pub mod ipc;
 pub mod keys;
 pub mod parquet;
@@ -667,6 +668,7 @@ impl Table {
             shape,
             dtype: common_dtype(&dtypes),
             read: 0,
+            schema: self.schema.clone(),
         })
     }
 
@@ -712,6 +714,8 @@ pub struct ColumnSource {
     dtype: Dtype,
     /// The elements read so far (a read may end inside a row).
     read: usize,
+    /// The file's columns, for `--id` (see `ids.rs`).
+    schema: Arc<Schema>,
 }
 
 impl ColumnSource {
@@ -766,6 +770,9 @@ impl Source for ColumnSource {
             Buf::F64(out) => self.read_as(out),
             Buf::F32(out) => self.read_as(out),
         }
+    }
+    fn text(&self) -> Option<&dyn super::Text> {
+        Some(self)
     }
     fn prefetch(&mut self) {
         let mut shared = lock(&self.shared);
