@@ -658,9 +658,17 @@ impl Table {
             let width = column.width;
             parts.push((self.add(column)?, width));
         }
-        let shape = match parts[..] {
-            [(_, 1)] => vec![self.rows],
-            _ => vec![self.rows, parts.iter().map(|&(_, w)| w).sum()],
+        let width = parts
+            .iter()
+            .try_fold(0usize, |sum, &(_, w)| sum.checked_add(w));
+        let shape = match (&parts[..], width) {
+            ([(_, 1)], _) => vec![self.rows],
+            (_, Some(w)) if self.rows.checked_mul(w).is_some() => vec![self.rows, w],
+            _ => bail!(
+                "{} rows of the columns '{}' are more values than huber can count",
+                self.rows,
+                clip(key.unwrap_or_default())
+            ),
         };
         Ok(ColumnSource {
             shared: self.shared.clone(),

@@ -208,3 +208,17 @@ fn several_columns_interleave_across_reads_and_pieces() {
     assert_eq!(got, want);
     src.finish().unwrap();
 }
+
+/// Rows times a list's length that overflow a count are refused before anything is read.
+#[test]
+fn a_shape_too_large_to_count_is_refused() {
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let list = DataType::FixedSizeList(item, i32::MAX);
+    let schema = Arc::new(Schema::new(vec![Field::new("l", list, true)]));
+    let table = Table::new(Arc::new(Ragged), schema, usize::MAX / 4, 1);
+    let err = table.reader(Some("l")).err().unwrap();
+    assert!(
+        err.to_string().contains("more values than huber can count"),
+        "{err}"
+    );
+}
