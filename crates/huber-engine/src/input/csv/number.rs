@@ -188,9 +188,9 @@ fn decimal_as<const JSON: bool>(s: &[u8]) -> Option<(f64, usize)> {
         _ => digits(s, start, 0),
     };
     let mut count = i - start;
-    if JSON && (first == b'+' || count == 0 || count > 1 && s[start] == b'0') {
-        return None;
-    }
+    // What JSON does not spell (`+1`, `.5`, `01`, `1.`), noted and refused once at the end, so
+    // that the parse itself runs as it does for CSV.
+    let mut unjson = JSON & ((first == b'+') | (count == 0) | (count > 1 && s[start] == b'0'));
     let mut exp = 0;
     if s.get(i) == Some(&b'.') {
         let point = i + 1;
@@ -199,13 +199,11 @@ fn decimal_as<const JSON: bool>(s: &[u8]) -> Option<(f64, usize)> {
             Some((run, n)) if count + n <= 19 => (mant * POW10_U64[n] + run, point + n),
             _ => digits(s, point, mant),
         };
-        if JSON && i == point {
-            return None;
-        }
+        unjson |= JSON & (i == point);
         count += i - point;
         exp = -((i - point) as i64);
     }
-    if count == 0 {
+    if count == 0 || unjson {
         return None;
     }
     if s.get(i).is_some_and(|c| c | 0x20 == b'e') {

@@ -372,6 +372,7 @@ fn escape_end(s: &[u8], i: usize) -> Result<usize, Bad> {
 /// Steps over the value at `s[i]`, whatever it is, checking its grammar (brackets that match,
 /// commas and colons where JSON puts them, literals and numbers as JSON spells them, and
 /// Python's `NaN`, `Infinity` and `-Infinity`); returns where it ends.
+#[inline]
 fn skip(s: &[u8], i: usize) -> Result<usize, Bad> {
     match s.get(i) {
         Some(b'"') => string_end(s, i),
@@ -393,6 +394,9 @@ enum Want {
 }
 
 /// Steps over the object or array at `s[i]`, with a stack of the closers it waits for.
+// Out of line, so that `skip` inlines: the values stepped over on the hot path are strings and
+// numbers (callgrind: 1.4 % more instructions for the whole run with it inlined).
+#[inline(never)]
 fn nested(s: &[u8], mut i: usize) -> Result<usize, Bad> {
     let mut open = Closers::default();
     let mut want = Want::Value { first: false };
