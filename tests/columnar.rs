@@ -393,3 +393,132 @@ fn decimal_columns_read_as_correctly_rounded_float64() {
         );
     }
 }
+
+/// Several columns as one `(N, k)` input (`-p f.parquet:p0,p1,p2`, spelled as for CSV): every
+/// output the same bytes as the CSV route over the same frame (pyarrow wrote both), with a name
+/// that holds a comma taken whole, struct fields by dotted path and mixed dtypes; a column that
+/// does not exist is named.
+#[test]
+fn several_columns_read_as_the_csv_route_reads_them() {
+    let m = manifest();
+    let several = &m["several"];
+    let csv = format!("{DIR}/{}", several["csv"].as_str().unwrap());
+    let keys = [
+        ("p0,p1,p2", "t0,t1,t2"),
+        ("p0,p1,p,odd", "t0,t1,t2"),
+        ("out.a,n", "out.b,t1"),
+    ];
+    let options: [&[&str]; 6] = [
+        &["-r", "none", "-f", "json"],
+        &["--axis", "1"],
+        &[],
+        &["--nan", "omit", "-f", "json"],
+        &["--axis", "0", "--nan", "omit", "-d", "0.5,2"],
+        &["-r", "sum", "-w", "{}:{n}", "--nan", "omit"],
+    ];
+    let args = |file: &str, (p, t): (&str, &str), extra: &[&str]| {
+        let mut args = vec![
+            "-p".to_string(),
+            format!("{file}:{p}"),
+            "-t".to_string(),
+            format!("{file}:{t}"),
+        ];
+        let n = vec!["n"; t.split(',').count()].join(",");
+        args.extend(
+            extra
+                .iter()
+                .map(|a| a.replace("{}", file).replace("{n}", &n)),
+        );
+        args
+    };
+    for file in strings(&several["files"]) {
+        let file = format!("{DIR}/{file}");
+        for pair in keys {
+            for extra in options {
+                let want = huber(&args(&csv, pair, extra), None).ok("csv");
+                let got = huber(&args(&file, pair, extra), None).ok(&file);
+                assert_eq!(got.out(), want.out(), "{file} {pair:?} {extra:?}");
+            }
+        }
+        let out = json(&args(&file, keys[0], &["--nan", "omit", "-f", "json"]));
+        assert_eq!(out["shape"], serde_json::json!([several["rows"], 3]));
+        let mean = several["omit_mean"].as_f64().unwrap();
+        assert_eq!(number(&out["value"]).to_bits(), mean.to_bits(), "{file}");
+        let bad = huber(&args(&file, ("p0,nope", "t0,t1"), &[]), None);
+        assert_eq!(bad.status, Some(1));
+        assert!(
+            bad.stderr
+                .contains("in the list of columns 'p0,nope': no column 'nope'; the file has 'id'"),
+            "{}",
+            bad.stderr
+        );
+    }
+}
+
+/// Fixed-size-list columns (pyarrow's FixedSizeList, polars' Array) read as `(N, k)`: the same
+/// bytes as the CSV route over the same values (nulls inside the lists as empty fields), alone or
+/// beside other columns; whole null rows and float32 lists against numpy's losses; a list of any
+/// length refused by name.
+#[test]
+fn fixed_size_lists_read_as_n_by_k() {
+    let m = manifest();
+    let lists = &m["several"]["lists"];
+    let csv = format!("{DIR}/{}", m["several"]["csv"].as_str().unwrap());
+    let run = |file: &str, p: &str, t: &str, extra: &[&str]| {
+        let mut args = vec!["-p".to_string(), format!("{file}:{p}")];
+        args.extend(["-t".to_string(), format!("{file}:{t}")]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        huber(&args, None).ok(&format!("{file} {p} {t} {extra:?}"))
+    };
+    let options: [&[&str]; 4] = [
+        &["-r", "none", "-f", "json"],
+        &["--axis", "1"],
+        &["--nan", "omit", "-f", "json"],
+        &["--axis", "0", "--nan", "omit"],
+    ];
+    for file in strings(&lists["files"]) {
+        let file = format!("{DIR}/{file}");
+        for keys in lists["as_csv"].as_array().unwrap() {
+            let k = strings(keys);
+            for extra in options {
+                let want = run(&csv, &k[2], &k[3], extra);
+                let got = run(&file, &k[0], &k[1], extra);
+                assert_eq!(got.out(), want.out(), "{file} {k:?} {extra:?}");
+            }
+        }
+        for case in lists["cases"].as_array().unwrap() {
+            let (p, t) = (
+                case["pred"].as_str().unwrap(),
+                case["target"].as_str().unwrap(),
+            );
+            let out = run(&file, p, t, &["-r", "none", "-f", "json"]);
+            let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(out["dtype"], case["dtype"], "{file} {p}");
+            assert_eq!(out["shape"], serde_json::json!([200, 3]), "{file} {p}");
+            let got: Vec<f64> = out["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|row| row.as_array().unwrap().iter().map(number))
+                .collect();
+            let want = case["none"].as_array().unwrap();
+            let dtype = Dtype::from_name(case["dtype"].as_str().unwrap());
+            assert_eq!(got.len(), want.len());
+            for (i, (&g, w)) in got.iter().zip(want).enumerate() {
+                let w = if w.is_null() { f64::NAN } else { number(w) };
+                assert!(same_bits(dtype, g, w), "{file} {p} [{i}]: {g} vs {w}");
+            }
+        }
+        let bad = huber(
+            &["-p", &format!("{file}:l"), "-t", &format!("{file}:t")],
+            None,
+        );
+        assert_eq!(bad.status, Some(1), "{file}");
+        assert!(
+            bad.stderr.contains("column 'l' is a list of any length")
+                && bad.stderr.contains("huber reads fixed-size lists"),
+            "{}",
+            bad.stderr
+        );
+    }
+}

@@ -279,3 +279,59 @@ fn id_without_a_table_that_holds_it_is_refused() {
     assert_eq!(run.status, Some(1), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+/// `--id COLUMN` of a Parquet or Arrow table (pyarrow's and polars' files, an id column of each
+/// type): the rows and ids of pandas' `nlargest(K, "loss")`, each id as pandas prints it (text as
+/// it is, integers as integers, floats as numpy's `str`, bools, decimals with their scale); a
+/// null id is empty. A glob of shards lists the ids of the file they were split from.
+#[test]
+fn id_of_parquet_and_arrow_tables_as_pandas_prints_it() {
+    let dir = "fixtures/columnar";
+    let text = std::fs::read_to_string(crate::util::repo_path(&format!("{dir}/manifest.json")));
+    let manifest: serde_json::Value = serde_json::from_str(&text.unwrap()).unwrap();
+    let ids = &manifest["ids"];
+    let k = ids["k"].to_string();
+    let rows: Vec<u64> = ids["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect();
+    for file in ids["files"].as_array().unwrap() {
+        let f = format!("{dir}/{}", file.as_str().unwrap());
+        let (p, t) = (format!("{f}:pred"), format!("{f}:target"));
+        for (column, want) in ids["columns"].as_object().unwrap() {
+            let args = [
+                "-p", &p, "-t", &t, "--top", &k, "--id", column, "-f", "json",
+            ];
+            let out = json(&args);
+            let top = out["top"].as_array().unwrap();
+            let flat: Vec<u64> = top.iter().map(|r| r["flat"].as_u64().unwrap()).collect();
+            assert_eq!(flat, rows, "{f} {column}");
+            let got: Vec<&str> = top.iter().map(|r| r["id"].as_str().unwrap()).collect();
+            assert_eq!(
+                got,
+                want.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect::<Vec<_>>(),
+                "{f} {column}"
+            );
+        }
+    }
+    let shards = "fixtures/columnar/part-*.parquet";
+    let (p, t) = (format!("{shards}:pred"), format!("{shards}:target"));
+    let whole = "fixtures/columnar/all.parquet";
+    let (wp, wt) = (format!("{whole}:pred"), format!("{whole}:target"));
+    let top = |p: &str, t: &str| {
+        let args = [
+            "-p", p, "-t", t, "--nan", "omit", "--top", "7", "--id", "id",
+        ];
+        huber(&args, None).ok("--top --id").out()
+    };
+    assert_eq!(top(&p, &t), top(&wp, &wt));
+    let bad = huber(&["-p", &wp, "-t", &wt, "--top", "2", "--id", "nope"], None);
+    assert_eq!(bad.status, Some(1), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--id nope: no input"), "{}", bad.stderr);
+}

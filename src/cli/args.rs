@@ -133,8 +133,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "K")]
     pub top: Option<usize>,
 
-    /// With --top: list the value of COLUMN of the inputs' CSV or JSON Lines table beside each
-    /// row (an id, a file name).
+    /// With --top: list the value of COLUMN of the inputs' CSV, JSON Lines, Parquet or Arrow
+    /// table beside each row (an id, a file name).
     #[arg(long, value_name = "COLUMN", requires = "top")]
     pub id: Option<String>,
 }

@@ -22,7 +22,7 @@ mod number;
 mod scan;
 mod input {
     pub mod csv {
-        pub(crate) use crate::number::{decimal, number};
+        pub(crate) use crate::number::{json_decimal, number};
     }
 }
 

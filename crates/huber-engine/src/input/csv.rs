@@ -30,7 +30,7 @@ use blocks::Blocks;
 use frame::{count_lines, is_blank, record_end, skipped};
 pub use number::{Missing, parse_number};
 use number::{clip, field_value};
-pub(crate) use number::{decimal, number};
+pub(crate) use number::{json_decimal, number};
 
 /// The longest record accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;

@@ -399,6 +399,34 @@ impl Text for Concat {
     }
 
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
+        self.per_part(indices, |text, local| text.lines(local))
+    }
+
+    fn parses_on_pool(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| p.source.text().is_some_and(|t| t.parses_on_pool()))
+    }
+
+    fn has_field(&self, key: &str) -> bool {
+        self.parts
+            .iter()
+            .all(|p| p.source.text().is_some_and(|t| t.has_field(key)))
+    }
+
+    fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        self.per_part(indices, |text, local| text.fields(key, local))
+    }
+}
+
+impl Concat {
+    /// `each` of the parts holding elements `indices` (ascending), with their indices in the
+    /// part, the results put together in order.
+    fn per_part<T>(
+        &self,
+        indices: &[usize],
+        each: impl Fn(&dyn Text, &[usize]) -> Option<Result<Vec<T>>>,
+    ) -> Option<Result<Vec<T>>> {
         let mut out = Vec::with_capacity(indices.len());
         let mut rest = indices;
         while let Some(&first) = rest.first() {
@@ -406,19 +434,13 @@ impl Text for Concat {
             let end = self.starts.get(i + 1).copied().unwrap_or(usize::MAX);
             let n = rest.partition_point(|&x| x < end);
             let local: Vec<usize> = rest[..n].iter().map(|&x| x - start).collect();
-            match self.parts[i].source.text()?.lines(&local)? {
-                Ok(lines) => out.extend(lines),
+            match each(self.parts[i].source.text()?, &local)? {
+                Ok(found) => out.extend(found),
                 Err(e) => return Some(Err(e)),
             }
             rest = &rest[n..];
         }
         Some(Ok(out))
-    }
-
-    fn parses_on_pool(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| p.source.text().is_some_and(|t| t.parses_on_pool()))
     }
 }
 

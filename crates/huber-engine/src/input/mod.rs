@@ -75,7 +75,8 @@ pub trait Source: Send {
 }
 
 /// The capabilities of a source parsed from a text table (a CSV column): elements that have
-/// lines and columns, parsed on the engine's thread pool.
+/// lines and columns, parsed on the engine's thread pool. A Parquet or Arrow column has only the
+/// other columns of its rows ([`Text::fields`], for `--id`): no lines, no parse on the pool.
 pub trait Text {
     /// Where element `index` (flat, C order) is in the input, for a message: a line and
     /// column. `None` where a position says nothing more than the index.
@@ -88,7 +89,8 @@ pub trait Text {
     /// same file share: then inputs are read one after another, because a pool thread waiting
     /// for that lock could not help with the parse.
     fn parses_on_pool(&self) -> bool;
-    /// Whether the table has a column (CSV) or may have a field (JSON Lines) named `key`.
+    /// Whether the table has a column (CSV, Parquet, Arrow) or may have a field (JSON Lines)
+    /// named `key`.
     fn has_field(&self, key: &str) -> bool {
         let _ = key;
         false

@@ -58,7 +58,7 @@ impl Run<'_> {
 }
 
 /// The values of column `key` in the rows of the `worst` elements, from the first input whose
-/// table (CSV or JSON Lines) has that column, in the order [`lines`] takes them.
+/// table (CSV, JSON Lines, Parquet or Arrow) has that column, in the order [`lines`] takes them.
 fn ids(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst], key: &str) -> Result<Vec<String>> {
     let (whole, broadcast): (Vec<_>, Vec<_>) = inputs.sources().partition(|s| s.shape() == shape);
     for source in whole.into_iter().chain(broadcast) {
@@ -85,7 +85,7 @@ fn ids(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst], key: &str) -> Resu
         return Ok(ids);
     }
     bail!(
-        "--id {key}: no input is a CSV or JSON Lines table with that column (that can be read again: not standard input)"
+        "--id {key}: no input is a CSV, JSON Lines, Parquet or Arrow table with that column (that can be read again: not standard input)"
     )
 }
 

@@ -3,6 +3,7 @@
 //! the column readers in row order, so memory stays bounded whatever the file size and the values
 //! are the same whatever the thread count.
 
+mod ids;
 pub mod ipc;
 pub mod keys;
 pub mod parquet;
@@ -17,7 +18,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowDictionaryKeyType, ArrowPrimitiveType, Decimal128Type, Decimal256Type, Float16Type,
@@ -142,19 +143,93 @@ pub struct Column {
     pub path: Vec<String>,
     /// Index of the top-level field.
     pub root: usize,
+    /// Values per row: 1, or `k` for a fixed-size list of `k` (read as `k` columns).
+    pub width: usize,
 }
 
-/// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, and
-/// the element type reported for it.
+impl Column {
+    /// Rows per decoded piece: [`PIECE_ROWS`], fewer for a wide list, so that a piece holds
+    /// about as many values as one of a plain column.
+    pub fn piece_rows(columns: &[Column]) -> usize {
+        let widest = columns.iter().map(|c| c.width).max().unwrap_or(1);
+        (PIECE_ROWS / widest.max(1)).max(1)
+    }
+}
+
+/// The columns `key` selects, each with its element type: the column it names whole, if one
+/// does (a name may hold commas), else, read from the left, the longest run of its
+/// comma-separated parts that names a column, then the next (`p0,p1,p2`: three columns, shape
+/// `(rows, 3)`), as a CSV KEY is read.
+pub fn find_columns(schema: &Schema, key: Option<&str>) -> Result<Vec<(Column, Dtype)>> {
+    let names = |k: &str| find_field(schema, Some(k)).is_ok();
+    let Some(key) = key.filter(|k| k.contains(',') && !names(k)) else {
+        return Ok(vec![find_column(schema, key)?]);
+    };
+    let parts: Vec<&str> = key.split(',').collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let j = (i + 2..=parts.len())
+            .rev()
+            .find(|&j| names(&parts[i..j].join(",")))
+            .unwrap_or(i + 1);
+        out.push(
+            find_column(schema, Some(&parts[i..j].join(",")))
+                .with_context(|| format!("in the list of columns '{}'", clip(key)))?,
+        );
+        i = j;
+    }
+    Ok(out)
+}
+
+/// The element type of columns read as one input: theirs if they agree, else the widest float
+/// among them, integers and bools counting as float64 (SPEC §3).
+fn common_dtype(dtypes: &[Dtype]) -> Dtype {
+    if dtypes.windows(2).all(|w| w[0] == w[1]) {
+        return dtypes[0];
+    }
+    let floats = dtypes.iter().all(|d| d.kind == Kind::Float);
+    let size = match floats {
+        true => dtypes.iter().map(|d| d.size).max().unwrap_or(8),
+        false => 8,
+    };
+    Dtype {
+        kind: Kind::Float,
+        size,
+        big_endian: false,
+    }
+}
+
+/// Finds the column `key` names in `schema` (see [`find_field`]), which must hold numbers, or
+/// fixed-size lists of them, and the element type reported for it.
 pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<(Column, Dtype)> {
-    let (column, field) = find_field(schema, key)?;
-    let dtype = dtype_of(field.data_type()).ok_or_else(|| {
+    let (mut column, field) = find_field(schema, key)?;
+    let name = || clip(&column.path.join("."));
+    let (t, width) = match field.data_type() {
+        DataType::FixedSizeList(child, k) => (child.data_type(), usize::try_from(*k).unwrap_or(0)),
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::ListView(_)
+        | DataType::LargeListView(_) => bail!(
+            "column '{}' is a list of any length ({}); huber reads fixed-size lists (Arrow's FixedSizeList, polars' Array) as (rows, k) arrays: cast it to one, as polars' .cast(pl.Array(pl.Float64, k)) does",
+            name(),
+            field.data_type()
+        ),
+        t => (t, 1),
+    };
+    ensure!(
+        width > 0,
+        "column '{}' is a fixed-size list of 0 values; huber reads lists of 1 or more",
+        name()
+    );
+    let dtype = dtype_of(t).ok_or_else(|| {
         anyhow::anyhow!(
-            "column '{}' has type {}; huber reads float, integer and bool columns",
-            clip(&column.path.join(".")),
+            "column '{}' has type {}; huber reads float, integer and bool columns and fixed-size lists of them",
+            name(),
             field.data_type()
         )
     })?;
+    column.width = width;
     Ok((column, dtype))
 }
 
@@ -162,7 +237,11 @@ pub fn find_column(schema: &Schema, key: Option<&str>) -> Result<(Column, Dtype)
 /// dotted path (`a.b`). Without a key the file must hold exactly one column.
 pub fn find_field<'s>(schema: &'s Schema, key: Option<&str>) -> Result<(Column, &'s Field)> {
     let fields = schema.fields();
-    let column = |path, root| Column { path, root };
+    let column = |path, root| Column {
+        path,
+        root,
+        width: 1,
+    };
     let Some(key) = key else {
         ensure!(
             fields.len() == 1,
@@ -353,7 +432,7 @@ impl Shared {
         } else {
             1
         };
-        let row_bytes = 8 * self.columns.len().max(1);
+        let row_bytes = 8 * self.columns.iter().map(|c| c.width).sum::<usize>().max(1);
         let depth = (QUEUE_BYTES / threads / (PIECE_ROWS * row_bytes)).max(2);
         for first in 0..threads {
             let (tx, rx) = sync_channel(depth);
@@ -396,10 +475,11 @@ impl Shared {
             }
             let offset = self.offsets[index];
             let array = &self.queues[index][0];
-            let run = (array.len() - offset).min(n - done);
+            let len = values(array.as_ref());
+            let run = (len - offset).min(n - done);
             each(array.as_ref(), offset, run)?;
             done += run;
-            if offset + run == array.len() {
+            if offset + run == len {
                 self.queues[index].pop_front();
                 self.offsets[index] = 0;
             } else {
@@ -568,14 +648,35 @@ impl Table {
         }
     }
 
-    /// A reader of the column `key` names (see [`find_column`]).
+    /// A reader of the column `key` names, or of the columns it lists (see [`find_columns`]) as
+    /// one `(rows, k)` array, row after row.
     pub fn reader(&self, key: Option<&str>) -> Result<ColumnSource> {
-        let (column, dtype) = find_column(&self.schema, key)?;
+        let picked = find_columns(&self.schema, key)?;
+        let dtypes: Vec<Dtype> = picked.iter().map(|(_, d)| *d).collect();
+        let mut parts = Vec::with_capacity(picked.len());
+        for (column, _) in picked {
+            let width = column.width;
+            parts.push((self.add(column)?, width));
+        }
+        let width = parts
+            .iter()
+            .try_fold(0usize, |sum, &(_, w)| sum.checked_add(w));
+        let shape = match (&parts[..], width) {
+            ([(_, 1)], _) => vec![self.rows],
+            (_, Some(w)) if self.rows.checked_mul(w).is_some() => vec![self.rows, w],
+            _ => bail!(
+                "{} rows of the columns '{}' are more values than huber can count",
+                self.rows,
+                clip(key.unwrap_or_default())
+            ),
+        };
         Ok(ColumnSource {
             shared: self.shared.clone(),
-            index: self.add(column)?,
-            shape: vec![self.rows],
-            dtype,
+            parts,
+            shape,
+            dtype: common_dtype(&dtypes),
+            read: 0,
+            schema: self.schema.clone(),
         })
     }
 
@@ -611,23 +712,58 @@ fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One column of a columnar file, streamed.
+/// One column of a columnar file, or several read as the columns of one array, streamed.
 pub struct ColumnSource {
     shared: Arc<Mutex<Shared>>,
-    index: usize,
+    /// The readers' indices in the shared table and their widths (1, or a fixed-size list's
+    /// length), one per column, in the array's column order.
+    parts: Vec<(usize, usize)>,
     shape: Vec<usize>,
     dtype: Dtype,
+    /// The elements read so far (a read may end inside a row).
+    read: usize,
+    /// The file's columns, for `--id` (see `ids.rs`).
+    schema: Arc<Schema>,
 }
 
 impl ColumnSource {
     fn read_as<T: Out>(&mut self, out: &mut [T]) -> Result<()> {
-        let mut done = 0;
-        lock(&self.shared).take(self.index, out.len(), |array, offset, n| {
-            convert(array, offset, &mut out[done..done + n])?;
-            done += n;
-            Ok(())
-        })
+        let mut shared = lock(&self.shared);
+        if let [(index, _)] = self.parts[..] {
+            take_into(&mut shared, index, out)?;
+        } else {
+            // Each column's values for the rows this read covers (the first and last maybe in
+            // part), then laid out row after row: column `c` holds `w` values of each row of
+            // `width`, from `before` on.
+            let width: usize = self.parts.iter().map(|&(_, w)| w).sum();
+            let (first, end) = (self.read, self.read + out.len());
+            let mut column = Vec::new();
+            let mut before = 0;
+            for &(index, w) in &self.parts {
+                let taken = |e: usize| e / width * w + (e % width).saturating_sub(before).min(w);
+                let (from, to) = (taken(first), taken(end));
+                column.clear();
+                column.resize(to - from, T::NAN);
+                take_into(&mut shared, index, &mut column)?;
+                for (t, &v) in (from..to).zip(&column) {
+                    out[t / w * width + before + t % w - first] = v;
+                }
+                before += w;
+            }
+        }
+        self.read += out.len();
+        Ok(())
     }
+}
+
+/// The next `out.len()` values of reader `index`.
+fn take_into<T: Out>(shared: &mut Shared, index: usize, out: &mut [T]) -> Result<()> {
+    let mut done = 0;
+    shared.take(index, out.len(), |array, offset, n| {
+        convert(array, offset, &mut out[done..done + n])?;
+        done += n;
+        Ok(())
+    })
 }
 
 impl Source for ColumnSource {
@@ -642,6 +778,9 @@ impl Source for ColumnSource {
             Buf::F64(out) => self.read_as(out),
             Buf::F32(out) => self.read_as(out),
         }
+    }
+    fn text(&self) -> Option<&dyn super::Text> {
+        Some(self)
     }
     fn prefetch(&mut self) {
         let mut shared = lock(&self.shared);
@@ -732,8 +871,29 @@ value! {
     u64 => |x| T::from_u64(x),
 }
 
-/// Converts `out.len()` values of `array` from `offset` on; nulls become NaN.
+/// The values `array` holds: its length, times `k` for a fixed-size list of `k`.
+fn values(array: &dyn Array) -> usize {
+    match array.data_type() {
+        DataType::FixedSizeList(_, k) => array.len() * usize::try_from(*k).unwrap_or(0),
+        _ => array.len(),
+    }
+}
+
+/// Converts `out.len()` values of `array` from `offset` on (values of a fixed-size list, row
+/// after row); nulls become NaN, and a null list's values too.
 fn convert<T: Out>(array: &dyn Array, offset: usize, out: &mut [T]) -> Result<()> {
+    if let Some(list) = array.as_fixed_size_list_opt() {
+        convert(list.values().as_ref(), offset, out)?;
+        let k = usize::try_from(list.value_length()).unwrap_or(1).max(1);
+        if list.null_count() > 0 {
+            for (t, o) in out.iter_mut().enumerate() {
+                if list.is_null((offset + t) / k) {
+                    *o = T::NAN;
+                }
+            }
+        }
+        return Ok(());
+    }
     let ok = match array.data_type() {
         DataType::Dictionary(key, _) => match key.as_ref() {
             DataType::Int8 => dictionary::<Int8Type, T>(array, offset, out)?,

@@ -18,8 +18,7 @@ use anyhow::{Context, Result, bail, ensure};
 use arrow_array::ArrayRef;
 
 use super::{
-    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PIECE_ROWS, PosReader, Store, Table,
-    emit_columns, one_line,
+    Column, Decoder, MAX_METADATA, PARQUET_MAGIC, PosReader, Store, Table, emit_columns, one_line,
 };
 
 /// The largest page read, uncompressed. Writers aim at 1 MiB (pyarrow, polars, Spark, DuckDB);
@@ -109,8 +108,9 @@ impl ParquetDecoder {
         let rg = &self.meta.metadata().row_groups()[unit];
         let mut leaves = Vec::new();
         for column in columns {
-            let found =
-                (0..descr.num_columns()).filter(|&i| descr.column(i).path().parts() == column.path);
+            // A list's values are a leaf below it (`p.list.element`).
+            let found = (0..descr.num_columns())
+                .filter(|&i| descr.column(i).path().parts().starts_with(&column.path));
             for leaf in found {
                 let (start, len) = rg.column(leaf).byte_range();
                 ensure!(
@@ -155,7 +155,7 @@ impl Decoder for ParquetDecoder {
         )
         .with_projection(mask)
         .with_row_groups(vec![unit])
-        .with_batch_size(PIECE_ROWS)
+        .with_batch_size(Column::piece_rows(columns))
         .build()
         .map_err(parquet_error)?;
         for batch in reader {
@@ -350,19 +350,20 @@ mod tests {
 
     #[test]
     fn finds_the_uncompressed_size_in_field_order_or_not() {
-        // type = 0, uncompressed = 1000, compressed = 600, as every writer orders them.
-        assert_eq!(
-            page_size(&[0x15, 0x00, 0x15, 0xd0, 0x0f, 0x15, 0xb0, 0x09]).unwrap(),
-            1000
-        );
+        // type = 0, uncompressed = 1000, compressed = 600, as every writer orders them, and the
+        // struct's end.
+        let header = [0x15, 0x00, 0x15, 0xd0, 0x0f, 0x15, 0xb0, 0x09, 0x00];
+        assert_eq!(page_size(&header).unwrap(), 1000);
+        // The header is read to its end: cut short after the size, it is refused.
+        assert!(page_size(&header[..8]).is_err());
         // A struct (field 5, with a binary and a list of bools inside) before field 2, which
         // then needs the long form (its id as a zigzag varint).
         let reordered = [
             0x15, 0x00, 0x4c, 0x18, 0x02, b'a', b'b', 0x19, 0x21, 0x01, 0x02, 0x00, 0x05, 0x04,
-            0x10,
+            0x10, 0x00,
         ];
         assert_eq!(page_size(&reordered).unwrap(), 8);
-        assert_eq!(page_size(&[0x05, 0x04, 0x07]).unwrap(), -4);
+        assert_eq!(page_size(&[0x05, 0x04, 0x07, 0x00]).unwrap(), -4);
     }
 
     #[test]

@@ -113,3 +113,134 @@ fn a_page_header_cut_short_is_refused_at_once() {
         start.elapsed()
     );
 }
+
+/// Columns `a`, `b`, `c` holding `i`, `1000 + i`, `2000 + i` in row `i`, in pieces of 7, 5 and
+/// 11 rows.
+struct Ragged;
+
+impl Decoder for Ragged {
+    fn units(&self) -> usize {
+        3
+    }
+    fn rows(&self, unit: usize) -> u64 {
+        [7, 5, 11][unit]
+    }
+    fn unit_name(&self) -> Option<&'static str> {
+        Some("row group")
+    }
+    fn parallel(&self) -> bool {
+        true
+    }
+    fn decode(
+        &self,
+        unit: usize,
+        columns: &[Column],
+        emit: &mut dyn FnMut(Vec<ArrayRef>) -> bool,
+    ) -> Result<()> {
+        let first = [0, 7, 12][unit];
+        let rows = first..first + [7, 5, 11][unit];
+        let arrays = columns.iter().map(|c| {
+            let base = 1000.0 * f64::from(c.path[0].as_bytes()[0] - b'a');
+            if c.path[0] == "l" {
+                return pairs(rows.clone());
+            }
+            let values: Vec<f64> = rows.clone().map(|i| base + i as f64).collect();
+            Arc::new(Float64Array::from(values)) as ArrayRef
+        });
+        emit(arrays.collect());
+        Ok(())
+    }
+}
+
+/// A fixed-size list of 2 per row `i`: `(-i, 0.5 - i)`, the second null when `i` is odd, the
+/// whole list null when `i % 5 == 3`.
+fn pairs(rows: std::ops::Range<usize>) -> ArrayRef {
+    let values: Vec<Option<f64>> = rows
+        .clone()
+        .flat_map(|i| [Some(-(i as f64)), (i % 2 == 0).then_some(0.5 - i as f64)])
+        .collect();
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let valid: Vec<bool> = rows.map(|i| i % 5 != 3).collect();
+    let list = arrow_array::FixedSizeListArray::new(
+        item,
+        2,
+        Arc::new(Float64Array::from(values)),
+        Some(NullBuffer::from(valid)),
+    );
+    Arc::new(list)
+}
+
+/// A fixed-size list between plain columns is `k` columns of the array, its nulls and a null
+/// list's values NaN, whatever the reads' sizes.
+#[test]
+fn fixed_size_lists_interleave_with_columns() {
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Float64, true),
+        Field::new("l", DataType::FixedSizeList(item, 2), true),
+        Field::new("b", DataType::Float64, true),
+    ]));
+    let table = Table::new(Arc::new(Ragged), schema, 23, 2);
+    let mut src = table.reader(Some("b,l,a")).unwrap();
+    assert_eq!(src.shape(), [23, 4]);
+    let mut got = Vec::new();
+    for n in [3, 1, 6, 9, 33, 2, 38] {
+        let mut out = vec![0.0; n];
+        src.read(Buf::F64(&mut out)).unwrap();
+        got.extend(out);
+    }
+    let nan = f64::NAN;
+    let want: Vec<f64> = (0..23)
+        .flat_map(|i| {
+            let x = i as f64;
+            let (l0, l1) = match (i % 5 == 3, i % 2 == 0) {
+                (true, _) => (nan, nan),
+                (false, true) => (-x, 0.5 - x),
+                (false, false) => (-x, nan),
+            };
+            [1000.0 + x, l0, l1, x]
+        })
+        .collect();
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got.iter()
+            .zip(&want)
+            .all(|(g, w)| g.to_bits() == w.to_bits() || g.is_nan() && w.is_nan())
+    );
+}
+
+/// Several columns are read row after row, whatever the reads' sizes (ending inside rows) and
+/// the pieces' (ending inside reads).
+#[test]
+fn several_columns_interleave_across_reads_and_pieces() {
+    let field = |n| Field::new(n, DataType::Float64, true);
+    let schema = Arc::new(Schema::new(vec![field("a"), field("b"), field("c")]));
+    let table = Table::new(Arc::new(Ragged), schema, 23, 2);
+    let mut src = table.reader(Some("c,a,b")).unwrap();
+    assert_eq!(src.shape(), [23, 3]);
+    let mut got = Vec::new();
+    for n in [1, 2, 4, 5, 13, 3, 30, 11] {
+        let mut out = vec![0.0; n];
+        src.read(Buf::F64(&mut out)).unwrap();
+        got.extend(out);
+    }
+    let want: Vec<f64> = (0..23)
+        .flat_map(|i| [2000.0 + i as f64, i as f64, 1000.0 + i as f64])
+        .collect();
+    assert_eq!(got, want);
+    src.finish().unwrap();
+}
+
+/// Rows times a list's length that overflow a count are refused before anything is read.
+#[test]
+fn a_shape_too_large_to_count_is_refused() {
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let list = DataType::FixedSizeList(item, i32::MAX);
+    let schema = Arc::new(Schema::new(vec![Field::new("l", list, true)]));
+    let table = Table::new(Arc::new(Ragged), schema, usize::MAX / 4, 1);
+    let err = table.reader(Some("l")).err().unwrap();
+    assert!(
+        err.to_string().contains("more values than huber can count"),
+        "{err}"
+    );
+}

@@ -1,9 +1,10 @@
 //! JSON Lines records into numbers and text, by a scanner of just the selected fields: each line
 //! is walked once, the fields a reader selected are parsed (numbers with the CSV reader's number
-//! parser, so a value reads to the same `f64` from either format), and every other value is
-//! stepped over: its strings and brackets are followed, its contents not checked.
+//! parser, so a value reads to the same `f64` from either format, once it is spelled as JSON
+//! spells numbers), and every other value is stepped over, its grammar checked (brackets,
+//! commas, colons, literals, numbers and escapes) but nothing kept.
 
-use crate::input::csv::{decimal, number};
+use crate::input::csv::{json_decimal, number};
 
 /// What a selected field is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +177,12 @@ fn object(s: &[u8], i: usize, node: usize, fields: &Fields, row: &mut Row) -> Re
         match s.get(i) {
             Some(b',') => i = ws(s, i + 1),
             Some(b'}') => return Ok(i + 1),
-            _ => return Err(bad(format!("byte {}: ',' or '}}' was expected", i + 1))),
+            Some(_) => return Err(bad(format!("byte {}: ',' or '}}' was expected", i + 1))),
+            None => {
+                return Err(bad(
+                    "the line ends inside an object: ',' or '}' was expected",
+                ));
+            }
         }
     }
 }
@@ -231,10 +237,11 @@ fn value_into(
 
 /// The number at `s[i]` and where it ends: `null` is a missing value (NaN), `true` and `false`
 /// are 1 and 0; `NaN`, `Infinity` and `-Infinity`, which Python's `json` writes, are read too.
+/// Numbers are spelled as JSON spells them (no `+1`, `.5`, `1.`, `01` or `inf`).
 #[inline]
 fn number_at(s: &[u8], i: usize) -> Result<(f64, usize), String> {
     let rest = &s[i..];
-    if let Some((x, n)) = decimal(rest)
+    if let Some((x, n)) = json_decimal(rest)
         && ends_value(rest.get(n))
     {
         return Ok((x, i + n));
@@ -253,15 +260,20 @@ fn number_at(s: &[u8], i: usize) -> Result<(f64, usize), String> {
     let n = token_len(rest);
     let token = &rest[..n];
     let x = match token {
-        b"null" => f64::NAN,
+        b"null" | b"NaN" => f64::NAN,
         b"true" => 1.0,
         b"false" => 0.0,
-        _ => number(token).ok_or_else(|| {
-            format!(
-                "'{}' is not a number",
-                clip(&String::from_utf8_lossy(token))
-            )
-        })?,
+        b"Infinity" => f64::INFINITY,
+        b"-Infinity" => f64::NEG_INFINITY,
+        _ => json_number(token)
+            .then(|| number(token))
+            .flatten()
+            .ok_or_else(|| {
+                format!(
+                    "'{}' is not a number",
+                    clip(&String::from_utf8_lossy(token))
+                )
+            })?,
     };
     Ok((x, i + n))
 }
@@ -284,7 +296,7 @@ fn text_at(s: &[u8], i: usize, slot: usize, rank: u8, row: &mut Row) -> Result<(
         }
         Some(b'{' | b'[') => Err(at_slot("an object or array, not a key".into())),
         Some(_) => {
-            let n = token_len(&s[i..]);
+            let n = scalar(s, i).map_err(|b| at_slot(b.message))? - i;
             if take {
                 row.texts[slot].clear();
                 if &s[i..i + n] != b"null" {
@@ -328,47 +340,263 @@ fn string_end(s: &[u8], i: usize) -> Result<usize, Bad> {
     loop {
         match memchr::memchr2(b'"', b'\\', &s[j..]) {
             Some(k) if s[j + k] == b'"' => return Ok(j + k + 1),
-            Some(k) => j += k + 2,
+            Some(k) => j = escape_end(s, j + k)?,
             None => return Err(bad("a string is not closed")),
-        }
-        if j > s.len() {
-            return Err(bad("a string is not closed"));
         }
     }
 }
 
-/// Steps over the value at `s[i]`, whatever it is; returns where it ends.
+/// Where the escape at `s[i] == '\\'` ends, if JSON has it.
+fn escape_end(s: &[u8], i: usize) -> Result<usize, Bad> {
+    match s.get(i + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 2),
+        Some(b'u')
+            if s.get(i + 2..i + 6)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+        {
+            Ok(i + 6)
+        }
+        Some(b'u') => Err(bad(format!(
+            "byte {}: a '\\u' escape without four hex digits",
+            i + 1
+        ))),
+        Some(&c) => Err(bad(format!(
+            "byte {}: '\\{}' is not a JSON escape",
+            i + 1,
+            clip(&String::from_utf8_lossy(&[c]))
+        ))),
+        None => Err(bad("a string is not closed")),
+    }
+}
+
+/// Steps over the value at `s[i]`, whatever it is, checking its grammar (brackets that match,
+/// commas and colons where JSON puts them, literals and numbers as JSON spells them, and
+/// Python's `NaN`, `Infinity` and `-Infinity`); returns where it ends.
+#[inline]
 fn skip(s: &[u8], i: usize) -> Result<usize, Bad> {
     match s.get(i) {
         Some(b'"') => string_end(s, i),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < s.len() {
-                match s[j] {
-                    b'"' => {
-                        j = string_end(s, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            Err(bad("an object or array is not closed"))
-        }
-        Some(_) => match token_len(&s[i..]) {
-            0 => Err(bad(format!("byte {}: a value was expected", i + 1))),
-            n => Ok(i + n),
-        },
+        Some(b'{' | b'[') => nested(s, i),
+        Some(_) => scalar(s, i),
         None => Err(bad("a value was expected")),
     }
+}
+
+/// What [`nested`] expects next.
+#[derive(Clone, Copy, PartialEq)]
+enum Want {
+    /// A value; or, just after a `[`, the `]` of an empty array.
+    Value { first: bool },
+    /// A field name; or, just after a `{`, the `}` of an empty object.
+    Name { first: bool },
+    /// A `,` or the closer of the innermost open object or array.
+    Next,
+}
+
+/// Steps over the object or array at `s[i]`, with a stack of the closers it waits for.
+// Out of line, so that `skip` inlines: the values stepped over on the hot path are strings and
+// numbers (callgrind: 1.4 % more instructions for the whole run with it inlined).
+#[inline(never)]
+fn nested(s: &[u8], mut i: usize) -> Result<usize, Bad> {
+    let mut open = Closers::default();
+    let mut want = Want::Value { first: false };
+    loop {
+        i = ws(s, i);
+        let Some(&c) = s.get(i) else {
+            return Err(bad(format!(
+                "the line ends inside an object or array: '{}' was expected",
+                char::from(open.top().unwrap_or(b'}'))
+            )));
+        };
+        want = match (want, c) {
+            (Want::Value { .. }, b'{') => {
+                open.push(b'}');
+                i += 1;
+                Want::Name { first: true }
+            }
+            (Want::Value { .. }, b'[') => {
+                open.push(b']');
+                i += 1;
+                Want::Value { first: true }
+            }
+            (Want::Value { first: true }, b']')
+            | (Want::Name { first: true }, b'}')
+            | (Want::Next, b']' | b'}') => {
+                match open.pop() {
+                    Some(close) if close == c => {}
+                    Some(close) => return Err(mismatched(i, c, close)),
+                    None => unreachable!("a closer is wanted only inside an open value"),
+                }
+                i += 1;
+                if open.is_empty() {
+                    return Ok(i);
+                }
+                Want::Next
+            }
+            (Want::Value { .. }, _) => {
+                i = skip_flat(s, i)?;
+                Want::Next
+            }
+            (Want::Name { .. }, b'"') => {
+                i = ws(s, string_end(s, i)?);
+                if s.get(i) != Some(&b':') {
+                    return Err(bad(format!("byte {}: ':' was expected", i + 1)));
+                }
+                i += 1;
+                Want::Value { first: false }
+            }
+            (Want::Name { .. }, _) => {
+                return Err(bad(format!("byte {}: a field name was expected", i + 1)));
+            }
+            (Want::Next, b',') => {
+                i += 1;
+                match open.top() {
+                    Some(b'}') => Want::Name { first: false },
+                    _ => Want::Value { first: false },
+                }
+            }
+            (Want::Next, _) => {
+                let close = open.top().unwrap_or(b'}');
+                return Err(bad(format!(
+                    "byte {}: ',' or '{}' was expected",
+                    i + 1,
+                    char::from(close)
+                )));
+            }
+        };
+    }
+}
+
+/// A string or scalar inside an object or array (its brackets are [`nested`]'s).
+#[inline]
+fn skip_flat(s: &[u8], i: usize) -> Result<usize, Bad> {
+    match s[i] {
+        b'"' => string_end(s, i),
+        _ => scalar(s, i),
+    }
+}
+
+fn mismatched(i: usize, found: u8, close: u8) -> Bad {
+    bad(format!(
+        "byte {}: '{}' where '{}' was expected: brackets and braces do not match",
+        i + 1,
+        char::from(found),
+        char::from(close)
+    ))
+}
+
+/// The closers an object or array being stepped over waits for, innermost last: on the stack up
+/// to 32 deep, beyond that on the heap (a line of 1 MiB may nest half a million deep).
+#[derive(Default)]
+struct Closers {
+    near: [u8; 32],
+    len: usize,
+    far: Vec<u8>,
+}
+
+impl Closers {
+    fn push(&mut self, c: u8) {
+        match self.near.get_mut(self.len) {
+            Some(slot) => *slot = c,
+            None => self.far.push(c),
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<u8> {
+        let c = self.top()?;
+        if self.len > self.near.len() {
+            self.far.pop();
+        }
+        self.len -= 1;
+        Some(c)
+    }
+
+    fn top(&self) -> Option<u8> {
+        match self.len {
+            0 => None,
+            n if n <= self.near.len() => Some(self.near[n - 1]),
+            _ => self.far.last().copied(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Steps over the scalar at `s[i]`: a JSON literal or number, or Python's `NaN`, `Infinity`,
+/// `-Infinity`.
+#[inline]
+fn scalar(s: &[u8], i: usize) -> Result<usize, Bad> {
+    let rest = &s[i..];
+    let n = match rest.first() {
+        Some(b'0'..=b'9') => json_number_len(rest),
+        Some(b'-') if rest.get(1) != Some(&b'I') => json_number_len(rest),
+        _ => [
+            &b"null"[..],
+            b"true",
+            b"false",
+            b"NaN",
+            b"Infinity",
+            b"-Infinity",
+        ]
+        .into_iter()
+        .find(|w| rest.starts_with(w))
+        .map(<[u8]>::len),
+    };
+    match n {
+        Some(n) if ends_value(rest.get(n)) => Ok(i + n),
+        _ => match token_len(rest) {
+            0 => Err(bad(format!("byte {}: a value was expected", i + 1))),
+            n => Err(bad(format!(
+                "byte {}: '{}' is not a JSON value",
+                i + 1,
+                clip(&String::from_utf8_lossy(&rest[..n]))
+            ))),
+        },
+    }
+}
+
+/// Whether `t` is a number as JSON spells it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn json_number(t: &[u8]) -> bool {
+    json_number_len(t) == Some(t.len())
+}
+
+/// The length of the JSON number at the start of `t`, if one starts there.
+#[inline]
+fn json_number_len(t: &[u8]) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let start = usize::from(t.first() == Some(&b'-'));
+    let mut i = match t.get(start) {
+        Some(b'0') => start + 1,
+        Some(b'1'..=b'9') => digits(start + 1),
+        _ => return None,
+    };
+    if t.get(i) == Some(&b'.') {
+        let point = i + 1;
+        i = digits(point);
+        if i == point {
+            return None;
+        }
+    }
+    if t.get(i).is_some_and(|c| c | 0x20 == b'e') {
+        i += 1;
+        if let Some(b'+' | b'-') = t.get(i) {
+            i += 1;
+        }
+        let exp = i;
+        i = digits(exp);
+        if i == exp {
+            return None;
+        }
+    }
+    Some(i)
 }
 
 /// The bytes a JSON string's contents (between its quotes) stand for.

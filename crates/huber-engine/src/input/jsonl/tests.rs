@@ -71,16 +71,134 @@ fn bad_lines_say_why() {
         (r#"{"p": [1]}"#, "an array, not a number"),
         (r#"{"p": {"q": 1}}"#, "an object, not a number"),
         (r#"{"p": 1x}"#, "'1x' is not a number"),
+        (r#"{"p": .5}"#, "'.5' is not a number"),
+        (r#"{"p": +1}"#, "'+1' is not a number"),
+        (r#"{"p": 01}"#, "'01' is not a number"),
+        (r#"{"p": inf}"#, "'inf' is not a number"),
         (r#"[1, 2]"#, "not a JSON object"),
         (r#"{"p": 1} {"p": 2}"#, "more after the object's end"),
         (r#"{"p": 1"#, "',' or '}' was expected"),
         (r#"{"q": "open}"#, "a string is not closed"),
-        (r#"{"q": [1, {"r": 2"#, "not closed"),
+        (
+            r#"{"q": [1, {"r": 2"#,
+            "the line ends inside an object or array: '}'",
+        ),
         (r#"{p: 1}"#, "a field name was expected"),
+        (r#"{"q":[1,2}"#, "'}' where ']' was expected"),
+        (r#"{"q":{"a":[1]]}"#, "']' where '}' was expected"),
+        (
+            r#"{"q":[1,2"#,
+            "the line ends inside an object or array: ']' was expected",
+        ),
+        (
+            r#"{"q":[1,2], "p": 1"#,
+            "the line ends inside an object: ',' or '}'",
+        ),
+        (r#"{"q":[1,]}"#, "a value was expected"),
+        (r#"{"q":[1 2]}"#, "',' or ']' was expected"),
+        (r#"{"q":{"a" 1}}"#, "':' was expected"),
+        (r#"{"q":{"a":1,}}"#, "a field name was expected"),
+        (r#"{"q":[tru]}"#, "'tru' is not a JSON value"),
+        (r#"{"q":01}"#, "'01' is not a JSON value"),
+        (r#"{"q":"\x"}"#, "'\\x' is not a JSON escape"),
+        (r#"{"q":"\u12"}"#, "without four hex digits"),
     ];
     for (line, want) in cases {
         let err = row(line, &["p"]).unwrap_err();
         assert!(err.contains(want), "{line}: {err}");
+    }
+}
+
+/// Lines made malformed from good ones (every byte deleted, every prefix, a bracket, brace,
+/// comma, colon, quote or digit put in at every place or in place of every byte).
+fn malformed(seed: &str) -> Vec<Vec<u8>> {
+    let s = seed.as_bytes();
+    let marks = b"[]{},:\"0";
+    let mut lines = Vec::new();
+    for i in 0..=s.len() {
+        lines.push(s[..i].to_vec());
+        for &m in marks {
+            lines.push([&s[..i], &[m], &s[i..]].concat());
+        }
+        if i < s.len() {
+            lines.push([&s[..i], &s[i + 1..]].concat());
+            for &m in &marks[..7] {
+                lines.push([&s[..i], &[m], &s[i + 1..]].concat());
+            }
+        }
+    }
+    lines
+}
+
+const SEEDS: [&str; 5] = [
+    r#"{"id":"a\"b","p":-1.5,"t":2e3,"x":[1,[2,{"y":null}],"]}"],"o":{"p":0.25,"q":{}},"e":[]}"#,
+    r#"{"p":1,"t":[true,false,{"a":[{}]}],"s":"\u00fc\\/","n":-0.5E+2}"#,
+    r#"{"a":{"b":{"c":[[],[[]],{"d":"x"}]}},"p":0,"id":7}"#,
+    r#" {"p": 1 , "t" : [ 1 , 2 ] , "o" : { "q" : [ { } ] } } "#,
+    r#"{"q":[1,2],"p":NaN,"t":-Infinity,"r":[Infinity]}"#,
+];
+
+fn scanner(line: &[u8], keys: &[(&str, Kind)]) -> Result<(), Option<usize>> {
+    let keys: Vec<(String, Kind)> = keys.iter().map(|(k, t)| (k.to_string(), *t)).collect();
+    let fields = Fields::new(&keys);
+    let mut row = Row::new(&fields);
+    scan::line(line, &fields, &mut row).map_err(|b| b.slot)
+}
+
+fn serde_reads(line: &[u8]) -> bool {
+    // serde_json reads no NaN or Infinity, which Python writes and huber reads: a whole word
+    // of them is read as a number.
+    let mut line = line.to_vec();
+    for word in [&b"NaN"[..], b"Infinity"] {
+        let mut i = 0;
+        while let Some(k) = line[i..].windows(word.len()).position(|w| w == word) {
+            let (at, end) = (i + k, i + k + word.len());
+            let alone = |c: Option<&u8>| !c.is_some_and(|c| c.is_ascii_alphanumeric());
+            if alone(at.checked_sub(1).and_then(|j| line.get(j))) && alone(line.get(end)) {
+                line.splice(at..end, *b"1");
+            }
+            i = at + 1;
+        }
+    }
+    serde_json::from_slice::<serde_json::Value>(&line).is_ok_and(|v| v.is_object())
+}
+
+/// Stepped over (no field of the line selected), a line is read exactly when serde_json reads it.
+#[test]
+fn skipped_values_are_refused_where_serde_json_refuses_them() {
+    let (mut lines, mut refused) = (0, 0);
+    for seed in SEEDS {
+        assert!(serde_reads(seed.as_bytes()) && scanner(seed.as_bytes(), &[]).is_ok());
+        for line in malformed(seed) {
+            let ours = scanner(&line, &[("zz", Kind::Number)]).is_ok();
+            let text = String::from_utf8_lossy(&line);
+            assert_eq!(ours, serde_reads(&line), "{text}");
+            lines += 1;
+            refused += usize::from(!ours);
+        }
+    }
+    assert!(lines > 5000 && refused > 4000, "{lines} {refused}");
+}
+
+/// With fields selected, a line serde_json refuses is refused, and one it reads is read or
+/// refused for what a selected value is (a string or an array where a number is wanted).
+#[test]
+fn selected_lines_are_refused_where_serde_json_refuses_them() {
+    let keys = [
+        ("p", Kind::Number),
+        ("t", Kind::Number),
+        ("o.p", Kind::Number),
+        ("id", Kind::Text),
+    ];
+    for seed in SEEDS {
+        for line in malformed(seed) {
+            let text = String::from_utf8_lossy(&line);
+            match (serde_reads(&line), scanner(&line, &keys)) {
+                (true, Err(None)) => panic!("refused what serde_json reads: {text}"),
+                (false, Ok(())) => panic!("read what serde_json refuses: {text}"),
+                _ => {}
+            }
+        }
     }
 }
 
