@@ -886,18 +886,28 @@ fn a_piped_csv_reduction_streams_in_bounded_memory() {
     assert_eq!(record["value"], 0.5);
 }
 
-/// An endless device as an input (a path to it, or a link to it named like a data file) fails at
-/// once with one line, under the 64 MiB address-space limit, instead of being held whole: a text
-/// stream with more than a record's limit of bytes and no line end is refused as it is read.
+/// An endless device as an input (a path to it, a link to it named like a data file, or
+/// standard input) fails at once with one line, under the 64 MiB address-space limit, instead of
+/// being held whole: a device other than `/dev/null` is refused before it is read (`/dev/urandom`
+/// holds line ends, so no record limit would stop it).
 #[test]
 fn endless_devices_fail_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("ok.csv"), "pred,target\n1,2\n3,4\n").unwrap();
     std::os::unix::fs::symlink("/dev/zero", d.join("zeros.npy")).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", d.join("zeros.csv")).unwrap();
-    let runs: [&[&str]; 5] = [
+    std::os::unix::fs::symlink("/dev/urandom", d.join("zeros.csv")).unwrap();
+    let runs: [&[&str]; 7] = [
         &["-p", "/dev/zero", "-t", "ok.csv:target"],
+        &["-p", "/dev/urandom", "-t", "ok.csv:target"],
+        &[
+            "-p",
+            "ok.csv:pred",
+            "-t",
+            "ok.csv:target",
+            "--by",
+            "/dev/urandom",
+        ],
         &[
             "-p",
             "ok.csv:pred",
@@ -928,12 +938,32 @@ fn endless_devices_fail_at_once() {
         let text = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
         assert!(
-            text.contains("a record is longer than 1 MiB"),
+            text.contains("is a device, not a data file"),
             "{args:?}: {text}"
         );
         assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
-        assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
+        assert!(start.elapsed() < Duration::from_secs(1), "{args:?}");
     }
+    for (device, input) in [("/dev/urandom", "-:p"), ("/dev/zero", "-")] {
+        let out = limited()
+            .args(["-p", input, "-t", "ok.csv:target"])
+            .current_dir(d)
+            .stdin(std::fs::File::open(device).unwrap())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{device}: {text}");
+        assert!(text.contains("<stdin>"), "{device}: {text}");
+        assert!(text.contains("is a device, not a data file"), "{text}");
+    }
+    // /dev/null is a device too, and reads as empty.
+    let out = limited()
+        .args(["-p", "-:p", "-t", "ok.csv:target"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
 
 /// An endless CSV stream whose first record lacks a column the inputs name fails at once, before

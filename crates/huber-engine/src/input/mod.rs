@@ -834,6 +834,22 @@ fn delimiter_of(spec: &InputSpec, opts: &CsvOptions) -> u8 {
     })
 }
 
+/// `/dev/null`'s device number (major 1, minor 3), which reads as empty.
+const DEV_NULL: u64 = (1 << 8) | 3;
+
+/// Refuses a device other than `/dev/null` (`/dev/zero`, `/dev/urandom`, a disk): its data never
+/// ends, or is not a data file's, and holding it to be read again would fill the disk.
+fn refuse_devices(meta: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let t = meta.file_type();
+    let device = (t.is_char_device() && meta.rdev() != DEV_NULL) || t.is_block_device();
+    ensure!(
+        !device,
+        "is a device, not a data file: huber reads regular files, pipes and standard input"
+    );
+    Ok(())
+}
+
 fn open_one(
     spec: &InputSpec,
     csv_opts: (&CsvOptions, bool),
@@ -850,7 +866,12 @@ fn open_one(
     }
     let stream = match &spec.location {
         Location::Array(array) => return Ok(Opened::Array(array.source()?)),
-        Location::Stdin => Some(open_stream(spec, streams, || Ok(Box::new(io::stdin())))?),
+        Location::Stdin => {
+            if let Ok(meta) = std::fs::metadata("/dev/stdin") {
+                refuse_devices(&meta)?;
+            }
+            Some(open_stream(spec, streams, || Ok(Box::new(io::stdin())))?)
+        }
         Location::Path(path) => {
             if let Some(shards) = dataset::expand(path)? {
                 return open_dataset(spec, shards, csv_opts, streams, tables, columnar);
@@ -858,6 +879,7 @@ fn open_one(
             let meta = std::fs::metadata(path)
                 .map_err(|e| anyhow::anyhow!("cannot open: {}", io_reason(&e)))?;
             ensure!(!meta.is_dir(), "is a directory, not a data file");
+            refuse_devices(&meta)?;
             if meta.is_file() {
                 if let Some(codec) = codec_of(path)? {
                     return open_compressed(spec, csv_opts, path, codec, tables);
