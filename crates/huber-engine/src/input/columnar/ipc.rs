@@ -347,9 +347,16 @@ fn check_buffers(
             }
         })
         .collect::<Result<_>>()?;
-    if batch.compression().is_none() {
+    let Some(compression) = batch.compression() else {
         return Ok(());
-    }
+    };
+    // What a compressed buffer can hold at most, whatever its rows claim: an LZ4 frame expands
+    // at most 255-fold, a zstd frame (blocks of 128 KiB repeating one byte, in 4 bytes each)
+    // about 32768-fold.
+    let ratio: u64 = match compression.codec() {
+        arrow_ipc::CompressionType::LZ4_FRAME => 256,
+        _ => 1 << 15,
+    };
     let rows = u64::try_from(batch.length()).unwrap_or(u64::MAX);
     let limit = rows.saturating_mul(16).saturating_add(64).max(MAX_BUFFER);
     let mut read = vec![fields.is_none(); buffers.len()];
@@ -361,12 +368,35 @@ fn check_buffers(
         read[next.min(end)..end].fill(selected);
         next += count;
     }
-    for (&(offset, len), _) in buffers.iter().zip(&read).filter(|(_, r)| **r) {
+    let claims = buffers
+        .iter()
+        .zip(&read)
+        .filter(|(_, r)| **r)
+        .map(|(b, _)| *b);
+    check_claims(claims, body, limit, ratio, rows)
+}
+
+/// Checks what the compressed buffers at `(offset, len)` of `body` claim uncompressed (their first
+/// eight bytes): at most `limit`, and at most what their codec can expand them to (`ratio`-fold).
+fn check_claims(
+    buffers: impl Iterator<Item = (usize, usize)>,
+    body: &[u8],
+    limit: u64,
+    ratio: u64,
+    rows: u64,
+) -> Result<()> {
+    for (offset, len) in buffers {
         if len >= 8 {
             let claim = i64::from_le_bytes(body[offset..offset + 8].try_into()?);
             ensure!(
                 claim == -1 || u64::try_from(claim).is_ok_and(|c| c <= limit),
                 "a compressed buffer of {len} bytes claims {claim} bytes uncompressed, more than {rows} rows need"
+            );
+            let most = (len as u64 - 8).saturating_mul(ratio).saturating_add(64);
+            ensure!(
+                claim == -1 || u64::try_from(claim).is_ok_and(|c| c <= most),
+                "a compressed buffer of {len} bytes claims {claim} bytes uncompressed, more than \
+                 its codec can expand it to"
             );
         }
     }

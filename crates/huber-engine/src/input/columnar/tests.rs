@@ -244,3 +244,25 @@ fn a_shape_too_large_to_count_is_refused() {
         "{err}"
     );
 }
+
+/// Arrow IPC files whose compressed buffer claims 44 TB uncompressed (found by the `arrow_ipc`
+/// fuzz target): the LZ4 decompressor allocated the claim and aborted the process; the claim is
+/// refused first, as more than its codec can expand the buffer to.
+#[test]
+fn a_compressed_arrow_buffer_cannot_claim_more_than_its_codec_makes() {
+    let files: [&[u8]; 2] = [
+        include_bytes!("testdata/ipc-lz4-buffer-claims-44-tb.arrow"),
+        include_bytes!("testdata/ipc-zstd-buffer-claims-44-tb.arrow"),
+    ];
+    for bytes in files {
+        let table = ipc::open(Store::mem(Arc::from(bytes))).unwrap();
+        let mut source = table.reader(Some("x")).unwrap();
+        let mut buf = vec![0.0f64; 1];
+        let e = source.read(Buf::F64(&mut buf)).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("more than its codec can expand it to"),
+            "{text}"
+        );
+    }
+}
