@@ -8,6 +8,9 @@ import numpy as np
 
 from . import _huber
 
+# huber/__init__.py imports this module last, when these are defined.
+from . import _input, _raise_from_engine  # noqa: E402
+
 
 class Metric:
     """A loss accumulated batch by batch, shaped like torchmetrics' and Keras' metrics:
@@ -59,8 +62,6 @@ class Metric:
 
     def update(self, pred: Any, target: Any, weight: Any = None) -> None:
         """Adds a batch."""
-        from . import _input, _raise_from_engine
-
         try:
             self._acc.update(_input(pred), _input(target), None if weight is None else _input(weight))
         except (ValueError, TypeError) as e:
@@ -68,8 +69,6 @@ class Metric:
 
     def _records(self) -> list | None:
         """The merged results, or None before any update."""
-        from . import _raise_from_engine
-
         try:
             return self._acc.results()
         except ValueError as e:
