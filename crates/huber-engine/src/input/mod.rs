@@ -1,6 +1,7 @@
 //! Inputs: what `--pred`, `--target` and `--weight` name, and readers that stream their
 //! elements in C order.
 
+mod ahead;
 pub mod columnar;
 mod compressed;
 pub mod csv;
@@ -777,7 +778,7 @@ fn open_stream(
         ))
         .into());
     }
-    let mut input = open()?;
+    let mut input = ahead::read_ahead(open()?);
     let mut head = Vec::new();
     (&mut input).take(8).read_to_end(&mut head)?;
     if let Some(codec) = compressed::detect(&head) {
