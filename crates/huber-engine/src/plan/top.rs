@@ -2,7 +2,7 @@
 //! along, then, for CSV inputs, a short read of the file again to find the lines of the rows
 //! listed.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::with_position;
 use crate::breakdown::top::{Top, Worst};
@@ -60,39 +60,34 @@ impl Run<'_> {
 /// The values of column `key` in the rows of the `worst` elements, from the first input whose
 /// table (CSV, JSON Lines, Parquet or Arrow) has that column, in the order [`lines`] takes them.
 fn ids(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst], key: &str) -> Result<Vec<String>> {
-    let (whole, broadcast): (Vec<_>, Vec<_>) = inputs.sources().partition(|s| s.shape() == shape);
-    for source in whole.into_iter().chain(broadcast) {
-        let Some(text) = source.text().filter(|t| t.has_field(key)) else {
-            continue;
-        };
-        let mine: Vec<usize> = worst
-            .iter()
-            .map(|w| index_in(w.index, shape, source.shape()))
-            .collect();
-        let mut order: Vec<usize> = (0..worst.len()).collect();
-        order.sort_unstable_by_key(|&r| mine[r]);
-        let indices: Vec<usize> = order.iter().map(|&r| mine[r]).collect();
-        let Some(found) = text.fields(key, &indices) else {
-            continue;
-        };
-        let mut ids = vec![String::new(); worst.len()];
-        for (&rank, id) in order
-            .iter()
-            .zip(found.with_context(|| format!("--id {key}"))?)
-        {
-            ids[rank] = id;
-        }
-        return Ok(ids);
-    }
-    bail!(
-        "--id {key}: no input is a CSV, JSON Lines, Parquet or Arrow table with that column (that can be read again: not standard input)"
-    )
+    let found = of_rows(inputs, shape, worst, |text, indices| {
+        let fields = text.has_field(key).then(|| text.fields(key, indices))??;
+        Some(fields.with_context(|| format!("--id {key}")))
+    })?;
+    found.with_context(|| {
+        format!(
+            "--id {key}: no input is a CSV, JSON Lines, Parquet or Arrow table with that column (that can be read again: not standard input)"
+        )
+    })
 }
 
 /// The lines of the `worst` elements' records in the first input that has lines (a CSV file):
 /// pred's, else target's, else weight's, one of the computed shape before a broadcast one (whose
 /// element is the row that broadcasting repeated); `None` if none has.
 fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option<Vec<u64>>> {
+    of_rows(inputs, shape, worst, |text, indices| text.lines(indices))
+}
+
+/// What `fetch` finds in the rows of the `worst` elements of the first input that is a table
+/// and answers (pred's, else target's, else weight's, one of the computed shape before a
+/// broadcast one), in rank order; `None` if none answers. `fetch` is given the rows ascending,
+/// so that the table is read once, in order.
+fn of_rows<T: Clone + Default>(
+    inputs: &Inputs<'_>,
+    shape: &[usize],
+    worst: &[Worst],
+    fetch: impl Fn(&dyn crate::input::Text, &[usize]) -> Option<Result<Vec<T>>>,
+) -> Result<Option<Vec<T>>> {
     let (whole, broadcast): (Vec<_>, Vec<_>) = inputs.sources().partition(|s| s.shape() == shape);
     for source in whole.into_iter().chain(broadcast) {
         let Some(text) = source.text() else {
@@ -102,18 +97,17 @@ fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option
             .iter()
             .map(|w| index_in(w.index, shape, source.shape()))
             .collect();
-        // The file is read once, in order: its rows ascending, the lines put back in rank order.
         let mut order: Vec<usize> = (0..worst.len()).collect();
         order.sort_unstable_by_key(|&r| mine[r]);
         let indices: Vec<usize> = order.iter().map(|&r| mine[r]).collect();
-        let Some(found) = text.lines(&indices) else {
+        let Some(found) = fetch(text, &indices) else {
             continue;
         };
-        let mut lines = vec![0; worst.len()];
-        for (&rank, line) in order.iter().zip(found?) {
-            lines[rank] = line;
+        let mut ranked = vec![T::default(); worst.len()];
+        for (&rank, value) in order.iter().zip(found?) {
+            ranked[rank] = value;
         }
-        return Ok(Some(lines));
+        return Ok(Some(ranked));
     }
     Ok(None)
 }
