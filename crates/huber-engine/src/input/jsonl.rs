@@ -22,7 +22,7 @@ use super::csv::{MAX_LINE, Owner, Reopen, STREAM_ROWS};
 use super::{Buf, Position, Source, Text};
 use crate::dtype::Dtype;
 pub(crate) use scan::Kind;
-use scan::{Bad, Fields, Row, clip, is_blank};
+use scan::{Bad, Fields, Layout, Row, clip, is_blank};
 
 /// Bytes read per block: 4 MiB, or 64 in unit tests, so that small inputs are cut into many
 /// blocks and lines cross block ends.
@@ -69,6 +69,7 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
         error: None,
     };
     let mut row = Row::new(fields);
+    let mut layout = Layout::default();
     let mut start = 0;
     while start < piece.len() {
         let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |k| start + k);
@@ -79,7 +80,7 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
         if is_blank(line) {
             continue;
         }
-        if let Err(e) = scan::line(line, fields, &mut row) {
+        if let Err(e) = layout.line(line, fields, &mut row) {
             out.error = Some((at, e));
             return out;
         }

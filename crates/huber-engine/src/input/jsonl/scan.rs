@@ -4,7 +4,10 @@
 //! spells numbers), and every other value is stepped over, its grammar checked (brackets,
 //! commas, colons, literals, numbers and escapes) but nothing kept.
 
+mod layout;
+
 use crate::input::csv::{json_decimal, number};
+pub(crate) use layout::Layout;
 
 /// What a selected field is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

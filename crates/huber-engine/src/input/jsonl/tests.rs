@@ -202,6 +202,65 @@ fn selected_lines_are_refused_where_serde_json_refuses_them() {
     }
 }
 
+/// What a line was read into (values and texts), or its error (slot and message).
+type Read = Result<(Vec<f64>, Vec<Vec<u8>>), (Option<usize>, String)>;
+
+/// A line read by the last line's layout is read as `scan::line` reads it alone: the same
+/// values and texts, or the same error, whatever line came before (the seed, so the malformed
+/// line is tried against its layout, or a malformed one, whose layout the seed is tried against).
+#[test]
+fn lines_read_by_a_layout_are_read_as_alone() {
+    let keys: Vec<(String, Kind)> = [
+        ("p", Kind::Number),
+        ("t", Kind::Number),
+        ("o.p", Kind::Number),
+        ("id", Kind::Text),
+    ]
+    .iter()
+    .map(|(k, t)| (k.to_string(), *t))
+    .collect();
+    let fields = Fields::new(&keys);
+    let alone = |line: &[u8]| -> Read {
+        let mut row = Row::new(&fields);
+        let got = scan::line(line, &fields, &mut row).map_err(|b| (b.slot, b.message));
+        got.map(|()| (row.values, row.texts))
+    };
+    let by_layout = |layout: &mut scan::Layout, line: &[u8]| -> Read {
+        let mut row = Row::new(&fields);
+        let got = layout
+            .line(line, &fields, &mut row)
+            .map_err(|b| (b.slot, b.message));
+        got.map(|()| (row.values, row.texts))
+    };
+    let same = |a: &Read, b: &Read| match (a, b) {
+        (Ok((av, at)), Ok((bv, bt))) => same(av, bv) && at == bt,
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    let (mut lines, mut read) = (0, 0);
+    let mut seeds: Vec<&str> = SEEDS.to_vec();
+    seeds.push(r#"{"id":12,"p":0.5,"t":-1e-3,"o":{"p":2}}"#);
+    seeds.push(r#"{"p":1,"p":2,"o.p":3,"o":{"p":4},"id":null,"t":"x"}"#);
+    // Long names: the bytes between values compared a word at a time, both words.
+    seeds.push(r#"{"identifier":3,"p":0.5,"a description":"a b","t":-1,"z":{"p":1}}"#);
+    for seed in seeds {
+        let seed = seed.as_bytes();
+        for line in malformed(std::str::from_utf8(seed).unwrap()) {
+            for (first, then) in [(seed, &line[..]), (&line[..], seed), (&line[..], &line[..])] {
+                // A layout of its own for each pair: one that missed often stops learning.
+                let mut layout = scan::Layout::default();
+                let _ = by_layout(&mut layout, first);
+                let (want, got) = (alone(then), by_layout(&mut layout, then));
+                let text = String::from_utf8_lossy(then);
+                assert!(same(&want, &got), "{text}: {want:?} {got:?}");
+                lines += 1;
+                read += usize::from(got.is_ok());
+            }
+        }
+    }
+    assert!(lines > 15000 && read > 3000, "{lines} {read}");
+}
+
 #[test]
 fn strings_unescape_as_json_says() {
     let got = scan::unescape(br#"a\"b\\c\/d\n\u00fc\ud83d\ude00\t"#).unwrap();
