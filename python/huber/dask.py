@@ -16,6 +16,10 @@ True
 are rechunked to pred's chunks) or Dask series of one dataframe (``ddf["pred"]``). ``by`` gives
 one result per label; rows whose label is missing are left out, as pandas' ``groupby`` does.
 ``reduction="none"`` returns a Dask array of element losses (``map_blocks``).
+
+Columns of a plain ``dd.read_parquet`` of local files (see ``_parquet_files``) are read in the
+workers by huber's own Parquet reader, a task per file, rather than through pyarrow, pandas and
+numpy: the same states, so the same bits (docs/PYTHON.md, "Parquet read by huber in the workers").
 """
 
 from __future__ import annotations
@@ -172,9 +176,68 @@ def _part_aggregate(states: Any) -> Any:
     return _merge(_cells(states))
 
 
+def _parquet_files(columns: list) -> list | None:
+    """The local files of the one ``dd.read_parquet`` frame whose columns ``columns`` are, as
+    read (no filters, partition selection, hive keys, storage options or dtype backend), or
+    None when they are anything else."""
+    exprs = [getattr(c, "expr", None) for c in columns]
+    if not all(type(e).__name__ == "Projection" and isinstance(e.operand("columns"), str) for e in exprs):
+        return None
+    frames = [e.operand("frame") for e in exprs]
+    read = frames[0]
+    if type(read).__name__ != "ReadParquetFSSpec" or any(f._name != read._name for f in frames):
+        return None
+    try:
+        plain = (
+            read.operand("filters") is None and read.operand("_partitions") is None
+            and not read.operand("storage_options") and read.operand("categories") is None
+            and not any(v is not None for v in (read.operand("kwargs") or {}).values())
+        )
+        info = read._dataset_info
+        local = "file" in getattr(info["fs"], "protocol", ())
+        files = list(info["ds"].files)
+    except Exception:
+        return None
+    if not plain or not local or info.get("partition_names") or not files:
+        return None
+    return files
+
+
+def _file_part(path: str, names: list, opts: dict) -> Any:
+    """One file's results, read by huber's own Parquet reader on this worker's thread."""
+    import pandas as pd
+
+    pred, target, weight = (None if c is None else f"{path}:{c}" for c in names)
+    out = huber.evaluate(pred, target, weight=weight, threads=1, **opts)
+    return pd.Series([out if isinstance(out, list) else [out]], dtype=object)
+
+
+def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: bool) -> Any:
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    # The states are Python objects: not text for Dask to convert to its string dtype.
+    with dask.config.set({"dataframe.convert-string": False}):
+        parts = dd.from_map(
+            _file_part, files, names=columns, opts=opts, meta=pd.Series([], dtype=object),
+            label="huber-parquet-file", enforce_metadata=False,
+        )
+    reduced = parts.reduction(
+        chunk=_part_combine, combine=_part_combine, aggregate=_part_aggregate, split_every=split_every, meta=object,
+    )
+    return dask.delayed(_finish_frame)(reduced.to_delayed(), several, False)
+
+
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:
     import dask
 
+    if opts["reduction"] not in (None, "none") and by is None:
+        columns = [pred, target] + ([] if weight is None else [weight])
+        files = _parquet_files(columns)
+        if files is not None:
+            names = [c.expr.operand("columns") for c in columns] + [None] * (3 - len(columns))
+            return _parquet(files, names, opts, split_every, several)
     frame = pred.to_frame(name="pred").assign(target=target)
     if weight is not None:
         frame = frame.assign(weight=weight)

@@ -92,6 +92,47 @@ def test_dataframes_from_parquet_shards(client, tmp_path):
     assert np.allclose([g.value for g in groups], pandas_means.to_numpy(), rtol=1e-6)
 
 
+def test_parquet_files_read_by_huber_itself_give_the_bits_of_pandas_route(client, tmp_path):
+    """Columns of a plain dd.read_parquet frame are read in the workers by huber's own reader,
+    a task per file: the same results as Dask's partitions through pandas, with weights, NaN
+    (nulls), several deltas and empty files; any other frame takes Dask's partitions."""
+    data = np.random.default_rng(9)
+    frames = []
+    for i in range(6):
+        n = 0 if i == 2 else int(data.integers(1, 4000))
+        pred = data.normal(size=n)
+        pred[data.random(n) < 0.01] = np.nan
+        frame = pd.DataFrame({"pred": pred, "target": data.normal(size=n), "w": data.random(n), "k": data.integers(0, 3, n)})
+        frame.loc[frame.index[::97], "pred"] = None
+        frame.to_parquet(tmp_path / f"part-{i}.parquet")
+        frames.append(frame)
+    whole = pd.concat(frames)
+    ddf = dd.read_parquet(str(tmp_path / "*.parquet"))
+    cols = [ddf["pred"], ddf["target"], ddf["w"]]
+    assert huber.dask._parquet_files(cols) == [str(tmp_path / f"part-{i}.parquet") for i in range(6)]
+    for opts in [dict(delta=[0.5, 2.0]), dict(nan="omit", weight=ddf["w"], reduction="weighted_mean"), dict(reduction="sum")]:
+        want = huber.evaluate(whole["pred"].to_numpy(), whole["target"].to_numpy(), **{
+            k: (whole["w"].to_numpy() if k == "weight" else v) for k, v in opts.items()})
+        pushed = huber.dask.huber_loss(ddf["pred"], ddf["target"], split_every=2, **opts).compute()
+        through_pandas = huber.dask.huber_loss(ddf["pred"] + 0, ddf["target"], split_every=3, **opts).compute()
+        # NaN is not equal to itself: states compared as the JSON they write.
+        def bits(results):
+            return json.dumps([r.state for r in (results if isinstance(results, list) else [results])])
+
+        assert bits(pushed) == bits(want)
+        assert bits(through_pandas) == bits(want)
+    # Anything but a plain read's columns is read through Dask's partitions.
+    assert huber.dask._parquet_files([ddf["pred"] + 0, ddf["target"]]) is None
+    assert huber.dask._parquet_files([ddf[ddf.k > 0]["pred"], ddf[ddf.k > 0]["target"]]) is None
+    filtered = dd.read_parquet(str(tmp_path / "*.parquet"), filters=[("k", ">", 0)])
+    assert huber.dask._parquet_files([filtered["pred"], filtered["target"]]) is None
+    other = dd.read_parquet(str(tmp_path / "part-1.parquet"))
+    assert huber.dask._parquet_files([ddf["pred"], other["target"]]) is None
+    kept = whole[whole.k > 0]
+    got = huber.dask.huber_loss(filtered["pred"], filtered["target"], nan="omit").compute()
+    assert got == huber.evaluate(kept["pred"].to_numpy(), kept["target"].to_numpy(), nan="omit")
+
+
 def test_unaligned_and_strided_partitions(client):
     raw = np.zeros(8 * 5001, dtype=np.uint8)
     p = raw[3:3 + 8 * 5000].view(np.float64)
