@@ -187,10 +187,15 @@ def _parquet_files(columns: list) -> list | None:
     read = frames[0]
     if type(read).__name__ != "ReadParquetFSSpec" or any(f._name != read._name for f in frames):
         return None
+    names = [e.operand("columns") for e in exprs]
+    # Numbers only (what the in-process route takes from pandas), named so a KEY can say it.
+    if not all(getattr(c.dtype, "kind", "O") in "fiu" for c in columns) or not all(n and not n.endswith(":") for n in names):
+        return None
     try:
         plain = (
             read.operand("filters") is None and read.operand("_partitions") is None
             and not read.operand("storage_options") and read.operand("categories") is None
+            and read.operand("engine") in (None, "pyarrow")
             and not any(v is not None for v in (read.operand("kwargs") or {}).values())
         )
         info = read._dataset_info
@@ -198,9 +203,20 @@ def _parquet_files(columns: list) -> list | None:
         files = list(info["ds"].files)
     except Exception:
         return None
-    if not plain or not local or info.get("partition_names") or not files:
+    # A `_metadata` file may list only some row groups of a file rewritten since (then Dask reads
+    # those); a file whose name says another format is read by huber as that format.
+    if not plain or not local or info.get("partition_names") or info.get("has_metadata_file") or not files:
+        return None
+    if not all(_parquet_name(f) for f in files):
         return None
     return files
+
+
+def _parquet_name(path: str) -> bool:
+    """Whether huber reads `path` as Parquet whatever its bytes: by its extension, or by its
+    magic bytes when it has none."""
+    name = path.rsplit("/", 1)[-1].lower()
+    return name.endswith((".parquet", ".parq", ".pq")) or "." not in name
 
 
 def _file_part(path: str, names: list, opts: dict) -> Any:

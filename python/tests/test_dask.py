@@ -128,6 +128,18 @@ def test_parquet_files_read_by_huber_itself_give_the_bits_of_pandas_route(client
     assert huber.dask._parquet_files([filtered["pred"], filtered["target"]]) is None
     other = dd.read_parquet(str(tmp_path / "part-1.parquet"))
     assert huber.dask._parquet_files([ddf["pred"], other["target"]]) is None
+    # Nor are columns that are not numbers, names a KEY cannot say, files named as another format
+    # (Dask reads any file it is given as Parquet), or datasets with a _metadata file.
+    odd = pd.DataFrame({"pred": [0.5, 1.0], "target": [0.0, 2.0], "": [1.0, 2.0], "b": [True, False]})
+    odd.to_parquet(tmp_path / "odd.csv")
+    named = dd.read_parquet([str(tmp_path / "odd.csv")])
+    assert huber.dask._parquet_files([named["pred"], named["target"]]) is None
+    assert huber.dask.huber_loss(named["pred"], named["target"]).compute() == huber.evaluate(odd["pred"].to_numpy(), odd["target"].to_numpy())
+    odd.to_parquet(tmp_path / "odd.parquet")
+    plain = dd.read_parquet(str(tmp_path / "odd.parquet"))
+    assert huber.dask._parquet_files([plain["pred"], plain["target"]]) == [str(tmp_path / "odd.parquet")]
+    assert huber.dask._parquet_files([plain["pred"], plain[""]]) is None
+    assert huber.dask._parquet_files([plain["pred"], plain["b"]]) is None
     kept = whole[whole.k > 0]
     got = huber.dask.huber_loss(filtered["pred"], filtered["target"], nan="omit").compute()
     assert got == huber.evaluate(kept["pred"].to_numpy(), kept["target"].to_numpy(), nan="omit")
