@@ -172,8 +172,10 @@ def _part_combine(states: Any) -> Any:
     return pd.Series([_merge(_cells(states))], dtype=object)
 
 
-def _part_aggregate(states: Any) -> Any:
-    return _merge(_cells(states))
+def _part_aggregate(states: Any, several: bool = True, grouped: bool = True) -> Any:
+    # The last step gives what huber.evaluate gives, so the reduction is the lazy result itself
+    # (no task after it, no graph made at build time).
+    return _finish_frame(_merge(_cells(states)), several, grouped)
 
 
 def _parquet_files(columns: list) -> list | None:
@@ -239,15 +241,14 @@ def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: 
             _file_part, files, names=columns, opts=opts, meta=pd.Series([], dtype=object),
             label="huber-parquet-file", enforce_metadata=False,
         )
-    reduced = parts.reduction(
+    # Optimized here, so that each file's read and its chunk step fuse into one task.
+    return parts.reduction(
         chunk=_part_combine, combine=_part_combine, aggregate=_part_aggregate, split_every=split_every, meta=object,
-    )
-    return dask.delayed(_finish_frame)(reduced.to_delayed(), several, False)
+        aggregate_kwargs={"several": several, "grouped": False},
+    ).optimize()
 
 
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:
-    import dask
-
     if opts["reduction"] not in (None, "none") and by is None:
         columns = [pred, target] + ([] if weight is None else [weight])
         files = _parquet_files(columns)
@@ -261,12 +262,12 @@ def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
         frame = frame.assign(by=by)
     if opts["reduction"] in (None, "none"):
         raise ValueError("reduction='none' over a dataframe: use map_partitions with huber.huber_loss")
-    reduced = frame.reduction(
+    return frame.reduction(
         chunk=_part, combine=_part_combine, aggregate=_part_aggregate, split_every=split_every,
         chunk_kwargs={"opts": opts, "weighted": weight is not None, "grouped": by is not None},
+        aggregate_kwargs={"several": several, "grouped": by is not None},
         meta=object,
-    )
-    return dask.delayed(_finish_frame)(reduced.to_delayed(), several, by is not None)
+    ).optimize()
 
 
 def loss(
