@@ -174,14 +174,15 @@ def _part_combine(states: Any) -> Any:
 
 def _part_aggregate(states: Any, several: bool = True, grouped: bool = True) -> Any:
     # The last step gives what huber.evaluate gives, so the reduction is the lazy result itself
-    # (no task after it, no graph made at build time).
+    # (no task after it).
     return _finish_frame(_merge(_cells(states)), several, grouped)
 
 
 def _parquet_files(columns: list) -> list | None:
-    """The local files of the one ``dd.read_parquet`` frame whose columns ``columns`` are, as
-    read (no filters, partition selection, hive keys, storage options or dtype backend), or
-    None when they are anything else."""
+    """The local files of the one ``dd.read_parquet`` frame whose numeric columns ``columns``
+    are, as read (no filters, partition selection, hive keys, ``_metadata``, storage options,
+    categories, dtype backend or other engine; files named as Parquet), or None when they are
+    anything else."""
     exprs = [getattr(c, "expr", None) for c in columns]
     if not all(type(e).__name__ == "Projection" and isinstance(e.operand("columns"), str) for e in exprs):
         return None
