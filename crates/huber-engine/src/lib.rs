@@ -57,6 +57,7 @@ pub mod internals {
         Store, ipc::open as open_arrow_ipc, parquet::open as open_parquet,
     };
     pub use crate::input::csv::{Layout, Table, parse_number, scan, scan_uncounted};
+    pub use crate::input::jsonl::check_layout as check_jsonl_layout;
     pub use crate::input::npy::NpySource;
     pub use crate::input::npz::open_member;
     pub use crate::input::{Source, Text};
