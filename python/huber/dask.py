@@ -67,7 +67,15 @@ def _merge(states: list) -> list:
         return []
     if len(states) == 1:
         return states[0]
-    merged = huber.merge(states)
+    try:
+        merged = huber.merge(states)
+    except huber.DataError as e:
+        # Results of one call differ only where the partitions do: in their columns' dtypes
+        # (shards written as float32 and as float64), which a reduction must not round away.
+        raise huber.DataError(
+            f"the partitions' results do not merge: {e}. Every partition must hold the same dtypes; "
+            "cast the columns to one first, e.g. ddf.astype({'pred': 'float64', 'target': 'float64'})"
+        ) from e
     return merged if isinstance(merged, list) else [merged]
 
 

@@ -145,6 +145,18 @@ def test_parquet_files_read_by_huber_itself_give_the_bits_of_pandas_route(client
     assert got == huber.evaluate(kept["pred"].to_numpy(), kept["target"].to_numpy(), nan="omit")
 
 
+def test_shards_of_two_dtypes_are_refused_with_the_cast_that_helps(client, tmp_path):
+    pd.DataFrame({"pred": np.ones(5, np.float32), "target": np.zeros(5, np.float32)}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"pred": np.full(5, 2.0), "target": np.zeros(5)}).to_parquet(tmp_path / "b.parquet")
+    ddf = dd.read_parquet(str(tmp_path / "*.parquet"))
+    for pred in (ddf["pred"], ddf["pred"] + 0):
+        with pytest.raises(huber.DataError, match=r"float64 where .* float32.*astype"):
+            huber.dask.huber_loss(pred, ddf["target"]).compute()
+    cast = ddf.astype({"pred": "float64", "target": "float64"})
+    got = huber.dask.huber_loss(cast["pred"], cast["target"]).compute()
+    assert got == huber.evaluate(np.r_[np.ones(5), np.full(5, 2.0)], np.zeros(10))
+
+
 def test_unaligned_and_strided_partitions(client):
     raw = np.zeros(8 * 5001, dtype=np.uint8)
     p = raw[3:3 + 8 * 5000].view(np.float64)
