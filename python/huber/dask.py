@@ -180,7 +180,7 @@ def _part_combine(states: Any) -> Any:
     return pd.Series([_merge(_cells(states))], dtype=object)
 
 
-def _part_aggregate(states: Any, several: bool = True, grouped: bool = True) -> Any:
+def _part_aggregate(states: Any, several: bool, grouped: bool) -> Any:
     # The last step gives what huber.evaluate gives, so the reduction is the lazy result itself
     # (no task after it).
     return _finish_frame(_merge(_cells(states)), several, grouped)
@@ -258,7 +258,9 @@ def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: 
 
 
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:
-    if opts["reduction"] not in (None, "none") and by is None:
+    if opts["reduction"] in (None, "none"):
+        raise ValueError("reduction='none' over a dataframe: use map_partitions with huber.huber_loss")
+    if by is None:
         columns = [pred, target] + ([] if weight is None else [weight])
         files = _parquet_files(columns)
         if files is not None:
@@ -269,8 +271,6 @@ def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
         frame = frame.assign(weight=weight)
     if by is not None:
         frame = frame.assign(by=by)
-    if opts["reduction"] in (None, "none"):
-        raise ValueError("reduction='none' over a dataframe: use map_partitions with huber.huber_loss")
     return frame.reduction(
         chunk=_part, combine=_part_combine, aggregate=_part_aggregate, split_every=split_every,
         chunk_kwargs={"opts": opts, "weighted": weight is not None, "grouped": by is not None},
