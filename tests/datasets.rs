@@ -174,6 +174,15 @@ fn hive_partition_keys_are_by_keys() {
     );
     assert_eq!(run.status, Some(1));
     assert!(run.stderr.contains("partition key"), "{}", run.stderr);
+    // A misspelt partition key is named beside the files' columns.
+    let d = format!("{DIR}/hive");
+    let run = pair(&d, &["--by", &format!("{d}:stor")]);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.trim_end().ends_with("no column 'stor'; the file has 'id', 'pred', 'target'; the folders' partition keys: store"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -364,4 +373,65 @@ fn a_note_on_how_the_files_were_read_is_shown_once() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn json_lines_shards_and_a_compressed_json_lines_file() {
+    let want = json(&format!("{DIR}/jsonl_all/all.jsonl"), &[]);
+    assert_eq!(want["count"], 240);
+    // pandas writes its empty partition as one line end: a shard of 0 rows.
+    assert_eq!(json(&format!("{DIR}/jsonl"), &[]), want);
+    assert_eq!(json(&format!("{DIR}/jsonl/part-*.jsonl"), &[]), want);
+    let empty = json(&format!("{DIR}/jsonl/part-1.jsonl"), &[]);
+    assert_eq!(
+        (empty["count"].clone(), empty["shape"].clone()),
+        (0.into(), serde_json::json!([0]))
+    );
+    // By path, gzip-compressed JSON Lines is read as JSON Lines (it was named an Arrow file).
+    assert_eq!(json(&format!("{DIR}/jsonl_all/all.jsonl.gz"), &[]), want);
+}
+
+#[test]
+fn a_json_lines_field_that_no_line_has_is_refused() {
+    let file = format!("{DIR}/jsonl_all/all.jsonl");
+    let typo = format!("{file}:tagret");
+    let run = huber(&["-p", &format!("{file}:pred"), "-t", &typo], None);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "huber: error: {typo}: no line has a field 'tagret' (of 240 lines with data): is the name right?"
+        )
+    );
+    // The --by field is named as its own input, not as the pred input that read the lines.
+    let by = format!("{file}:stor");
+    let run = huber(
+        &[
+            "-p",
+            &format!("{file}:pred"),
+            "-t",
+            &format!("{file}:target"),
+            "--by",
+            &by,
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("huber: error: {by}: no line has a field 'stor'")),
+        "{}",
+        run.stderr
+    );
+    // A field that some lines lack is missing there, as before: not an error.
+    let text = "{\"pred\": 1.0, \"target\": 0.5}\n{\"pred\": 2.0}\n";
+    let run = huber(
+        &[
+            "-p", "-:pred", "-t", "-:target", "--nan", "omit", "-f", "json",
+        ],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.out()).unwrap();
+    assert_eq!(v["count"], 1);
 }

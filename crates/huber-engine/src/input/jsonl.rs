@@ -28,9 +28,6 @@ use scan::{Bad, Fields, Layout, Row, clip, is_blank};
 /// blocks and lines cross block ends.
 const BLOCK: usize = if cfg!(test) { 64 } else { 4 << 20 };
 
-/// The error for a table without rows.
-const NO_ROWS: &str = "no data: the input holds no JSON object";
-
 /// The parsing state shared by all readers of one table.
 struct Shared {
     blocks: Blocks<'static>,
@@ -46,6 +43,11 @@ struct Shared {
     numbers: Vec<(Vec<usize>, String, VecDeque<f64>)>,
     /// Per text reader: its slot, and the texts parsed but not handed out (bytes, lengths).
     texts: Vec<(usize, VecDeque<u8>, VecDeque<usize>)>,
+    /// Per text reader: its slot and its input's name, for a message.
+    text_names: Vec<(usize, String)>,
+    /// Per slot, whether a line read so far has its field; and the rows read so far.
+    found: Vec<bool>,
+    rows: usize,
 }
 
 /// What a piece of lines was parsed into.
@@ -56,6 +58,8 @@ struct Parsed {
     texts: Vec<(Vec<u8>, Vec<usize>)>,
     rows: usize,
     lines: u64,
+    /// Per slot, whether a line of the piece has its field.
+    found: Vec<bool>,
     /// The line (from the piece's start) and error of the first bad line.
     error: Option<(u64, Bad)>,
 }
@@ -66,8 +70,10 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
         texts: vec![(Vec::new(), Vec::new()); fields.len()],
         rows: 0,
         lines: 0,
+        found: vec![false; fields.len()],
         error: None,
     };
+    let mut unfound = fields.len();
     let mut row = Row::new(fields);
     let mut layout = Layout::default();
     let mut start = 0;
@@ -85,6 +91,14 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
             return out;
         }
         out.rows += 1;
+        if unfound > 0 {
+            for (s, found) in out.found.iter_mut().enumerate() {
+                if !*found && row.found(s) {
+                    *found = true;
+                    unfound -= 1;
+                }
+            }
+        }
         for (s, kind) in fields.kinds().iter().enumerate() {
             match kind {
                 Kind::Number => out.values[s].push(row.values[s]),
@@ -213,7 +227,12 @@ impl Shared {
             "the file has more rows than when it was counted"
         );
         self.rows_left -= piece.rows;
+        self.rows += piece.rows;
         self.line += piece.lines;
+        self.found.resize(piece.found.len(), false);
+        for (all, piece) in self.found.iter_mut().zip(&piece.found) {
+            *all |= piece;
+        }
         for (slots, _, queue) in &mut self.numbers {
             match slots[..] {
                 [slot] => queue.extend(&piece.values[slot]),
@@ -239,11 +258,41 @@ impl Shared {
                     self.open_ended || self.rows_left == 0,
                     "the file has fewer rows than when it was counted"
                 );
-                return Ok(());
+                return self.check_found();
             }
             self.parse_block()?;
         }
         Ok(())
+    }
+
+    /// Refuses a field that no line has: a field missing from some lines is missing there, but
+    /// one missing from every line is a misspelt name (CSV and Parquet refuse a column they do
+    /// not have), not data to read as all missing.
+    fn check_found(&self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let missing = (0..self.slots.len()).find(|&s| !self.found.get(s).copied().unwrap_or(false));
+        let Some(s) = missing else {
+            return Ok(());
+        };
+        let error = anyhow::anyhow!(
+            "no line has a field '{}' (of {} lines with data): is the name right?",
+            clip(&self.slots[s].0),
+            self.rows
+        );
+        let numbers = self
+            .numbers
+            .iter()
+            .map(|(slots, name, _)| (slots.contains(&s), name));
+        let texts = self
+            .text_names
+            .iter()
+            .map(|(slot, name)| (*slot == s, name));
+        Err(match numbers.chain(texts).find(|(ours, _)| *ours) {
+            Some((_, name)) if !name.is_empty() => error.context(Owner(name.clone())),
+            _ => error,
+        })
     }
 
     /// The slot of `key` read as `kind`, added if it is new.
@@ -273,10 +322,9 @@ impl Table {
     /// upper bound from the input's length (`None`: a stream of unknown length).
     fn of(blocks: Blocks<'static>, rows: Rows) -> Result<Table> {
         let (rows, open_ended) = match rows {
-            Rows::Counted(n) => {
-                ensure!(n > 0, NO_ROWS);
-                (n, false)
-            }
+            // No object (pandas writes an empty frame as a line end, polars as nothing): a
+            // table of no rows, as a CSV file of a header alone, so an empty shard counts 0.
+            Rows::Counted(n) => (n, false),
             // The shortest row, `{}`, takes two bytes and a line end.
             Rows::Length(Some(len)) => ((len as usize).div_ceil(3).max(1), true),
             Rows::Length(None) => (STREAM_ROWS, true),
@@ -290,6 +338,9 @@ impl Table {
             slots: Vec::new(),
             numbers: Vec::new(),
             texts: Vec::new(),
+            text_names: Vec::new(),
+            found: Vec::new(),
+            rows: 0,
         };
         Ok(Table {
             shared: Arc::new(Mutex::new(shared)),
@@ -353,14 +404,16 @@ impl Table {
         })
     }
 
-    /// A reader of the field `key` as text: the keys of `--by`.
-    pub fn key_reader(&self, key: Option<&str>) -> Result<JsonKeys> {
+    /// A reader of the field `key` as text: the keys of `--by`; `name` names its input in
+    /// messages.
+    pub fn key_reader(&self, key: Option<&str>, name: String) -> Result<JsonKeys> {
         let Some(key) = key else {
             bail!("a JSON Lines key input needs a field: give it as PATH:FIELD");
         };
         let mut shared = lock(&self.shared);
         let slot = shared.slot(key, Kind::Text);
         shared.texts.push((slot, VecDeque::new(), VecDeque::new()));
+        shared.text_names.push((slot, name));
         Ok(JsonKeys {
             shared: self.shared.clone(),
             index: shared.texts.len() - 1,
@@ -467,7 +520,6 @@ impl Source for JsonSource {
         Ok(n)
     }
     fn finish(&mut self) -> Result<()> {
-        ensure!(!self.open_ended || self.read > 0, NO_ROWS);
         Ok(())
     }
     fn text(&self) -> Option<&dyn Text> {

@@ -89,7 +89,7 @@ impl Opener {
         let json = self.json.iter().find(|(loc, _)| *loc == spec.location);
         if let Some((_, table)) = json {
             return Ok(KeyInput {
-                column: KeyColumn::Json(table.key_reader(key)?),
+                column: KeyColumn::Json(table.key_reader(key, spec.to_string())?),
                 shape: vec![table.rows()],
                 shared: true,
             });
@@ -119,7 +119,7 @@ impl Opener {
             },
             Opened::Dataset(_) => bail!("internal error: a dataset opened as a file"),
             Opened::Json(table) => KeyInput {
-                column: KeyColumn::Json(table.key_reader(key)?),
+                column: KeyColumn::Json(table.key_reader(key, spec.to_string())?),
                 shape: vec![table.rows()],
                 shared: false,
             },
@@ -148,7 +148,19 @@ impl Opener {
             };
             let (part, input_shape, input_shared) = match partition {
                 Some(p) => self.partition_part(shard, p, &sub, taken),
-                None => self.column_part(&sub, taken),
+                None => self.column_part(&sub, taken).map_err(|e| {
+                    // A misspelt partition key is not among the file's columns either: name the
+                    // keys the folders give too.
+                    let keys: Vec<&str> =
+                        shard.partitions.iter().map(|(k, _)| k.as_str()).collect();
+                    match keys[..] {
+                        [] => e,
+                        _ => anyhow::anyhow!(
+                            "{e:#}; the folders' partition keys: {}",
+                            keys.join(", ")
+                        ),
+                    }
+                }),
             }
             .with_context(|| shard.name())?;
             let part_kind = part.kind();

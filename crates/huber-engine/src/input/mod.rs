@@ -883,7 +883,7 @@ fn open_one(
             refuse_devices(&meta)?;
             if meta.is_file() {
                 if let Some(codec) = codec_of(path)? {
-                    return open_compressed(spec, csv_opts, path, codec, tables);
+                    return open_compressed(spec, csv_opts, path, codec, tables, columnar);
                 }
                 None
             } else {
@@ -927,13 +927,15 @@ fn codec_of(path: &Path) -> Result<Option<compressed::Codec>> {
 }
 
 /// Opens a compressed file: inflated as a stream, and again from the top for each pass that
-/// reads it, never held. An NPY array or a text table; other formats compress their own pages.
+/// reads it, never held. An NPY array or a text table (a JSON Lines table is read once, for all
+/// the inputs that name it, as from stdin); other formats compress their own pages.
 fn open_compressed(
     spec: &InputSpec,
     csv_opts: (&CsvOptions, bool),
     path: &Path,
     codec: compressed::Codec,
     tables: &mut Vec<(Location, Arc<csv::Table>)>,
+    columnar: &mut ColumnarTables,
 ) -> Result<Opened> {
     let file = path.to_path_buf();
     let reopen: csv::Reopen =
@@ -955,14 +957,19 @@ fn open_compressed(
             let bytes = CsvBytes::Reopen(reopen);
             open_csv(spec, csv_opts.0, csv_opts.1, bytes, tables)
         }
-        other => bail!(
-            "a {codec}-compressed {} file: decompress it first (the format compresses its own data)",
-            match other {
+        Container::Jsonl => {
+            columnar.open_json_stream(spec, Box::new(Cursor::new(head).chain(input)))
+        }
+        container @ (Container::Npz | Container::Parquet | Container::Arrow) => {
+            let format = match container {
                 Container::Npz => "NPZ",
                 Container::Parquet => "Parquet",
                 _ => "Arrow",
-            }
-        ),
+            };
+            bail!(
+                "a {codec}-compressed {format} file: decompress it first (the format compresses its own data)"
+            )
+        }
     }
 }
 

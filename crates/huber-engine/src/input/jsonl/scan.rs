@@ -99,6 +99,11 @@ impl Row {
         }
     }
 
+    /// Whether the line just read has the field of `slot` (a value, `null` included).
+    pub(crate) fn found(&self, slot: usize) -> bool {
+        self.ranks[slot] != u8::MAX
+    }
+
     fn clear(&mut self) {
         self.values.fill(f64::NAN);
         self.ranks.fill(u8::MAX);

@@ -298,7 +298,7 @@ fn tables_read_in_blocks_share_one_parse() {
         let table = Table::stream(Box::new(Cursor::new(bytes.clone())), rows).unwrap();
         let mut p = table.reader(Some("p"), "f:p".into()).unwrap();
         let mut t = table.reader(Some("t"), "f:t".into()).unwrap();
-        let mut keys = table.key_reader(Some("id")).unwrap();
+        let mut keys = table.key_reader(Some("id"), "t:id".into()).unwrap();
         let (mut gp, mut gt) = (vec![0.0; 256], vec![0.0; 256]);
         let n = p.read_upto(Buf::F64(&mut gp)).unwrap();
         let m = t.read_upto(Buf::F64(&mut gt)).unwrap();
