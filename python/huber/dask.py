@@ -13,7 +13,8 @@ tree shape and worker count.
 True
 
 ``pred``, ``target``, ``weight`` and ``by`` are Dask arrays of one shape (target, weight and by
-are rechunked to pred's chunks) or Dask series of one dataframe (``ddf["pred"]``). ``by`` gives
+are rechunked to pred's chunks) or Dask series (``ddf["pred"]``), paired by position partition by
+partition (not by index; partitions of different lengths are refused). ``by`` gives
 one result per label; rows whose label is missing are left out, as pandas' ``groupby`` does.
 ``reduction="none"`` returns a Dask array of element losses (``map_blocks``).
 
@@ -257,20 +258,63 @@ def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: 
     ).optimize()
 
 
+def _numeric(columns: dict) -> None:
+    """Refuses, before anything runs, a column that huber does not read as numbers."""
+    for param, column in columns.items():
+        if column is not None and param != "by" and getattr(column.dtype, "kind", "O") not in "biuf":
+            raise TypeError(
+                f"{param}: column {column.name!r} holds {column.dtype}: huber reads bool, integer and "
+                f"float columns; cast it first, e.g. ddf[{column.name!r}].astype('float64')"
+            )
+
+
+def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
+    """The columns as one frame, row i of each partition of one with row i of the same partition
+    of the others, as huber pairs arrays by position. Not by index, as ``assign`` would: that pairs
+    a short column's rows with missing values, or rows by label across shards whose indexes
+    repeat. Partitions of different lengths are refused when they are read."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    given = {k: v for k, v in (("pred", pred), ("target", target), ("weight", weight), ("by", by)) if v is not None}
+    counts = {k: v.npartitions for k, v in given.items()}
+    if len(set(counts.values())) > 1:
+        cut = ", ".join(f"{k} into {n}" for k, n in counts.items())
+        raise ValueError(
+            f"the columns are cut into different numbers of partitions ({cut}): huber pairs rows by position, "
+            "partition by partition; take the columns from one dataframe, or pass Dask arrays "
+            "(series.to_dask_array(lengths=True)), whose lengths are checked"
+        )
+    meta = pd.DataFrame({k: v._meta for k, v in given.items()})
+    return dd.map_partitions(
+        _pack, *given.values(), names=list(given), meta=meta, align_dataframes=False, enforce_metadata=False,
+    )
+
+
+def _pack(*parts: Any, names: list) -> Any:
+    import pandas as pd
+
+    lengths = [len(p) for p in parts]
+    if len(set(lengths)) > 1:
+        rows = ", ".join(f"{n} {k}" for n, k in zip(names, lengths))
+        raise ValueError(
+            f"a partition's columns hold different numbers of rows ({rows}): huber pairs rows by position, "
+            "as it pairs arrays; take the columns from one dataframe"
+        )
+    return pd.DataFrame({n: p.array for n, p in zip(names, parts)})
+
+
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:
     if opts["reduction"] in (None, "none"):
         raise ValueError("reduction='none' over a dataframe: use map_partitions with huber.huber_loss")
+    _numeric({"pred": pred, "target": target, "weight": weight})
     if by is None:
         columns = [pred, target] + ([] if weight is None else [weight])
         files = _parquet_files(columns)
         if files is not None:
             names = [c.expr.operand("columns") for c in columns] + [None] * (3 - len(columns))
             return _parquet(files, names, opts, split_every, several)
-    frame = pred.to_frame(name="pred").assign(target=target)
-    if weight is not None:
-        frame = frame.assign(weight=weight)
-    if by is not None:
-        frame = frame.assign(by=by)
+    frame = _paired(pred, target, weight, by)
     return frame.reduction(
         chunk=_part, combine=_part_combine, aggregate=_part_aggregate, split_every=split_every,
         chunk_kwargs={"opts": opts, "weighted": weight is not None, "grouped": by is not None},

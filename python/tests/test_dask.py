@@ -157,6 +157,25 @@ def test_shards_of_two_dtypes_are_refused_with_the_cast_that_helps(client, tmp_p
     assert got == huber.evaluate(np.r_[np.ones(5), np.full(5, 2.0)], np.zeros(10))
 
 
+def test_columns_pair_by_position_and_lengths_are_checked(client):
+    p = np.random.default_rng(8).normal(size=13)
+    t = np.random.default_rng(9).normal(size=13)
+    # Columns of two frames cut alike pair row by row, as the arrays do (index labels play no part).
+    fp = dd.from_pandas(pd.Series(p, index=np.arange(13)[::-1], name="p"), npartitions=1, sort=False)
+    ft = dd.from_pandas(pd.Series(t, name="t"), npartitions=1)
+    assert huber.dask.huber_loss(fp, ft).compute() == huber.evaluate(p, t)
+    # A shorter target was paired with missing values (count 10 of 13, or NaN): now refused.
+    short = dd.from_pandas(pd.Series(t[:10], name="t"), npartitions=1)
+    with pytest.raises(ValueError, match=r"different numbers of rows \(pred 13, target 10\)"):
+        huber.dask.huber_loss(fp, short).compute()
+    with pytest.raises(ValueError, match=r"different numbers of partitions \(pred into 1, target into 2\)"):
+        huber.dask.huber_loss(fp, dd.from_pandas(pd.Series(t, name="t"), npartitions=2))
+    # A text column is named before anything runs.
+    frame = dd.from_pandas(pd.DataFrame({"pred": p, "label": ["x"] * 13}), npartitions=2)
+    with pytest.raises(TypeError, match=r"target: column 'label' holds"):
+        huber.dask.huber_loss(frame["pred"], frame["label"])
+
+
 def test_unaligned_and_strided_partitions(client):
     raw = np.zeros(8 * 5001, dtype=np.uint8)
     p = raw[3:3 + 8 * 5000].view(np.float64)
