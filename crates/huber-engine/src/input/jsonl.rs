@@ -114,7 +114,7 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
 
 /// Reads `lines` one after another through one [`Layout`], as a piece is read, and each alone
 /// with the full scanner, for `keys` (a name, and whether it is read as text); panics where the
-/// two differ in values, texts or error. For the `jsonl` fuzz target.
+/// two differ in values, texts, fields found or error. For the `jsonl` fuzz target.
 #[doc(hidden)]
 pub fn check_layout(keys: &[(String, bool)], lines: &[&[u8]]) {
     let keys: Vec<(String, Kind)> = keys
@@ -141,6 +141,13 @@ pub fn check_layout(keys: &[(String, bool)], lines: &[&[u8]]) {
             assert_eq!(
                 alone.texts,
                 by_layout.texts,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            let found = |r: &Row| (0..fields.len()).map(|s| r.found(s)).collect::<Vec<_>>();
+            assert_eq!(
+                found(&alone),
+                found(&by_layout),
                 "{}",
                 String::from_utf8_lossy(line)
             );
