@@ -405,17 +405,7 @@ fn a_json_lines_field_that_no_line_has_is_refused() {
     );
     // The --by field is named as its own input, not as the pred input that read the lines.
     let by = format!("{file}:stor");
-    let run = huber(
-        &[
-            "-p",
-            &format!("{file}:pred"),
-            "-t",
-            &format!("{file}:target"),
-            "--by",
-            &by,
-        ],
-        None,
-    );
+    let run = pair(&file, &["--by", &by]);
     assert_eq!(run.status, Some(1), "{}", run.stderr);
     assert!(
         run.stderr
