@@ -388,7 +388,24 @@ fn json_lines_shards_and_a_compressed_json_lines_file() {
         (0.into(), serde_json::json!([0]))
     );
     // By path, gzip-compressed JSON Lines is read as JSON Lines (it was named an Arrow file).
-    assert_eq!(json(&format!("{DIR}/jsonl_all/all.jsonl.gz"), &[]), want);
+    let gz = format!("{DIR}/jsonl_all/all.jsonl.gz");
+    assert_eq!(json(&gz, &[]), want);
+    // Its rows are counted where a mode needs them, and it is read again for --top's lines.
+    let plain = format!("{DIR}/jsonl_all/all.jsonl");
+    for extra in [
+        &["-r", "none"][..],
+        &["--grad"],
+        &["-d", "auto"],
+        &["--top", "3", "--id", "id"],
+    ] {
+        let (a, b) = (pair(&gz, extra), pair(&plain, extra));
+        assert_eq!(
+            (a.status, a.out()),
+            (Some(0), b.out()),
+            "{extra:?}: {}",
+            a.stderr
+        );
+    }
 }
 
 #[test]
@@ -403,6 +420,19 @@ fn a_json_lines_field_that_no_line_has_is_refused() {
             "huber: error: {typo}: no line has a field 'tagret' (of 240 lines with data): is the name right?"
         )
     );
+    // Also where the rows are counted first (the readers then never ask past the last one).
+    for extra in [&["--top", "2"][..], &["-r", "none"], &["-d", "auto"]] {
+        let pred = format!("{file}:pred");
+        let mut args = vec!["-p", &pred, "-t", &typo];
+        args.extend_from_slice(extra);
+        let run = huber(&args, None);
+        assert_eq!(run.status, Some(1), "{extra:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("no line has a field 'tagret'"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
     // The --by field is named as its own input, not as the pred input that read the lines.
     let by = format!("{file}:stor");
     let run = pair(&file, &["--by", &by]);

@@ -254,6 +254,10 @@ impl Shared {
             data.extend(&piece.texts[*slot].0);
             lens.extend(&piece.texts[*slot].1);
         }
+        if !self.open_ended && self.rows_left == 0 {
+            // Every counted row is read: readers ask for no more, so the end is not reached.
+            self.check_found()?;
+        }
         Ok(())
     }
 

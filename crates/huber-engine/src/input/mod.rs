@@ -927,8 +927,7 @@ fn codec_of(path: &Path) -> Result<Option<compressed::Codec>> {
 }
 
 /// Opens a compressed file: inflated as a stream, and again from the top for each pass that
-/// reads it, never held. An NPY array or a text table (a JSON Lines table is read once, for all
-/// the inputs that name it, as from stdin); other formats compress their own pages.
+/// reads it, never held. An NPY array or a text table; other formats compress their own pages.
 fn open_compressed(
     spec: &InputSpec,
     csv_opts: (&CsvOptions, bool),
@@ -958,7 +957,8 @@ fn open_compressed(
             open_csv(spec, csv_opts.0, csv_opts.1, bytes, tables)
         }
         Container::Jsonl => {
-            columnar.open_json_stream(spec, Box::new(Cursor::new(head).chain(input)))
+            drop(input);
+            columnar.open_json_again(spec, reopen, csv_opts.1)
         }
         container @ (Container::Npz | Container::Parquet | Container::Arrow) => {
             let format = match container {
@@ -1140,6 +1140,22 @@ impl ColumnarTables {
                 }))
             }
         };
+        Ok(self.add_json(spec, table))
+    }
+
+    /// A JSON Lines table of a stream that `reopen` opens from its start each time (a compressed
+    /// file): its rows counted first where `count` says so, and read again for `--top`'s lines.
+    fn open_json_again(
+        &mut self,
+        spec: &InputSpec,
+        reopen: csv::Reopen,
+        count: bool,
+    ) -> Result<Opened> {
+        let rows = match count {
+            true => jsonl::Rows::Counted(jsonl::count_stream(reopen()?)?),
+            false => jsonl::Rows::Length(None),
+        };
+        let table = jsonl::Table::stream(reopen()?, rows)?.reopen_with(reopen);
         Ok(self.add_json(spec, table))
     }
 
