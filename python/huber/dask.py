@@ -261,23 +261,35 @@ def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: 
 def _numeric(columns: dict) -> None:
     """Refuses, before anything runs, a column that huber does not read as numbers."""
     for param, column in columns.items():
-        if column is not None and param != "by" and getattr(column.dtype, "kind", "O") not in "biuf":
+        dtype = getattr(column, "dtype", None)
+        if column is None or dtype is None:
+            continue
+        if getattr(dtype, "kind", "O") not in "biuf":
+            name = getattr(column, "name", None)
+            what = f"column {name!r}" if name is not None else "it"
             raise TypeError(
-                f"{param}: column {column.name!r} holds {column.dtype}: huber reads bool, integer and "
-                f"float columns; cast it first, e.g. ddf[{column.name!r}].astype('float64')"
+                f"{param}: {what} holds {dtype}: huber reads bool, integer and float columns; "
+                "cast it first, e.g. with .astype('float64')"
             )
 
 
+def _is_series(x: Any) -> bool:
+    return type(x).__name__ == "Series" and hasattr(x, "npartitions")
+
+
 def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
-    """The columns as one frame, row i of each partition of one with row i of the same partition
-    of the others, as huber pairs arrays by position. Not by index, as ``assign`` would: that pairs
-    a short column's rows with missing values, or rows by label across shards whose indexes
-    repeat. Partitions of different lengths are refused when they are read."""
+    """The columns as one frame, row i of each partition of a Dask series with row i of the same
+    partition of the others, as huber pairs arrays by position. Not by index, as ``assign`` would:
+    that pairs a short column's rows with missing values, or rows by label across shards whose
+    indexes repeat. Partitions of different lengths are refused when they are read. Anything else
+    (a Dask array, a number) is assigned to that frame, as Dask assigns it."""
     import dask.dataframe as dd
     import pandas as pd
 
-    given = {k: v for k, v in (("pred", pred), ("target", target), ("weight", weight), ("by", by)) if v is not None}
-    counts = {k: v.npartitions for k, v in given.items()}
+    named = (("pred", pred), ("target", target), ("weight", weight), ("by", by))
+    series = {k: v for k, v in named if v is not None and _is_series(v)}
+    others = {k: v for k, v in named if v is not None and not _is_series(v)}
+    counts = {k: v.npartitions for k, v in series.items()}
     if len(set(counts.values())) > 1:
         cut = ", ".join(f"{k} into {n}" for k, n in counts.items())
         raise ValueError(
@@ -285,10 +297,11 @@ def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
             "partition by partition; take the columns from one dataframe, or pass Dask arrays "
             "(series.to_dask_array(lengths=True)), whose lengths are checked"
         )
-    meta = pd.DataFrame({k: v._meta for k, v in given.items()})
-    return dd.map_partitions(
-        _pack, *given.values(), names=list(given), meta=meta, align_dataframes=False, enforce_metadata=False,
+    meta = pd.DataFrame({k: v._meta for k, v in series.items()})
+    frame = dd.map_partitions(
+        _pack, *series.values(), names=list(series), meta=meta, align_dataframes=False, enforce_metadata=False,
     )
+    return frame.assign(**others) if others else frame
 
 
 def _pack(*parts: Any, names: list) -> Any:
@@ -301,7 +314,8 @@ def _pack(*parts: Any, names: list) -> Any:
             f"a partition's columns hold different numbers of rows ({rows}): huber pairs rows by position, "
             "as it pairs arrays; take the columns from one dataframe"
         )
-    return pd.DataFrame({n: p.array for n, p in zip(names, parts)})
+    # pred's index, so that what is assigned after (a Dask array, a number) lines up as before.
+    return pd.DataFrame({n: p.array for n, p in zip(names, parts)}, index=parts[0].index)
 
 
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:

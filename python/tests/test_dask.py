@@ -170,6 +170,12 @@ def test_columns_pair_by_position_and_lengths_are_checked(client):
         huber.dask.huber_loss(fp, short).compute()
     with pytest.raises(ValueError, match=r"different numbers of partitions \(pred into 1, target into 2\)"):
         huber.dask.huber_loss(fp, dd.from_pandas(pd.Series(t, name="t"), npartitions=2))
+    # A Dask array or a number beside a series is assigned as Dask assigns it (by chunk, broadcast).
+    frame = dd.from_pandas(pd.DataFrame({"p": p, "t": t, "w": np.linspace(0.5, 2, 13)}), npartitions=3)
+    want = huber.evaluate(p, t, weight=np.linspace(0.5, 2, 13))
+    assert huber.dask.huber_loss(frame["p"], frame["t"].to_dask_array(lengths=True), weight=frame["w"]).compute() == want
+    assert huber.dask.huber_loss(frame["p"], frame["t"], weight=frame["w"].to_dask_array(lengths=True)).compute() == want
+    assert huber.dask.huber_loss(frame["p"], frame["t"], weight=2.0).compute() == huber.evaluate(p, t, weight=np.full(13, 2.0))
     # A text column is named before anything runs.
     frame = dd.from_pandas(pd.DataFrame({"pred": p, "label": ["x"] * 13}), npartitions=2)
     with pytest.raises(TypeError, match=r"target: column 'label' holds"):
