@@ -455,3 +455,38 @@ fn a_json_lines_field_that_no_line_has_is_refused() {
     let v: Value = serde_json::from_str(&run.out()).unwrap();
     assert_eq!(v["count"], 1);
 }
+
+#[test]
+fn a_bad_value_in_a_shard_names_the_shard() {
+    let dir = crate::util::temp_dir();
+    let csv = dir.path().join("csv");
+    fs::create_dir(&csv).unwrap();
+    crate::util::write(&csv, "a.csv", "pred,target\n1,2\n");
+    crate::util::write(&csv, "b.csv", "pred,target\n1,2\n1,x\n");
+    let jsonl = dir.path().join("jsonl");
+    fs::create_dir(&jsonl).unwrap();
+    crate::util::write(
+        &jsonl,
+        "a.jsonl",
+        "{\"pred\": 1, \"target\": 2, \"w\": 1}\n",
+    );
+    crate::util::write(&jsonl, "b.jsonl", "{\"pred\": 1, \"target\": 2}\n");
+    let (c, j) = (csv.display().to_string(), jsonl.display().to_string());
+    // The line is the shard's: the message says which shard (it said `csv:target: line 3`).
+    let run = pair(&c, &[]);
+    assert_eq!(run.status, Some(1));
+    assert_eq!(
+        run.stderr.trim(),
+        format!("huber: error: {c}:target: {c}/b.csv: line 3, column 2: 'x' is not a number")
+    );
+    // A field that no line of one shard has names that shard.
+    let run = pair(&j, &["-w", &format!("{j}:w")]);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.starts_with(&format!(
+            "huber: error: {j}:w: {j}/b.jsonl: no line has a field 'w'"
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -644,15 +644,24 @@ enum Opened {
 impl Opened {
     /// The reader of the elements `spec` names.
     fn source(self, spec: &InputSpec) -> Result<Box<dyn Source>> {
+        self.source_owned(spec, spec.to_string())
+    }
+
+    /// [`Opened::source`], a bad value in a text table named as `owner`'s: `spec`, and in a
+    /// dataset the file it is in (`ds:target: ds/part-1.jsonl: line 4, …`).
+    fn source_owned(self, spec: &InputSpec, owner: String) -> Result<Box<dyn Source>> {
         Ok(match self {
             Opened::Array(array) => Box::new(array),
-            Opened::Csv(table) => Box::new(table.reader_as(spec.key.as_deref(), spec.to_string())?),
+            Opened::Csv(table) => Box::new(table.reader_as(spec.key.as_deref(), owner)?),
             Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
             Opened::Dataset(shards) => {
                 let mut parts = Vec::with_capacity(shards.len());
                 for (shard, opened) in shards {
                     let name = shard.name();
-                    let inner = opened.source(spec).with_context(|| name.clone())?;
+                    let owner = format!("{spec}: {name}");
+                    let inner = opened
+                        .source_owned(spec, owner)
+                        .with_context(|| name.clone())?;
                     let named = Named {
                         name: name.clone(),
                         inner,
@@ -661,7 +670,7 @@ impl Opened {
                 }
                 Box::new(dataset::Concat::new(parts)?)
             }
-            Opened::Json(table) => Box::new(table.reader(spec.key.as_deref(), spec.to_string())?),
+            Opened::Json(table) => Box::new(table.reader(spec.key.as_deref(), owner)?),
         })
     }
 
