@@ -490,3 +490,36 @@ fn a_bad_value_in_a_shard_names_the_shard() {
         run.stderr
     );
 }
+
+#[test]
+fn a_hive_dataset_of_json_lines_gives_its_partition_keys() {
+    let dir = crate::util::temp_dir();
+    let (jsonl, csv) = (dir.path().join("jsonl"), dir.path().join("csv"));
+    for (store, rows) in [
+        ("a", &[(1.0, 0.5), (2.0, 0.5)][..]),
+        ("b", &[(3.0, 0.5)][..]),
+    ] {
+        let (j, c) = (
+            jsonl.join(format!("store={store}")),
+            csv.join(format!("store={store}")),
+        );
+        fs::create_dir_all(&j).unwrap();
+        fs::create_dir_all(&c).unwrap();
+        let lines: String = rows
+            .iter()
+            .map(|(p, t)| format!("{{\"pred\": {p}, \"target\": {t}}}\n"))
+            .collect();
+        crate::util::write(&j, "part-0.jsonl", lines);
+        let table: String = rows.iter().map(|(p, t)| format!("{p},{t}\n")).collect();
+        crate::util::write(&c, "part-0.csv", format!("pred,target\n{table}"));
+    }
+    // The JSON Lines rows are not counted before a reduction: each is given its folder's key as
+    // it is read (the keys were counted, 3, against the inputs' bound from the files' length).
+    let (j, c) = (jsonl.display().to_string(), csv.display().to_string());
+    let want = pair(&c, &["--by", &format!("{c}:store"), "-d", "0.5,1"]);
+    let got = pair(&j, &["--by", &format!("{j}:store"), "-d", "0.5,1"]);
+    assert_eq!(got.status, Some(0), "{}", got.stderr);
+    let strip = |out: String| out.replace(&c, "").replace(&j, "");
+    assert_eq!(strip(got.out()), strip(want.out()));
+    assert!(got.out().contains("\"key\":\"b\""), "{}", got.out());
+}

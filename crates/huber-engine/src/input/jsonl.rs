@@ -28,6 +28,9 @@ use scan::{Bad, Fields, Layout, Row, clip, is_blank};
 /// blocks and lines cross block ends.
 const BLOCK: usize = if cfg!(test) { 64 } else { 4 << 20 };
 
+/// The field of [`Table::row_reader`]: a name no writer gives a field.
+const ROWS_KEY: &str = "\0rows";
+
 /// The parsing state shared by all readers of one table.
 struct Shared {
     blocks: Blocks<'static>,
@@ -283,7 +286,8 @@ impl Shared {
         if self.rows == 0 {
             return Ok(());
         }
-        let missing = (0..self.slots.len()).find(|&s| !self.found.get(s).copied().unwrap_or(false));
+        let missing = (0..self.slots.len())
+            .find(|&s| !self.found.get(s).copied().unwrap_or(false) && self.slots[s].0 != ROWS_KEY);
         let Some(s) = missing else {
             return Ok(());
         };
@@ -413,6 +417,18 @@ impl Table {
                 keys: keys.iter().map(|k| k.to_string()).collect(),
             }),
         })
+    }
+
+    /// Whether the rows are a bound, not a count (see [`Table::rows`]).
+    pub fn open_ended(&self) -> bool {
+        self.open_ended
+    }
+
+    /// A reader that gives one (empty) text a row, as the rows are parsed: for the rows of a
+    /// table whose rows are not counted (a hive partition key is one value for each). It reads a
+    /// field no line is expected to have, exempt from [`Shared::check_found`].
+    pub fn row_reader(&self, name: String) -> Result<JsonKeys> {
+        self.key_reader(Some(ROWS_KEY), name)
     }
 
     /// A reader of the field `key` as text: the keys of `--by`; `name` names its input in

@@ -236,6 +236,17 @@ impl Opener {
             let rows = table.rows();
             return Ok((KeyPart::Constant { value, rows }, rows, false));
         }
+        // A JSON Lines file an input reads, its rows not counted: one key for each row read.
+        let json = self.json.iter().find(|(loc, _)| *loc == sub.location);
+        if let Some((_, table)) = json
+            && table.open_ended()
+        {
+            let rows = KeyPart::RelabelJson {
+                rows: table.row_reader(sub.to_string())?,
+                value,
+            };
+            return Ok((rows, table.rows(), true));
+        }
         // A file no input reads: only its rows are needed.
         let streams = Streams {
             users: 1,
@@ -272,6 +283,11 @@ enum KeyPart {
     /// The same key for each row `rows` reads.
     Relabel {
         rows: TextSource,
+        value: Vec<u8>,
+    },
+    /// The same key for each row of a JSON Lines table `rows` reads.
+    RelabelJson {
+        rows: JsonKeys,
         value: Vec<u8>,
     },
 }
@@ -324,6 +340,14 @@ impl DatasetKeys {
                     got
                 }
                 KeyPart::Relabel { rows, value } => {
+                    let (d, e) = &mut self.scratch;
+                    d.clear();
+                    e.clear();
+                    let got = rows.read_into(want, d, e)?;
+                    push_copies(value, got, data, ends);
+                    got
+                }
+                KeyPart::RelabelJson { rows, value } => {
                     let (d, e) = &mut self.scratch;
                     d.clear();
                     e.clear();
