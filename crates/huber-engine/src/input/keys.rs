@@ -340,18 +340,12 @@ impl DatasetKeys {
                     got
                 }
                 KeyPart::Relabel { rows, value } => {
-                    let (d, e) = &mut self.scratch;
-                    d.clear();
-                    e.clear();
-                    let got = rows.read_into(want, d, e)?;
+                    let got = rows_read(&mut self.scratch, |d, e| rows.read_into(want, d, e))?;
                     push_copies(value, got, data, ends);
                     got
                 }
                 KeyPart::RelabelJson { rows, value } => {
-                    let (d, e) = &mut self.scratch;
-                    d.clear();
-                    e.clear();
-                    let got = rows.read_into(want, d, e)?;
+                    let got = rows_read(&mut self.scratch, |d, e| rows.read_into(want, d, e))?;
                     push_copies(value, got, data, ends);
                     got
                 }
@@ -363,6 +357,17 @@ impl DatasetKeys {
         }
         Ok(done)
     }
+}
+
+/// How many rows `read` reads, its fields read into `scratch` and dropped.
+fn rows_read(
+    scratch: &mut (Vec<u8>, Vec<usize>),
+    read: impl FnOnce(&mut Vec<u8>, &mut Vec<usize>) -> Result<usize>,
+) -> Result<usize> {
+    let (d, e) = scratch;
+    d.clear();
+    e.clear();
+    read(d, e)
 }
 
 fn push_copies(value: &[u8], n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) {
