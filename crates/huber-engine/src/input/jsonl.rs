@@ -44,10 +44,9 @@ struct Shared {
     /// Per number reader: its slots (several for `a,b,c`, read row after row), its input's
     /// name and the values parsed but not handed out.
     numbers: Vec<(Vec<usize>, String, VecDeque<f64>)>,
-    /// Per text reader: its slot, and the texts parsed but not handed out (bytes, lengths).
-    texts: Vec<(usize, VecDeque<u8>, VecDeque<usize>)>,
-    /// Per text reader: its slot and its input's name, for a message.
-    text_names: Vec<(usize, String)>,
+    /// Per text reader: its slot, the texts parsed but not handed out (bytes, lengths), and its
+    /// input's name.
+    texts: Vec<(usize, VecDeque<u8>, VecDeque<usize>, String)>,
     /// Per slot, whether a line read so far has its field; and the rows read so far.
     found: Vec<bool>,
     rows: usize,
@@ -253,7 +252,7 @@ impl Shared {
                 }
             }
         }
-        for (slot, data, lens) in &mut self.texts {
+        for (slot, data, lens, _) in &mut self.texts {
             data.extend(&piece.texts[*slot].0);
             lens.extend(&piece.texts[*slot].1);
         }
@@ -301,9 +300,9 @@ impl Shared {
             .iter()
             .map(|(slots, name, _)| (slots.contains(&s), name));
         let texts = self
-            .text_names
+            .texts
             .iter()
-            .map(|(slot, name)| (*slot == s, name));
+            .map(|(slot, _, _, name)| (*slot == s, name));
         Err(match numbers.chain(texts).find(|(ours, _)| *ours) {
             Some((_, name)) if !name.is_empty() => error.context(Owner(name.clone())),
             _ => error,
@@ -353,7 +352,6 @@ impl Table {
             slots: Vec::new(),
             numbers: Vec::new(),
             texts: Vec::new(),
-            text_names: Vec::new(),
             found: Vec::new(),
             rows: 0,
         };
@@ -411,7 +409,6 @@ impl Table {
             index: shared.numbers.len() - 1,
             shape,
             open_ended: self.open_ended,
-            read: 0,
             locator: self.reopen.clone().map(|reopen| Locator {
                 reopen,
                 keys: keys.iter().map(|k| k.to_string()).collect(),
@@ -439,8 +436,9 @@ impl Table {
         };
         let mut shared = lock(&self.shared);
         let slot = shared.slot(key, Kind::Text);
-        shared.texts.push((slot, VecDeque::new(), VecDeque::new()));
-        shared.text_names.push((slot, name));
+        shared
+            .texts
+            .push((slot, VecDeque::new(), VecDeque::new(), name));
         Ok(JsonKeys {
             shared: self.shared.clone(),
             index: shared.texts.len() - 1,
@@ -509,7 +507,6 @@ pub struct JsonSource {
     index: usize,
     shape: Vec<usize>,
     open_ended: bool,
-    read: usize,
     locator: Option<Locator>,
 }
 
@@ -543,11 +540,7 @@ impl Source for JsonSource {
         out.copy_at(0, &a[..first]);
         out.copy_at(first, &b[..n - first]);
         queue.drain(..n);
-        self.read += n;
         Ok(n)
-    }
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
     }
     fn text(&self) -> Option<&dyn Text> {
         Some(self)
@@ -696,7 +689,7 @@ impl JsonKeys {
         let index = self.index;
         let n = n.min(self.left);
         shared.parse_until(|s| s.texts[index].2.len() >= n)?;
-        let (_, bytes, lens) = &mut shared.texts[index];
+        let (_, bytes, lens, _) = &mut shared.texts[index];
         let n = n.min(lens.len());
         for len in lens.drain(..n) {
             data.extend(bytes.drain(..len));

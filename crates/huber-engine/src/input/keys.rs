@@ -222,7 +222,7 @@ impl Opener {
                 let rows_of = table.text_reader(0)?;
                 return Ok((
                     KeyPart::Relabel {
-                        rows: rows_of,
+                        rows: Box::new(KeyPart::Text(rows_of)),
                         value,
                     },
                     rows,
@@ -241,8 +241,8 @@ impl Opener {
         if let Some((_, table)) = json
             && table.open_ended()
         {
-            let rows = KeyPart::RelabelJson {
-                rows: table.row_reader(sub.to_string())?,
+            let rows = KeyPart::Relabel {
+                rows: Box::new(KeyPart::Json(table.row_reader(sub.to_string())?)),
                 value,
             };
             return Ok((rows, table.rows(), true));
@@ -280,19 +280,44 @@ enum KeyPart {
         value: Vec<u8>,
         rows: usize,
     },
-    /// The same key for each row `rows` reads.
+    /// The same key for each row `rows` reads (a text column of a CSV or JSON Lines table).
     Relabel {
-        rows: TextSource,
-        value: Vec<u8>,
-    },
-    /// The same key for each row of a JSON Lines table `rows` reads.
-    RelabelJson {
-        rows: JsonKeys,
+        rows: Box<KeyPart>,
         value: Vec<u8>,
     },
 }
 
 impl KeyPart {
+    /// Appends the next `want` keys of the file to `data` and `ends`; fewer at its end. A
+    /// relabelled part reads its rows' fields into `scratch` and drops them.
+    fn read_into(
+        &mut self,
+        want: usize,
+        data: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+        scratch: &mut (Vec<u8>, Vec<usize>),
+    ) -> Result<usize> {
+        Ok(match self {
+            KeyPart::Text(t) => t.read_into(want, data, ends)?,
+            KeyPart::Columnar(c) => c.read_into(want, data, ends)?,
+            KeyPart::Json(j) => j.read_into(want, data, ends)?,
+            KeyPart::Constant { value, rows } => {
+                let got = want.min(*rows);
+                *rows -= got;
+                push_copies(value, got, data, ends);
+                got
+            }
+            KeyPart::Relabel { rows, value } => {
+                let (d, e) = scratch;
+                d.clear();
+                e.clear();
+                let got = rows.read_into(want, d, e, &mut (Vec::new(), Vec::new()))?;
+                push_copies(value, got, data, ends);
+                got
+            }
+        })
+    }
+
     fn kind(&self) -> KeyKind {
         match self {
             KeyPart::Columnar(c) => c.kind(),
@@ -329,27 +354,7 @@ impl DatasetKeys {
                 break;
             };
             let want = n - done;
-            let got = match part {
-                KeyPart::Text(t) => t.read_into(want, data, ends)?,
-                KeyPart::Columnar(c) => c.read_into(want, data, ends)?,
-                KeyPart::Json(j) => j.read_into(want, data, ends)?,
-                KeyPart::Constant { value, rows } => {
-                    let got = want.min(*rows);
-                    *rows -= got;
-                    push_copies(value, got, data, ends);
-                    got
-                }
-                KeyPart::Relabel { rows, value } => {
-                    let got = rows_read(&mut self.scratch, |d, e| rows.read_into(want, d, e))?;
-                    push_copies(value, got, data, ends);
-                    got
-                }
-                KeyPart::RelabelJson { rows, value } => {
-                    let got = rows_read(&mut self.scratch, |d, e| rows.read_into(want, d, e))?;
-                    push_copies(value, got, data, ends);
-                    got
-                }
-            };
+            let got = part.read_into(want, data, ends, &mut self.scratch)?;
             done += got;
             if got < want {
                 self.parts.pop_front();
@@ -357,17 +362,6 @@ impl DatasetKeys {
         }
         Ok(done)
     }
-}
-
-/// How many rows `read` reads, its fields read into `scratch` and dropped.
-fn rows_read(
-    scratch: &mut (Vec<u8>, Vec<usize>),
-    read: impl FnOnce(&mut Vec<u8>, &mut Vec<usize>) -> Result<usize>,
-) -> Result<usize> {
-    let (d, e) = scratch;
-    d.clear();
-    e.clear();
-    read(d, e)
 }
 
 fn push_copies(value: &[u8], n: usize, data: &mut Vec<u8>, ends: &mut Vec<usize>) {
