@@ -304,6 +304,7 @@ fn bad_compressed_data_names_the_codec() {
             run.stderr
         );
         assert_eq!(run.stderr.lines().count(), 1);
+        assert!(!run.stderr.contains("gzip: gzip:"), "{}", run.stderr);
         assert!(run.stdout.is_empty());
         let bytes = fs::read(repo_path(&input)).unwrap();
         let run = huber(&["-p", "-:pred", "-t", "-:target"], Some(&bytes));
@@ -353,7 +354,8 @@ fn a_key_may_hold_a_colon() {
 fn a_note_on_how_the_files_were_read_is_shown_once() {
     let dir = crate::util::temp_dir();
     crate::util::write(dir.path(), "a.csv", "0,1\n1,2\n3,4\n");
-    crate::util::write(dir.path(), "b.csv", "0,1\n5,6\n");
+    // The first lines differ: the note is shown for the first file only all the same.
+    crate::util::write(dir.path(), "b.csv", "7,8\n5,6\n");
     let d = dir.path().display().to_string();
     let run = huber(&["-p", &format!("{d}:1"), "-t", &format!("{d}:2")], None);
     assert_eq!(
@@ -522,4 +524,184 @@ fn a_hive_dataset_of_json_lines_gives_its_partition_keys() {
     let strip = |out: String| out.replace(&c, "").replace(&j, "");
     assert_eq!(strip(got.out()), strip(want.out()));
     assert!(got.out().contains("\"key\":\"b\""), "{}", got.out());
+}
+
+#[test]
+fn a_partition_key_is_listed_beside_the_worst_rows() {
+    // The rows with their store, as the one file's store column lists them.
+    let rows = |input: &str| {
+        let v = json(input, &["--top", "5", "--id", "store"]);
+        let mut rows: Vec<(String, String, String)> = v["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["pred"].to_string(),
+                    r["target"].to_string(),
+                    r["id"].to_string(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let want = rows(&format!("{DIR}/all.csv"));
+    assert_eq!(want.len(), 5);
+    for input in ["hive", "duckdb_hive"] {
+        assert_eq!(rows(&format!("{DIR}/{input}")), want, "{input}");
+    }
+}
+
+#[test]
+fn shards_whose_text_columns_differ_in_layout_only_are_one_dataset() {
+    // pandas writes large_string, DuckDB string: the same text, the same table.
+    let got = json(
+        &format!("{DIR}/writers"),
+        &["--by", &format!("{DIR}/writers:store")],
+    );
+    let want = json(
+        &format!("{DIR}/all.parquet"),
+        &["--by", &format!("{DIR}/all.parquet:store")],
+    );
+    let values = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["state"].clone())
+            .collect()
+    };
+    assert_eq!(values(&got), values(&want));
+}
+
+#[test]
+fn an_empty_file_adds_no_rows_to_a_dataset() {
+    let dir = crate::util::Dir::new();
+    dir.write("a.csv", "p,t\n1,0\n3,0\n");
+    dir.write("b.csv", "");
+    dir.write("c.csv", "p,t\n0,0\n");
+    let d = dir.path("").display().to_string();
+    let run = huber(
+        &[
+            "-p",
+            &format!("{d}:p"),
+            "-t",
+            &format!("{d}:t"),
+            "-r",
+            "sum",
+        ],
+        None,
+    );
+    assert_eq!(
+        (run.status, run.out()),
+        (Some(0), "3.0\n".to_string()),
+        "{}",
+        run.stderr
+    );
+    let only = crate::util::Dir::new();
+    only.write("a.csv", "");
+    let d = only.path("").display().to_string();
+    let run = huber(&["-p", &format!("{d}:p"), "-t", &format!("{d}:t")], None);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.contains("every file of the dataset is empty"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_glob_skips_the_markers_a_folder_skips() {
+    let dir = crate::util::Dir::new();
+    dir.write("part-0.csv", "p,t\n1,0\n");
+    dir.write("_SUCCESS", "");
+    dir.write("_metadata", "not a table");
+    dir.write("part-0.csv.crc", "crc");
+    let run = dir.run(["-p", "*:p", "-t", "*:t"], None);
+    assert_eq!(
+        (run.status, run.out()),
+        (Some(0), "0.5\n".to_string()),
+        "{}",
+        run.stderr
+    );
+    // Spelt by the pattern, a marker is the user's to read.
+    let run = dir.run(["-p", "_*:p", "-t", "_*:t"], None);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+}
+
+#[test]
+fn a_file_of_another_format_first_in_a_folder_is_named_as_maybe_not_data() {
+    let dir = crate::util::Dir::new();
+    dir.write("README.txt", "hello\n");
+    fs::copy(
+        repo_path(&format!("{DIR}/all.parquet")),
+        dir.path("part-0.parquet"),
+    )
+    .unwrap();
+    let d = dir.path("").display().to_string();
+    let run = huber(
+        &["-p", &format!("{d}:pred"), "-t", &format!("{d}:target")],
+        None,
+    );
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.contains("README.txt is not data, leave it out"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_json_array_is_named_and_a_byte_order_mark_is_skipped() {
+    let dir = crate::util::Dir::new();
+    dir.write("records.json", r#"[{"p":1,"t":0},{"p":2,"t":0}]"#);
+    dir.write("duck.json", "[\n\t{\"p\":1,\"t\":0}\n]\n");
+    for name in ["records.json", "duck.json"] {
+        let run = dir.run(
+            ["-p", &format!("{name}:p"), "-t", &format!("{name}:t")],
+            None,
+        );
+        assert_eq!(run.status, Some(1), "{name}");
+        assert!(
+            run.stderr.contains("line 1: a JSON array, not JSON Lines")
+                && run.stderr.contains("lines=True"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    dir.write(
+        "bom.jsonl",
+        b"\xEF\xBB\xBF{\"p\":1,\"t\":0}\n{\"p\":3,\"t\":0}\n",
+    );
+    dir.write("bom", b"\xEF\xBB\xBF{\"p\":1,\"t\":0}\n{\"p\":3,\"t\":0}\n");
+    for name in ["bom.jsonl", "bom"] {
+        for extra in [&["-r", "sum"][..], &["-r", "none"][..]] {
+            let mut args = vec![
+                "-p".to_string(),
+                format!("{name}:p"),
+                "-t".into(),
+                format!("{name}:t"),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let run = dir.run(&args, None);
+            assert_eq!(run.status, Some(0), "{name} {extra:?}: {}", run.stderr);
+        }
+    }
+    let run = dir.run(
+        ["-p", "bom.jsonl:p", "-t", "bom.jsonl:t", "-r", "sum"],
+        None,
+    );
+    assert_eq!(run.out(), "3.0\n");
+}
+
+#[test]
+fn a_codec_is_named_once() {
+    let dir = crate::util::Dir::new();
+    dir.write(
+        "bad.csv.bz2",
+        b"BZh91AY&SY\x00\x01\x02\x03garbage, not bzip2 blocks",
+    );
+    let run = dir.run(["-p", "bad.csv.bz2:p", "-t", "bad.csv.bz2:t"], None);
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stderr.matches("bzip2").count(), 1, "{}", run.stderr);
 }

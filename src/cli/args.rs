@@ -17,7 +17,9 @@ use crate::cli::output::Format;
 /// Options of a loss computation.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Predictions: PATH, PATH:KEY (NPZ array; CSV, Parquet or Arrow column), - (stdin) or -:KEY.
+    /// Predictions: PATH, PATH:KEY (NPZ array; CSV, Parquet or Arrow column; JSON Lines field,
+    /// a.b nested), - (stdin) or -:KEY. KEY p0,p1,p2 reads several columns as one (N, 3) input.
+    /// PATH may be a glob, a folder of shards or a hive-partitioned folder, and compressed.
     #[arg(
         short = 'p',
         long,
@@ -122,9 +124,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "A[,B…]", allow_hyphen_values = true)]
     pub axis: Option<String>,
 
-    /// One result per group: keys from a CSV column (PATH:COLUMN, any text), a Parquet or Arrow
-    /// column of text, integers or bools, or an NPY/NPZ array of integers or bools with pred's
-    /// shape or that of its leading axes (a label per sample).
+    /// One result per group: keys from a CSV column (PATH:COLUMN, any text), a JSON Lines
+    /// field, a Parquet or Arrow column of text, integers or bools, a hive dataset's partition key
+    /// (DATASET:store), or an NPY/NPZ array of integers or bools with pred's shape or that of its
+    /// leading axes (a label per sample).
     #[arg(long, value_name = "INPUT", allow_hyphen_values = true)]
     pub by: Option<OsString>,
 

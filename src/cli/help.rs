@@ -12,13 +12,18 @@ pub struct Example {
 
 /// The paragraph under the one-line summary in `--help` and the man page's DESCRIPTION.
 pub const LONG_ABOUT: &str = "\
-Robust regression losses over NPY, NPZ, CSV, Parquet and Arrow files, with PyTorch's numbers.
+Robust regression losses over NPY, NPZ, CSV, JSON Lines, Parquet and Arrow files, with PyTorch's numbers.
 
 huber reads predictions and targets, checks that their shapes agree, and prints the mean (or sum, \
 or every element) of the Huber loss or one of its family: smooth-l1, mse, l1, log-cosh, \
 pseudo-huber. Element losses are bit-identical to PyTorch's CPU kernels; sums are exact and \
 correctly rounded to the result's dtype, whatever the number of threads, chunks or shards. Inputs \
-stream, so files larger than memory work.";
+stream, so files larger than memory work.
+
+An input is one file or a dataset of shards read as one: a glob (quoted or not), a folder of \
+files, or a hive-partitioned folder (store=a/...), whose partition keys are columns for --by and \
+--id. Files compressed with gzip, zstd, bzip2, xz or LZ4 are read as they are, by their first \
+bytes, on stdin too.";
 
 /// Examples for `--help` and the man page, most common first.
 pub const EXAMPLES: &[Example] = &[
@@ -47,6 +52,14 @@ pub const EXAMPLES: &[Example] = &[
         command: "huber -p run.npz:pred -t run.npz:target\nhuber -p -:pred -t -:target < results.csv",
     },
     Example {
+        what: "A dataset: every Parquet shard of a folder, one loss per partition key:",
+        command: "huber -p 'preds/*.parquet:pred' -t 'preds/*.parquet:target' --by 'preds/*.parquet:store'",
+    },
+    Example {
+        what: "A field of gzip-compressed JSON Lines; three columns of a CSV as one (N, 3) input:",
+        command: "huber -p run.jsonl.gz:out.pred -t run.jsonl.gz:target\nhuber -p t.csv:p0,p1,p2 -t t.csv:y0,y1,y2 --axis 0",
+    },
+    Example {
         what: "Sum of SmoothL1 losses with β = 0.1:",
         command: "huber -p pred.npy -t target.npy -l smooth-l1 -b 0.1 -r sum",
     },
@@ -63,8 +76,8 @@ pub const EXAMPLES: &[Example] = &[
         command: "huber -p pred.npy -t target.npy --grad -o grad.npy",
     },
     Example {
-        what: "Combine the JSON results of shards into one:",
-        command: "huber merge shards/*/loss.json -f json",
+        what: "Combine the JSON results of shards into one (- reads them from a pipe):",
+        command: "huber merge shards/*/loss.json -f json\nparallel huber -p {} -t {.}.t.npy -f json ::: p/*.npy | huber merge -",
     },
     Example {
         what: "Does δ suit the data? A histogram of the residuals with ±δ marked:",

@@ -32,7 +32,7 @@ pub fn run(task: &Task) -> Result<()> {
     }
 }
 
-/// Robust regression losses over NPY, NPZ, CSV, Parquet and Arrow files, with PyTorch's numbers.
+/// Robust regression losses over NPY, NPZ, CSV, JSON Lines, Parquet and Arrow files, with PyTorch's numbers.
 #[derive(Debug, Parser)]
 #[command(name = "huber", version, about, long_about = crate::cli::help::LONG_ABOUT)]
 #[command(after_help = crate::cli::help::short_after_help())]
@@ -51,7 +51,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Combine JSON results of shards (mean, sum and weighted-mean) into one result.
+    /// Combine JSON results of shards (mean, sum and weighted-mean) into one result; - reads
+    /// results (concatenated or one a line) from stdin.
     Merge(MergeArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Load now: source <(huber completions bash)\n\

@@ -96,7 +96,12 @@ impl Read for Labeled {
                         }
                         _ => reason,
                     };
-                    return Err(io::Error::new(kind, format!("{}: {reason}", self.codec)));
+                    // The decoder may name itself already ("bzip2: invalid data").
+                    let name = self.codec.to_string();
+                    let reason = reason
+                        .strip_prefix(&format!("{name}: "))
+                        .map_or(reason.clone(), str::to_string);
+                    return Err(io::Error::new(kind, format!("{name}: {reason}")));
                 }
                 ok => return ok,
             }

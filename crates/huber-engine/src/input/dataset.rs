@@ -62,13 +62,21 @@ fn literal_prefix(pattern: &Path) -> usize {
 }
 
 /// Whether a match of `pattern` is kept: as in the shell, `*`, `?` and `[…]` match no leading
-/// `.`, so a match with a hidden name after the pattern's literal folders is dropped, unless
-/// the pattern spells a leading `.` there itself (`preds/.*.csv`).
+/// `.`, and as in a dataset folder, no writer's markers (`_SUCCESS`, `_metadata`) or checksum
+/// files either: a match with such a name after the pattern's literal folders is dropped, unless
+/// the pattern spells it there itself (`preds/.*.csv`, `preds/_*`, `*.crc`).
 fn shown(pattern: &Path, path: &Path) -> bool {
-    let dot =
-        |c: Component<'_>| matches!(c, Component::Normal(n) if n.as_bytes().starts_with(b"."));
     let base = literal_prefix(pattern);
-    pattern.components().skip(base).any(dot) || !path.components().skip(base).any(dot)
+    let marks = |p: &Path| {
+        p.components()
+            .skip(base)
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(skip_marks(n)),
+                _ => None,
+            })
+            .fold(0, |a, b| a | b)
+    };
+    marks(path) & !marks(pattern) == 0
 }
 
 /// The shards of `path` if it names a dataset (a folder, or a glob pattern that is not a path
@@ -97,8 +105,15 @@ pub(crate) fn expand(path: &Path) -> Result<Option<Vec<Shard>>> {
 /// hidden names and markers (`.part-0.crc`, `_SUCCESS`, `_metadata`, `_temporary/`), and
 /// Hadoop's checksum files.
 fn skipped(name: &OsStr) -> bool {
+    skip_marks(name) != 0
+}
+
+/// Why a name is skipped, as bits: 1 hidden (`.`), 2 a marker (`_`), 4 a checksum (`.crc`).
+fn skip_marks(name: &OsStr) -> u8 {
     let b = name.as_bytes();
-    b.starts_with(b".") || b.starts_with(b"_") || b.ends_with(b".crc")
+    u8::from(b.starts_with(b"."))
+        | u8::from(b.starts_with(b"_")) << 1
+        | u8::from(b.ends_with(b".crc")) << 2
 }
 
 /// `key=value` of a hive partition folder, the value percent-decoded as Spark and pyarrow write it.
@@ -237,6 +252,8 @@ pub(crate) struct Concat {
 
 struct Part {
     source: Box<dyn Source>,
+    /// The hive partitions of its folders (`store=a/`), as `(key, value)`.
+    partitions: Vec<(String, String)>,
     /// Elements not read yet (an upper bound for an open-ended source).
     left: usize,
 }
@@ -280,6 +297,7 @@ impl Concat {
             .map(|(_, source)| Part {
                 left: source.shape().iter().product(),
                 source,
+                partitions: Vec::new(),
             })
             .collect();
         Ok(Concat {
@@ -379,12 +397,27 @@ impl Source for Concat {
     fn text(&self) -> Option<&dyn Text> {
         self.parts
             .iter()
-            .any(|p| p.source.text().is_some())
+            .any(|p| p.source.text().is_some() || !p.partitions.is_empty())
             .then_some(self as &dyn Text)
     }
 }
 
 impl Concat {
+    /// The same, each part with the hive partitions of its folders, so that a partition key can
+    /// be listed beside rows (`--id store`) as a column can.
+    pub fn with_partitions(mut self, partitions: Vec<Vec<(String, String)>>) -> Concat {
+        for (part, p) in self.parts.iter_mut().zip(partitions) {
+            part.partitions = p;
+        }
+        self
+    }
+
+    /// The value of partition key `key` in part `i`, if its folders have that key.
+    fn partition(&self, i: usize, key: &str) -> Option<&str> {
+        let found = self.parts.get(i)?.partitions.iter().find(|(k, _)| k == key);
+        found.map(|(_, v)| v.as_str())
+    }
+
     /// The part holding element `index`, and where that part starts.
     fn part_of(&self, index: usize) -> (usize, usize) {
         let i = self.starts.partition_point(|&s| s <= index).max(1) - 1;
@@ -409,12 +442,19 @@ impl Text for Concat {
     }
 
     fn has_field(&self, key: &str) -> bool {
-        self.parts
-            .iter()
-            .all(|p| p.source.text().is_some_and(|t| t.has_field(key)))
+        self.partition(0, key).is_some()
+            || self
+                .parts
+                .iter()
+                .all(|p| p.source.text().is_some_and(|t| t.has_field(key)))
     }
 
     fn fields(&self, key: &str, indices: &[usize]) -> Option<Result<Vec<String>>> {
+        if self.partition(0, key).is_some() {
+            // Every part has the key: the dataset's folders were checked to agree on their keys.
+            let value = |&i: &usize| self.partition(self.part_of(i).0, key).unwrap_or_default();
+            return Some(Ok(indices.iter().map(|i| value(i).to_string()).collect()));
+        }
         self.per_part(indices, |text, local| text.fields(key, local))
     }
 }
@@ -467,5 +507,21 @@ mod tests {
         }
         assert!(!skipped(OsStr::new("part-0.parquet")));
         assert_eq!(percent_decode("a%3Ab%2"), "a:b%2");
+    }
+
+    #[test]
+    fn a_glob_drops_the_names_a_folder_skips_unless_it_spells_them() {
+        let kept = |pattern: &str, path: &str| shown(Path::new(pattern), Path::new(path));
+        assert!(kept("out/*", "out/part-0.parquet"));
+        assert!(!kept("out/*", "out/_SUCCESS"));
+        assert!(!kept("out/*", "out/_metadata"));
+        assert!(!kept("out/*", "out/part-0.parquet.crc"));
+        assert!(!kept("out/*", "out/.part-0.crc"));
+        assert!(!kept("*/p.csv", "_tmp/p.csv"));
+        // The folders before the first pattern component are the user's.
+        assert!(kept("_runs/*.csv", "_runs/a.csv"));
+        assert!(kept("out/_*", "out/_metadata"));
+        assert!(kept("out/*.crc", "out/a.crc"));
+        assert!(kept("out/.*", "out/.hidden"));
     }
 }

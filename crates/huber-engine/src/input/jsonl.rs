@@ -66,6 +66,12 @@ struct Parsed {
     error: Option<(u64, Bad)>,
 }
 
+/// A line without the UTF-8 byte-order mark a Windows editor puts before the first (CSV skips
+/// it too); JSON itself has no use for one anywhere.
+fn unmarked(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
 fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
     let mut out = Parsed {
         values: vec![Vec::new(); fields.len()],
@@ -81,7 +87,7 @@ fn parse_piece(piece: &[u8], fields: &Fields) -> Parsed {
     let mut start = 0;
     while start < piece.len() {
         let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |k| start + k);
-        let line = &piece[start..end];
+        let line = unmarked(&piece[start..end]);
         start = end + 1;
         let at = out.lines;
         out.lines += 1;
@@ -586,7 +592,7 @@ impl Locator {
             };
             want = BLOCK;
             for l in bytes[..end].split(|&c| c == b'\n') {
-                if !is_blank(l) && !each(line, l) {
+                if !is_blank(l) && !each(line, unmarked(l)) {
                     return Ok(());
                 }
                 line += 1;

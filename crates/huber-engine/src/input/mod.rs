@@ -267,11 +267,25 @@ pub(crate) fn sniff(head: &[u8]) -> Container {
         Container::Parquet
     } else if head.starts_with(columnar::ARROW_MAGIC) || head.starts_with(&columnar::CONTINUATION) {
         Container::Arrow
-    } else if head.trim_ascii_start().starts_with(b"{") {
+    } else if json_start(head) {
         // No CSV starts so: a header name or a number does not begin with a brace.
         Container::Jsonl
     } else {
         Container::Csv
+    }
+}
+
+/// Whether text starts as JSON Lines does (after a byte-order mark), or as a JSON array of
+/// objects (pandas' `to_json` by default), which the JSON Lines reader then names.
+fn json_start(head: &[u8]) -> bool {
+    let text = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .trim_ascii_start();
+    match text.split_first() {
+        Some((b'{', _)) => true,
+        Some((b'[', rest)) => rest.trim_ascii_start().starts_with(b"{"),
+        _ => false,
     }
 }
 
@@ -596,15 +610,16 @@ impl Opener {
                 false => named,
             });
         }
-        // The files of a dataset read alike: a note on how one was read is shown for the first.
-        let mut said: Vec<&str> = Vec::new();
+        // The files of a dataset read alike: a note on how one was read (its first line, which
+        // differs from file to file) is shown for the first.
+        let mut said = false;
         for (location, table) in &tables {
             let shard = !specs.iter().any(|s| s.location == *location);
-            if shard && let Some(note) = table.note() {
-                if said.contains(&note) {
+            if shard && table.note().is_some() {
+                if said {
                     continue;
                 }
-                said.push(note);
+                said = true;
             }
             let keys = specs
                 .iter()
@@ -656,7 +671,9 @@ impl Opened {
             Opened::Columnar(table) => Box::new(table.reader(spec.key.as_deref())?),
             Opened::Dataset(shards) => {
                 let mut parts = Vec::with_capacity(shards.len());
+                let mut partitions = Vec::with_capacity(shards.len());
                 for (shard, opened) in shards {
+                    partitions.push(shard.partitions.clone());
                     let name = shard.name();
                     let owner = format!("{spec}: {name}");
                     let inner = opened
@@ -668,7 +685,7 @@ impl Opened {
                     };
                     parts.push((name, Box::new(named) as Box<dyn Source>));
                 }
-                Box::new(dataset::Concat::new(parts)?)
+                Box::new(dataset::Concat::new(parts)?.with_partitions(partitions))
             }
             Opened::Json(table) => Box::new(table.reader(spec.key.as_deref(), owner)?),
         })
@@ -707,6 +724,17 @@ fn open_dataset(
             "'{key}' is a partition key of the dataset (text): it can be a --by key, not numbers"
         );
     }
+    // A file of no bytes holds no rows in any format (numpy's savetxt of an empty array, an
+    // empty partition some writers leave): it adds nothing, as a header-only CSV shard does.
+    let empty =
+        |s: &dataset::Shard| std::fs::metadata(&s.path).is_ok_and(|m| m.is_file() && m.len() == 0);
+    let (empty_shards, shards): (Vec<_>, Vec<_>) = shards.into_iter().partition(empty);
+    if shards.is_empty() {
+        bail!(
+            "every file of the dataset is empty (0 bytes), {} of them",
+            empty_shards.len()
+        );
+    }
     let mut opened: Vec<(dataset::Shard, Opened)> = Vec::with_capacity(shards.len());
     for shard in shards {
         let sub = InputSpec {
@@ -724,9 +752,20 @@ fn open_dataset(
         let one = open_one(&sub, csv_opts, s, tables, columnar).with_context(|| shard.name())?;
         if let Some((first, first_opened)) = opened.first() {
             let (a, b) = (first_opened.schema(), one.schema());
+            let formats = std::mem::discriminant(first_opened) != std::mem::discriminant(&one);
+            // Files of two formats: the first may be the odd one (a README beside the shards).
+            let hint = if formats {
+                format!(
+                    ": a dataset's files are all one format; if {} is not data, leave it out \
+                     (a glob such as 'DIR/*.parquet' names only the shards)",
+                    first.name()
+                )
+            } else {
+                String::new()
+            };
             ensure!(
                 a == b,
-                "{}: {b}, but the first file of the dataset, {}, is {a}",
+                "{}: {b}, but the first file of the dataset, {}, is {a}{hint}",
                 shard.name(),
                 first.name()
             );

@@ -136,6 +136,31 @@ impl Read for PosReader {
     }
 }
 
+/// A column's type as the shards of a dataset must agree on it: the values it holds, not their
+/// Arrow layout. Text is text whether a writer chose 32-bit offsets (DuckDB), 64-bit (pandas) or
+/// views (polars), and a dictionary-encoded column (a pandas categorical) holds its values' type;
+/// each file is read in its own layout.
+fn logical(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "Utf8".to_string(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "Binary".to_string(),
+        DataType::Dictionary(_, values) => logical(values),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => format!("List({})", logical(f.data_type())),
+        DataType::FixedSizeList(f, k) => format!("FixedSizeList({k} x {})", logical(f.data_type())),
+        DataType::Struct(fields) => {
+            let inner: Vec<_> = fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), logical(f.data_type())))
+                .collect();
+            format!("Struct({})", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A column to read: where it sits in the schema and what it holds.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -684,7 +709,7 @@ impl Table {
     pub fn describe_columns(&self) -> String {
         let fields = self.schema.fields().iter();
         let described: Vec<_> = fields
-            .map(|f| format!("{}: {}", f.name(), f.data_type()))
+            .map(|f| format!("{}: {}", f.name(), logical(f.data_type())))
             .collect();
         described.join(", ")
     }
