@@ -85,9 +85,15 @@ _FLAGS = [
     (re.compile(r"--squeeze pairs them one to one \(numpy's squeeze\)"), "np.squeeze (a view) pairs them one to one"),
     (re.compile(r"--squeeze pairs"), "np.squeeze pairs"),
     (re.compile(r"-d auto\b"), "delta='auto'"),
+    (re.compile(r"--(delta|beta) ([-+]?(?:\d|inf|nan)[\w.+-]*)"), r"\1=\2"),
+    (re.compile(r"--(delta|beta)\b"), r"\1"),
+    # An array's keys are named once: the option and the input are the same argument here.
+    (re.compile(r"^by= by: "), "by: "),
 ]
 
-_WHERE = re.compile(r"^(?P<input>[^\n]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?")
+# Where a text input's bad value is: `INPUT: line L, column C`, at the start of the message or in
+# parentheses after what is wrong (`the loss of element 1 is NaN (d.csv:pred: line 3, column 1)`).
+_WHERE = re.compile(r"(?:^|\()(?P<input>[^\n(]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?")
 
 
 def _pythonic(message: str) -> str:
@@ -96,16 +102,21 @@ def _pythonic(message: str) -> str:
     return message
 
 
-def _raise_from_engine(e: Exception) -> None:
-    """Re-raises an engine error with the command line's flags spelt as arguments."""
+def _raise_from_engine(e: Exception, inputs: tuple = ()) -> None:
+    """Re-raises an engine error with the command line's flags spelt as arguments; a
+    :class:`DataError` gets the input it names (one of ``inputs``, the INPUT texts given, where
+    it names no line) and the line and column."""
     message = _pythonic(str(e))
     if isinstance(e, DataError):
         err = DataError(message)
-        where = _WHERE.match(message)
+        where = _WHERE.search(message)
         if where:
             err.input = where["input"]
             err.line = int(where["line"])
             err.column = int(where["column"]) if where["column"] else None
+        else:
+            named = [i for i in inputs if isinstance(i, str) and message.startswith(i + ":")]
+            err.input = max(named, key=len) if named else None
         raise err from None
     raise type(e)(message) from None
 
@@ -206,14 +217,47 @@ def _axis(axis: Any) -> list[int] | None:
 
 def _labels(by: Any) -> tuple[Any, Any]:
     """Group labels as the engine takes them: INPUT text as is; an array of any labels as int64
-    codes into its sorted unique labels (returned too)."""
+    codes into its sorted unique labels (returned too). A missing label (None, NaN, NaT,
+    pandas' NA) gets the code ``len(uniques)``, whose group is left out, as pandas' ``groupby``
+    leaves it out (and huber.dask)."""
     if by is None or isinstance(by, (str, os.PathLike)):
         return (None if by is None else os.fspath(by)), None
     labels = np.asarray(by)
     if labels.dtype.kind in "biu" and labels.dtype.itemsize <= 8 and labels.dtype != np.uint64:
         return np.ascontiguousarray(labels), None
-    uniques, codes = np.unique(labels.ravel(), return_inverse=True)
-    return codes.reshape(labels.shape).astype(np.int64), uniques
+    flat = labels.ravel()
+    missing = _missing(flat)
+    try:
+        uniques, codes = np.unique(flat[~missing], return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(x).__name__ for x in flat[~missing]})
+        raise TypeError(
+            f"by=: labels of several types ({', '.join(kinds)}) do not sort into groups; "
+            "cast them to one first, e.g. with .astype(str)"
+        ) from None
+    out = np.full(flat.shape, len(uniques), dtype=np.int64)
+    out[~missing] = codes.ravel()
+    return out.reshape(labels.shape), uniques
+
+
+def _missing(labels: np.ndarray) -> np.ndarray:
+    """Which labels are missing: NaN, NaT, and in an object array also None and pandas' NA."""
+    kind = labels.dtype.kind
+    if kind in "fc":
+        return np.isnan(labels)
+    if kind in "mM":
+        return np.isnat(labels)
+    if kind != "O":
+        return np.zeros(labels.shape, dtype=bool)
+
+    def gone(x: Any) -> bool:
+        if x is None or type(x).__name__ in ("NAType", "NaTType"):
+            return True
+        if isinstance(x, (float, np.floating)):
+            return bool(np.isnan(x))
+        return isinstance(x, (np.datetime64, np.timedelta64)) and bool(np.isnat(x))
+
+    return np.fromiter((gone(x) for x in labels), dtype=bool, count=len(labels))
 
 
 def _label_key(label: Any) -> Any:
@@ -271,7 +315,7 @@ def _run(
             _axis(axis), by, top, delimiter, header,
         )
     except (ValueError, TypeError) as e:
-        _raise_from_engine(e)
+        _raise_from_engine(e, (pred, target, weight, by))
     for note in notes:
         if note.startswith("--broadcast"):
             # As PyTorch warns when broadcasting is likely to lead to a wrong result.
@@ -279,7 +323,7 @@ def _run(
     if transposed and kind_out == "elements":
         results = results.T
     if kind_out == "groups" and uniques is not None:
-        results = [r.with_key("by", _label_key(uniques[r.key])) for r in results]
+        results = [r.with_key("by", _label_key(uniques[r.key])) for r in results if r.key < len(uniques)]
     return kind_out, results
 
 

@@ -35,31 +35,17 @@ __all__ = ["loss", "huber_loss", "smooth_l1_loss", "mse_loss", "l1_loss", "log_c
 
 
 def _state(pred: Any, target: Any, weight: Any, by: Any, opts: dict) -> list:
-    """One partition's results: a list of huber.Result (one per δ, or per δ and group)."""
+    """One partition's results: a list of huber.Result (one per δ, or per δ and group; a missing
+    label's rows in no group, as huber.evaluate leaves them out)."""
     pred = np.ravel(pred)
     target = np.ravel(target)
     weight = None if weight is None else np.ravel(weight)
     if by is not None:
         by = np.ravel(by)
-        keep = _present(by)
-        if not keep.all():
-            pred, target, by = pred[keep], target[keep], by[keep]
-            weight = None if weight is None else weight[keep]
         if len(by) == 0:
             return []
     out = huber.evaluate(pred, target, weight=weight, by=by, **opts)
     return out if isinstance(out, list) else [out]
-
-
-def _present(labels: np.ndarray) -> np.ndarray:
-    """Which labels are not missing (None, NaN, pandas' NA)."""
-    if labels.dtype.kind == "f":
-        return ~np.isnan(labels)
-    if labels.dtype.kind == "O":
-        import pandas as pd
-
-        return ~pd.isna(labels)
-    return np.ones(len(labels), dtype=bool)
 
 
 def _merge(states: list) -> list:
@@ -118,11 +104,23 @@ def _combine(x: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
 
 def _finish(reduced: Any, shape: tuple | None, several: bool, grouped: bool) -> Any:
     results = list(_flatten(reduced)[0]) if _flatten(reduced) else []
-    if shape is not None and not grouped:
+    if shape is not None and grouped:
+        # A group's result has the shape of all the data, as huber.evaluate gives it, however
+        # many partitions held the group.
+        results = [_shaped(r, shape) for r in results]
+    elif shape is not None:
         results = [huber.Result(r._r.with_shape(list(shape))) for r in results]
     if grouped or several:
         return results
     return results[0]
+
+
+def _shaped(result: Any, shape: tuple) -> Any:
+    import json
+
+    record = json.loads(result.to_json())
+    record["shape"] = list(shape)
+    return huber.Result.from_json(json.dumps(record))
 
 
 def _finish_frame(results: list, several: bool, grouped: bool) -> Any:
@@ -135,11 +133,21 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
     import dask.array as da
 
     pred = da.asarray(pred)
-    others = [da.asarray(a) for a in (target, weight, by) if a is not None]
-    for name, a in zip(("target", "weight", "by"), others):
+    named = [(n, da.asarray(a)) for n, a in (("target", target), ("weight", weight), ("by", by)) if a is not None]
+    for name, a in [("pred", pred), *named]:
+        if any(np.isnan(n) for n in a.shape):
+            raise ValueError(
+                f"{name}: a Dask array of unknown chunk sizes (shape {a.shape}, as a dataframe's .values "
+                "gives): pass the series itself, or .to_dask_array(lengths=True)"
+            )
+    others = []
+    for name, a in named:
+        if name == "by" and a.ndim < pred.ndim and a.shape == pred.shape[: a.ndim]:
+            # A label per sample (of pred's leading axes), as huber.evaluate takes it.
+            a = da.broadcast_to(a.reshape(a.shape + (1,) * (pred.ndim - a.ndim)), pred.shape)
         if a.shape != pred.shape:
             raise ValueError(f"shapes differ: pred is {pred.shape}, {name} is {a.shape}")
-    others = [a.rechunk(pred.chunks) for a in others]
+        others.append(a.rechunk(pred.chunks))
     if opts["reduction"] in (None, "none"):
         if by is not None:
             raise ValueError("reduction='none' gives element losses: by= needs a reduction")

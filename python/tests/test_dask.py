@@ -64,7 +64,38 @@ def test_two_dimensional_blocks_several_deltas_and_groups(client, dtype):
         assert got == huber.evaluate(p, t, delta=[0.5, 1.0, 2.0])
         assert got[0].shape == (300, 40)
         groups = huber.dask.loss(da.from_array(p, chunks=chunks), da.from_array(t, chunks=chunks), by=da.from_array(keys, chunks=chunks)).compute()
-        assert [(g.key, g.state) for g in groups] == [(g.key, g.state) for g in huber.evaluate(p.ravel(), t.ravel(), by=keys.ravel())]
+        assert groups == huber.evaluate(p, t, by=keys)
+        assert groups[0].shape == (300, 40)
+
+
+def test_missing_labels_are_left_out_as_in_process(client):
+    p = np.array([0.5, 2.0, -3.0, 1.0, 4.0, -0.25])
+    t = np.zeros(6)
+    labels = np.array([1.0, np.nan, 1.0, 2.0, np.nan, 2.0])
+    want = huber.evaluate(p, t, by=labels)
+    assert [r.key for r in want] == ["1.0", "2.0"] and sum(r.count for r in want) == 4
+    got = huber.dask.huber_loss(da.from_array(p, chunks=2), da.from_array(t, chunks=3), by=da.from_array(labels, chunks=4)).compute()
+    assert got == want
+    frame = pd.DataFrame({"p": p, "t": t, "store": ["a", None, "a", "b", pd.NA, "b"]})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    want = huber.evaluate(frame.p, frame.t, by=frame.store)
+    assert [r.key for r in want] == ["a", "b"]
+    assert huber.dask.huber_loss(ddf.p, ddf.t, by=ddf.store).compute() == want
+    with pytest.raises(TypeError, match="several types"):
+        huber.evaluate(p, t, by=np.array(["a", 1, "a", 2, "b", 3], dtype=object))
+
+
+def test_a_label_per_sample_and_unknown_chunk_sizes(client):
+    data = np.random.default_rng(8)
+    p, t = data.normal(size=(2, 20, 3))
+    labels = data.integers(0, 3, 20)
+    got = huber.dask.huber_loss(da.from_array(p, chunks=(7, 2)), da.from_array(t, chunks=5), by=da.from_array(labels, chunks=6)).compute()
+    assert got == huber.evaluate(p, t, by=labels)
+    with pytest.raises(ValueError, match="shapes differ: pred is \\(20, 3\\), by is"):
+        huber.dask.huber_loss(da.from_array(p), da.from_array(t), by=da.from_array(labels[:3])).compute()
+    ddf = dd.from_pandas(pd.DataFrame({"p": p[:, 0], "t": t[:, 0]}), npartitions=3)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        huber.dask.huber_loss(ddf.p.values, ddf.t.values)
 
 
 def test_dataframes_from_parquet_shards(client, tmp_path):
@@ -85,8 +116,11 @@ def test_dataframes_from_parquet_shards(client, tmp_path):
     assert got == huber.evaluate(whole["pred"].to_numpy(), whole["target"].to_numpy(), delta=0.5)
     groups = huber.dask.mse_loss(ddf["pred"], ddf["target"], by=ddf["store"]).compute()
     known = whole[whole["store"].notna()]
+    # Rows without a store are in no group, in-process as here; the groups are those of the
+    # rows with one.
+    assert groups == huber.evaluate(whole["pred"], whole["target"], loss="mse", by=whole["store"])
     want = huber.evaluate(known["pred"].to_numpy(), known["target"].to_numpy(), loss="mse", by=known["store"].to_numpy(dtype=object))
-    assert groups == want
+    assert [(g.key, g.state) for g in groups] == [(g.key, g.state) for g in want]
     assert [g.key for g in groups] == sorted(known["store"].unique())
     pandas_means = known.assign(l=(known.pred - known.target) ** 2).groupby("store")["l"].mean()
     assert np.allclose([g.value for g in groups], pandas_means.to_numpy(), rtol=1e-6)

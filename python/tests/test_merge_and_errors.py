@@ -97,3 +97,24 @@ def test_files_of_every_format(tmp_path):
     csv = ROOT / "fixtures/breakdowns/sales.csv"
     r = huber.evaluate(f"{csv}:pred", f"{csv}:target", delimiter=",", header=True)
     assert r.count > 0 and r.dtype == np.float64
+
+
+def test_a_data_error_names_its_input(tmp_path):
+    (tmp_path / "d.csv").write_text("pred,target\n1.0,0.5\n,1.0\n")
+    d = str(tmp_path / "d.csv")
+    with pytest.raises(huber.DataError) as e:
+        huber.evaluate(f"{d}:pred", f"{d}:target", nan="raise")
+    assert (e.value.input, e.value.line, e.value.column) == (f"{d}:pred", 3, 1)
+    for pred in [str(tmp_path / "nope.npy"), f"{d}:nope"]:
+        with pytest.raises(huber.DataError) as e:
+            huber.evaluate(pred, f"{d}:target")
+        assert (e.value.input, e.value.line) == (pred, None)
+
+
+def test_messages_name_delta_and_beta_as_arguments():
+    x = np.zeros(2, np.float32)
+    for kwargs, text in [({"delta": 0}, "delta must be greater than 0"), ({"delta": 1e-46}, "delta=1e-46 rounds to 0"),
+                         ({"loss": "smooth_l1", "beta": -1}, "beta must be 0 or greater")]:
+        with pytest.raises(ValueError) as e:
+            huber.loss(x, x, **kwargs)
+        assert text in str(e.value) and "--" not in str(e.value)
