@@ -705,3 +705,72 @@ fn a_codec_is_named_once() {
     assert_eq!(run.status, Some(1));
     assert_eq!(run.stderr.matches("bzip2").count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn a_nan_in_a_shard_of_numbers_names_the_shard_and_row() {
+    let dir = crate::util::Dir::new();
+    let f64s = |xs: &[f64]| xs.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let npy = |xs: &[f64]| crate::util::npy_bytes("<f8", &[xs.len()], &f64s(xs));
+    fs::create_dir(dir.path("p")).unwrap();
+    dir.write("p/a.npy", npy(&[1.0, 2.0]));
+    dir.write("p/b.npy", npy(&[3.0, f64::NAN, 4.0]));
+    dir.write("t.npy", npy(&[0.0; 5]));
+    let run = dir.run(["-p", "p", "-t", "t.npy", "--nan", "error"], None);
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr
+            .contains("the loss of element 3 is NaN (p: p/b.npy: row 1 (from 0))"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_glob_the_shell_split_gets_the_hint_to_quote_it() {
+    let dir = crate::util::Dir::new();
+    dir.write(
+        "p1.npy",
+        crate::util::npy_bytes("<f8", &[1], &1f64.to_le_bytes()),
+    );
+    dir.write(
+        "p2.npy",
+        crate::util::npy_bytes("<f8", &[1], &2f64.to_le_bytes()),
+    );
+    // What `huber -p p*.npy -t p1.npy` reaches huber as.
+    let run = dir.run(["-p", "p1.npy", "p2.npy", "-t", "p1.npy"], None);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr.contains("unexpected argument 'p2.npy'") && run.stderr.contains("quote it"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(["-p", "p1.npy", "stray", "-t", "p1.npy"], None);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr.contains("inputs are given with -p and -t"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_header_split_by_another_delimiter_gets_the_option() {
+    let tsv = b"id\tpred\ttarget\n1\t2.5\t0\n";
+    let run = huber(&["-p", "-:pred", "-t", "-:target"], Some(tsv));
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.contains("pass --delimiter '\\t'"),
+        "{}",
+        run.stderr
+    );
+    let run = huber(
+        &["-p", "-:pred", "-t", "-:target", "--delimiter", "\\t"],
+        Some(tsv),
+    );
+    assert_eq!(
+        (run.status, run.out()),
+        (Some(0), "2.0\n".to_string()),
+        "{}",
+        run.stderr
+    );
+}

@@ -143,10 +143,17 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
                 .get(ContextKind::InvalidSubcommand)
                 .map(|v| escape_controls(&v.to_string()).into_owned())
                 .unwrap_or_default();
+            // A file there is most often the second match of an unquoted glob, split by the shell.
+            let why = if std::path::Path::new(&word).exists() {
+                "a file after an input's file: if the shell expanded a glob into several files, quote \
+                 it ('preds/*.parquet'), and huber reads them as one dataset"
+            } else {
+                "inputs are given with -p and -t, and the subcommands are merge and completions"
+            };
             let _ = writeln!(
                 io::stderr(),
-                "huber: error: unexpected argument '{word}': inputs are given with -p and -t, and the \
-                 subcommands are merge and completions\nTry 'huber --help' for more information."
+                "huber: error: unexpected argument '{word}': {why}\nTry 'huber --help' for more \
+                 information."
             );
             ExitCode::from(2)
         }

@@ -92,6 +92,22 @@ pub struct Layout {
     pub note: Option<String>,
 }
 
+/// A hint when the header is one name that holds `key` between tabs or semicolons: the table
+/// is split by another delimiter (a TSV on stdin, where no extension tells).
+fn other_delimiter(names: &[String], key: &str) -> &'static str {
+    let [name] = names else {
+        return "";
+    };
+    let split_by = |d: char| name.split(d).any(|n| n.trim() == key);
+    if split_by('\t') {
+        " (a header split by tabs: pass --delimiter '\\t')"
+    } else if split_by(';') {
+        " (a header split by semicolons: pass --delimiter ';')"
+    } else {
+        ""
+    }
+}
+
 impl Layout {
     /// Finds a column by header name or 1-based number (as `cut -f`; `#N` is always a number).
     /// Returns its 0-based index. A name held by several columns is an error that lists their
@@ -109,9 +125,10 @@ impl Layout {
             (None, Some(k)) => self.numbered(k),
             (None, None) => match &self.names {
                 Some(names) => bail!(
-                    "no column named '{}'; the columns are: {}",
+                    "no column named '{}'; the columns are: {}{}",
                     clip(key),
-                    list_names(names)
+                    list_names(names),
+                    other_delimiter(names, key)
                 ),
                 None => bail!(
                     "no column named '{}': the table has no header; use a column number 1..{}",

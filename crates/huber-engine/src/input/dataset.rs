@@ -252,6 +252,8 @@ pub(crate) struct Concat {
 
 struct Part {
     source: Box<dyn Source>,
+    /// The file's name, for messages.
+    name: String,
     /// The hive partitions of its folders (`store=a/`), as `(key, value)`.
     partitions: Vec<(String, String)>,
     /// Elements not read yet (an upper bound for an open-ended source).
@@ -294,9 +296,10 @@ impl Concat {
         shape.extend_from_slice(&tail);
         let parts = parts
             .into_iter()
-            .map(|(_, source)| Part {
+            .map(|(name, source)| Part {
                 left: source.shape().iter().product(),
                 source,
+                name,
                 partitions: Vec::new(),
             })
             .collect();
@@ -394,11 +397,9 @@ impl Source for Concat {
         Ok(())
     }
 
+    /// Always: whatever its files are, a dataset can say which file an element is in.
     fn text(&self) -> Option<&dyn Text> {
-        self.parts
-            .iter()
-            .any(|p| p.source.text().is_some() || !p.partitions.is_empty())
-            .then_some(self as &dyn Text)
+        Some(self as &dyn Text)
     }
 }
 
@@ -428,7 +429,17 @@ impl Concat {
 impl Text for Concat {
     fn locate(&self, index: usize) -> Option<Position> {
         let (i, start) = self.part_of(index);
-        self.parts[i].source.text()?.locate(index - start)
+        let part = &self.parts[i];
+        let local = index - start;
+        let found = part.source.text().and_then(|t| t.locate(local));
+        // A file that cannot say more (Parquet, Arrow, NPY) is named with the row in it.
+        found.or_else(|| {
+            let width = self.shape[1..].iter().product::<usize>().max(1);
+            Some(Position {
+                text: format!("{}: row {} (from 0)", part.name, local / width),
+                nan: false,
+            })
+        })
     }
 
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
