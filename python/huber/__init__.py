@@ -125,7 +125,16 @@ def _input(x: Any) -> Any:
     """An input as the engine takes it: INPUT text, or a C-contiguous numpy array."""
     if isinstance(x, (str, os.PathLike)):
         return os.fspath(x)
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except TypeError as e:
+        # A torch bfloat16 tensor, which numpy has no type for.
+        if "BFloat16" in str(e):
+            raise TypeError(
+                "a bfloat16 tensor: huber reads bool, integer and float16/32/64 arrays; "
+                "convert it first, e.g. with t.float()"
+            ) from None
+        raise
     if not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)
     return a
@@ -173,9 +182,13 @@ def _params(kind: str, delta: Any, beta: Any) -> list[float] | None:
         if given == "auto" and name == "delta":
             return None
         raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
-    if np.ndim(given) == 0:
-        return [float(given)]
-    return [float(v) for v in np.asarray(given, dtype=np.float64).ravel()]
+    values = np.asarray(given)
+    # Numbers only: not True (1), b'1' or a nested list read flat.
+    if isinstance(given, (bool, np.bool_, bytes)) or values.dtype.kind not in "iuf" or values.ndim > 1:
+        raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
+    if values.ndim == 0:
+        return [float(values)]
+    return [float(v) for v in values.astype(np.float64)]
 
 
 def _several(delta: Any, beta: Any) -> bool:
@@ -210,9 +223,14 @@ def _nan(nan: str) -> str:
 def _axis(axis: Any) -> list[int] | None:
     if axis is None:
         return None
-    if np.ndim(axis) == 0:
-        return [int(axis)]
-    return [int(a) for a in axis]
+    axes = [axis] if np.ndim(axis) == 0 else list(axis)
+    out = []
+    for a in axes:
+        # Integers only, as numpy's axis= (1.0 and True are not axes).
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axis={axis!r}: an integer or a sequence of integers")
+        out.append(int(a))
+    return out
 
 
 def _labels(by: Any) -> tuple[Any, Any]:
@@ -302,7 +320,7 @@ def _run(
     if threads < 0 or threads > _huber.MAX_THREADS:
         raise ValueError(f"threads={threads}: from 0 (all cores) to {_huber.MAX_THREADS}")
     if top is not None and (isinstance(top, bool) or int(top) != top or top < 1):
-        raise ValueError(f"top={top!r}: a count of at least 1")
+        raise ValueError(f"top={top!r}: an integer count of at least 1")
     transposed = (
         axis is None and by is None and top is None and not broadcast and _fortran(pred, target, weight)
     )
@@ -443,7 +461,9 @@ class Result:
         return (_result_from_json, (self._r.to_json(),))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Result) and self._r == other._r
+        # Records, not numbers: two results of the same state are equal, a NaN value too (its
+        # JSON says NaN alike).
+        return isinstance(other, Result) and (self._r == other._r or self._r.to_json() == other._r.to_json())
 
     __hash__ = None  # type: ignore[assignment]
 

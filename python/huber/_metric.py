@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 import numpy as np
@@ -65,7 +66,9 @@ class Metric:
         try:
             self._acc.update(_input(pred), _input(target), None if weight is None else _input(weight))
         except (ValueError, TypeError) as e:
-            _raise_from_engine(e)
+            # The element is counted in this batch, which the message says.
+            message = re.sub(r"^the loss of element (\d+) is NaN", r"the loss of element \1 of this batch is NaN", str(e))
+            _raise_from_engine(type(e)(message) if message != str(e) else e)
 
     def _records(self) -> list | None:
         """The merged results, or None before any update."""

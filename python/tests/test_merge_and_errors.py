@@ -118,3 +118,31 @@ def test_messages_name_delta_and_beta_as_arguments():
         with pytest.raises(ValueError) as e:
             huber.loss(x, x, **kwargs)
         assert text in str(e.value) and "--" not in str(e.value)
+
+
+def test_arguments_are_numbers_and_integers_as_numpy_takes_them():
+    x = np.zeros((3, 2))
+    for delta in ([[1, 2]], b"1", True, "1"):
+        with pytest.raises(ValueError, match="delta="):
+            huber.evaluate(x, x, delta=delta)
+    assert len(huber.evaluate(x, x, delta=np.array([0.5, 1]))) == 2
+    with pytest.raises(TypeError, match="axis="):
+        huber.evaluate(x, x, axis=1.0)
+    with pytest.raises(ValueError, match="integer count"):
+        huber.evaluate(x, x, top=True)
+
+
+def test_results_of_one_state_are_equal_nan_too():
+    p = np.array([np.nan, 1.0])
+    r = huber.evaluate(p, np.zeros(2))
+    assert np.isnan(r.value) and r == huber.evaluate(p, np.zeros(2))
+    assert r != huber.evaluate(np.array([np.nan, 2.0]), np.zeros(2))
+
+
+def test_a_metric_says_the_element_is_of_this_batch():
+    m = huber.Metric("huber", nan="raise")
+    m.update(np.zeros(10), np.zeros(10))
+    x = np.zeros(6)
+    x[5] = np.nan
+    with pytest.raises(huber.DataError, match="element 5 of this batch is NaN"):
+        m.update(x, np.zeros(6))
