@@ -598,6 +598,13 @@ fn an_empty_file_adds_no_rows_to_a_dataset() {
         "{}",
         run.stderr
     );
+    // --by reads the same files.
+    let by = format!("{d}:p");
+    let run = huber(
+        &["-p", &by, "-t", &format!("{d}:t"), "-r", "sum", "--by", &by],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
     let only = crate::util::Dir::new();
     only.write("a.csv", "");
     let d = only.path("").display().to_string();
@@ -645,7 +652,10 @@ fn a_file_of_another_format_first_in_a_folder_is_named_as_maybe_not_data() {
     );
     assert_eq!(run.status, Some(1));
     assert!(
-        run.stderr.contains("README.txt is not data, leave it out"),
+        run.stderr.contains("README.txt or ")
+            && run
+                .stderr
+                .contains("part-0.parquet is not data, leave it out"),
         "{}",
         run.stderr
     );
@@ -744,13 +754,20 @@ fn a_glob_the_shell_split_gets_the_hint_to_quote_it() {
         "{}",
         run.stderr
     );
-    let run = dir.run(["-p", "p1.npy", "stray", "-t", "p1.npy"], None);
-    assert_eq!(run.status, Some(2));
-    assert!(
-        run.stderr.contains("inputs are given with -p and -t"),
-        "{}",
-        run.stderr
-    );
+    // Files without -p are not a glob's: they were meant as inputs.
+    for args in [
+        &["-p", "p1.npy", "stray", "-t", "p1.npy"][..],
+        &["p1.npy", "p2.npy"][..],
+        &["-t", "p1.npy", "p1.npy"][..],
+    ] {
+        let run = dir.run(args, None);
+        assert_eq!(run.status, Some(2));
+        assert!(
+            run.stderr.contains("inputs are given with -p and -t"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

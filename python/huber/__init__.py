@@ -17,6 +17,8 @@ array([0.125, 1.5  , 2.5  ], dtype=float32)
 from __future__ import annotations
 
 import json
+import numbers
+import operator
 import os
 import re
 import warnings
@@ -91,9 +93,13 @@ _FLAGS = [
     (re.compile(r"^by= by: "), "by: "),
 ]
 
-# Where a text input's bad value is: `INPUT: line L, column C`, at the start of the message or in
-# parentheses after what is wrong (`the loss of element 1 is NaN (d.csv:pred: line 3, column 1)`).
-_WHERE = re.compile(r"(?:^|\()(?P<input>[^\n(]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?")
+# Where a text input's bad value is: `INPUT: line L, column C` at the start of the message, or in
+# parentheses at its end, after what is wrong (`the loss of element 1 is NaN (d.csv:pred: line 3,
+# column 1)`). A path may hold parentheses itself (`run (1)/e.csv`).
+_WHERE = (
+    re.compile(r"^(?P<input>[^\n]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?"),
+    re.compile(r" \((?P<input>[^\n]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?\)$"),
+)
 
 
 def _pythonic(message: str) -> str:
@@ -109,7 +115,7 @@ def _raise_from_engine(e: Exception, inputs: tuple = ()) -> None:
     message = _pythonic(str(e))
     if isinstance(e, DataError):
         err = DataError(message)
-        where = _WHERE.search(message)
+        where = _WHERE[1].search(message) or _WHERE[0].match(message)
         if where:
             err.input = where["input"]
             err.line = int(where["line"])
@@ -182,13 +188,17 @@ def _params(kind: str, delta: Any, beta: Any) -> list[float] | None:
         if given == "auto" and name == "delta":
             return None
         raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
-    values = np.asarray(given)
-    # Numbers only: not True (1), b'1' or a nested list read flat.
-    if isinstance(given, (bool, np.bool_, bytes)) or values.dtype.kind not in "iuf" or values.ndim > 1:
-        raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
-    if values.ndim == 0:
-        return [float(values)]
-    return [float(v) for v in values.astype(np.float64)]
+    # Numbers only (a Decimal and a Fraction are numbers): not True, b'1' or a nested list read flat.
+    def number(v: Any) -> bool:
+        real = isinstance(v, (numbers.Number, np.number)) and not isinstance(v, (complex, np.complexfloating))
+        return real and not isinstance(v, (bool, np.bool_))
+
+    values = np.asarray(given) if not isinstance(given, (bytes, str)) else np.asarray(None)
+    if values.ndim == 0 and (number(given) or (values.dtype.kind in "iuf" and not isinstance(given, (bool, np.bool_)))):
+        return [float(given)]
+    if values.ndim == 1 and (values.dtype.kind in "iuf" or all(number(v) for v in values)):
+        return [float(v) for v in values]
+    raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
 
 
 def _several(delta: Any, beta: Any) -> bool:
@@ -226,10 +236,13 @@ def _axis(axis: Any) -> list[int] | None:
     axes = [axis] if np.ndim(axis) == 0 else list(axis)
     out = []
     for a in axes:
-        # Integers only, as numpy's axis= (1.0 and True are not axes).
-        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"axis={axis!r}: an integer or a sequence of integers")
-        out.append(int(a))
+        # Integers only, as numpy's axis= takes them (1.0 and True are not axes).
+        try:
+            if isinstance(a, (bool, np.bool_)) or np.asarray(a).dtype == np.bool_:
+                raise TypeError
+            out.append(operator.index(a))
+        except TypeError:
+            raise TypeError(f"axis={axis!r}: an integer or a sequence of integers") from None
     return out
 
 
@@ -240,7 +253,7 @@ def _labels(by: Any) -> tuple[Any, Any]:
     leaves it out (and huber.dask)."""
     if by is None or isinstance(by, (str, os.PathLike)):
         return (None if by is None else os.fspath(by)), None
-    labels = np.asarray(by)
+    labels = _label_array(by)
     if labels.dtype.kind in "biu" and labels.dtype.itemsize <= 8 and labels.dtype != np.uint64:
         return np.ascontiguousarray(labels), None
     flat = labels.ravel()
@@ -256,6 +269,20 @@ def _labels(by: Any) -> tuple[Any, Any]:
     out = np.full(flat.shape, len(uniques), dtype=np.int64)
     out[~missing] = codes.ravel()
     return out.reshape(labels.shape), uniques
+
+
+def _label_array(by: Any) -> np.ndarray:
+    """Labels as a numpy array. A pandas column of nullable integers or bools (``Int64``,
+    ``boolean``) keeps its integers with None where missing, not floats (numpy's reading of
+    it when it holds a missing value, which would make keys 1.0 in one partition and 1 in the
+    next)."""
+    dtype = getattr(by, "dtype", None)
+    kind = getattr(getattr(dtype, "numpy_dtype", None), "kind", None)
+    if hasattr(by, "to_numpy") and kind is not None and kind in "iub":
+        if getattr(by, "hasnans", False):
+            return by.to_numpy(dtype=object, na_value=None)
+        return by.to_numpy(dtype=dtype.numpy_dtype)
+    return np.asarray(by)
 
 
 def _missing(labels: np.ndarray) -> np.ndarray:
@@ -281,6 +308,9 @@ def _missing(labels: np.ndarray) -> np.ndarray:
 def _label_key(label: Any) -> Any:
     """A label as a group key: bools and integers as themselves, text as text, other labels
     (floats, dates) as their text."""
+    if isinstance(label, (np.datetime64, np.timedelta64)):
+        # Before the integers: a timedelta64 is a numpy integer.
+        return str(label)
     if isinstance(label, (bool, np.bool_)):
         return bool(label)
     if isinstance(label, (int, np.integer)):

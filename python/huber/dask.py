@@ -170,7 +170,7 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
     import pandas as pd
 
     weight = frame["weight"].to_numpy() if weighted else None
-    by = frame["by"].to_numpy() if grouped else None
+    by = huber._label_array(frame["by"]) if grouped else None
     state = _state(frame["pred"].to_numpy(), frame["target"].to_numpy(), weight, by, opts)
     return pd.Series([state], dtype=object)
 

@@ -81,6 +81,14 @@ def test_missing_labels_are_left_out_as_in_process(client):
     want = huber.evaluate(frame.p, frame.t, by=frame.store)
     assert [r.key for r in want] == ["a", "b"]
     assert huber.dask.huber_loss(ddf.p, ddf.t, by=ddf.store).compute() == want
+    # Nullable integers keep integer keys, with a missing value in one partition or not.
+    frame = pd.DataFrame({"p": p, "t": t, "k": pd.Series([1, 2, 1, None, 2, 1], dtype="Int64")})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    want = huber.evaluate(frame.p, frame.t, by=frame.k)
+    assert [r.key for r in want] == [1, 2]
+    assert huber.dask.huber_loss(ddf.p, ddf.t, by=ddf.k).compute() == want
+    spans = np.array([1, 2, 1, 2, 1, 2], dtype="timedelta64[s]")
+    assert [r.key for r in huber.evaluate(p, t, by=spans)] == ["1 seconds", "2 seconds"]
     with pytest.raises(TypeError, match="several types"):
         huber.evaluate(p, t, by=np.array(["a", 1, "a", 2, "b", 3], dtype=object))
 

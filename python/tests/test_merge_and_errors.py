@@ -100,8 +100,15 @@ def test_files_of_every_format(tmp_path):
 
 
 def test_a_data_error_names_its_input(tmp_path):
-    (tmp_path / "d.csv").write_text("pred,target\n1.0,0.5\n,1.0\n")
-    d = str(tmp_path / "d.csv")
+    # A folder whose name holds parentheses, as "Copy (2)" does.
+    (tmp_path / "run (1)").mkdir()
+    (tmp_path / "run (1)" / "d.csv").write_text("pred,target\n1.0,0.5\n,1.0\n")
+    (tmp_path / "run (1)" / "x.csv").write_text("pred,target\n1.0,x\n")
+    d = str(tmp_path / "run (1)" / "d.csv")
+    x = str(tmp_path / "run (1)" / "x.csv")
+    with pytest.raises(huber.DataError) as e:
+        huber.evaluate(f"{x}:pred", f"{x}:target")
+    assert (e.value.input, e.value.line, e.value.column) == (f"{x}:target", 2, 2)
     with pytest.raises(huber.DataError) as e:
         huber.evaluate(f"{d}:pred", f"{d}:target", nan="raise")
     assert (e.value.input, e.value.line, e.value.column) == (f"{d}:pred", 3, 1)
@@ -126,6 +133,11 @@ def test_arguments_are_numbers_and_integers_as_numpy_takes_them():
         with pytest.raises(ValueError, match="delta="):
             huber.evaluate(x, x, delta=delta)
     assert len(huber.evaluate(x, x, delta=np.array([0.5, 1]))) == 2
+    from decimal import Decimal
+    from fractions import Fraction
+
+    assert huber.evaluate(x, x, delta=Decimal("0.5")).delta == huber.evaluate(x, x, delta=Fraction(1, 2)).delta == 0.5
+    assert huber.evaluate(x, x, axis=np.array(1)).shape == (3,)
     with pytest.raises(TypeError, match="axis="):
         huber.evaluate(x, x, axis=1.0)
     with pytest.raises(ValueError, match="integer count"):

@@ -20,9 +20,9 @@ pseudo-huber. Element losses are bit-identical to PyTorch's CPU kernels; sums ar
 correctly rounded to the result's dtype, whatever the number of threads, chunks or shards. Inputs \
 stream, so files larger than memory work.
 
-An input is one file or a dataset of shards read as one: a glob (quoted or not), a folder of \
-files, or a hive-partitioned folder (store=a/...), whose partition keys are columns for --by and \
---id. Files compressed with gzip, zstd, bzip2, xz or LZ4 are read as they are, by their first \
+An input is one file or a dataset of shards read as one: a glob (quoted, so that huber expands \
+it), a folder of files, or a hive-partitioned folder (store=a/...), whose partition keys are \
+columns for --by and --id. Files compressed with gzip, zstd, bzip2, xz or LZ4 are read as they are, by their first \
 bytes, on stdin too.";
 
 /// Examples for `--help` and the man page, most common first.
@@ -52,8 +52,8 @@ pub const EXAMPLES: &[Example] = &[
         command: "huber -p run.npz:pred -t run.npz:target\nhuber -p -:pred -t -:target < results.csv",
     },
     Example {
-        what: "A dataset: every Parquet shard of a folder, one loss per partition key:",
-        command: "huber -p 'preds/*.parquet:pred' -t 'preds/*.parquet:target' --by 'preds/*.parquet:store'",
+        what: "Datasets: a glob of Parquet shards; a hive folder (preds/store=a/...), a loss per store:",
+        command: "huber -p 'preds/*.parquet:pred' -t 'preds/*.parquet:target'\nhuber -p preds:pred -t preds:target --by preds:store",
     },
     Example {
         what: "A field of gzip-compressed JSON Lines; three columns of a CSV as one (N, 3) input:",

@@ -129,6 +129,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether the command line has `word`, a file, right after the value of -p, -t, -w or --by.
+fn after_an_input(word: &str) -> bool {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let input = |a: &str| ["-p", "-t", "-w", "--pred", "--target", "--weight", "--by"].contains(&a);
+    std::path::Path::new(word).exists()
+        && args
+            .windows(3)
+            .any(|w| input(&w[0]) && w[1] != word && w[2] == word)
+}
+
 /// Help and version go to stdout with status 0; usage errors become one `huber: error:` line
 /// and a hint, with status 2.
 fn clap_exit(e: &clap::Error) -> ExitCode {
@@ -143,8 +155,9 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
                 .get(ContextKind::InvalidSubcommand)
                 .map(|v| escape_controls(&v.to_string()).into_owned())
                 .unwrap_or_default();
-            // A file there is most often the second match of an unquoted glob, split by the shell.
-            let why = if std::path::Path::new(&word).exists() {
+            // A file right after an input's file is most often the second match of an unquoted
+            // glob, split by the shell (`-p preds/*.npy`).
+            let why = if after_an_input(&word) {
                 "a file after an input's file: if the shell expanded a glob into several files, quote \
                  it ('preds/*.parquet'), and huber reads them as one dataset"
             } else {

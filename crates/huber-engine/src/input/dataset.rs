@@ -55,10 +55,26 @@ const OPTIONS: glob::MatchOptions = glob::MatchOptions {
 /// How many leading components of `pattern` are literal (no glob syntax): its folders that are
 /// not partitions of the dataset.
 fn literal_prefix(pattern: &Path) -> usize {
-    pattern
-        .components()
+    named(pattern)
         .take_while(|c| !is_pattern(Path::new(c.as_os_str())))
         .count()
+}
+
+/// The components of a path as the glob crate gives its matches: without a leading `./`.
+fn named(path: &Path) -> impl Iterator<Item = Component<'_>> {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+}
+
+/// The names of `path` after its first `base` components.
+fn names_after(path: &Path, base: usize) -> Vec<&OsStr> {
+    named(path)
+        .skip(base)
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether a match of `pattern` is kept: as in the shell, `*`, `?` and `[…]` match no leading
@@ -67,16 +83,17 @@ fn literal_prefix(pattern: &Path) -> usize {
 /// the pattern spells it there itself (`preds/.*.csv`, `preds/_*`, `*.crc`).
 fn shown(pattern: &Path, path: &Path) -> bool {
     let base = literal_prefix(pattern);
-    let marks = |p: &Path| {
-        p.components()
-            .skip(base)
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(skip_marks(n)),
-                _ => None,
-            })
-            .fold(0, |a, b| a | b)
-    };
-    marks(path) & !marks(pattern) == 0
+    let (spelt, found) = (names_after(pattern, base), names_after(path, base));
+    if spelt.iter().any(|n| n.as_bytes() == b"**") {
+        // `**` spans folders: a name is kept if any component of the pattern spells its kind.
+        let allowed = spelt.iter().fold(0, |a, n| a | skip_marks(n));
+        return found.iter().all(|n| skip_marks(n) & !allowed == 0);
+    }
+    // Else component by component: `_r*/*.csv` keeps `_runs/b.csv`, not `_runs/_b.csv`.
+    found.iter().enumerate().all(|(i, n)| {
+        let allowed = spelt.get(i).map_or(0, |p| skip_marks(p));
+        skip_marks(n) & !allowed == 0
+    })
 }
 
 /// The shards of `path` if it names a dataset (a folder, or a glob pattern that is not a path
@@ -98,6 +115,18 @@ pub(crate) fn expand(path: &Path) -> Result<Option<Vec<Shard>>> {
         _ => return Ok(None),
     };
     check_partitions(&shards)?;
+    // A file of no bytes holds no rows in any format (numpy's savetxt of an empty array, an
+    // empty partition some writers leave): it adds nothing, as a header-only CSV shard does,
+    // for every reader of the dataset alike (-p, --by, --id).
+    let all = shards.len();
+    let shards: Vec<Shard> = shards
+        .into_iter()
+        .filter(|s| !std::fs::metadata(&s.path).is_ok_and(|m| m.is_file() && m.len() == 0))
+        .collect();
+    ensure!(
+        !shards.is_empty(),
+        "every file of the dataset is empty (0 bytes), {all} of them"
+    );
     Ok(Some(shards))
 }
 
@@ -195,11 +224,8 @@ fn glob(pattern: &Path) -> Result<Vec<Shard>> {
         let partitions: Vec<_> = path
             .parent()
             .into_iter()
-            .flat_map(|p| p.components().skip(base))
-            .filter_map(|c| match c {
-                Component::Normal(name) => hive(name),
-                _ => None,
-            })
+            .flat_map(|p| names_after(p, base))
+            .filter_map(hive)
             .collect();
         if path.is_dir() {
             walk(&path, &partitions, &mut shards)?;
@@ -415,7 +441,14 @@ impl Concat {
 
     /// The value of partition key `key` in part `i`, if its folders have that key.
     fn partition(&self, i: usize, key: &str) -> Option<&str> {
-        let found = self.parts.get(i)?.partitions.iter().find(|(k, _)| k == key);
+        // The innermost folder of the key, as --by reads it (`k=a/k=b/` is `b`).
+        let found = self
+            .parts
+            .get(i)?
+            .partitions
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key);
         found.map(|(_, v)| v.as_str())
     }
 
@@ -534,5 +567,14 @@ mod tests {
         assert!(kept("out/_*", "out/_metadata"));
         assert!(kept("out/*.crc", "out/a.crc"));
         assert!(kept("out/.*", "out/.hidden"));
+        // Each component spells its own: `_r*` is the folder's, not the file's.
+        assert!(kept("_r*/*.csv", "_runs/b.csv"));
+        assert!(!kept("_r*/*.csv", "_runs/_b.csv"));
+        assert!(kept("out/**/_*", "out/a/_x"));
+        assert!(!kept("out/**/*.csv", "out/_tmp/a.csv"));
+        // A leading ./ is not a folder of the matches (the glob crate drops it).
+        assert!(!kept("./out/*", "out/_metadata"));
+        assert!(kept("./out/*", "out/part-0.csv"));
+        assert_eq!(literal_prefix(Path::new("./out/*")), 1);
     }
 }

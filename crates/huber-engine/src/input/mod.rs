@@ -276,7 +276,8 @@ pub(crate) fn sniff(head: &[u8]) -> Container {
 }
 
 /// Whether text starts as JSON Lines does (after a byte-order mark), or as a JSON array of
-/// objects (pandas' `to_json` by default), which the JSON Lines reader then names.
+/// objects (pandas' `to_json(orient="records")`, DuckDB's `ARRAY true`; `[]` when empty), which
+/// the JSON Lines reader then names.
 fn json_start(head: &[u8]) -> bool {
     let text = head
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -284,7 +285,7 @@ fn json_start(head: &[u8]) -> bool {
         .trim_ascii_start();
     match text.split_first() {
         Some((b'{', _)) => true,
-        Some((b'[', rest)) => rest.trim_ascii_start().starts_with(b"{"),
+        Some((b'[', rest)) => matches!(rest.trim_ascii_start().first(), Some(b'{' | b']')),
         _ => false,
     }
 }
@@ -612,14 +613,19 @@ impl Opener {
         }
         // The files of a dataset read alike: a note on how one was read (its first line, which
         // differs from file to file) is shown for the first.
-        let mut said = false;
+        let mut said: Vec<Option<PathBuf>> = Vec::new();
         for (location, table) in &tables {
             let shard = !specs.iter().any(|s| s.location == *location);
             if shard && table.note().is_some() {
-                if said {
+                // Once per folder of shards (so once for each dataset of flat files).
+                let folder = match location {
+                    Location::Path(p) => p.parent().map(Path::to_path_buf),
+                    _ => None,
+                };
+                if said.contains(&folder) {
                     continue;
                 }
-                said = true;
+                said.push(folder);
             }
             let keys = specs
                 .iter()
@@ -724,17 +730,6 @@ fn open_dataset(
             "'{key}' is a partition key of the dataset (text): it can be a --by key, not numbers"
         );
     }
-    // A file of no bytes holds no rows in any format (numpy's savetxt of an empty array, an
-    // empty partition some writers leave): it adds nothing, as a header-only CSV shard does.
-    let empty =
-        |s: &dataset::Shard| std::fs::metadata(&s.path).is_ok_and(|m| m.is_file() && m.len() == 0);
-    let (empty_shards, shards): (Vec<_>, Vec<_>) = shards.into_iter().partition(empty);
-    if shards.is_empty() {
-        bail!(
-            "every file of the dataset is empty (0 bytes), {} of them",
-            empty_shards.len()
-        );
-    }
     let mut opened: Vec<(dataset::Shard, Opened)> = Vec::with_capacity(shards.len());
     for shard in shards {
         let sub = InputSpec {
@@ -756,9 +751,10 @@ fn open_dataset(
             // Files of two formats: the first may be the odd one (a README beside the shards).
             let hint = if formats {
                 format!(
-                    ": a dataset's files are all one format; if {} is not data, leave it out \
-                     (a glob such as 'DIR/*.parquet' names only the shards)",
-                    first.name()
+                    ": a dataset's files are all one format; if {} or {} is not data, leave it \
+                     out (a glob such as 'DIR/*.parquet' names only the shards)",
+                    first.name(),
+                    shard.name()
                 )
             } else {
                 String::new()

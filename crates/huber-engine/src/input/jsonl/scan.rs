@@ -137,7 +137,7 @@ pub(crate) fn line(s: &[u8], fields: &Fields, row: &mut Row) -> Result<(), Bad> 
     row.clear();
     let i = ws(s, 0);
     if s.get(i) != Some(&b'{') {
-        if s.get(i) == Some(&b'[') && s.get(ws(s, i + 1)).is_none_or(|&c| c == b'{') {
+        if s.get(i) == Some(&b'[') && s.get(ws(s, i + 1)).is_none_or(|&c| c == b'{' || c == b']') {
             return Err(bad(
                 "a JSON array, not JSON Lines: huber reads one object per line (pandas writes \
                  that with to_json(orient='records', lines=True), DuckDB with FORMAT json \
