@@ -320,6 +320,12 @@ impl Concat {
         }
         let mut shape = vec![rows];
         shape.extend_from_slice(&tail);
+        let mut parts = parts;
+        if parts.len() > 1 {
+            for (_, source) in &mut parts {
+                source.in_dataset();
+            }
+        }
         let parts = parts
             .into_iter()
             .map(|(name, source)| Part {

@@ -73,6 +73,9 @@ pub trait Source: Send {
     /// Starts decoding ahead of the first read, where the reader decodes on threads of its own
     /// (a Parquet file): a dataset calls it on its next file while the current one is read.
     fn prefetch(&mut self) {}
+    /// Tells a reader that decodes on threads of its own that it is one file of a dataset, whose
+    /// next file decodes beside it: a small file then takes one thread, not all of them.
+    fn in_dataset(&mut self) {}
 }
 
 /// The capabilities of a source parsed from a text table (a CSV column): elements that have
@@ -359,6 +362,10 @@ impl Source for Named {
     fn prefetch(&mut self) {
         self.inner.prefetch();
     }
+
+    fn in_dataset(&mut self) {
+        self.inner.in_dataset();
+    }
 }
 
 impl<S> Named<S> {
@@ -424,6 +431,10 @@ impl Source for Squeezed {
     }
     fn prefetch(&mut self) {
         self.inner.prefetch();
+    }
+
+    fn in_dataset(&mut self) {
+        self.inner.in_dataset();
     }
 }
 
