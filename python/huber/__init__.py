@@ -193,10 +193,10 @@ def _params(kind: str, delta: Any, beta: Any) -> list[float] | None:
         real = isinstance(v, (numbers.Number, np.number)) and not isinstance(v, (complex, np.complexfloating))
         return real and not isinstance(v, (bool, np.bool_))
 
-    values = np.asarray(given) if not isinstance(given, (bytes, str)) else np.asarray(None)
-    if values.ndim == 0 and (number(given) or (values.dtype.kind in "iuf" and not isinstance(given, (bool, np.bool_)))):
+    values = np.asarray(given)
+    if number(given) or (values.ndim == 0 and values.dtype.kind in "iuf"):
         return [float(given)]
-    if values.ndim == 1 and (values.dtype.kind in "iuf" or all(number(v) for v in values)):
+    if values.ndim == 1 and all(number(v) for v in values):
         return [float(v) for v in values]
     raise ValueError(f"{name}={given!r}: a number, a sequence of numbers, or 'auto'")
 

@@ -68,7 +68,7 @@ class Metric:
         except (ValueError, TypeError) as e:
             # The element is counted in this batch, which the message says.
             message = re.sub(r"^the loss of element (\d+) is NaN", r"the loss of element \1 of this batch is NaN", str(e))
-            _raise_from_engine(type(e)(message) if message != str(e) else e)
+            _raise_from_engine(type(e)(message))
 
     def _records(self) -> list | None:
         """The merged results, or None before any update."""

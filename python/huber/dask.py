@@ -104,12 +104,10 @@ def _combine(x: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
 
 def _finish(reduced: Any, shape: tuple | None, several: bool, grouped: bool) -> Any:
     results = list(_flatten(reduced)[0]) if _flatten(reduced) else []
-    if shape is not None and grouped:
-        # A group's result has the shape of all the data, as huber.evaluate gives it, however
-        # many partitions held the group.
+    if shape is not None:
+        # The data's shape, as huber.evaluate gives it (a group's too, however many partitions
+        # held the group).
         results = [_shaped(r, shape) for r in results]
-    elif shape is not None:
-        results = [huber.Result(r._r.with_shape(list(shape))) for r in results]
     if grouped or several:
         return results
     return results[0]

@@ -320,19 +320,19 @@ impl Concat {
         }
         let mut shape = vec![rows];
         shape.extend_from_slice(&tail);
-        let mut parts = parts;
-        if parts.len() > 1 {
-            for (_, source) in &mut parts {
-                source.in_dataset();
-            }
-        }
+        let several = parts.len() > 1;
         let parts = parts
             .into_iter()
-            .map(|(name, source)| Part {
-                left: source.shape().iter().product(),
-                source,
-                name,
-                partitions: Vec::new(),
+            .map(|(name, mut source)| {
+                if several {
+                    source.in_dataset();
+                }
+                Part {
+                    left: source.shape().iter().product(),
+                    source,
+                    name,
+                    partitions: Vec::new(),
+                }
             })
             .collect();
         Ok(Concat {

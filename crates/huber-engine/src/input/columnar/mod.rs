@@ -464,9 +464,15 @@ impl Shared {
         // the next file decodes on another meanwhile, and a second thread here would only
         // contend for the cores (measured on 8 shards of 1.25M rows: 7% faster, 6% less CPU).
         // Saturating: the row counts are the file's claims, which may be anything.
-        let rows = (0..units).fold(0u64, |sum, u| sum.saturating_add(self.decoder.rows(u)));
-        let small = rows.saturating_mul(row_bytes as u64) <= 2 * QUEUE_BYTES as u64;
-        let threads = if self.in_dataset && small { 1 } else { threads };
+        let small = || {
+            let rows = (0..units).fold(0u64, |sum, u| sum.saturating_add(self.decoder.rows(u)));
+            rows.saturating_mul(row_bytes as u64) <= 2 * QUEUE_BYTES as u64
+        };
+        let threads = if self.in_dataset && small() {
+            1
+        } else {
+            threads
+        };
         let depth = (QUEUE_BYTES / threads / (PIECE_ROWS * row_bytes)).max(2);
         for first in 0..threads {
             let (tx, rx) = sync_channel(depth);
