@@ -554,6 +554,45 @@ fn a_partition_key_is_listed_beside_the_worst_rows() {
 }
 
 #[test]
+fn the_worst_rows_of_a_dataset_name_their_file() {
+    // Each listed row, looked up in the file it names, is that file's own listed row: the same
+    // id, values and line (CSV and JSON Lines number lines in their own file).
+    for (input, lines) in [
+        ("dask_csv", true),
+        ("jsonl", true),
+        ("polars/*.parquet", false),
+        ("hive", false),
+    ] {
+        let v = json(&format!("{DIR}/{input}"), &["--top", "5", "--id", "id"]);
+        let top = v["top"].as_array().unwrap();
+        assert_eq!(top.len(), 5, "{input}");
+        for row in top {
+            assert_eq!(row.get("line").is_some(), lines, "{input}: {row}");
+            let file = row["file"].as_str().unwrap();
+            assert!(file.starts_with(DIR), "{input}: {file}");
+            let own = json(file, &["--top", "240", "--id", "id"]);
+            let found = own["top"].as_array().unwrap().iter().find(|r| r["id"] == row["id"]);
+            let found = found.unwrap_or_else(|| panic!("{input}: {row} is not in {file}"));
+            for key in ["line", "pred", "target", "loss"] {
+                assert_eq!(found.get(key), row.get(key), "{input}: {key} of {row}");
+            }
+        }
+    }
+    // A single file, and a CSV file's lines beside a dataset's rows, name no file.
+    let one = json(&format!("{DIR}/all.csv"), &["--top", "2"]);
+    assert!(one["top"][0].get("file").is_none(), "{one}");
+    let (p, t) = (format!("{DIR}/all.csv:pred"), format!("{DIR}/polars:target"));
+    let run = huber(&["-p", &p, "-t", &t, "--top", "2"], None);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert!(run.out().starts_with("index\tline\tpred"), "{}", run.out());
+    // Text and CSV tables have the column after the index.
+    let (p, t) = (format!("{DIR}/dask_csv:pred"), format!("{DIR}/dask_csv:target"));
+    let run = huber(&["-p", &p, "-t", &t, "--top", "1", "-f", "csv"], None);
+    let header = run.out().lines().next().map(str::to_string);
+    assert_eq!(header.as_deref(), Some("index,file,line,pred,target,loss"));
+}
+
+#[test]
 fn shards_whose_text_columns_differ_in_layout_only_are_one_dataset() {
     // pandas writes large_string, DuckDB string: the same text, the same table.
     let got = json(

@@ -102,6 +102,9 @@ fn top_pair(py: Python<'_>, t: TopList) -> PyResult<Bound<'_, PyTuple>> {
             column(&|w| w.weight.unwrap_or(f64::NAN)).into_pyarray(py),
         )?;
     }
+    if let Some(files) = t.files {
+        table.set_item("file", files)?;
+    }
     if let Some(lines) = t.lines {
         table.set_item("line", lines.into_pyarray(py))?;
     }

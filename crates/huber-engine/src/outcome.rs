@@ -55,6 +55,9 @@ pub struct TopList {
     pub worst: Vec<Worst>,
     /// The line of each listed element's record, for an input that has lines (a CSV file).
     pub lines: Option<Vec<u64>>,
+    /// The file of each listed element, for an input that is a dataset of files: the file its
+    /// line is in, or where no input has lines, the file its row is in.
+    pub files: Option<Vec<String>>,
     /// The value of the `--id` column in each listed element's row.
     pub ids: Option<Vec<String>>,
 }

@@ -51,6 +51,9 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
     } else {
         names.push("index".into());
     }
+    if first.files.is_some() {
+        names.push("file".into());
+    }
     if first.lines.is_some() {
         names.push("line".into());
     }
@@ -75,6 +78,9 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
                 cells.extend(unravel(w.index, &r.shape).iter().map(usize::to_string));
             }
             cells.push(w.index.to_string());
+            if let Some(files) = &listing.files {
+                cells.push(cell(&files[rank], sep));
+            }
             if let Some(lines) = &listing.lines {
                 cells.push(lines[rank].to_string());
             }
@@ -96,7 +102,7 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
     out.write_all(buf.as_bytes())
 }
 
-/// An id as a cell: quoted as RFC 4180 says where it holds the separator, a quote or a line
+/// An id or a file name as a cell: quoted as RFC 4180 says where it holds the separator, a quote or a line
 /// break (CSV), or with its tabs and line breaks escaped (text, one row a line).
 fn cell(id: &str, sep: char) -> String {
     if sep == ',' {
@@ -155,6 +161,9 @@ fn entries(listing: &TopList) -> Vec<Value> {
         let mut e = Map::new();
         e.insert("index".into(), Value::from(unravel(w.index, &r.shape)));
         e.insert("flat".into(), Value::from(w.index));
+        if let Some(files) = &listing.files {
+            e.insert("file".into(), Value::from(files[rank].as_str()));
+        }
         if let Some(lines) = &listing.lines {
             e.insert("line".into(), Value::from(lines[rank]));
         }

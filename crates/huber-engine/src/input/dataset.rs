@@ -485,6 +485,11 @@ impl Text for Concat {
         self.per_part(indices, |text, local| text.lines(local))
     }
 
+    fn files(&self, indices: &[usize]) -> Option<Vec<String>> {
+        let name = |&i: &usize| self.parts[self.part_of(i).0].name.clone();
+        Some(indices.iter().map(name).collect())
+    }
+
     fn parses_on_pool(&self) -> bool {
         self.parts
             .iter()

@@ -89,6 +89,12 @@ pub trait Text {
     /// C order, ascending) start, found by reading the input again: `None` where it cannot be
     /// read again (standard input).
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>>;
+    /// The file that holds each of elements `indices` (flat, C order, ascending), for an input
+    /// that is a dataset of files; `None` for one file.
+    fn files(&self, indices: &[usize]) -> Option<Vec<String>> {
+        let _ = indices;
+        None
+    }
     /// Whether reads parse on the engine's thread pool, under a lock that other inputs of the
     /// same file share: then inputs are read one after another, because a pool thread waiting
     /// for that lock could not help with the parse.
@@ -451,6 +457,10 @@ impl Text for Named {
     fn lines(&self, indices: &[usize]) -> Option<Result<Vec<u64>>> {
         let lines = self.inner.text()?.lines(indices)?;
         Some(lines.with_context(|| self.name.clone()))
+    }
+
+    fn files(&self, indices: &[usize]) -> Option<Vec<String>> {
+        self.inner.text()?.files(indices)
     }
 
     fn parses_on_pool(&self) -> bool {

@@ -41,7 +41,7 @@ impl Run<'_> {
             .zip(top.finish())
             .map(|(result, list)| {
                 let worst = list.worst().to_vec();
-                let lines = lines(inputs, self.shape, &worst)?;
+                let (lines, files) = lines(inputs, self.shape, &worst)?;
                 let ids = match self.id {
                     Some(key) => Some(ids(inputs, self.shape, &worst, key)?),
                     None => None,
@@ -50,6 +50,7 @@ impl Run<'_> {
                     result,
                     worst,
                     lines,
+                    files,
                     ids,
                 })
             })
@@ -71,11 +72,35 @@ fn ids(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst], key: &str) -> Resu
     })
 }
 
-/// The lines of the `worst` elements' records in the first input that has lines (a CSV file):
-/// pred's, else target's, else weight's, one of the computed shape before a broadcast one (whose
-/// element is the row that broadcasting repeated); `None` if none has.
-fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Option<Vec<u64>>> {
-    of_rows(inputs, shape, worst, |text, indices| text.lines(indices))
+/// The lines of listed elements, and the files they are in.
+type Located = (Option<Vec<u64>>, Option<Vec<String>>);
+
+/// The lines of the `worst` elements' records in the first input that has lines (a CSV or JSON
+/// Lines file): pred's, else target's, else weight's, one of the computed shape before a
+/// broadcast one (whose element is the row that broadcasting repeated); `None` if none has. With
+/// them, the files they are in where that input is a dataset; without, the files of the first
+/// input that is a dataset (of Parquet, Arrow or NPY files).
+fn lines(inputs: &Inputs<'_>, shape: &[usize], worst: &[Worst]) -> Result<Located> {
+    let found = of_rows(inputs, shape, worst, |text, indices| {
+        let lines = text.lines(indices)?;
+        let files = text.files(indices);
+        Some(lines.map(|lines| {
+            let file = |k: usize| files.as_ref().map(|f| f[k].clone());
+            lines
+                .into_iter()
+                .enumerate()
+                .map(|(k, line)| (line, file(k)))
+                .collect::<Vec<_>>()
+        }))
+    })?;
+    let Some(found) = found else {
+        let files = of_rows(inputs, shape, worst, |text, indices| {
+            text.files(indices).map(Ok)
+        })?;
+        return Ok((None, files));
+    };
+    let (lines, files): (Vec<u64>, Vec<Option<String>>) = found.into_iter().unzip();
+    Ok((Some(lines), files.into_iter().collect()))
 }
 
 /// What `fetch` finds in the rows of the `worst` elements of the first input that is a table

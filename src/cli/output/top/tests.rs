@@ -35,6 +35,7 @@ fn a_table_names_its_columns_and_prints_in_the_result_type() {
         result: r.clone(),
         worst: list.to_vec(),
         lines: Some(vec![9, 4]),
+        files: None,
         ids: None,
     }];
     assert_eq!(
@@ -48,6 +49,7 @@ fn a_table_names_its_columns_and_prints_in_the_result_type() {
         result: flat.clone(),
         worst: vec![worst(3, 1.5, None)],
         lines: None,
+        files: None,
         ids: None,
     }];
     assert_eq!(
@@ -68,12 +70,14 @@ fn several_deltas_give_one_list_each() {
             result: a.clone(),
             worst: la.to_vec(),
             lines: None,
+            files: None,
             ids: None,
         },
         TopList {
             result: b.clone(),
             worst: lb.to_vec(),
             lines: None,
+            files: None,
             ids: None,
         },
     ];
@@ -94,6 +98,7 @@ fn json_adds_the_list_to_the_result() {
         result: r.clone(),
         worst: list.to_vec(),
         lines: None,
+        files: None,
         ids: None,
     }];
     let text = written(Format::Json, &one, false);
