@@ -554,6 +554,61 @@ fn a_partition_key_is_listed_beside_the_worst_rows() {
 }
 
 #[test]
+fn integer_partition_keys_are_integers_as_pyarrow_reads_them() {
+    // The polars shards under folders pi=10, pi=-1 and pi=2: integer keys, in numeric order (as
+    // text they would sort -1, 10, 2), and a number in JSON; a folder pi=007 makes them text.
+    let dir = crate::util::temp_dir();
+    let folders = |names: [&str; 3]| {
+        for (i, name) in names.iter().enumerate() {
+            let folder = dir.path().join(name);
+            fs::create_dir_all(&folder).unwrap();
+            let shard = repo_path(&format!("{DIR}/polars/data-{i}.parquet"));
+            fs::copy(shard, folder.join("part-0.parquet")).unwrap();
+        }
+    };
+    let keys = |root: &str| {
+        let d = dir.path().join(root).display().to_string();
+        let v = json(&d, &["--by", &format!("{d}:pi"), "-r", "sum"]);
+        let counts: Vec<(Value, Value)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].clone(), r["count"].clone()))
+            .collect();
+        counts
+    };
+    folders(["ints/pi=10", "ints/pi=-1", "ints/pi=2"]);
+    let counts = |v: &[(Value, Value)]| {
+        v.iter()
+            .map(|(_, c)| c.as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let got = keys("ints");
+    let want_keys: Vec<Value> = vec![(-1).into(), 2.into(), 10.into()];
+    assert_eq!(
+        got.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        want_keys
+    );
+    // data-1 is under -1, data-2 under 2, data-0 under 10.
+    let shard_rows = |i: usize| {
+        json(&format!("{DIR}/polars/data-{i}.parquet"), &[])["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        counts(&got),
+        vec![shard_rows(1), shard_rows(2), shard_rows(0)]
+    );
+    folders(["text/pi=10", "text/pi=-1", "text/pi=007"]);
+    let got = keys("text");
+    let want_keys: Vec<Value> = vec!["-1".into(), "007".into(), "10".into()];
+    assert_eq!(
+        got.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        want_keys
+    );
+}
+
+#[test]
 fn the_worst_rows_of_a_dataset_name_their_file() {
     // Each listed row, looked up in the file it names, is that file's own listed row: the same
     // id, values and line (CSV and JSON Lines number lines in their own file).
@@ -571,7 +626,11 @@ fn the_worst_rows_of_a_dataset_name_their_file() {
             let file = row["file"].as_str().unwrap();
             assert!(file.starts_with(DIR), "{input}: {file}");
             let own = json(file, &["--top", "240", "--id", "id"]);
-            let found = own["top"].as_array().unwrap().iter().find(|r| r["id"] == row["id"]);
+            let found = own["top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == row["id"]);
             let found = found.unwrap_or_else(|| panic!("{input}: {row} is not in {file}"));
             for key in ["line", "pred", "target", "loss"] {
                 assert_eq!(found.get(key), row.get(key), "{input}: {key} of {row}");
@@ -581,12 +640,18 @@ fn the_worst_rows_of_a_dataset_name_their_file() {
     // A single file, and a CSV file's lines beside a dataset's rows, name no file.
     let one = json(&format!("{DIR}/all.csv"), &["--top", "2"]);
     assert!(one["top"][0].get("file").is_none(), "{one}");
-    let (p, t) = (format!("{DIR}/all.csv:pred"), format!("{DIR}/polars:target"));
+    let (p, t) = (
+        format!("{DIR}/all.csv:pred"),
+        format!("{DIR}/polars:target"),
+    );
     let run = huber(&["-p", &p, "-t", &t, "--top", "2"], None);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     assert!(run.out().starts_with("index\tline\tpred"), "{}", run.out());
     // Text and CSV tables have the column after the index.
-    let (p, t) = (format!("{DIR}/dask_csv:pred"), format!("{DIR}/dask_csv:target"));
+    let (p, t) = (
+        format!("{DIR}/dask_csv:pred"),
+        format!("{DIR}/dask_csv:target"),
+    );
     let run = huber(&["-p", &p, "-t", &t, "--top", "1", "-f", "csv"], None);
     let header = run.out().lines().next().map(str::to_string);
     assert_eq!(header.as_deref(), Some("index,file,line,pred,target,loss"));

@@ -136,6 +136,13 @@ impl Opener {
     ) -> Result<KeyInput> {
         let key = spec.key.as_deref();
         let partition = key.filter(|k| shards[0].partitions.iter().any(|(p, _)| p == k));
+        // A partition key is integers where every folder writes an integer as pyarrow, polars
+        // and DuckDB read one (and print it back the same), else text.
+        let ints = partition.is_some_and(|p| {
+            shards
+                .iter()
+                .all(|s| partition_value(s, p).is_some_and(|v| plain_int(v).is_some()))
+        });
         let mut parts = VecDeque::with_capacity(shards.len());
         let (mut rows, mut shared, mut kind) = (0usize, false, None);
         for shard in &shards {
@@ -147,7 +154,7 @@ impl Opener {
                 },
             };
             let (part, input_shape, input_shared) = match partition {
-                Some(p) => self.partition_part(shard, p, &sub, taken),
+                Some(p) => self.partition_part(shard, p, ints, &sub, taken),
                 None => self.column_part(&sub, taken).map_err(|e| {
                     // A misspelt partition key is not among the file's columns either: name the
                     // keys the folders give too.
@@ -202,19 +209,22 @@ impl Opener {
         Ok((part, input.shape[0], input.shared))
     }
 
-    /// A partition key's value for every row of one file of a dataset. The rows of a CSV table
-    /// not counted before the run are those of its first column, read with the table.
+    /// A partition key's value for every row of one file of a dataset, as an integer key
+    /// where `ints`. The rows of a CSV table not counted before the run are those of its first
+    /// column, read with the table.
     fn partition_part(
         &mut self,
         shard: &Shard,
         partition: &str,
+        ints: bool,
         sub: &InputSpec,
         taken: bool,
     ) -> Result<(KeyPart, usize, bool)> {
-        let value = shard.partitions.iter().rev().find(|(k, _)| k == partition);
-        let value = value
-            .map(|(_, v)| v.as_bytes().to_vec())
-            .unwrap_or_default();
+        let text = partition_value(shard, partition).unwrap_or_default();
+        let value = match plain_int(text) {
+            Some(v) if ints => Label::Int(v.to_le_bytes().to_vec()),
+            _ => Label::Text(text.as_bytes().to_vec()),
+        };
         let csv = self.tables.iter().find(|(loc, _)| *loc == sub.location);
         if let Some((_, table)) = csv {
             let rows = table.layout().rows;
@@ -270,6 +280,41 @@ impl Opener {
     }
 }
 
+/// The value of partition key `key` of a file of a dataset (the innermost folder's).
+fn partition_value<'a>(shard: &'a Shard, key: &str) -> Option<&'a str> {
+    let found = shard.partitions.iter().rev().find(|(k, _)| k == key);
+    found.map(|(_, v)| v.as_str())
+}
+
+/// `text` as an integer if it is one as it would be printed (`-5`, `12`; not `007`, `+3`, `-0`
+/// or `1e3`).
+fn plain_int(text: &str) -> Option<i64> {
+    let v: i64 = text.parse().ok()?;
+    (v.to_string() == text).then_some(v)
+}
+
+/// A partition key's value, as the key of each row of its file.
+enum Label {
+    Text(Vec<u8>),
+    /// An integer, as integer keys are held (8 bytes, little-endian).
+    Int(Vec<u8>),
+}
+
+impl Label {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Label::Text(b) | Label::Int(b) => b,
+        }
+    }
+
+    fn kind(&self) -> KeyKind {
+        match self {
+            Label::Text(_) => KeyKind::Text,
+            Label::Int(_) => KeyKind::Int,
+        }
+    }
+}
+
 /// One file's keys in a dataset's.
 enum KeyPart {
     Text(TextSource),
@@ -277,13 +322,13 @@ enum KeyPart {
     Json(JsonKeys),
     /// The same key for each of `rows` rows.
     Constant {
-        value: Vec<u8>,
+        value: Label,
         rows: usize,
     },
     /// The same key for each row `rows` reads (a text column of a CSV or JSON Lines table).
     Relabel {
         rows: Box<KeyPart>,
-        value: Vec<u8>,
+        value: Label,
     },
 }
 
@@ -304,7 +349,7 @@ impl KeyPart {
             KeyPart::Constant { value, rows } => {
                 let got = want.min(*rows);
                 *rows -= got;
-                push_copies(value, got, data, ends);
+                push_copies(value.bytes(), got, data, ends);
                 got
             }
             KeyPart::Relabel { rows, value } => {
@@ -312,7 +357,7 @@ impl KeyPart {
                 d.clear();
                 e.clear();
                 let got = rows.read_into(want, d, e, &mut (Vec::new(), Vec::new()))?;
-                push_copies(value, got, data, ends);
+                push_copies(value.bytes(), got, data, ends);
                 got
             }
         })
@@ -321,6 +366,7 @@ impl KeyPart {
     fn kind(&self) -> KeyKind {
         match self {
             KeyPart::Columnar(c) => c.kind(),
+            KeyPart::Constant { value, .. } | KeyPart::Relabel { value, .. } => value.kind(),
             _ => KeyKind::Text,
         }
     }

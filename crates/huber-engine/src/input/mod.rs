@@ -747,9 +747,7 @@ fn open_dataset(
     if let Some(key) = &spec.key
         && shards[0].partitions.iter().any(|(k, _)| k == key)
     {
-        bail!(
-            "'{key}' is a partition key of the dataset (text): it can be a --by key, not numbers"
-        );
+        bail!("'{key}' is a partition key of the dataset: it can be a --by or --id key, not data");
     }
     let mut opened: Vec<(dataset::Shard, Opened)> = Vec::with_capacity(shards.len());
     for shard in shards {
