@@ -51,11 +51,13 @@ __version__ = "0.1.0"
 DataError.__doc__ = """Bad or unreadable data: a missing file, a bad format, a value that is not a
 number, a NaN under ``nan="raise"``. A subclass of :class:`ValueError`.
 
-Attributes ``input``, ``line`` and ``column`` name where, when the message does (``line`` and
-``column`` for text inputs, 1-based; otherwise None)."""
+Attributes ``input``, ``line``, ``column`` and ``field`` name where, when the message does
+(``line`` and ``column`` for CSV, ``line`` and ``field`` for JSON Lines, 1-based; otherwise
+None)."""
 DataError.input = None
 DataError.line = None
 DataError.column = None
+DataError.field = None
 
 #: Loss names, as ``loss=`` takes them.
 LOSSES = ("huber", "smooth_l1", "mse", "l1", "log_cosh", "pseudo_huber")
@@ -79,6 +81,7 @@ _FLAGS = [
     (re.compile(r"--reduction none|-r none"), "reduction='none'"),
     (re.compile(r"--reduction weighted-mean|-r weighted-mean"), "reduction='weighted_mean'"),
     (re.compile(r"--reduction (\w+)|-r (\w+)"), lambda m: f"reduction='{m.group(1) or m.group(2)}'"),
+    (re.compile(r"^weighted-mean divides"), "reduction='weighted_mean' divides"),
     (re.compile(r"--nan error"), "nan='raise'"),
     (re.compile(r"--nan (\w+)"), lambda m: f"nan='{m.group(1)}'"),
     (re.compile(r"--(weight|threads|axis|by|top|delimiter)\b"), lambda m: f"{m.group(1)}="),
@@ -89,6 +92,9 @@ _FLAGS = [
     (re.compile(r"-d auto\b"), "delta='auto'"),
     (re.compile(r"--(delta|beta) ([-+]?(?:\d|inf|nan)[\w.+-]*)"), r"\1=\2"),
     (re.compile(r"--(delta|beta)\b"), r"\1"),
+    # Notes, which Python gives as warnings (silenced by a warnings filter, not -q).
+    (re.compile(r"pass --header \(--no-header or -q silences this note\)"), "pass header=True (header=False silences this warning)"),
+    (re.compile(r" \(-q silences this note\)"), ""),
     # An array's keys are named once: the option and the input are the same argument here.
     (re.compile(r"^by= by: "), "by: "),
 ]
@@ -96,10 +102,16 @@ _FLAGS = [
 # Where a text input's bad value is: `INPUT: line L, column C` at the start of the message, or in
 # parentheses at its end, after what is wrong (`the loss of element 1 is NaN (d.csv:pred: line 3,
 # column 1)`). A path may hold parentheses itself (`run (1)/e.csv`).
+# JSON Lines names a field where CSV names a column; a Parquet, Arrow or NPY shard of a dataset is
+# named with a row (`(d:pred: d/part-0.parquet: row 510 (from 0))`).
+_AT = r": line (?P<line>\d+)(?:, column (?P<column>\d+)|, field '(?P<field>[^'\n]*)')?"
 _WHERE = (
-    re.compile(r"^(?P<input>[^\n]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?"),
-    re.compile(r" \((?P<input>[^\n]*?): line (?P<line>\d+)(?:, column (?P<column>\d+))?\)$"),
+    re.compile(r"^(?:(?:pred|target|weight|by)= )?(?P<input>[^\n]*?)" + _AT),
+    re.compile(r" \((?P<input>[^\n]*?)" + _AT + r"\)$"),
+    re.compile(r" \((?P<input>[^\n]*?): (?P<file>[^\n]*?): row (?P<row>\d+) \(from 0\)\)$"),
 )
+# The argument an input's message starts with, where it names one (`by= d.csv:store: …`).
+_ARGUMENT = re.compile(r"^(?:pred|target|weight|by)= ")
 
 
 def _pythonic(message: str) -> str:
@@ -116,21 +128,35 @@ def _raise_from_engine(e: Exception, inputs: tuple = ()) -> None:
     if isinstance(e, DataError):
         err = DataError(message)
         where = _WHERE[1].search(message) or _WHERE[0].match(message)
+        shard = _WHERE[2].search(message)
         if where:
             err.input = where["input"]
             err.line = int(where["line"])
             err.column = int(where["column"]) if where["column"] else None
+            err.field = where["field"]
+        elif shard:
+            err.input = shard["input"]
         else:
-            named = [i for i in inputs if isinstance(i, str) and message.startswith(i + ":")]
+            text = _ARGUMENT.sub("", message)
+            named = [i for i in inputs if isinstance(i, str) and text.startswith(i + ":")]
             err.input = max(named, key=len) if named else None
         raise err from None
     raise type(e)(message) from None
 
 
-def _input(x: Any) -> Any:
-    """An input as the engine takes it: INPUT text, or a C-contiguous numpy array."""
+def _input(x: Any, detach: bool = False) -> Any:
+    """An input as the engine takes it: INPUT text, or a C-contiguous numpy array. A torch
+    tensor that requires grad is detached where ``detach`` (a metric's batch, as torchmetrics
+    detaches it), else refused with the hint: huber's values carry no gradient."""
     if isinstance(x, (str, os.PathLike)):
         return os.fspath(x)
+    if getattr(x, "requires_grad", False) and hasattr(x, "detach"):
+        if not detach:
+            raise TypeError(
+                "a tensor that requires grad: huber computes values, not an autograd graph; "
+                "pass pred.detach() (huber.grad gives the gradient)"
+            )
+        x = x.detach()
     try:
         a = np.asarray(x)
     except TypeError as e:
@@ -273,10 +299,21 @@ def _labels(by: Any) -> tuple[Any, Any]:
 
 def _label_array(by: Any) -> np.ndarray:
     """Labels as a numpy array. A pandas column of nullable integers or bools (``Int64``,
-    ``boolean``) keeps its integers with None where missing, not floats (numpy's reading of
-    it when it holds a missing value, which would make keys 1.0 in one partition and 1 in the
-    next)."""
+    ``boolean``), or a categorical one of them, keeps its integers with None where missing, not
+    floats (numpy's reading of it when it holds a missing value, which would make keys 1.0 in
+    one partition and 1 in the next)."""
     dtype = getattr(by, "dtype", None)
+    if type(dtype).__name__ == "CategoricalDtype":
+        # A category's label is its value, read as its categories' dtype reads (integers as
+        # integers, not the floats numpy makes of them beside a missing value); missing where
+        # the code is -1.
+        codes = np.asarray(getattr(by, "cat", by).codes)
+        values = _label_array(dtype.categories)
+        if (codes >= 0).all():
+            return values[codes]
+        labels = np.full(codes.shape, None, dtype=object)
+        labels[codes >= 0] = values[codes[codes >= 0]]
+        return labels
     kind = getattr(getattr(dtype, "numpy_dtype", None), "kind", None)
     if hasattr(by, "to_numpy") and kind is not None and kind in "iub":
         if getattr(by, "hasnans", False):
@@ -365,9 +402,10 @@ def _run(
     except (ValueError, TypeError) as e:
         _raise_from_engine(e, (pred, target, weight, by))
     for note in notes:
-        if note.startswith("--broadcast"):
-            # As PyTorch warns when broadcasting is likely to lead to a wrong result.
-            warnings.warn(_pythonic(note), UserWarning, stacklevel=_caller_level())
+        # What the command line notes on stderr: a broadcast that grows the data (as PyTorch
+        # warns when broadcasting is likely to lead to a wrong result), a first line of numbers
+        # read as data (never taken silently).
+        warnings.warn(_pythonic(note), UserWarning, stacklevel=_caller_level())
     if transposed and kind_out == "elements":
         results = results.T
     if kind_out == "groups" and uniques is not None:
@@ -430,8 +468,8 @@ class Result:
 
     @property
     def loss(self) -> str:
-        """The loss's name."""
-        return self._r.loss
+        """The loss's name, as ``loss=`` takes it (``smooth_l1``; the JSON writes ``smooth-l1``)."""
+        return self._r.loss.replace("-", "_")
 
     @property
     def delta(self) -> float | None:
@@ -447,8 +485,8 @@ class Result:
 
     @property
     def reduction(self) -> str:
-        """``mean``, ``sum`` or ``weighted-mean``."""
-        return self._r.reduction
+        """``mean``, ``sum`` or ``weighted_mean``, as ``reduction=`` takes it."""
+        return self._r.reduction.replace("-", "_")
 
     @property
     def weight_sum(self) -> float | None:
@@ -488,12 +526,16 @@ class Result:
         return results[0] if text.lstrip().startswith("{") else results
 
     def __reduce__(self) -> tuple:
-        return (_result_from_json, (self._r.to_json(),))
+        return (_result_from_json, (self._r.to_json(), self.worst))
 
     def __eq__(self, other: object) -> bool:
         # Records, not numbers: two results of the same state are equal, a NaN value too (its
-        # JSON says NaN alike).
-        return isinstance(other, Result) and (self._r == other._r or self._r.to_json() == other._r.to_json())
+        # JSON says NaN alike), whatever the name of the input their labels came from (`by`).
+        if not isinstance(other, Result):
+            return False
+        if self._r == other._r:
+            return True
+        return _unlabelled(self._r.to_json()) == _unlabelled(other._r.to_json())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -506,8 +548,15 @@ class Result:
         )
 
 
-def _result_from_json(text: str) -> Result:
-    return Result(_huber.parse(text, "pickled result")[0])
+def _result_from_json(text: str, worst: Any = None) -> Result:
+    return Result(_huber.parse(text, "pickled result")[0], worst)
+
+
+def _unlabelled(text: str) -> str:
+    """A result's JSON without the name of its labels' input, for comparing."""
+    record = json.loads(text)
+    record.pop("by", None)
+    return json.dumps(record, sort_keys=True)
 
 
 class Cells:
@@ -687,8 +736,8 @@ def huber_loss(
     """Huber loss, as ``torch.nn.functional.huber_loss(pred, target, reduction, delta)``:
     ``0.5 r²`` for ``|r| < δ``, else ``δ (|r| - 0.5 δ)``, with ``r = pred - target``.
 
-    ``delta`` may be a sequence (one result each) or ``"auto"`` (δ = 1.345 · MAD of the
-    residuals). See :func:`loss` for the arguments and what is returned.
+    ``delta`` may be a sequence (one result each) or ``"auto"`` (δ = 1.345 · 1.4826 · MAD of
+    the residuals). See :func:`loss` for the arguments and what is returned.
 
     >>> import numpy as np, huber
     >>> p = np.array([[0.0, 2.0], [-3.0, 0.5]], dtype=np.float32)
@@ -852,6 +901,13 @@ def _shard(item: Any, i: int) -> tuple[str, list]:
         return f"result {i + 1}", _huber.parse(text, f"result {i + 1}")
     if isinstance(item, Metric):
         return f"metric {i + 1}", list(item._records() or [])
+    if isinstance(item, Cells):
+        raise TypeError(
+            f"merge: item {i + 1} is an axis= result (Cells), whose cells hold rounded values, not "
+            "states: compute over all the data, or merge per-group results (by=)"
+        )
+    if not hasattr(item, "__iter__"):
+        raise TypeError(f"merge: item {i + 1} ({type(item).__name__}) is not a Result, a list of them, or JSON text")
     items = list(item)
     if not all(isinstance(r, Result) for r in items):
         raise TypeError(f"merge: item {i + 1} is not a Result, a list of them, or JSON text")

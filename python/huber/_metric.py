@@ -54,9 +54,14 @@ class Metric:
         if self.reduction == "none":
             raise ValueError("a Metric reduces: reduction='mean', 'sum' or 'weighted_mean'")
         self.nan = nan
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= _huber.MAX_THREADS:
+            raise ValueError(f"threads={threads!r}: from 0 (all cores) to {_huber.MAX_THREADS}")
         self.threads = threads
         # The exact results of the batches, merged in Rust.
-        self._acc = self._accumulator()
+        try:
+            self._acc = self._accumulator()
+        except (ValueError, TypeError) as e:
+            _raise_from_engine(e)
 
     def _accumulator(self) -> Any:
         return _huber.Accumulator(self.loss, self._params, self.reduction, self.nan, self.threads)
@@ -64,7 +69,8 @@ class Metric:
     def update(self, pred: Any, target: Any, weight: Any = None) -> None:
         """Adds a batch."""
         try:
-            self._acc.update(_input(pred), _input(target), None if weight is None else _input(weight))
+            inputs = [None if x is None else _input(x, detach=True) for x in (pred, target, weight)]
+            self._acc.update(*inputs)
         except (ValueError, TypeError) as e:
             # The element is counted in this batch, which the message says.
             message = re.sub(r"^the loss of element (\d+) is NaN", r"the loss of element \1 of this batch is NaN", str(e))
@@ -79,12 +85,19 @@ class Metric:
 
     def merge_state(self, other: "Metric | Iterable[Metric]") -> None:
         """Adds the batches of another metric (or of each metric of an iterable) of the same loss."""
-        others = [other] if isinstance(other, Metric) else list(other)
+        if isinstance(other, Metric):
+            others = [other]
+        elif isinstance(other, (str, bytes)) or not hasattr(other, "__iter__"):
+            raise TypeError(f"merge_state takes a Metric or an iterable of Metrics, not {type(other).__name__}")
+        else:
+            others = list(other)
         for o in others:
             if not isinstance(o, Metric):
                 raise TypeError(f"merge_state takes Metrics, not {type(o).__name__}")
             if (o.loss, o._params, o.reduction) != (self.loss, self._params, self.reduction):
                 raise ValueError("merge_state: the metrics compute different losses or reductions")
+            if o.nan != self.nan:
+                raise ValueError(f"merge_state: nan={o.nan!r} where this metric's is nan={self.nan!r}; their counts mean different things")
             records = o._records()
             if records is not None:
                 self._acc.add(records)
@@ -102,11 +115,11 @@ class Metric:
 
     def compute(self) -> Any:
         """The value: a numpy scalar of the result dtype (an array for several parameter values);
-        NaN before any update, as a mean of nothing."""
+        before any update, a float64 NaN as a mean of nothing is, or 0 as a sum of nothing is."""
         records = self._records()
         if records is None:
-            nan = np.float64("nan")
-            return np.full(len(self._params), nan) if self._several else nan
+            empty = np.float64(0.0 if self.reduction == "sum" else "nan")
+            return np.full(len(self._params), empty) if self._several else empty
         from . import Result
 
         values = [Result(r).value for r in records]
@@ -134,7 +147,11 @@ class Metric:
 
     @classmethod
     def from_json(cls, text: str, **options: Any) -> "Metric":
-        """A metric holding the result(s) of a JSON text (``to_json``, ``huber -f json``)."""
+        """A metric holding the result(s) of a JSON text (``to_json``, ``huber -f json``). An
+        empty metric's text (``null``) holds nothing to say its loss: that gives
+        ``Metric(**options)``."""
+        if text.strip() == "null":
+            return cls(**options)
         records = _huber.parse(text, "JSON text")
         if not records:
             raise ValueError("from_json: the text holds no result")

@@ -25,6 +25,7 @@ numpy: the same states, so the same bits (docs/PYTHON.md, "Parquet read by huber
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -59,10 +60,11 @@ def _merge(states: list) -> list:
     except huber.DataError as e:
         # Results of one call differ only where the partitions do: in their columns' dtypes
         # (shards written as float32 and as float64), which a reduction must not round away.
-        raise huber.DataError(
-            f"the partitions' results do not merge: {e}. Every partition must hold the same dtypes; "
-            "cast the columns to one first, e.g. ddf.astype({'pred': 'float64', 'target': 'float64'})"
-        ) from e
+        if "keys" in str(e):
+            hint = "labels of one type; cast by= first, e.g. ddf['store'].astype(str)"
+        else:
+            hint = "the same dtypes; cast the columns to one first, e.g. ddf.astype({'pred': 'float64', 'target': 'float64'})"
+        raise huber.DataError(f"the partitions' results do not merge: {e}. Every partition must hold {hint}") from e
     return merged if isinstance(merged, list) else [merged]
 
 
@@ -81,10 +83,33 @@ def _boxed(states: list, ndim: int, keepdims: bool) -> np.ndarray:
     return out
 
 
-def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool) -> np.ndarray:
+def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool, shape: tuple,
+           block_info: Any = None) -> np.ndarray:
     weight = rest[0] if weighted else None
     by = rest[-1] if len(rest) > int(weighted) else None
-    return _boxed(_state(pred, target, weight, by, opts), pred.ndim, True)
+    try:
+        return _boxed(_state(pred, target, weight, by, opts), pred.ndim, True)
+    except huber.DataError as e:
+        # The element as the whole array numbers it, not as its block does.
+        location = (block_info or {}).get(0, {}).get("array-location")
+        if location is None:
+            raise
+        starts = [a for a, _ in location]
+        raise _renumbered(e, lambda i: int(np.ravel_multi_index(
+            [s + k for s, k in zip(starts, np.unravel_index(i, pred.shape))], shape))) from None
+
+
+_ELEMENT = re.compile(r"the loss of element (\d+) is NaN")
+
+
+def _renumbered(e: Exception, where: Any) -> Exception:
+    """`e` with the element it names as ``where`` says (an index, or a description)."""
+    found = _ELEMENT.search(str(e))
+    if found is None:
+        return e
+    at = where(int(found[1]))
+    text = f"the loss of element {at} is NaN" if isinstance(at, int) else f"the loss of {at} is NaN"
+    return type(e)(str(e).replace(found[0], text, 1))
 
 
 def _elements(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool) -> np.ndarray:
@@ -149,13 +174,19 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
     if opts["reduction"] in (None, "none"):
         if by is not None:
             raise ValueError("reduction='none' gives element losses: by= needs a reduction")
-        dtype = huber.loss(np.zeros(1, pred.dtype), np.zeros(1, others[0].dtype), opts["loss"], opts["delta"], beta=opts["beta"], reduction="none").dtype
+        # The dtype of one element's loss of these dtypes (a weight's counts too: float32 data
+        # with int32 weights gives float64 losses).
+        zeros = [np.zeros(1, a.dtype) for a in (pred, *others)]
+        weight0 = zeros[2] if weight is not None else None
+        dtype = huber.loss(zeros[0], zeros[1], opts["loss"], opts["delta"], beta=opts["beta"], weight=weight0, reduction="none").dtype
         return da.map_blocks(_elements, pred, *others, dtype=dtype, opts=opts, weighted=weight is not None)
     ind = tuple(range(pred.ndim))
     pairs = [x for a in (pred, *others) for x in (a, ind)]
-    states = da.blockwise(
-        _block, ind, *pairs, dtype=object, adjust_chunks={i: 1 for i in ind},
-        meta=np.empty((0,) * pred.ndim, dtype=object), opts=opts, weighted=weight is not None,
+    # map_blocks, for each block's place in the array (block_info), to name a NaN element as the
+    # whole array numbers it.
+    states = da.map_blocks(
+        _block, pred, *others, dtype=object, chunks=tuple((1,) * len(c) for c in pred.chunks),
+        meta=np.empty((0,) * pred.ndim, dtype=object), opts=opts, weighted=weight is not None, shape=pred.shape,
     )
     reduced = da.reduction(
         states, chunk=_identity, combine=_combine, aggregate=_combine, axis=None, keepdims=False,
@@ -169,7 +200,16 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
 
     weight = frame["weight"].to_numpy() if weighted else None
     by = huber._label_array(frame["by"]) if grouped else None
-    state = _state(frame["pred"].to_numpy(), frame["target"].to_numpy(), weight, by, opts)
+    try:
+        state = _state(frame["pred"].to_numpy(), frame["target"].to_numpy(), weight, by, opts)
+    except huber.DataError as e:
+        # A partition's position in the frame is not known here; its rows' index labels are.
+        def row(i: int) -> str:
+            label = frame.index[i]
+            label = label.item() if isinstance(label, np.generic) else label
+            return f"the row with index {label!r} (element {i} of its partition)"
+
+        raise _renumbered(e, row) from None
     return pd.Series([state], dtype=object)
 
 
@@ -242,7 +282,15 @@ def _file_part(path: str, names: list, opts: dict) -> Any:
     import pandas as pd
 
     pred, target, weight = (None if c is None else f"{path}:{c}" for c in names)
-    out = huber.evaluate(pred, target, weight=weight, threads=1, **opts)
+    try:
+        out = huber.evaluate(pred, target, weight=weight, threads=1, **opts)
+    except huber.DataError as e:
+        if _ELEMENT.search(str(e)) and path not in str(e):
+            # The element as this file numbers it (its row, for a column), and the file.
+            error = huber.DataError(f"{path}: {e}")
+            error.input = path
+            raise error from None
+        raise
     return pd.Series([out if isinstance(out, list) else [out]], dtype=object)
 
 
@@ -362,6 +410,9 @@ def loss(
     if isinstance(delta, str):
         raise ValueError("delta='auto' needs the residuals' median first: give a number over Dask")
     opts = {"loss": loss, "delta": delta, "beta": beta, "reduction": reduction, "nan": nan}
+    # Bad options are refused here, as the in-process call refuses them, not later in a worker.
+    empty = np.zeros(0)
+    huber.loss(empty, empty, loss, delta, beta=beta, weight=None if weight is None else empty, reduction=reduction, nan=nan)
     several = huber._several(delta, beta)
     if _is_frame_part(pred):
         return _frames(pred, target, weight, by, opts, split_every, several)
@@ -373,6 +424,8 @@ def _is_frame_part(x: Any) -> bool:
 
 
 def _named(kind: str, param: str | None):
+    import inspect
+
     def f(pred: Any, target: Any, value: Any = None, **options: Any) -> Any:
         if param is not None and value is not None:
             if param in options:
@@ -382,8 +435,20 @@ def _named(kind: str, param: str | None):
             raise TypeError(f"{kind}_loss() takes no parameter")
         return loss(pred, target, loss=kind, **options)
 
-    f.__name__ = f"{kind}_loss"
-    f.__doc__ = f"{kind} loss over Dask collections: see :func:`loss`."
+    # What help() and editors show: loss()'s keywords, with this loss's parameter third.
+    keywords = [p for name, p in inspect.signature(loss).parameters.items() if name not in ("pred", "target", "loss", "delta", "beta")]
+    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("pred", "target")]
+    if param is not None:
+        positional.append(inspect.Parameter(param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None))
+    f.__signature__ = inspect.Signature(positional + keywords)  # type: ignore[attr-defined]
+    f.__name__ = f.__qualname__ = f"{kind}_loss"
+    f.__module__ = __name__
+    what = f"``{param}`` (third, or by name), " if param else ""
+    f.__doc__ = (
+        f"The {kind} loss over Dask arrays or dataframe columns: {what}``weight``, ``reduction``, ``nan``, "
+        f"``by`` and ``split_every`` as :func:`loss` takes them; a lazy object whose ``.compute()`` is what "
+        f"``huber.{kind}_loss``'s :func:`huber.evaluate` gives for the concatenated data, bit for bit."
+    )
     return f
 
 

@@ -93,6 +93,68 @@ def test_missing_labels_are_left_out_as_in_process(client):
         huber.evaluate(p, t, by=np.array(["a", 1, "a", 2, "b", 3], dtype=object))
 
 
+def test_categorical_and_hive_integer_labels_are_integers_as_in_process(client, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"pred": np.arange(6.0), "target": np.zeros(6),
+                          "lab": pd.Series([1, 2, 1, 1, None, 2], dtype="Int64").astype("category")})
+    ddf = dd.from_pandas(frame, npartitions=2)  # [1, 2, 1] and [1, NA, 2]
+    want = huber.evaluate(frame.pred, frame.target, by=frame.lab)
+    assert [r.key for r in want] == [1, 2]
+    assert huber.dask.mse_loss(ddf.pred, ddf.target, by=ddf.lab).compute() == huber.evaluate(
+        frame.pred, frame.target, loss="mse", by=frame.lab)
+    # A hive folder of integer keys: Dask reads them as a categorical of integers, huber as
+    # integers; the same groups, in numeric order.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(5)
+    table = pa.table({"pred": rng.normal(size=60), "target": rng.normal(size=60), "pi": rng.integers(-5, 12, size=60)})
+    pq.write_to_dataset(table, str(tmp_path / "hive"), partition_cols=["pi"])
+    hive = str(tmp_path / "hive")
+    on_files = huber.evaluate(f"{hive}:pred", f"{hive}:target", by=f"{hive}:pi")
+    keys = [r.key for r in on_files]
+    assert keys == sorted(keys) and all(isinstance(k, int) for k in keys) and -5 in keys
+    hi = dd.read_parquet(hive)
+    assert huber.dask.huber_loss(hi["pred"], hi["target"], by=hi["pi"]).compute() == on_files
+    # Labels of two types in the partitions: the hint is about the labels.
+    ints = huber.evaluate(np.ones(2), np.zeros(2), by=np.array([1, 2]))
+    text = huber.evaluate(np.ones(2), np.zeros(2), by=np.array(["a", "b"]))
+    with pytest.raises(huber.DataError, match=r"labels of one type; cast by= first"):
+        huber.dask._merge([ints, text])
+
+
+def test_a_nan_under_raise_is_named_as_the_whole_data_numbers_it(client, tmp_path):
+    p = np.ones((10, 10))
+    p[7, 3] = np.nan
+    for chunks in ((4, 3), (10, 1), 7):
+        with pytest.raises(huber.DataError, match=r"^the loss of element 73 is NaN$"):
+            huber.dask.huber_loss(da.from_array(p, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise").compute()
+    frame = pd.DataFrame({"p": p.ravel(), "t": np.zeros(100)}, index=np.arange(100) + 1000)
+    with pytest.raises(huber.DataError, match=r"the loss of the row with index 1073 \(element \d+ of its partition\) is NaN"):
+        huber.dask.huber_loss(dd.from_pandas(frame, npartitions=3).p, dd.from_pandas(frame, npartitions=3).t, nan="raise").compute()
+    pytest.importorskip("pyarrow")
+    frame.iloc[:40].to_parquet(tmp_path / "a.parquet")
+    frame.iloc[40:].to_parquet(tmp_path / "b.parquet")
+    shards = dd.read_parquet(str(tmp_path / "*.parquet"))
+    with pytest.raises(huber.DataError, match=r"b.parquet: the loss of element 33 is NaN$") as e:
+        huber.dask.huber_loss(shards.p, shards.t, nan="raise").compute()
+    assert e.value.input == str(tmp_path / "b.parquet")
+
+
+def test_bad_options_are_refused_when_the_loss_is_built(client):
+    p, t = da.ones(4, chunks=2), da.zeros(4, chunks=2)
+    for options, message in [({"reduction": "avg"}, "reduction='avg'"), ({"delta": -1}, "delta must be greater than 0"),
+                             ({"nan": "x"}, "nan='x'")]:
+        with pytest.raises(ValueError, match=message):
+            huber.dask.huber_loss(p, t, **options)
+    assert huber.dask.huber_loss(p, t, weight=p, reduction="weighted_mean").compute().value == 0.5
+    import inspect
+
+    assert list(inspect.signature(huber.dask.huber_loss).parameters)[:4] == ["pred", "target", "delta", "weight"]
+    assert "delta" not in inspect.signature(huber.dask.mse_loss).parameters
+    assert huber.dask.smooth_l1_loss.__qualname__ == "smooth_l1_loss"
+
+
 def test_a_label_per_sample_and_unknown_chunk_sizes(client):
     data = np.random.default_rng(8)
     p, t = data.normal(size=(2, 20, 3))
@@ -238,6 +300,10 @@ def test_element_losses_are_a_dask_array(client):
     lazy = huber.dask.huber_loss(da.from_array(p, chunks=(10, 4)), da.zeros((64, 9), dtype=np.float32, chunks=(64, 9)), reduction="none")
     assert lazy.dtype == np.float32
     assert lazy.compute().tobytes() == huber.huber_loss(p, np.zeros_like(p), reduction="none").tobytes()
+    # Integer weights make float32 losses float64, and the lazy array says so before it runs.
+    w = da.ones((64, 9), dtype=np.int32, chunks=(10, 4))
+    weighted = huber.dask.huber_loss(da.from_array(p, chunks=(10, 4)), da.zeros((64, 9), dtype=np.float32, chunks=10), weight=w, reduction="none")
+    assert weighted.dtype == weighted.compute().dtype == np.float64
 
 
 def test_shard_results_merge_on_the_command_line_in_any_order(cli, tmp_path):

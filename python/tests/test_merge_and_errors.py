@@ -158,3 +158,76 @@ def test_a_metric_says_the_element_is_of_this_batch():
     x[5] = np.nan
     with pytest.raises(huber.DataError, match="element 5 of this batch is NaN"):
         m.update(x, np.zeros(6))
+
+
+def test_a_data_error_names_json_lines_fields_arguments_and_shards(tmp_path):
+    lines = [json.dumps({"pred": 1.0 if i != 5 else None, "target": 0.0}) for i in range(8)]
+    (tmp_path / "e.jsonl").write_text("\n".join(lines) + "\n")
+    e_jsonl = str(tmp_path / "e.jsonl")
+    with pytest.raises(huber.DataError) as e:
+        huber.evaluate(e_jsonl + ":pred", e_jsonl + ":target", nan="raise")
+    assert (e.value.input, e.value.line, e.value.column, e.value.field) == (e_jsonl + ":pred", 6, None, "pred")
+    (tmp_path / "k.csv").write_text("pred,target,k\n1,2,a\n")
+    k = str(tmp_path / "k.csv")
+    with pytest.raises(huber.DataError, match="^by= ") as e:
+        huber.evaluate(k + ":pred", k + ":target", by=k + ":nope")
+    assert e.value.input == k + ":nope"
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(2):
+        pd.DataFrame({"pred": [1.0, np.nan if i else 2.0], "target": [0.0, 0.0]}).to_parquet(flat / f"part-{i}.parquet")
+    with pytest.raises(huber.DataError, match=r"part-1.parquet: row 1 \(from 0\)\)$") as e:
+        huber.evaluate(f"{flat}:pred", f"{flat}:target", nan="raise")
+    assert e.value.input == f"{flat}:pred"
+
+
+def test_a_first_line_of_numbers_read_as_data_is_a_warning(tmp_path):
+    (tmp_path / "n.csv").write_text("0,1\n1,2\n3,3\n")
+    n = str(tmp_path / "n.csv")
+    with pytest.warns(UserWarning, match=r"holds only numbers, so it was read as data; if it is a header, pass header=True"):
+        r = huber.evaluate(n + ":1", n + ":2")
+    assert r.count == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huber.evaluate(n + ":1", n + ":2", header=False)
+
+
+def test_results_pickle_with_their_worst_table_and_compare_whatever_their_labels_input(tmp_path):
+    x = np.array([0.0, 3.0, 1.0, -4.0])
+    r = huber.evaluate(x, np.zeros(4), top=2)
+    for back in (pickle.loads(pickle.dumps(r)), __import__("copy").deepcopy(r)):
+        assert back == r and list(back.worst["index"]) == list(r.worst["index"]) == [3, 1]
+    # The same groups from labels in a file and in an array: equal, as their states are.
+    (tmp_path / "g.csv").write_text("pred,target,store\n0,1,a\n3,0,b\n1,1,a\n")
+    g = str(tmp_path / "g.csv")
+    from_file = huber.evaluate(g + ":pred", g + ":target", by=g + ":store")
+    from_array = huber.evaluate(np.array([0.0, 3, 1]), np.array([1.0, 0, 1]), by=np.array(["a", "b", "a"]))
+    assert from_file == from_array
+    # The loss and reduction as the arguments spell them.
+    s = huber.evaluate(x, np.zeros(4), loss="smooth_l1", weight=np.ones(4), reduction="weighted_mean")
+    assert (s.loss, s.reduction) == ("smooth_l1", "weighted_mean")
+    assert huber.Result.from_json(s.to_json()) == s and '"loss":"smooth-l1"' in s.to_json()
+
+
+def test_categorical_labels_are_their_categories_values():
+    pd = pytest.importorskip("pandas")
+    lab = pd.Series([1, 2, 1, 1, None, 2], dtype="Int64").astype("category")
+    p, t = np.arange(6.0), np.zeros(6)
+    whole = huber.evaluate(p, t, by=lab, reduction="sum")
+    assert [(r.key, r.count) for r in whole] == [(1, 3), (2, 2)]
+    assert pd.DataFrame({"lab": lab}).groupby("lab", observed=True).size().to_dict() == {1: 3, 2: 2}
+    # A part without a missing label has the same integer keys, so the parts merge.
+    parts = [huber.evaluate(p[a:b], t[a:b], by=lab[a:b], reduction="sum") for a, b in ((0, 3), (3, 6))]
+    assert huber.merge(parts) == whole
+    text = huber.evaluate(np.ones(4), np.zeros(4), by=pd.Series(["b", "a", None, "b"]).astype("category"))
+    assert [(r.key, r.count) for r in text] == [("a", 1), ("b", 2)]
+
+
+def test_merge_names_what_it_cannot_merge():
+    cells = huber.evaluate(np.ones((2, 3)), np.zeros((2, 3)), axis=1)
+    with pytest.raises(TypeError, match=r"item 1 is an axis= result \(Cells\)"):
+        huber.merge([cells])
+    with pytest.raises(TypeError, match=r"item 2 \(int\) is not a Result"):
+        huber.merge([huber.evaluate(np.ones(2), np.zeros(2)), 3])

@@ -85,6 +85,39 @@ def test_an_empty_metric():
     assert m.result() is None and np.isnan(m.compute()) and m.to_json() == "null"
     with pytest.raises(ValueError, match="auto"):
         huber.Metric(delta="auto")
+    # A sum of nothing is 0, as huber_loss of empty arrays and torchmetrics' SumMetric say.
+    assert huber.Metric(reduction="sum").compute() == 0.0
+    assert huber.huber_loss(np.zeros(0), np.zeros(0), reduction="sum") == 0.0
+    assert list(huber.Metric(delta=[1, 2], reduction="sum").compute()) == [0.0, 0.0]
+    # Its JSON reads back as an empty metric of the options given.
+    back = huber.Metric.from_json(huber.Metric("mse").to_json(), loss="mse")
+    assert back.result() is None and back.loss == "mse"
+
+
+def test_bad_metric_arguments_are_value_errors_that_name_them():
+    with pytest.raises(ValueError, match="^delta must be greater than 0"):
+        huber.Metric(delta=-1)
+    for threads in (-5, 5000, 1.5):
+        with pytest.raises(ValueError, match="threads="):
+            huber.Metric(threads=threads)
+    with pytest.raises(TypeError, match="a Metric or an iterable of Metrics, not int"):
+        huber.Metric().merge_state(3)
+    omit = huber.Metric(nan="omit")
+    omit.update(np.array([np.nan, 1.0]), np.zeros(2))
+    m = huber.Metric()
+    with pytest.raises(ValueError, match="nan='omit' where this metric's is nan='propagate'"):
+        m.merge_state(omit)
+
+
+def test_a_tensor_that_requires_grad():
+    torch = pytest.importorskip("torch")
+    p = torch.linspace(-2, 2, 9, requires_grad=True)
+    t = torch.zeros(9)
+    m = huber.Metric()
+    m.update(p, t)  # detached, as torchmetrics does
+    assert m.compute() == huber.huber_loss(p.detach().numpy(), t.numpy())
+    with pytest.raises(TypeError, match=r"pass pred.detach\(\)"):
+        huber.huber_loss(p, t)
 
 
 def test_a_batch_that_cannot_merge_is_refused_and_the_state_kept():
