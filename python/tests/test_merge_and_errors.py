@@ -231,3 +231,13 @@ def test_merge_names_what_it_cannot_merge():
         huber.merge([cells])
     with pytest.raises(TypeError, match=r"item 2 \(int\) is not a Result"):
         huber.merge([huber.evaluate(np.ones(2), np.zeros(2)), 3])
+
+
+def test_the_worst_rows_of_a_dataset_name_their_file():
+    shards = f"{ROOT}/fixtures/datasets/dask_csv"
+    r = huber.evaluate(f"{shards}:pred", f"{shards}:target", top=3)
+    files, lines = list(r.worst["file"]), list(r.worst["line"])
+    assert files == [f"{shards}/2.part"] * 3
+    for file, line, pred in zip(files, lines, r.worst["pred"]):
+        with open(file) as f:
+            assert float(f.read().splitlines()[line - 1].split(",")[2]) == pred
