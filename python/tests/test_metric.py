@@ -109,6 +109,30 @@ def test_bad_metric_arguments_are_value_errors_that_name_them():
         m.merge_state(omit)
 
 
+class _GradTensor:
+    """What huber sees of a torch tensor that requires grad: numpy refuses it until detached."""
+
+    requires_grad = True
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def detach(self):
+        return self.values
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+
+def test_an_array_that_requires_grad_without_torch():
+    p, t = np.linspace(-2, 2, 9), np.zeros(9)
+    m = huber.Metric()
+    m.update(_GradTensor(p), t)
+    assert m.compute() == huber.huber_loss(p, t)
+    with pytest.raises(TypeError, match=r"pass pred.detach\(\)"):
+        huber.huber_loss(_GradTensor(p), t)
+
+
 def test_a_tensor_that_requires_grad():
     torch = pytest.importorskip("torch")
     p = torch.linspace(-2, 2, 9, requires_grad=True)
