@@ -51,13 +51,14 @@ __version__ = "0.1.0"
 DataError.__doc__ = """Bad or unreadable data: a missing file, a bad format, a value that is not a
 number, a NaN under ``nan="raise"``. A subclass of :class:`ValueError`.
 
-Attributes ``input``, ``line``, ``column`` and ``field`` name where, when the message does
-(``line`` and ``column`` for CSV, ``line`` and ``field`` for JSON Lines, 1-based; otherwise
-None)."""
+Attributes ``input``, ``line``, ``column``, ``field`` and ``file`` name where, when the message
+does (``line`` and ``column`` for CSV, ``line`` and ``field`` for JSON Lines, 1-based; ``file``
+the shard of a dataset ``input``; otherwise None)."""
 DataError.input = None
 DataError.line = None
 DataError.column = None
 DataError.field = None
+DataError.file = None
 
 #: Loss names, as ``loss=`` takes them.
 LOSSES = ("huber", "smooth_l1", "mse", "l1", "log_cosh", "pseudo_huber")
@@ -134,8 +135,12 @@ def _raise_from_engine(e: Exception, inputs: tuple = ()) -> None:
             err.line = int(where["line"])
             err.column = int(where["column"]) if where["column"] else None
             err.field = where["field"]
+            # A dataset's shard after the argument's INPUT (`d:pred: d/part-1.csv: line 3`).
+            given = [i for i in inputs if isinstance(i, str) and err.input.startswith(i + ": ")]
+            if given:
+                err.input, err.file = given[0], err.input[len(given[0]) + 2:]
         elif shard:
-            err.input = shard["input"]
+            err.input, err.file = shard["input"], shard["file"]
         else:
             text = _ARGUMENT.sub("", message)
             named = [i for i in inputs if isinstance(i, str) and text.startswith(i + ":")]
@@ -144,17 +149,18 @@ def _raise_from_engine(e: Exception, inputs: tuple = ()) -> None:
     raise type(e)(message) from None
 
 
-def _input(x: Any, detach: bool = False) -> Any:
-    """An input as the engine takes it: INPUT text, or a C-contiguous numpy array. A torch
-    tensor that requires grad is detached where ``detach`` (a metric's batch, as torchmetrics
-    detaches it), else refused with the hint: huber's values carry no gradient."""
+def _input(x: Any, name: str, detach: bool = False) -> Any:
+    """Argument ``name`` as the engine takes it: INPUT text, or a C-contiguous numpy array. A
+    torch tensor that requires grad is detached where ``detach`` (a metric's batch, as
+    torchmetrics detaches it; huber.grad's inputs), else refused with the hint: a loss's value
+    from huber carries no gradient."""
     if isinstance(x, (str, os.PathLike)):
         return os.fspath(x)
     if getattr(x, "requires_grad", False) and hasattr(x, "detach"):
         if not detach:
             raise TypeError(
-                "a tensor that requires grad: huber computes values, not an autograd graph; "
-                "pass pred.detach() (huber.grad gives the gradient)"
+                f"{name}: a tensor that requires grad; huber's value is not part of an autograd graph: "
+                f"pass {name}.detach(), or take the gradient from huber.grad"
             )
         x = x.detach()
     try:
@@ -170,6 +176,19 @@ def _input(x: Any, detach: bool = False) -> Any:
     if not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)
     return a
+
+
+def _threads(threads: Any) -> int:
+    """``threads=`` as an int: an integer (numpy's too) from 0 (all cores) to the limit."""
+    import operator
+
+    try:
+        n = operator.index(threads) if not isinstance(threads, bool) else None
+    except TypeError:
+        n = None
+    if n is None or not 0 <= n <= _huber.MAX_THREADS:
+        raise ValueError(f"threads={threads!r}: an integer from 0 (all cores) to {_huber.MAX_THREADS}")
+    return n
 
 
 def _caller_level() -> int:
@@ -381,11 +400,10 @@ def _run(
     kind = _kind(loss)
     params = _params(kind, delta, beta)
     red = _reduction(reduction)
-    pred, target = _input(pred), _input(target)
-    weight = None if weight is None else _input(weight)
+    pred, target = _input(pred, "pred", grad), _input(target, "target", grad)
+    weight = None if weight is None else _input(weight, "weight", grad)
     by, uniques = _labels(by)
-    if threads < 0 or threads > _huber.MAX_THREADS:
-        raise ValueError(f"threads={threads}: from 0 (all cores) to {_huber.MAX_THREADS}")
+    threads = _threads(threads)
     if top is not None and (isinstance(top, bool) or int(top) != top or top < 1):
         raise ValueError(f"top={top!r}: an integer count of at least 1")
     transposed = (
@@ -564,9 +582,9 @@ class Cells:
     ``linear_fractions`` and ``weight_sums`` are numpy arrays of the kept ``shape``."""
 
     def __init__(self, d: dict) -> None:
-        self.loss: str = d["loss"]
+        self.loss: str = d["loss"].replace("-", "_")
         self.param: float | None = d["param"]
-        self.reduction: str = d["reduction"]
+        self.reduction: str = d["reduction"].replace("-", "_")
         self.axes: tuple[int, ...] = tuple(d["axes"])
         self.shape: tuple[int, ...] = tuple(d["shape"])
         self.dtype = np.dtype(d["dtype"])
@@ -610,6 +628,9 @@ def _groups_table(records: list, several: bool) -> Any:
 
 def _worst_table(table: dict, shape: tuple) -> Any:
     columns = dict(table)
+    if "file" in columns:
+        # Text, also when no row is listed.
+        columns["file"] = np.array(columns["file"], dtype=object)
     if len(shape) > 1 and len(columns["index"]):
         columns["position"] = list(zip(*np.unravel_index(columns["index"].astype(np.intp), shape)))
     return _frame(columns)
@@ -677,6 +698,7 @@ def loss(
         and top is None
         and not broadcast
         and beta is None
+        and isinstance(threads, int)
         and threads == 0
     ):
         fast = _fast(pred, target, loss, delta, reduction, nan)

@@ -43,20 +43,21 @@ class Metric:
         nan: str = "propagate",
         threads: int = 0,
     ) -> None:
-        from . import _kind, _params, _reduction, _several
+        from . import _kind, _params, _reduction, _several, _threads
 
         self.loss = _kind(loss)
         self._params = _params(self.loss, delta, beta)
         if self._params is None:
             raise ValueError("delta='auto' needs all the data at once: give a number to a Metric")
         self._several = _several(delta, beta)
-        self.reduction = _reduction(reduction)
+        # As the argument spells it (weighted_mean), as a Result says it.
+        self.reduction = _reduction(reduction).replace("-", "_")
         if self.reduction == "none":
             raise ValueError("a Metric reduces: reduction='mean', 'sum' or 'weighted_mean'")
         self.nan = nan
-        if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= _huber.MAX_THREADS:
-            raise ValueError(f"threads={threads!r}: from 0 (all cores) to {_huber.MAX_THREADS}")
-        self.threads = threads
+        # Whether the nan policy was chosen, not taken from a JSON text, which does not say it.
+        self._nan_chosen = True
+        self.threads = _threads(threads)
         # The exact results of the batches, merged in Rust.
         try:
             self._acc = self._accumulator()
@@ -64,12 +65,15 @@ class Metric:
             _raise_from_engine(e)
 
     def _accumulator(self) -> Any:
-        return _huber.Accumulator(self.loss, self._params, self.reduction, self.nan, self.threads)
+        from . import _reduction
+
+        return _huber.Accumulator(self.loss, self._params, _reduction(self.reduction), self.nan, self.threads)
 
     def update(self, pred: Any, target: Any, weight: Any = None) -> None:
         """Adds a batch."""
         try:
-            inputs = [None if x is None else _input(x, detach=True) for x in (pred, target, weight)]
+            named = (("pred", pred), ("target", target), ("weight", weight))
+            inputs = [None if x is None else _input(x, name, detach=True) for name, x in named]
             self._acc.update(*inputs)
         except (ValueError, TypeError) as e:
             # The element is counted in this batch, which the message says.
@@ -84,7 +88,10 @@ class Metric:
             _raise_from_engine(e)
 
     def merge_state(self, other: "Metric | Iterable[Metric]") -> None:
-        """Adds the batches of another metric (or of each metric of an iterable) of the same loss."""
+        """Adds the batches of another metric (or of each metric of an iterable) of the same loss
+        and nan policy (a metric read by :meth:`from_json` without ``nan=`` takes any)."""
+        from . import _reduction
+
         if isinstance(other, Metric):
             others = [other]
         elif isinstance(other, (str, bytes)) or not hasattr(other, "__iter__"):
@@ -94,9 +101,10 @@ class Metric:
         for o in others:
             if not isinstance(o, Metric):
                 raise TypeError(f"merge_state takes Metrics, not {type(o).__name__}")
-            if (o.loss, o._params, o.reduction) != (self.loss, self._params, self.reduction):
+            if (o.loss, o._params, _reduction(o.reduction)) != (self.loss, self._params, _reduction(self.reduction)):
                 raise ValueError("merge_state: the metrics compute different losses or reductions")
-            if o.nan != self.nan:
+            chosen = getattr(o, "_nan_chosen", True) and getattr(self, "_nan_chosen", True)
+            if chosen and o.nan != self.nan:
                 raise ValueError(f"merge_state: nan={o.nan!r} where this metric's is nan={self.nan!r}; their counts mean different things")
             records = o._records()
             if records is not None:
@@ -161,6 +169,7 @@ class Metric:
         delta = param if several else (param[0] if param else None)
         key = "beta" if first.param and first.param[0] == "beta" else "delta"
         m = cls(first.loss, **{key: delta}, reduction=first.reduction, **options)
+        m._nan_chosen = "nan" in options
         m._acc.add(records)
         return m
 

@@ -83,20 +83,35 @@ def _boxed(states: list, ndim: int, keepdims: bool) -> np.ndarray:
     return out
 
 
-def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool, shape: tuple,
+def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool,
            block_info: Any = None) -> np.ndarray:
     weight = rest[0] if weighted else None
     by = rest[-1] if len(rest) > int(weighted) else None
-    try:
+    with _numbered_in_array(block_info, pred.shape):
         return _boxed(_state(pred, target, weight, by, opts), pred.ndim, True)
-    except huber.DataError as e:
-        # The element as the whole array numbers it, not as its block does.
-        location = (block_info or {}).get(0, {}).get("array-location")
-        if location is None:
-            raise
-        starts = [a for a, _ in location]
-        raise _renumbered(e, lambda i: int(np.ravel_multi_index(
-            [s + k for s, k in zip(starts, np.unravel_index(i, pred.shape))], shape))) from None
+
+
+class _numbered_in_array:
+    """Renumbers the element a block's DataError names as the whole array numbers it, from the
+    block's place in the array that ``map_blocks`` gives (``block_info``)."""
+
+    def __init__(self, block_info: Any, block_shape: tuple) -> None:
+        info = (block_info or {}).get(0, {})
+        self.location, self.shape, self.block_shape = info.get("array-location"), info.get("shape"), block_shape
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> bool:
+        if not isinstance(e, huber.DataError) or self.location is None or self.shape is None:
+            return False
+        starts = [a for a, _ in self.location]
+
+        def flat(i: int) -> int:
+            at = [s + k for s, k in zip(starts, np.unravel_index(i, self.block_shape))]
+            return int(np.ravel_multi_index(at, self.shape))
+
+        raise _renumbered(e, flat) from None
 
 
 _ELEMENT = re.compile(r"the loss of element (\d+) is NaN")
@@ -112,9 +127,11 @@ def _renumbered(e: Exception, where: Any) -> Exception:
     return type(e)(str(e).replace(found[0], text, 1))
 
 
-def _elements(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool) -> np.ndarray:
+def _elements(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool,
+              block_info: Any = None) -> np.ndarray:
     weight = rest[0] if weighted else None
-    return huber.loss(pred, target, opts["loss"], opts["delta"], beta=opts["beta"], weight=weight, reduction="none", nan=opts["nan"])
+    with _numbered_in_array(block_info, pred.shape):
+        return huber.loss(pred, target, opts["loss"], opts["delta"], beta=opts["beta"], weight=weight, reduction="none", nan=opts["nan"])
 
 
 def _identity(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -180,13 +197,11 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
         weight0 = zeros[2] if weight is not None else None
         dtype = huber.loss(zeros[0], zeros[1], opts["loss"], opts["delta"], beta=opts["beta"], weight=weight0, reduction="none").dtype
         return da.map_blocks(_elements, pred, *others, dtype=dtype, opts=opts, weighted=weight is not None)
-    ind = tuple(range(pred.ndim))
-    pairs = [x for a in (pred, *others) for x in (a, ind)]
     # map_blocks, for each block's place in the array (block_info), to name a NaN element as the
     # whole array numbers it.
     states = da.map_blocks(
         _block, pred, *others, dtype=object, chunks=tuple((1,) * len(c) for c in pred.chunks),
-        meta=np.empty((0,) * pred.ndim, dtype=object), opts=opts, weighted=weight is not None, shape=pred.shape,
+        meta=np.empty((0,) * pred.ndim, dtype=object), opts=opts, weighted=weight is not None,
     )
     reduced = da.reduction(
         states, chunk=_identity, combine=_combine, aggregate=_combine, axis=None, keepdims=False,
@@ -447,7 +462,7 @@ def _named(kind: str, param: str | None):
     f.__doc__ = (
         f"The {kind} loss over Dask arrays or dataframe columns: {what}``weight``, ``reduction``, ``nan``, "
         f"``by`` and ``split_every`` as :func:`loss` takes them; a lazy object whose ``.compute()`` is what "
-        f"``huber.{kind}_loss``'s :func:`huber.evaluate` gives for the concatenated data, bit for bit."
+        f":func:`huber.evaluate` with ``loss='{kind}'`` gives for the concatenated data, bit for bit."
     )
     return f
 

@@ -127,8 +127,10 @@ def test_a_nan_under_raise_is_named_as_the_whole_data_numbers_it(client, tmp_pat
     p = np.ones((10, 10))
     p[7, 3] = np.nan
     for chunks in ((4, 3), (10, 1), 7):
-        with pytest.raises(huber.DataError, match=r"^the loss of element 73 is NaN$"):
-            huber.dask.huber_loss(da.from_array(p, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise").compute()
+        for reduction in ("mean", "none"):
+            with pytest.raises(huber.DataError, match=r"^the loss of element 73 is NaN$"):
+                huber.dask.huber_loss(da.from_array(p, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise",
+                                      reduction=reduction).compute()
     frame = pd.DataFrame({"p": p.ravel(), "t": np.zeros(100)}, index=np.arange(100) + 1000)
     with pytest.raises(huber.DataError, match=r"the loss of the row with index 1073 \(element \d+ of its partition\) is NaN"):
         huber.dask.huber_loss(dd.from_pandas(frame, npartitions=3).p, dd.from_pandas(frame, npartitions=3).t, nan="raise").compute()

@@ -180,7 +180,16 @@ def test_a_data_error_names_json_lines_fields_arguments_and_shards(tmp_path):
         pd.DataFrame({"pred": [1.0, np.nan if i else 2.0], "target": [0.0, 0.0]}).to_parquet(flat / f"part-{i}.parquet")
     with pytest.raises(huber.DataError, match=r"part-1.parquet: row 1 \(from 0\)\)$") as e:
         huber.evaluate(f"{flat}:pred", f"{flat}:target", nan="raise")
-    assert e.value.input == f"{flat}:pred"
+    assert (e.value.input, e.value.file) == (f"{flat}:pred", f"{flat}/part-1.parquet")
+    # A CSV dataset's shard likewise: the argument's INPUT, and the file with its line.
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "part-0.csv").write_text("pred,target\n1,2\n")
+    (shards / "part-1.csv").write_text("pred,target\n1,2\n3,x\n")
+    with pytest.raises(huber.DataError) as e:
+        huber.evaluate(f"{shards}:pred", f"{shards}:target")
+    where = (e.value.input, e.value.file, e.value.line, e.value.column)
+    assert where == (f"{shards}:target", f"{shards}/part-1.csv", 3, 2)
 
 
 def test_a_first_line_of_numbers_read_as_data_is_a_warning(tmp_path):
@@ -208,6 +217,9 @@ def test_results_pickle_with_their_worst_table_and_compare_whatever_their_labels
     # The loss and reduction as the arguments spell them.
     s = huber.evaluate(x, np.zeros(4), loss="smooth_l1", weight=np.ones(4), reduction="weighted_mean")
     assert (s.loss, s.reduction) == ("smooth_l1", "weighted_mean")
+    c = huber.evaluate(np.ones((2, 2)), np.zeros((2, 2)), loss="smooth_l1", axis=0, weight=np.ones((2, 2)),
+                       reduction="weighted_mean")
+    assert (c.loss, c.reduction) == ("smooth_l1", "weighted_mean")
     assert huber.Result.from_json(s.to_json()) == s and '"loss":"smooth-l1"' in s.to_json()
 
 

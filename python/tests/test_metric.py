@@ -129,8 +129,34 @@ def test_an_array_that_requires_grad_without_torch():
     m = huber.Metric()
     m.update(_GradTensor(p), t)
     assert m.compute() == huber.huber_loss(p, t)
-    with pytest.raises(TypeError, match=r"pass pred.detach\(\)"):
+    with pytest.raises(TypeError, match=r"^pred: .* pass pred.detach\(\)"):
         huber.huber_loss(_GradTensor(p), t)
+    with pytest.raises(TypeError, match=r"^target: .* pass target.detach\(\)"):
+        huber.evaluate(p, _GradTensor(t))
+    # The gradient is what huber.grad is for: it takes such a tensor.
+    assert huber.grad(_GradTensor(p), t).tobytes() == huber.grad(p, t).tobytes()
+
+
+def test_threads_take_numpy_integers_and_refuse_the_rest():
+    m = huber.Metric(threads=np.int64(2))
+    assert m.threads == 2 and type(m.threads) is int
+    assert huber.huber_loss(np.ones(3), np.zeros(3), threads=np.int32(1)) == 0.5
+    for bad in (True, None, 2.5, -1, 5000):
+        with pytest.raises(ValueError, match="threads="):
+            huber.evaluate(np.ones(3), np.zeros(3), threads=bad)
+        with pytest.raises(ValueError, match="threads="):
+            huber.Metric(threads=bad)
+
+
+def test_a_metric_read_from_json_merges_whatever_its_nan_policy():
+    m = huber.Metric(nan="omit", reduction="weighted_mean")
+    m.update(np.array([0.0, 1.0, np.nan, 3.0]), np.zeros(4), np.ones(4))
+    assert m.reduction == "weighted_mean"
+    back = huber.Metric.from_json(m.to_json())  # the JSON does not say nan="omit"
+    m.merge_state(back)
+    assert m.result().count == 6
+    with pytest.raises(ValueError, match="nan="):
+        m.merge_state(huber.Metric.from_json(m.to_json(), nan="propagate"))
 
 
 def test_a_tensor_that_requires_grad():

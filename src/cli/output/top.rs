@@ -102,8 +102,8 @@ fn table(out: &mut dyn Write, listings: &[TopList], weighted: bool, sep: char) -
     out.write_all(buf.as_bytes())
 }
 
-/// An id or a file name as a cell: quoted as RFC 4180 says where it holds the separator, a quote or a line
-/// break (CSV), or with its tabs and line breaks escaped (text, one row a line).
+/// An id or a file name as a cell: quoted as RFC 4180 says where it holds the separator, a quote
+/// or a line break (CSV), or with its tabs and line breaks escaped (text, one row a line).
 fn cell(id: &str, sep: char) -> String {
     if sep == ',' {
         if id.contains([',', '"', '\n', '\r']) {

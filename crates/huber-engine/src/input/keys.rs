@@ -136,8 +136,8 @@ impl Opener {
     ) -> Result<KeyInput> {
         let key = spec.key.as_deref();
         let partition = key.filter(|k| shards[0].partitions.iter().any(|(p, _)| p == k));
-        // A partition key is integers where every folder writes an integer as pyarrow, polars
-        // and DuckDB read one (and print it back the same), else text.
+        // A partition key is integers where every folder writes one as pyarrow infers them (32
+        // bits, printed back the same), so Dask's read_parquet gives the same keys; else text.
         let ints = partition.is_some_and(|p| {
             shards
                 .iter()
@@ -286,11 +286,11 @@ fn partition_value<'a>(shard: &'a Shard, key: &str) -> Option<&'a str> {
     found.map(|(_, v)| v.as_str())
 }
 
-/// `text` as an integer if it is one as it would be printed (`-5`, `12`; not `007`, `+3`, `-0`
-/// or `1e3`).
+/// `text` as an integer if it is a 32-bit one as it would be printed (`-5`, `12`; not `007`,
+/// `+3`, `-0`, `1e3` or `3000000000`, which pyarrow's partitioning reads as text).
 fn plain_int(text: &str) -> Option<i64> {
-    let v: i64 = text.parse().ok()?;
-    (v.to_string() == text).then_some(v)
+    let v: i32 = text.parse().ok()?;
+    (v.to_string() == text).then_some(i64::from(v))
 }
 
 /// A partition key's value, as the key of each row of its file.
