@@ -131,6 +131,13 @@ def test_a_nan_under_raise_is_named_as_the_whole_data_numbers_it(client, tmp_pat
             with pytest.raises(huber.DataError, match=r"^the loss of element 73 is NaN$"):
                 huber.dask.huber_loss(da.from_array(p, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise",
                                       reduction=reduction).compute()
+    # Several NaNs in several blocks: the first in C order, whatever block holds it.
+    q = p.copy()
+    q[9, 0] = q[2, 9] = np.nan
+    for chunks in ((4, 3), (3, 7), 1):
+        with pytest.raises(huber.DataError, match=r"^the loss of element 29 is NaN$"):
+            huber.dask.huber_loss(da.from_array(q, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise",
+                                  split_every=2).compute()
     frame = pd.DataFrame({"p": p.ravel(), "t": np.zeros(100)}, index=np.arange(100) + 1000)
     with pytest.raises(huber.DataError, match=r"the loss of the row with index 1073 \(element \d+ of its partition\) is NaN"):
         huber.dask.huber_loss(dd.from_pandas(frame, npartitions=3).p, dd.from_pandas(frame, npartitions=3).t, nan="raise").compute()
