@@ -178,6 +178,12 @@ def _input(x: Any, name: str, detach: bool = False) -> Any:
     return a
 
 
+def _as_argument(name: str) -> str:
+    """A loss or reduction name of the engine (``smooth-l1``, ``weighted-mean``, as the JSON
+    writes them) as the arguments spell it."""
+    return name.replace("-", "_")
+
+
 def _threads(threads: Any) -> int:
     """``threads=`` as an int: an integer (numpy's too) from 0 (all cores) to the limit."""
     import operator
@@ -487,7 +493,7 @@ class Result:
     @property
     def loss(self) -> str:
         """The loss's name, as ``loss=`` takes it (``smooth_l1``; the JSON writes ``smooth-l1``)."""
-        return self._r.loss.replace("-", "_")
+        return _as_argument(self._r.loss)
 
     @property
     def delta(self) -> float | None:
@@ -504,7 +510,7 @@ class Result:
     @property
     def reduction(self) -> str:
         """``mean``, ``sum`` or ``weighted_mean``, as ``reduction=`` takes it."""
-        return self._r.reduction.replace("-", "_")
+        return _as_argument(self._r.reduction)
 
     @property
     def weight_sum(self) -> float | None:
@@ -582,9 +588,9 @@ class Cells:
     ``linear_fractions`` and ``weight_sums`` are numpy arrays of the kept ``shape``."""
 
     def __init__(self, d: dict) -> None:
-        self.loss: str = d["loss"].replace("-", "_")
+        self.loss: str = _as_argument(d["loss"])
         self.param: float | None = d["param"]
-        self.reduction: str = d["reduction"].replace("-", "_")
+        self.reduction: str = _as_argument(d["reduction"])
         self.axes: tuple[int, ...] = tuple(d["axes"])
         self.shape: tuple[int, ...] = tuple(d["shape"])
         self.dtype = np.dtype(d["dtype"])

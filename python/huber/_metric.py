@@ -43,7 +43,7 @@ class Metric:
         nan: str = "propagate",
         threads: int = 0,
     ) -> None:
-        from . import _kind, _params, _reduction, _several, _threads
+        from . import _as_argument, _kind, _params, _reduction, _several, _threads
 
         self.loss = _kind(loss)
         self._params = _params(self.loss, delta, beta)
@@ -51,7 +51,7 @@ class Metric:
             raise ValueError("delta='auto' needs all the data at once: give a number to a Metric")
         self._several = _several(delta, beta)
         # As the argument spells it (weighted_mean), as a Result says it.
-        self.reduction = _reduction(reduction).replace("-", "_")
+        self.reduction = _as_argument(_reduction(reduction))
         if self.reduction == "none":
             raise ValueError("a Metric reduces: reduction='mean', 'sum' or 'weighted_mean'")
         self.nan = nan
@@ -90,8 +90,6 @@ class Metric:
     def merge_state(self, other: "Metric | Iterable[Metric]") -> None:
         """Adds the batches of another metric (or of each metric of an iterable) of the same loss
         and nan policy (a metric read by :meth:`from_json` without ``nan=`` takes any)."""
-        from . import _reduction
-
         if isinstance(other, Metric):
             others = [other]
         elif isinstance(other, (str, bytes)) or not hasattr(other, "__iter__"):
@@ -101,7 +99,7 @@ class Metric:
         for o in others:
             if not isinstance(o, Metric):
                 raise TypeError(f"merge_state takes Metrics, not {type(o).__name__}")
-            if (o.loss, o._params, _reduction(o.reduction)) != (self.loss, self._params, _reduction(self.reduction)):
+            if (o.loss, o._params, o.reduction) != (self.loss, self._params, self.reduction):
                 raise ValueError("merge_state: the metrics compute different losses or reductions")
             chosen = getattr(o, "_nan_chosen", True) and getattr(self, "_nan_chosen", True)
             if chosen and o.nan != self.nan:
@@ -186,6 +184,10 @@ class Metric:
             state.pop("_pending", None)
             texts = old
         self.__dict__.update(state)
+        from . import _as_argument
+
+        # A metric pickled before it spelt its reduction as the argument does (weighted-mean).
+        self.reduction = _as_argument(self.reduction)
         self._acc = self._accumulator()
         if texts is not None:
             self._acc.add([_huber.parse(t, "pickled metric")[0] for t in texts])

@@ -115,33 +115,16 @@ class _NaNs:
 
         def flat(item: tuple) -> int:
             block, at, _ = item
-            return int(np.ravel_multi_index([s[b] + k for s, b, k in zip(starts, block, at)], shape))
+            return _flat([s[b] for s, b in zip(starts, block)], at, shape)
 
         first = min(self.found, key=flat)
         raise _renumbered(huber.DataError(first[2]), lambda i: flat(first))
 
 
-class _numbered_in_array:
-    """Renumbers the element a block's DataError names as the whole array numbers it, from the
-    block's place in the array that ``map_blocks`` gives (``block_info``)."""
-
-    def __init__(self, block_info: Any, block_shape: tuple) -> None:
-        info = (block_info or {}).get(0, {})
-        self.location, self.shape, self.block_shape = info.get("array-location"), info.get("shape"), block_shape
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, e: Any, tb: Any) -> bool:
-        if not isinstance(e, huber.DataError) or self.location is None or self.shape is None:
-            return False
-        starts = [a for a, _ in self.location]
-
-        def flat(i: int) -> int:
-            at = [s + k for s, k in zip(starts, np.unravel_index(i, self.block_shape))]
-            return int(np.ravel_multi_index(at, self.shape))
-
-        raise _renumbered(e, flat) from None
+def _flat(starts: list, at: tuple, shape: tuple) -> int:
+    """The flat C-order index in an array of ``shape`` of element ``at`` of the block that starts
+    at ``starts``."""
+    return int(np.ravel_multi_index([s + k for s, k in zip(starts, at)], shape))
 
 
 _ELEMENT = re.compile(r"the loss of element (\d+) is NaN")
@@ -160,8 +143,15 @@ def _renumbered(e: Exception, where: Any) -> Exception:
 def _elements(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, weighted: bool,
               block_info: Any = None) -> np.ndarray:
     weight = rest[0] if weighted else None
-    with _numbered_in_array(block_info, pred.shape):
+    try:
         return huber.loss(pred, target, opts["loss"], opts["delta"], beta=opts["beta"], weight=weight, reduction="none", nan=opts["nan"])
+    except huber.DataError as e:
+        # The element as the whole array numbers it, from the block's place (block_info).
+        info = (block_info or {}).get(0)
+        if info is None:
+            raise
+        starts = [a for a, _ in info["array-location"]]
+        raise _renumbered(e, lambda i: _flat(starts, np.unravel_index(i, pred.shape), info["shape"])) from None
 
 
 def _identity(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

@@ -141,7 +141,7 @@ impl Opener {
         let ints = partition.is_some_and(|p| {
             shards
                 .iter()
-                .all(|s| partition_value(s, p).is_some_and(|v| plain_int(v).is_some()))
+                .all(|s| plain_int(partition_value(s, p)).is_some())
         });
         let mut parts = VecDeque::with_capacity(shards.len());
         let (mut rows, mut shared, mut kind) = (0usize, false, None);
@@ -154,7 +154,14 @@ impl Opener {
                 },
             };
             let (part, input_shape, input_shared) = match partition {
-                Some(p) => self.partition_part(shard, p, ints, &sub, taken),
+                Some(p) => {
+                    let text = partition_value(shard, p);
+                    let label = match plain_int(text) {
+                        Some(v) if ints => Label::Int(v.to_le_bytes().to_vec()),
+                        _ => Label::Text(text.as_bytes().to_vec()),
+                    };
+                    self.partition_part(label, &sub, taken)
+                }
                 None => self.column_part(&sub, taken).map_err(|e| {
                     // A misspelt partition key is not among the file's columns either: name the
                     // keys the folders give too.
@@ -209,22 +216,14 @@ impl Opener {
         Ok((part, input.shape[0], input.shared))
     }
 
-    /// A partition key's value for every row of one file of a dataset, as an integer key
-    /// where `ints`. The rows of a CSV table not counted before the run are those of its first
-    /// column, read with the table.
+    /// A partition key's value for every row of one file of a dataset. The rows of a CSV table
+    /// not counted before the run are those of its first column, read with the table.
     fn partition_part(
         &mut self,
-        shard: &Shard,
-        partition: &str,
-        ints: bool,
+        value: Label,
         sub: &InputSpec,
         taken: bool,
     ) -> Result<(KeyPart, usize, bool)> {
-        let text = partition_value(shard, partition).unwrap_or_default();
-        let value = match plain_int(text) {
-            Some(v) if ints => Label::Int(v.to_le_bytes().to_vec()),
-            _ => Label::Text(text.as_bytes().to_vec()),
-        };
         let csv = self.tables.iter().find(|(loc, _)| *loc == sub.location);
         if let Some((_, table)) = csv {
             let rows = table.layout().rows;
@@ -280,10 +279,11 @@ impl Opener {
     }
 }
 
-/// The value of partition key `key` of a file of a dataset (the innermost folder's).
-fn partition_value<'a>(shard: &'a Shard, key: &str) -> Option<&'a str> {
+/// The value of partition key `key` of a file of a dataset (the innermost folder's; every file
+/// has the dataset's keys).
+fn partition_value<'a>(shard: &'a Shard, key: &str) -> &'a str {
     let found = shard.partitions.iter().rev().find(|(k, _)| k == key);
-    found.map(|(_, v)| v.as_str())
+    found.map_or("", |(_, v)| v.as_str())
 }
 
 /// `text` as an integer if it is a 32-bit one as it would be printed (`-5`, `12`; not `007`,
