@@ -155,8 +155,7 @@ fn nan_is_listed_first_left_out_by_omit_and_an_error_with_error() {
     let text = huber(&omit, None).ok("omit").out();
     assert!(!text.contains("NaN"), "{text}");
     let run = huber(&["-p", p, "-t", t, "--top", "2", "--nan", "error"], None);
-    assert_eq!(run.status, Some(1));
-    assert!(run.stderr.contains("element 1 is NaN"), "{}", run.stderr);
+    run.fails(1, &["element 1 is NaN"], "");
     assert!(run.stdout.is_empty());
 }
 
@@ -175,16 +174,14 @@ fn bad_k_and_combinations_are_usage_errors() {
         let mut args = vec!["-p", p, "-t", t];
         args.extend(extra);
         let run = huber(&args, None);
-        assert_eq!(run.status, Some(2), "{extra:?}: {}", run.stderr);
-        assert!(run.stderr.contains(says), "{extra:?}: {}", run.stderr);
+        run.fails(2, &[says], &format!("{extra:?}"));
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
         assert!(run.stdout.is_empty());
     }
     assert!(!repo_path("out.npy").exists());
     for k in ["-3", "x", "1e3"] {
         let run = huber(&["-p", p, "-t", t, "--top", k], None);
-        assert_eq!(run.status, Some(2), "--top {k}: {}", run.stderr);
-        assert!(run.stderr.contains(k), "{}", run.stderr);
+        run.fails(2, &[k], &format!("--top {k}"));
     }
 }
 
@@ -270,8 +267,7 @@ fn id_without_a_table_that_holds_it_is_refused() {
     let f = "fixtures/csv/pandas_default.csv";
     let (p, t) = (format!("{f}:pred"), format!("{f}:target"));
     let run = huber(&["-p", &p, "-t", &t, "--top", "2", "--id", "nope"], None);
-    assert_eq!(run.status, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("--id nope: no input"), "{}", run.stderr);
+    run.fails(1, &["--id nope: no input"], "");
     let run = huber(&["-p", &p, "-t", &t, "--id", "id"], None);
     assert_eq!(run.status, Some(2), "{}", run.stderr);
     let npy = "fixtures/example/pred.npy";
@@ -346,6 +342,5 @@ fn id_of_parquet_and_arrow_tables_as_pandas_prints_it() {
         .collect();
     assert_eq!(without_file.concat(), one);
     let bad = huber(&["-p", &wp, "-t", &wt, "--top", "2", "--id", "nope"], None);
-    assert_eq!(bad.status, Some(1), "{}", bad.stderr);
-    assert!(bad.stderr.contains("--id nope: no input"), "{}", bad.stderr);
+    bad.fails(1, &["--id nope: no input"], "");
 }

@@ -279,6 +279,33 @@ impl Run {
         assert_eq!(self.status, Some(0), "{what}: {}", self.stderr);
         self
     }
+
+    /// Panics unless the run exited with `status` and its stderr holds every one of `texts`;
+    /// the message names the case by `what` (if not empty) and shows the status, the missing
+    /// text and the whole stderr.
+    #[track_caller]
+    pub fn fails(&self, status: i32, texts: &[&str], what: &str) -> &Self {
+        let case = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what}: ")
+        };
+        assert_eq!(
+            self.status,
+            Some(status),
+            "{case}exit status; stderr:\n{}",
+            self.stderr
+        );
+        for text in texts {
+            assert!(
+                self.stderr.contains(text),
+                "{case}stderr lacks {text:?}; status {:?}, stderr:\n{}",
+                self.status,
+                self.stderr
+            );
+        }
+        self
+    }
 }
 
 /// A scratch directory that commands run in; removed when dropped.
