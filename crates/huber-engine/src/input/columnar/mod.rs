@@ -842,7 +842,8 @@ impl Source for ColumnSource {
     }
     fn prefetch(&mut self) {
         let mut shared = lock(&self.shared);
-        if shared.channels.is_empty() {
+        // With one thread (`-j1`) the next file waits for this one: one file decodes at a time.
+        if shared.channels.is_empty() && shared.threads > 1 {
             shared.start();
         }
     }
