@@ -112,12 +112,13 @@ def main() -> None:
              "Dask's floor: the same 9 tasks doing nothing": floor,
              "huber.dask, 1,000 partitions": ours_small, "da.sum(p - t), 1,000 partitions": theirs_small}
     times: dict[str, list[float]] = {k: [] for k in cases}
-    for f in cases.values():
-        f()  # warm: imports in the workers, page cache
-    # The Parquet trio and the 1,000-partition pair alternate among themselves, in two loops: the
-    # scheduler is still forgetting a thousand tasks for a while after the pair, which would be
-    # counted against whatever ran next.
+    # The Parquet trio and the 1,000-partition pair alternate among themselves, in two loops, each
+    # warmed just before it (imports in the workers, page cache): the scheduler is still
+    # forgetting a thousand tasks for a while after the pair, which would be counted against
+    # whatever ran next.
     for group in (list(cases)[:4], list(cases)[4:]):
+        for name in group:
+            cases[name]()
         for _ in range(args.rounds):
             for name in group:
                 # Each case starts on a settled cluster: the workers and the scheduler go on
