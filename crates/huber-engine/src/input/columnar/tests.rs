@@ -266,3 +266,22 @@ fn a_compressed_arrow_buffer_cannot_claim_more_than_its_codec_makes() {
         );
     }
 }
+
+#[test]
+fn a_file_is_read_by_position_and_a_file_cut_short_is_an_error() {
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    let store = Store::file(file.try_clone().unwrap()).unwrap();
+    for (start, len) in [(0, 300_000), (1, 0), (12_345, 200_000), (299_999, 1)] {
+        let got = store.bytes(start, len).unwrap();
+        assert_eq!(&got[..], &bytes[start as usize..(start + len) as usize]);
+    }
+    let past = store.bytes(299_000, 1_001).unwrap_err();
+    assert!(past.to_string().contains("reach past the end"), "{past}");
+    // Another process truncates the file after it was opened: its length is the one measured
+    // then, and the read that finds fewer bytes says so.
+    file.set_len(100_000).unwrap();
+    let cut = store.bytes(50_000, 100_000).unwrap_err();
+    assert!(cut.to_string().contains("cut short"), "{cut}");
+}
