@@ -157,8 +157,14 @@ impl Opener {
                 Some(p) => {
                     let text = partition_value(shard, p);
                     let label = match plain_int(text) {
-                        Some(v) if ints => Label::Int(v.to_le_bytes().to_vec()),
-                        _ => Label::Text(text.as_bytes().to_vec()),
+                        Some(v) if ints => Label {
+                            kind: KeyKind::Int,
+                            bytes: v.to_le_bytes().to_vec(),
+                        },
+                        _ => Label {
+                            kind: KeyKind::Text,
+                            bytes: text.as_bytes().to_vec(),
+                        },
                     };
                     self.partition_part(label, &sub, taken)
                 }
@@ -293,26 +299,11 @@ fn plain_int(text: &str) -> Option<i64> {
     (v.to_string() == text).then_some(i64::from(v))
 }
 
-/// A partition key's value, as the key of each row of its file.
-enum Label {
-    Text(Vec<u8>),
-    /// An integer, as integer keys are held (8 bytes, little-endian).
-    Int(Vec<u8>),
-}
-
-impl Label {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Label::Text(b) | Label::Int(b) => b,
-        }
-    }
-
-    fn kind(&self) -> KeyKind {
-        match self {
-            Label::Text(_) => KeyKind::Text,
-            Label::Int(_) => KeyKind::Int,
-        }
-    }
+/// A partition key's value, as the key of each row of its file: text, or an integer as integer
+/// keys are held (8 bytes, little-endian).
+struct Label {
+    kind: KeyKind,
+    bytes: Vec<u8>,
 }
 
 /// One file's keys in a dataset's.
@@ -349,7 +340,7 @@ impl KeyPart {
             KeyPart::Constant { value, rows } => {
                 let got = want.min(*rows);
                 *rows -= got;
-                push_copies(value.bytes(), got, data, ends);
+                push_copies(&value.bytes, got, data, ends);
                 got
             }
             KeyPart::Relabel { rows, value } => {
@@ -357,7 +348,7 @@ impl KeyPart {
                 d.clear();
                 e.clear();
                 let got = rows.read_into(want, d, e, &mut (Vec::new(), Vec::new()))?;
-                push_copies(value.bytes(), got, data, ends);
+                push_copies(&value.bytes, got, data, ends);
                 got
             }
         })
@@ -366,7 +357,7 @@ impl KeyPart {
     fn kind(&self) -> KeyKind {
         match self {
             KeyPart::Columnar(c) => c.kind(),
-            KeyPart::Constant { value, .. } | KeyPart::Relabel { value, .. } => value.kind(),
+            KeyPart::Constant { value, .. } | KeyPart::Relabel { value, .. } => value.kind,
             _ => KeyKind::Text,
         }
     }
