@@ -186,8 +186,12 @@ def _shaped(result: Any, shape: tuple) -> Any:
     return huber.Result.from_json(json.dumps(record))
 
 
-def _finish_frame(results: list, several: bool, grouped: bool) -> Any:
-    results = list(results)
+def _finish_frame(part: _Part, several: bool, grouped: bool) -> Any:
+    results = list(part.state)
+    if grouped:
+        # A partition none of whose rows has a label gives no result, so the merged results'
+        # shape misses its rows: the data's shape counts all the rows, as huber.evaluate's does.
+        results = [r if r.shape == (part.rows,) else _shaped(r, (part.rows,)) for r in results]
     return results if grouped or several else results[0]
 
 
@@ -243,8 +247,6 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
 
 
 def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
-    import pandas as pd
-
     weight = frame["weight"].to_numpy() if weighted else None
     by = huber._label_array(frame["by"]) if grouped else None
     try:
@@ -257,27 +259,35 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
             return f"the row with index {label!r} (element {i} of its partition)"
 
         raise _renumbered(e, row) from None
-    return pd.Series([state], dtype=object)
+    return _Part(state, len(frame))
 
 
-def _cells(states: Any) -> list:
-    """The states in what Dask concatenated of the partitions' one-element series (a series, or
-    a frame of one column)."""
-    if getattr(states, "ndim", 1) == 2:
-        states = states.iloc[:, 0]
-    return list(states)
+class _Part:
+    """One partition's state (or a merge of several) and the number of rows it covers, as Dask's
+    reduction passes it between tasks: not a pandas object, so that Dask neither turns it into a
+    one-row frame after each step nor concatenates frames before the next, and it pickles in a
+    microsecond."""
+
+    __slots__ = ("state", "rows")
+
+    def __init__(self, state: list, rows: int) -> None:
+        self.state = state
+        self.rows = rows
+
+    def __reduce__(self) -> tuple:
+        return _Part, (self.state, self.rows)
 
 
-def _part_combine(states: Any) -> Any:
-    import pandas as pd
+def _part_combine(parts: Any) -> _Part:
+    """One part, or the parts Dask concatenated (into a series), merged."""
+    parts = [parts] if isinstance(parts, _Part) else list(parts)
+    return _Part(_merge([p.state for p in parts]), sum(p.rows for p in parts))
 
-    return pd.Series([_merge(_cells(states))], dtype=object)
 
-
-def _part_aggregate(states: Any, several: bool, grouped: bool) -> Any:
+def _part_aggregate(parts: Any, several: bool, grouped: bool) -> Any:
     # The last step gives what huber.evaluate gives, so the reduction is the lazy result itself
     # (no task after it).
-    return _finish_frame(_merge(_cells(states)), several, grouped)
+    return _finish_frame(_part_combine(parts), several, grouped)
 
 
 def _parquet_files(columns: list) -> list | None:
@@ -326,8 +336,6 @@ def _parquet_name(path: str) -> bool:
 
 def _file_part(path: str, names: list, opts: dict) -> Any:
     """One file's results, read by huber's own Parquet reader on this worker's thread."""
-    import pandas as pd
-
     pred, target, weight = (None if c is None else f"{path}:{c}" for c in names)
     try:
         out = huber.evaluate(pred, target, weight=weight, threads=1, **opts)
@@ -338,7 +346,8 @@ def _file_part(path: str, names: list, opts: dict) -> Any:
             error.input = path
             raise error from None
         raise
-    return pd.Series([out if isinstance(out, list) else [out]], dtype=object)
+    out = out if isinstance(out, list) else [out]
+    return _Part(out, out[0].shape[0])
 
 
 def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: bool) -> Any:

@@ -93,6 +93,23 @@ def test_missing_labels_are_left_out_as_in_process(client):
         huber.evaluate(p, t, by=np.array(["a", 1, "a", 2, "b", 3], dtype=object))
 
 
+def test_partitions_without_a_labelled_row_add_nothing(client):
+    """A partition whose rows all lack a label, or that holds no rows, has an empty state, which
+    travels between the worker processes and merges as nothing."""
+    data = np.random.default_rng(5)
+    frame = pd.DataFrame({"p": data.normal(size=64), "t": data.normal(size=64), "i": np.arange(64),
+                          "store": [None if 16 <= i < 32 else "ab"[i % 2] for i in range(64)]})
+    ddf = dd.from_pandas(frame, npartitions=8)
+    kept = ddf[(ddf.i < 40) | (ddf.i >= 48)]  # the sixth partition left empty
+    want = huber.evaluate(frame.p, frame.t, by=frame.store)
+    rows = frame[(frame.i < 40) | (frame.i >= 48)]
+    for split_every in (2, 3, 8):
+        assert huber.dask.huber_loss(ddf.p, ddf.t, by=ddf.store, split_every=split_every).compute() == want
+        got = huber.dask.huber_loss(kept.p, kept.t, by=kept.store, split_every=split_every).compute()
+        assert got == huber.evaluate(rows.p, rows.t, by=rows.store)
+    assert sum(r.count for r in want) == 48
+
+
 def test_categorical_and_hive_integer_labels_are_integers_as_in_process(client, tmp_path):
     pytest.importorskip("pyarrow")
     frame = pd.DataFrame({"pred": np.arange(6.0), "target": np.zeros(6),
