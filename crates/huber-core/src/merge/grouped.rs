@@ -182,7 +182,7 @@ fn heads_checked<'a>(path: &str, results: &'a [Summary]) -> Result<Vec<&'a Summa
 fn describe(heads: &[&Summary]) -> String {
     let names: Vec<String> = heads
         .iter()
-        .map(|h| format!("{} {}", h.loss, h.reduction))
+        .map(|h| format!("{} {} of {}", h.loss, h.reduction, h.precision))
         .collect();
     names.join(", ")
 }

@@ -219,6 +219,20 @@ fn a_key_twice_in_one_shard_is_refused() {
 }
 
 #[test]
+fn grouped_shards_of_two_dtypes_are_refused_naming_them() {
+    let narrow = GB.replace("float64", "float32");
+    let e = merged(&format!("[{GA}]"), &format!("[{narrow}]"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "b holds results for mse mean of float32 where a holds them for mse mean of float64"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_grouped_weighted_mean_is_refused() {
     let weighted = GA.replace("\"mean\"", "\"weighted-mean\"").replace(
         "\"state\":{\"sum\":\"0x1.4p+2\"}",
