@@ -227,10 +227,16 @@ def _params(kind: str, delta: Any, beta: Any) -> list[float] | None:
     kind = _kind(kind)
     name = _PARAM.get(kind)
     given = beta if name == "beta" else delta
-    if name == "beta" and delta is not None and beta is None:
+    if name == "beta" and delta is not None:
+        # The generic parameter (loss()'s fourth, positional) is smooth_l1's beta; not both.
+        if beta is not None:
+            raise ValueError(f"{kind} takes one parameter, beta: delta={delta!r} and beta={beta!r} were both given")
         given = delta
+    if name == "delta" and beta is not None:
+        # As the command line refuses --beta here: huber(δ) is not smooth_l1(β = δ) but at 1.
+        raise ValueError(f"beta={beta!r} does not apply to the {kind} loss: its parameter is delta")
     if name is None:
-        if given is not None and not (isinstance(given, (int, float)) and given == 1.0):
+        if any(v is not None and not (isinstance(v, (int, float)) and v == 1.0) for v in (delta, beta)):
             raise ValueError(f"{kind} takes no parameter (delta/beta)")
         return [1.0]
     if given is None:
@@ -277,7 +283,7 @@ def _reduction(reduction: Any) -> str:
 
 def _nan(nan: str) -> str:
     if nan not in ("propagate", "omit", "raise", "error"):
-        raise ValueError(f"nan={nan!r}: not one of 'propagate', 'omit', 'raise'")
+        raise ValueError(f"nan={nan!r}: not one of 'propagate', 'omit', 'raise' (or 'error', as the command line spells it)")
     return nan
 
 

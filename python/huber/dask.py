@@ -25,6 +25,7 @@ numpy: the same states, so the same bits (docs/PYTHON.md, "Parquet read by huber
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -199,13 +200,26 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
     import dask
     import dask.array as da
 
+    for name, a in (("target", target), ("weight", weight), ("by", by)):
+        if _is_series(a):
+            raise ValueError(
+                f"pred is a Dask array and {name} a Dask series: pass pred as a column of the same dataframe, "
+                f"or {name} as a Dask array of known chunk sizes (series.values, then .compute_chunk_sizes())"
+            )
+    if split_every is not None and not (isinstance(split_every, int) and split_every >= 2):
+        raise ValueError(f"split_every={split_every!r}: how many states one task merges, 2 or more")
     pred = da.asarray(pred)
     named = [(n, da.asarray(a)) for n, a in (("target", target), ("weight", weight), ("by", by)) if a is not None]
     for name, a in [("pred", pred), *named]:
         if any(np.isnan(n) for n in a.shape):
             raise ValueError(
                 f"{name}: a Dask array of unknown chunk sizes (shape {a.shape}, as a dataframe's .values "
-                "gives): pass the series itself, or .to_dask_array(lengths=True)"
+                "gives): pass the column itself (a Dask series), or the array after .compute_chunk_sizes()"
+            )
+        if name != "by" and a.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{name}: a Dask array of dtype {a.dtype}: huber reads bool, integer and float arrays; "
+                "cast it first, e.g. with .astype('float64')"
             )
     others = []
     for name, a in named:
@@ -397,15 +411,17 @@ def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
     import pandas as pd
 
     named = (("pred", pred), ("target", target), ("weight", weight), ("by", by))
-    series = {k: v for k, v in named if v is not None and _is_series(v)}
+    # Optimized first: Dask may fuse a read_parquet's small files into fewer partitions then, one
+    # frame's and not another's, and those partitions are the ones paired.
+    series = {k: v.optimize() for k, v in named if v is not None and _is_series(v)}
     others = {k: v for k, v in named if v is not None and not _is_series(v)}
     counts = {k: v.npartitions for k, v in series.items()}
     if len(set(counts.values())) > 1:
         cut = ", ".join(f"{k} into {n}" for k, n in counts.items())
         raise ValueError(
             f"the columns are cut into different numbers of partitions ({cut}): huber pairs rows by position, "
-            "partition by partition; take the columns from one dataframe, or pass Dask arrays "
-            "(series.to_dask_array(lengths=True)), whose lengths are checked"
+            "partition by partition; take the columns from one dataframe, or pass Dask arrays whose "
+            "lengths are checked (series.values, then .compute_chunk_sizes())"
         )
     meta = pd.DataFrame({k: v._meta for k, v in series.items()})
     frame = dd.map_partitions(
@@ -463,12 +479,25 @@ def loss(
     """A loss over Dask arrays or dataframe columns: a lazy object whose ``.compute()`` is what
     :func:`huber.evaluate` returns for the concatenated data (a :class:`huber.Result`, a list of
     them for several parameter values or for ``by=``), bit for bit."""
-    if isinstance(delta, str):
+    if isinstance(delta, str) and delta == "auto":
         raise ValueError("delta='auto' needs the residuals' median first: give a number over Dask")
+    for name, x in (("pred", pred), ("target", target), ("weight", weight), ("by", by)):
+        if isinstance(x, (str, bytes, os.PathLike)):
+            raise TypeError(
+                f"{name}={x!r}: an INPUT string is read by huber.evaluate in this process; over Dask, pass "
+                "a Dask array or a column of a Dask dataframe (e.g. dd.read_parquet(...)['store'])"
+            )
+        if type(x).__name__ == "DataFrame" and hasattr(x, "npartitions"):
+            raise TypeError(f"{name}: a whole Dask dataframe; pass one of its columns, e.g. ddf[{str(x.columns[0])!r}]")
     opts = {"loss": loss, "delta": delta, "beta": beta, "reduction": reduction, "nan": nan}
     # Bad options are refused here, as the in-process call refuses them, not later in a worker.
     empty = np.zeros(0)
     huber.loss(empty, empty, loss, delta, beta=beta, weight=None if weight is None else empty, reduction=reduction, nan=nan)
+    if by is not None and reduction not in (None, "none"):
+        huber.evaluate(
+            empty, empty, loss=loss, delta=delta, beta=beta, weight=None if weight is None else empty,
+            reduction=reduction, nan=nan, by=np.zeros(0, dtype=np.int64),
+        )
     several = huber._several(delta, beta)
     if _is_frame_part(pred):
         return _frames(pred, target, weight, by, opts, split_every, several)

@@ -47,7 +47,7 @@ pub(crate) fn nan_policy(name: &str) -> PyResult<NanPolicy> {
         "error" | "raise" => NanPolicy::Error,
         _ => {
             return Err(bad(format!(
-                "nan={name:?}: not one of 'propagate', 'omit', 'raise'"
+                "nan={name:?}: not one of 'propagate', 'omit', 'raise' (or 'error', as the command line spells it)"
             )));
         }
     })

@@ -174,6 +174,26 @@ def test_bad_options_are_refused_when_the_loss_is_built(client):
         with pytest.raises(ValueError, match=message):
             huber.dask.huber_loss(p, t, **options)
     assert huber.dask.huber_loss(p, t, weight=p, reduction="weighted_mean").compute().value == 0.5
+    # What the in-process call refuses at once, the lazy one refuses when built, in the same words.
+    labels = da.from_array(np.array(list("aabb")), chunks=2)
+    for options, message in [
+        ({"weight": p, "reduction": "weighted_mean", "by": labels}, "by= gives one mean or sum per group"),
+        ({"delta": "abc"}, "delta='abc': a number, a sequence of numbers, or 'auto'"),
+        ({"beta": 0.5}, "beta=0.5 does not apply to the huber loss: its parameter is delta"),
+        ({"split_every": 1}, "split_every=1: how many states one task merges, 2 or more"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            huber.dask.huber_loss(p, t, **options)
+        if "split_every" not in options:
+            with pytest.raises(ValueError, match=message):
+                huber.evaluate(np.ones(4), np.zeros(4), **{k: v.compute() if hasattr(v, "compute") else v for k, v in options.items()})
+    # An INPUT string names a file in this process, not labels: refused, not one group named after it.
+    for name in ("by", "weight"):
+        with pytest.raises(TypeError, match=f"{name}='e.csv:store': an INPUT string is read by huber.evaluate"):
+            huber.dask.huber_loss(p, t, **{name: "e.csv:store"})
+    # A text array is named before anything runs, as a text column is.
+    with pytest.raises(TypeError, match=r"target: a Dask array of dtype <U1"):
+        huber.dask.huber_loss(p, da.from_array(np.array(list("1234")), chunks=2))
     import inspect
 
     assert list(inspect.signature(huber.dask.huber_loss).parameters)[:4] == ["pred", "target", "delta", "weight"]
@@ -310,6 +330,35 @@ def test_columns_pair_by_position_and_lengths_are_checked(client):
     frame = dd.from_pandas(pd.DataFrame({"pred": p, "label": ["x"] * 13}), npartitions=2)
     with pytest.raises(TypeError, match=r"target: column 'label' holds"):
         huber.dask.huber_loss(frame["pred"], frame["label"])
+    # A whole frame, or a series beside an array pred, is told what to pass instead.
+    with pytest.raises(TypeError, match=r"pred: a whole Dask dataframe; pass one of its columns, e.g. ddf\['pred'\]"):
+        huber.dask.huber_loss(frame, frame)
+    with pytest.raises(ValueError, match="pred is a Dask array and target a Dask series"):
+        huber.dask.huber_loss(da.from_array(p, chunks=7), frame["pred"])
+
+
+def test_columns_of_two_parquet_datasets_that_dask_cuts_differently(client, tmp_path):
+    """Dask fuses small Parquet files into fewer partitions when it optimizes, the files of one
+    dataset (with columns left unread) and not those of another: the partitions are counted as
+    Dask will compute them, and the arrays the message points to give the one-run bits."""
+    pytest.importorskip("pyarrow")
+    for i in range(4):
+        (tmp_path / "preds").mkdir(exist_ok=True)
+        (tmp_path / "targets").mkdir(exist_ok=True)
+        pd.DataFrame({"pred": np.arange(10.0) + i, **{f"feature{j}": np.zeros(10) for j in range(10)}}).to_parquet(tmp_path / f"preds/part-{i}.parquet")
+        pd.DataFrame({"target": np.full(10, 2.0)}).to_parquet(tmp_path / f"targets/part-{i}.parquet")
+    preds, targets = dd.read_parquet(tmp_path / "preds"), dd.read_parquet(tmp_path / "targets")
+    counts = (preds["pred"].optimize().npartitions, targets["target"].optimize().npartitions)
+    want = huber.evaluate(np.concatenate([np.arange(10.0) + i for i in range(4)]), np.full(40, 2.0))
+    if counts[0] != counts[1]:
+        with pytest.raises(ValueError, match=rf"different numbers of partitions \(pred into {counts[0]}, target into {counts[1]}\)"):
+            huber.dask.huber_loss(preds["pred"], targets["target"])
+    else:
+        assert huber.dask.huber_loss(preds["pred"], targets["target"]).compute() == want
+    p, t = preds["pred"].values, targets["target"].values
+    p.compute_chunk_sizes()
+    t.compute_chunk_sizes()
+    assert huber.dask.huber_loss(p, t).compute() == want
 
 
 def test_unaligned_and_strided_partitions(client):

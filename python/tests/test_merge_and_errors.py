@@ -121,7 +121,14 @@ def test_a_data_error_names_its_input(tmp_path):
 def test_messages_name_delta_and_beta_as_arguments():
     x = np.zeros(2, np.float32)
     for kwargs, text in [({"delta": 0}, "delta must be greater than 0"), ({"delta": 1e-46}, "delta=1e-46 rounds to 0"),
-                         ({"loss": "smooth_l1", "beta": -1}, "beta must be 0 or greater")]:
+                         ({"loss": "smooth_l1", "beta": -1}, "beta must be 0 or greater"),
+                         # A parameter of another loss is refused, as the command line refuses it,
+                         # not dropped (huber(δ) is smooth_l1(β = δ) only at 1).
+                         ({"beta": 0.5}, "beta=0.5 does not apply to the huber loss: its parameter is delta"),
+                         ({"loss": "pseudo_huber", "beta": 2}, "beta=2 does not apply to the pseudo_huber loss"),
+                         ({"loss": "smooth_l1", "delta": 0.5, "beta": 0.5}, "smooth_l1 takes one parameter, beta"),
+                         ({"loss": "mse", "beta": 0.5}, "mse takes no parameter"),
+                         ({"nan": "x"}, "not one of 'propagate', 'omit', 'raise' (or 'error'")]:
         with pytest.raises(ValueError) as e:
             huber.loss(x, x, **kwargs)
         assert text in str(e.value) and "--" not in str(e.value)
