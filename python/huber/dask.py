@@ -104,8 +104,9 @@ def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, 
 
 
 class _NaNs:
-    """Blocks whose element loss was NaN under ``nan="raise"``: each block's index, the element
-    in it, and the message; merged as states are, raised by :func:`_finish` for the first."""
+    """Blocks or files whose element loss was NaN under ``nan="raise"``: each block's index, the
+    element in it and the message, or each file's place in the dataset, its path and the message;
+    merged as states are, raised by the last step for the first."""
 
     def __init__(self, found: list) -> None:
         self.found = found
@@ -120,6 +121,13 @@ class _NaNs:
 
         first = min(self.found, key=flat)
         raise _renumbered(huber.DataError(first[2]), lambda i: flat(first))
+
+    def raise_first_file(self) -> None:
+        """For files (the Parquet route): the first file's, as the dataset lists them."""
+        _, path, message = min(self.found)
+        error = huber.DataError(message)
+        error.input = path
+        raise error
 
 
 def _flat(starts: list, at: tuple, shape: tuple) -> int:
@@ -188,6 +196,8 @@ def _shaped(result: Any, shape: tuple) -> Any:
 
 
 def _finish_frame(part: _Part, several: bool, grouped: bool) -> Any:
+    if isinstance(part.state, _NaNs):
+        part.state.raise_first_file()
     results = list(part.state)
     if grouped:
         # A partition none of whose rows has a label gives no result, so the merged results'
@@ -348,18 +358,20 @@ def _parquet_name(path: str) -> bool:
     return name.endswith((".parquet", ".parq", ".pq")) or "." not in name
 
 
-def _file_part(path: str, names: list, opts: dict) -> Any:
-    """One file's results, read by huber's own Parquet reader on this worker's thread."""
+def _file_part(path: str, place: int, names: list, opts: dict) -> Any:
+    """One file's results, read by huber's own Parquet reader on this worker's thread; `place` is
+    the file's in the dataset."""
     pred, target, weight = (None if c is None else f"{path}:{c}" for c in names)
     try:
         out = huber.evaluate(pred, target, weight=weight, threads=1, **opts)
     except huber.DataError as e:
-        if _ELEMENT.search(str(e)) and path not in str(e):
-            # The element as this file numbers it (its row, for a column), and the file.
-            error = huber.DataError(f"{path}: {e}")
-            error.input = path
-            raise error from None
-        raise
+        if not _ELEMENT.search(str(e)):
+            raise
+        # The element as this file numbers it (its row, for a column), and the file; raised by
+        # the last step for the first such file in the dataset, not for whichever task failed
+        # first (which varies from run to run).
+        message = str(e) if path in str(e) else f"{path}: {e}"
+        return _Part(_NaNs([(place, path, message)]), 0)
     out = out if isinstance(out, list) else [out]
     return _Part(out, out[0].shape[0])
 
@@ -372,7 +384,7 @@ def _parquet(files: list, columns: list, opts: dict, split_every: Any, several: 
     # The states are Python objects: not text for Dask to convert to its string dtype.
     with dask.config.set({"dataframe.convert-string": False}):
         parts = dd.from_map(
-            _file_part, files, names=columns, opts=opts, meta=pd.Series([], dtype=object),
+            _file_part, files, range(len(files)), names=columns, opts=opts, meta=pd.Series([], dtype=object),
             label="huber-parquet-file", enforce_metadata=False,
         )
     # Optimized here, so that each file's read and its chunk step fuse into one task.

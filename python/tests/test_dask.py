@@ -165,6 +165,14 @@ def test_a_nan_under_raise_is_named_as_the_whole_data_numbers_it(client, tmp_pat
     with pytest.raises(huber.DataError, match=r"b.parquet: the loss of element 33 is NaN$") as e:
         huber.dask.huber_loss(shards.p, shards.t, nan="raise").compute()
     assert e.value.input == str(tmp_path / "b.parquet")
+    # NaNs in both files: the first file's, whichever task fails first.
+    frame.iloc[[12]] = np.nan
+    frame.iloc[:40].to_parquet(tmp_path / "a.parquet")
+    shards = dd.read_parquet(str(tmp_path / "*.parquet"))
+    for split_every in (2, 3, None, 2, 3):
+        with pytest.raises(huber.DataError, match=r"a.parquet: the loss of element 12 is NaN$") as e:
+            huber.dask.huber_loss(shards.p, shards.t, nan="raise", split_every=split_every).compute()
+        assert e.value.input == str(tmp_path / "a.parquet")
 
 
 def test_bad_options_are_refused_when_the_loss_is_built(client):
