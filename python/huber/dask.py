@@ -25,6 +25,7 @@ numpy: the same states, so the same bits (docs/PYTHON.md, "Parquet read by huber
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 from typing import Any
@@ -216,7 +217,7 @@ def _arrays(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_ever
                 f"pred is a Dask array and {name} a Dask series: pass pred as a column of the same dataframe, "
                 f"or {name} as a Dask array of known chunk sizes (series.values, then .compute_chunk_sizes())"
             )
-    if split_every is not None and not (isinstance(split_every, int) and split_every >= 2):
+    if isinstance(split_every, numbers.Integral) and not isinstance(split_every, bool) and split_every < 2:
         raise ValueError(f"split_every={split_every!r}: how many states one task merges, 2 or more")
     pred = da.asarray(pred)
     named = [(n, da.asarray(a)) for n, a in (("target", target), ("weight", weight), ("by", by)) if a is not None]
@@ -423,9 +424,7 @@ def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
     import pandas as pd
 
     named = (("pred", pred), ("target", target), ("weight", weight), ("by", by))
-    # Optimized first: Dask may fuse a read_parquet's small files into fewer partitions then, one
-    # frame's and not another's, and those partitions are the ones paired.
-    series = {k: v.optimize() for k, v in named if v is not None and _is_series(v)}
+    series = {k: v for k, v in named if v is not None and _is_series(v)}
     others = {k: v for k, v in named if v is not None and not _is_series(v)}
     counts = {k: v.npartitions for k, v in series.items()}
     if len(set(counts.values())) > 1:
@@ -500,7 +499,7 @@ def loss(
                 "a Dask array or a column of a Dask dataframe (e.g. dd.read_parquet(...)['store'])"
             )
         if type(x).__name__ == "DataFrame" and hasattr(x, "npartitions"):
-            raise TypeError(f"{name}: a whole Dask dataframe; pass one of its columns, e.g. ddf[{str(x.columns[0])!r}]")
+            raise TypeError(f"{name}: a whole Dask dataframe; pass one of its columns, e.g. ddf[column]")
     opts = {"loss": loss, "delta": delta, "beta": beta, "reduction": reduction, "nan": nan}
     # Bad options are refused here, as the in-process call refuses them, not later in a worker.
     empty = np.zeros(0)
