@@ -426,6 +426,14 @@ def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
     named = (("pred", pred), ("target", target), ("weight", weight), ("by", by))
     series = {k: v for k, v in named if v is not None and _is_series(v)}
     others = {k: v for k, v in named if v is not None and not _is_series(v)}
+    for k, v in others.items():
+        if isinstance(v, (np.ndarray, list, tuple)):
+            # Which Dask's assign refuses, saying only that it does not take the type.
+            raise TypeError(
+                f"{k}: a {'numpy array' if isinstance(v, np.ndarray) else type(v).__name__} beside a Dask series: "
+                "pass a column of the same Dask dataframe, or a Dask array (da.from_array(x, chunks=...) with the "
+                "partitions' lengths)"
+            )
     counts = {k: v.npartitions for k, v in series.items()}
     if len(set(counts.values())) > 1:
         cut = ", ".join(f"{k} into {n}" for k, n in counts.items())

@@ -343,6 +343,9 @@ def test_columns_pair_by_position_and_lengths_are_checked(client):
         huber.dask.huber_loss(frame, frame)
     with pytest.raises(ValueError, match="pred is a Dask array and target a Dask series"):
         huber.dask.huber_loss(da.from_array(p, chunks=7), frame["pred"])
+    for other, what in ((t, "numpy array"), (list(t), "list")):
+        with pytest.raises(TypeError, match=f"target: a {what} beside a Dask series: pass a column"):
+            huber.dask.huber_loss(frame["pred"], other)
 
 
 def test_columns_of_one_filtered_dataset_and_of_a_random_upstream_pair_row_by_row(client, tmp_path):
