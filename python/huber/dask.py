@@ -105,9 +105,10 @@ def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, 
 
 
 class _NaNs:
-    """Blocks or files whose element loss was NaN under ``nan="raise"``: each block's index, the
-    element in it and the message, or each file's place in the dataset, its path and the message;
-    merged as states are, raised by the last step for the first."""
+    """Blocks, files or partitions whose element loss was NaN under ``nan="raise"``: each block's
+    index, the element in it and the message; each file's place in the dataset, its path and the
+    message; or each partition's number, the element and the message. Merged as states are,
+    raised by the last step for the first."""
 
     def __init__(self, found: list) -> None:
         self.found = found
@@ -123,11 +124,13 @@ class _NaNs:
         first = min(self.found, key=flat)
         raise _renumbered(huber.DataError(first[2]), lambda i: flat(first))
 
-    def raise_first_file(self) -> None:
-        """For files (the Parquet route): the first file's, as the dataset lists them."""
-        _, path, message = min(self.found)
+    def raise_first_part(self) -> None:
+        """For files (the Parquet route: place, path, message) or dataframe partitions (number,
+        element, message): the first file's as the dataset lists them, or the first partition's."""
+        _, where, message = min(self.found)
         error = huber.DataError(message)
-        error.input = path
+        if isinstance(where, str):
+            error.input = where
         raise error
 
 
@@ -198,7 +201,7 @@ def _shaped(result: Any, shape: tuple) -> Any:
 
 def _finish_frame(part: _Part, several: bool, grouped: bool) -> Any:
     if isinstance(part.state, _NaNs):
-        part.state.raise_first_file()
+        part.state.raise_first_part()
     results = list(part.state)
     if grouped:
         # A partition none of whose rows has a label gives no result, so the merged results'
@@ -277,13 +280,22 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
     try:
         state = _state(frame["pred"].to_numpy(), frame["target"].to_numpy(), weight, by, opts)
     except huber.DataError as e:
-        # A partition's position in the frame is not known here; its rows' index labels are.
+        # A partition's offset in the frame is not known here; its number and its rows' index
+        # labels are.
+        number = frame.attrs.get("huber-partition")
+        found = _ELEMENT.search(str(e))
+
         def row(i: int) -> str:
             label = frame.index[i]
             label = label.item() if isinstance(label, np.generic) else label
-            return f"the row with index {label!r} (element {i} of its partition)"
+            where = "its partition" if number is None else f"partition {number}"
+            return f"the row with index {label!r} (element {i} of {where})"
 
-        raise _renumbered(e, row) from None
+        error = _renumbered(e, row)
+        if found is None or number is None:
+            raise error from None
+        # Raised by the last step for the first partition's, not for whichever task failed first.
+        return _Part(_NaNs([(number, int(found[1]), str(error))]), len(frame))
     return _Part(state, len(frame))
 
 
@@ -449,7 +461,7 @@ def _paired(pred: Any, target: Any, weight: Any, by: Any) -> Any:
     return frame.assign(**others) if others else frame
 
 
-def _pack(*parts: Any, names: list) -> Any:
+def _pack(*parts: Any, names: list, partition_info: Any = None) -> Any:
     import pandas as pd
 
     lengths = [len(p) for p in parts]
@@ -460,7 +472,11 @@ def _pack(*parts: Any, names: list) -> Any:
             "as it pairs arrays; take the columns from one dataframe"
         )
     # pred's index, so that what is assigned after (a Dask array, a number) lines up as before.
-    return pd.DataFrame({n: p.array for n, p in zip(names, parts)}, index=parts[0].index)
+    frame = pd.DataFrame({n: p.array for n, p in zip(names, parts)}, index=parts[0].index)
+    # The partition's number (Dask gives it here, not to a reduction's steps), which a NaN under
+    # nan="raise" is ordered and named by.
+    frame.attrs["huber-partition"] = None if partition_info is None else partition_info.get("number")
+    return frame
 
 
 def _frames(pred: Any, target: Any, weight: Any, by: Any, opts: dict, split_every: Any, several: bool) -> Any:

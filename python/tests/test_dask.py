@@ -156,8 +156,16 @@ def test_a_nan_under_raise_is_named_as_the_whole_data_numbers_it(client, tmp_pat
             huber.dask.huber_loss(da.from_array(q, chunks=chunks), da.zeros((10, 10), chunks=5), nan="raise",
                                   split_every=2).compute()
     frame = pd.DataFrame({"p": p.ravel(), "t": np.zeros(100)}, index=np.arange(100) + 1000)
-    with pytest.raises(huber.DataError, match=r"the loss of the row with index 1073 \(element \d+ of its partition\) is NaN"):
+    with pytest.raises(huber.DataError, match=r"^the loss of the row with index 1073 \(element 6 of partition 2\) is NaN$"):
         huber.dask.huber_loss(dd.from_pandas(frame, npartitions=3).p, dd.from_pandas(frame, npartitions=3).t, nan="raise").compute()
+    # NaNs in several partitions: the first partition's, whichever task fails first, also with
+    # something assigned beside the columns.
+    two = frame.copy()
+    two.iloc[20, 0] = np.nan
+    shards = dd.from_pandas(two, npartitions=7)
+    for weight in (None, 2.0, shards.t.to_dask_array(lengths=True) + 1, None, None):
+        with pytest.raises(huber.DataError, match=r"^the loss of the row with index 1020 \(element 5 of partition 1\) is NaN$"):
+            huber.dask.huber_loss(shards.p, shards.t, weight=weight, nan="raise", split_every=2).compute()
     pytest.importorskip("pyarrow")
     frame.iloc[:40].to_parquet(tmp_path / "a.parquet")
     frame.iloc[40:].to_parquet(tmp_path / "b.parquet")
