@@ -107,7 +107,7 @@ def _block(pred: np.ndarray, target: np.ndarray, *rest: np.ndarray, opts: dict, 
 class _NaNs:
     """Blocks, files or partitions whose element loss was NaN under ``nan="raise"``: each block's
     index, the element in it and the message; each file's place in the dataset, its path and the
-    message; or each partition's number, the element and the message. Merged as states are,
+    message; or each partition's number, None and the message. Merged as states are,
     raised by the last step for the first."""
 
     def __init__(self, found: list) -> None:
@@ -125,12 +125,12 @@ class _NaNs:
         raise _renumbered(huber.DataError(first[2]), lambda i: flat(first))
 
     def raise_first_part(self) -> None:
-        """For files (the Parquet route: place, path, message) or dataframe partitions (number,
-        element, message): the first file's as the dataset lists them, or the first partition's."""
-        _, where, message = min(self.found)
+        """For files (the Parquet route) or dataframe partitions, found as (place, path or None,
+        message): the first file's as the dataset lists them, or the first partition's."""
+        _, path, message = min(self.found)
         error = huber.DataError(message)
-        if isinstance(where, str):
-            error.input = where
+        if path is not None:
+            error.input = path
         raise error
 
 
@@ -283,7 +283,6 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
         # A partition's offset in the frame is not known here; its number and its rows' index
         # labels are.
         number = frame.attrs.get("huber-partition")
-        found = _ELEMENT.search(str(e))
 
         def row(i: int) -> str:
             label = frame.index[i]
@@ -292,10 +291,10 @@ def _part(frame: Any, opts: dict, weighted: bool, grouped: bool) -> Any:
             return f"the row with index {label!r} (element {i} of {where})"
 
         error = _renumbered(e, row)
-        if found is None or number is None:
+        if number is None or not _ELEMENT.search(str(e)):
             raise error from None
         # Raised by the last step for the first partition's, not for whichever task failed first.
-        return _Part(_NaNs([(number, int(found[1]), str(error))]), len(frame))
+        return _Part(_NaNs([(number, None, str(error))]), len(frame))
     return _Part(state, len(frame))
 
 
